@@ -1,0 +1,28 @@
+// Owns the plain per-feed counters that the session, framer and decoders bump on the hot path.
+// Must never touch prom-client: metrics/registry.ts reads these at scrape time.
+
+export class FeedStats {
+  connected = 0
+  loggedIn = 0
+  /** sequenced messages accepted from the session (after resume de-duplication) */
+  messages = 0
+  bytes = 0
+  reconnects = 0
+  /** messages skipped because they were already seen (replay overlap, B-line copies) */
+  duplicates = 0
+  /** sequence gaps declared and the number of messages they covered */
+  gaps = 0
+  missed = 0
+  heartbeatTimeouts = 0
+  endOfSession = 0
+  /** performance.now() of the last byte received; NaN before the first */
+  lastReceiveMs = Number.NaN
+  /** next sequence number expected from the session (SoupBinTCP counts from 1) */
+  nextSeq = 1
+  /** decode status → count, indexed by the DECODE_* codes of errors.ts */
+  readonly decodeErrors = new Float64Array(8)
+  /** frames whose length field is impossible (0, or over the maximum): the stream cannot resync */
+  badFrames = 0
+
+  constructor(readonly name: string) {}
+}
