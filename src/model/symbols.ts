@@ -9,9 +9,13 @@ export class SymbolTable {
   readonly name: string[] = []
   /** `"AAPL"` with quotes, as UTF-8 bytes: the JSON encoder copies these instead of escaping per tick. */
   readonly jsonName: Buffer[] = []
+  /** the name as a msgpack fixstr (header byte + ASCII), copied by the msgpack encoder */
+  readonly msgpackName: Buffer[] = []
   readonly priceExponent: Int8Array
   readonly sizeExponent: Int8Array
   private readonly byName = new Map<string, number>()
+  /** control-plane listeners (pattern subscriptions); called once per new symbol, never per tick */
+  private readonly addedListeners: Array<(id: number) => void> = []
 
   constructor(readonly capacity: number) {
     this.priceExponent = new Int8Array(capacity)
@@ -19,6 +23,8 @@ export class SymbolTable {
   }
 
   get size(): number { return this.name.length }
+
+  onAdded(listener: (id: number) => void): void { this.addedListeners.push(listener) }
 
   idOf(name: string): number { return this.byName.get(name) ?? NO_SYMBOL }
 
@@ -33,9 +39,12 @@ export class SymbolTable {
     const id = this.name.length
     this.name.push(name)
     this.jsonName.push(Buffer.from(JSON.stringify(name), 'latin1'))
+    const mp = Buffer.alloc(name.length + 1); mp[0] = 0xa0 | name.length; mp.write(name, 1, 'latin1')
+    this.msgpackName.push(mp)
     this.priceExponent[id] = priceExponent
     this.sizeExponent[id] = sizeExponent
     this.byName.set(name, id)
+    for (const l of this.addedListeners) l(id)
     return id
   }
 }

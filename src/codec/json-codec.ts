@@ -1,0 +1,74 @@
+// Owns the JSON wire format of data messages: quote, trade, status and snapshot objects, and frame batching.
+// Must never call JSON.stringify on the hot path: bytes are written once into a caller's buffer and shared.
+import type { LastValueCache } from '../cache/last-value-cache.js'
+import type { SymbolTable } from '../model/symbols.js'
+import { ascii, writeBytes, writeDecimal, writeInt } from './ascii.js'
+
+// {"e":"q","s":"AAPL","n":42,"bp":189.12,"bs":100,"ap":189.13,"as":200,"t":1732619000123456}
+const Q_HEAD = ascii('{"e":"q","s":'), T_HEAD = ascii('{"e":"t","s":'), ST_HEAD = ascii('{"e":"st","s":')
+const SNAP_HEAD = ascii('{"e":"snap","s":')
+const K_N = ascii(',"n":'), K_BP = ascii(',"bp":'), K_BS = ascii(',"bs":'), K_AP = ascii(',"ap":'), K_AS = ascii(',"as":')
+const K_T = ascii(',"t":'), K_P = ascii(',"p":'), K_Q = ascii(',"q":'), K_ID = ascii(',"id":'), K_SIDE = ascii(',"side":')
+const K_ST = ascii(',"st":'), K_QT = ascii(',"qt":'), K_TT = ascii(',"tt":'), NULL = ascii('null')
+const CLOSE = 125 // }
+export const JSON_FRAME_OPEN = 91, JSON_FRAME_SEP = 44, JSON_FRAME_CLOSE = 93 // [ , ]
+
+/** Largest bytes one event or snapshot can take: symbol ≤ 16 chars, numbers ≤ 24 chars each. */
+export const JSON_EVENT_MAX_BYTES = 384
+
+function writeChar(buf: Buffer, off: number, code: number): number {
+  if (code === 0) return writeBytes(buf, off, NULL)
+  buf[off] = 34; buf[off + 1] = code >= 32 && code < 127 && code !== 34 && code !== 92 ? code : 63; buf[off + 2] = 34
+  return off + 3
+}
+
+export function writeQuoteJson(buf: Buffer, off: number, sym: Buffer, n: number, bp: number, bs: number, ap: number, as: number, px: number, qx: number, tUs: number): number {
+  off = writeBytes(buf, off, Q_HEAD); off = writeBytes(buf, off, sym)
+  off = writeBytes(buf, off, K_N); off = writeInt(buf, off, n)
+  off = writeBytes(buf, off, K_BP); off = writeDecimal(buf, off, bp, px)
+  off = writeBytes(buf, off, K_BS); off = writeDecimal(buf, off, bs, qx)
+  off = writeBytes(buf, off, K_AP); off = writeDecimal(buf, off, ap, px)
+  off = writeBytes(buf, off, K_AS); off = writeDecimal(buf, off, as, qx)
+  off = writeBytes(buf, off, K_T); off = writeInt(buf, off, tUs)
+  buf[off] = CLOSE; return off + 1
+}
+
+export function writeTradeJson(buf: Buffer, off: number, sym: Buffer, n: number, p: number, q: number, side: number, id: number, px: number, qx: number, tUs: number): number {
+  off = writeBytes(buf, off, T_HEAD); off = writeBytes(buf, off, sym)
+  off = writeBytes(buf, off, K_N); off = writeInt(buf, off, n)
+  off = writeBytes(buf, off, K_P); off = writeDecimal(buf, off, p, px)
+  off = writeBytes(buf, off, K_Q); off = writeDecimal(buf, off, q, qx)
+  off = writeBytes(buf, off, K_SIDE); off = writeChar(buf, off, side === 32 ? 0 : side)
+  off = writeBytes(buf, off, K_ID); off = writeInt(buf, off, id)
+  off = writeBytes(buf, off, K_T); off = writeInt(buf, off, tUs)
+  buf[off] = CLOSE; return off + 1
+}
+
+export function writeStatusJson(buf: Buffer, off: number, sym: Buffer, n: number, code: number, tUs: number): number {
+  off = writeBytes(buf, off, ST_HEAD); off = writeBytes(buf, off, sym)
+  off = writeBytes(buf, off, K_N); off = writeInt(buf, off, n)
+  off = writeBytes(buf, off, K_ST); off = writeChar(buf, off, code)
+  off = writeBytes(buf, off, K_T); off = writeInt(buf, off, tUs)
+  buf[off] = CLOSE; return off + 1
+}
+
+/**
+ * The state of one symbol as of sequence `n`: the same bytes serve the WebSocket snapshot and
+ * GET /v1/snapshot/{SYMBOL}. Absent parts are null.
+ */
+export function writeSnapshotJson(buf: Buffer, off: number, lvc: LastValueCache, symbols: SymbolTable, id: number): number {
+  const px = symbols.priceExponent[id], qx = symbols.sizeExponent[id]
+  off = writeBytes(buf, off, SNAP_HEAD); off = writeBytes(buf, off, symbols.jsonName[id])
+  off = writeBytes(buf, off, K_N); off = writeInt(buf, off, lvc.seq[id])
+  const q = lvc.hasQuote(id), t = lvc.hasTrade(id)
+  off = writeBytes(buf, off, K_BP); off = q ? writeDecimal(buf, off, lvc.bidPrice[id], px) : writeBytes(buf, off, NULL)
+  off = writeBytes(buf, off, K_BS); off = q ? writeDecimal(buf, off, lvc.bidSize[id], qx) : writeBytes(buf, off, NULL)
+  off = writeBytes(buf, off, K_AP); off = q ? writeDecimal(buf, off, lvc.askPrice[id], px) : writeBytes(buf, off, NULL)
+  off = writeBytes(buf, off, K_AS); off = q ? writeDecimal(buf, off, lvc.askSize[id], qx) : writeBytes(buf, off, NULL)
+  off = writeBytes(buf, off, K_QT); off = q ? writeInt(buf, off, lvc.quoteTimeUs[id]) : writeBytes(buf, off, NULL)
+  off = writeBytes(buf, off, K_P); off = t ? writeDecimal(buf, off, lvc.tradePrice[id], px) : writeBytes(buf, off, NULL)
+  off = writeBytes(buf, off, K_Q); off = t ? writeDecimal(buf, off, lvc.tradeSize[id], qx) : writeBytes(buf, off, NULL)
+  off = writeBytes(buf, off, K_TT); off = t ? writeInt(buf, off, lvc.tradeTimeUs[id]) : writeBytes(buf, off, NULL)
+  off = writeBytes(buf, off, K_ST); off = writeChar(buf, off, lvc.status[id])
+  buf[off] = CLOSE; return off + 1
+}

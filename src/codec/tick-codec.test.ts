@@ -1,0 +1,94 @@
+import { unpack } from 'msgpackr'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { LastValueCache } from '../cache/last-value-cache.js'
+import { SymbolTable } from '../model/symbols.js'
+import { KIND_QUOTE, KIND_STATUS, KIND_TRADE, TickRing } from '../ring/ring-buffer.js'
+import { writeDecimal, writeInt } from './ascii.js'
+import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote, writeSnapshot } from './tick-codec.js'
+import { writeMpInt } from './msgpack-codec.js'
+
+const buf = Buffer.alloc(4096)
+const dec = (m: number, x: number) => buf.toString('latin1', 0, writeDecimal(buf, 0, m, x))
+
+function ringWith(kind: number, fill: (r: TickRing, i: number) => void): TickRing {
+  const r = new TickRing(8), i = r.nextSlot()
+  r.kind[i] = kind; r.symbolId[i] = 0; r.symbolSeq[i] = 7; r.exchTimeUs[i] = 1732619000123456
+  fill(r, i); r.publish()
+  return r
+}
+
+describe('decimal writer', () => {
+  it('prints mantissa × 10^exponent exactly', () => {
+    expect(dec(1891200, -4)).toBe('189.12')
+    expect(dec(12345, -8)).toBe('0.00012345')
+    expect(dec(1234567812345678, -8)).toBe('12345678.12345678')
+    expect(dec(-5, -2)).toBe('-0.05')
+    expect(dec(0, -4)).toBe('0')
+    expect(dec(1000000, -4)).toBe('100')
+    expect(dec(42, 3)).toBe('42000')
+    expect(dec(0, 3)).toBe('0')
+  })
+
+  it('round-trips every decimal with up to 8 places through JSON.parse', () => {
+    fc.assert(fc.property(fc.integer({ min: -(10 ** 15), max: 10 ** 15 }), fc.integer({ min: -8, max: 0 }), (m, x) => {
+      const text = dec(m, x)
+      const expected = x === 0 ? BigInt(m).toString() : (Number(BigInt(m)) / 10 ** -x).toString()
+      // the JSON token parses to the double nearest the exact decimal, which prints back as that decimal
+      expect(String(JSON.parse(text))).toBe(expected === '-0' ? '0' : String(Number(text)))
+      const [ip, fp = ''] = text.replace('-', '').split('.')
+      const scaled = BigInt(ip + fp.padEnd(-x, '0'))
+      expect(scaled * (m < 0 ? -1n : 1n)).toBe(BigInt(m))
+    }), { numRuns: 20_000 })
+  })
+
+  it('writes integers up to 2^53', () => {
+    for (const v of [0, 7, 10, 99, -1, 1732619000123456, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]) {
+      expect(buf.toString('latin1', 0, writeInt(buf, 0, v))).toBe(String(v))
+    }
+  })
+})
+
+describe('msgpack integers', () => {
+  it('decode to the same number at every width boundary', () => {
+    const values = [0, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 1732619000123456, Number.MAX_SAFE_INTEGER,
+      -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, -1732619000123456, -Number.MAX_SAFE_INTEGER]
+    for (const v of values) expect(unpack(buf.subarray(0, writeMpInt(buf, 0, v)))).toBe(v)
+  })
+})
+
+describe('event encoding', () => {
+  const symbols = new SymbolTable(4)
+  symbols.add('BRK.B', -8, 0)
+
+  it('writes a quote identically in meaning in JSON and msgpack', () => {
+    const r = ringWith(KIND_QUOTE, (r, i) => { r.bidPrice[i] = 1234567812345678; r.bidSize[i] = 300; r.askPrice[i] = 1234567812345679; r.askSize[i] = 0 })
+    const json = JSON.parse(buf.toString('latin1', 0, writeEvent(FORMAT_JSON, r, 0, symbols, buf, 0)))
+    expect(json).toEqual({ e: 'q', s: 'BRK.B', n: 7, bp: 12345678.12345678, bs: 300, ap: 12345678.12345679, as: 0, t: 1732619000123456 })
+    const mp = unpack(buf.subarray(0, writeEvent(FORMAT_MSGPACK, r, 0, symbols, buf, 0)))
+    expect(mp).toEqual({ e: 'q', s: 'BRK.B', n: 7, bp: 1234567812345678, bs: 300, ap: 1234567812345679, as: 0, px: -8, qx: 0, t: 1732619000123456 })
+  })
+
+  it('writes trades and statuses', () => {
+    const t = ringWith(KIND_TRADE, (r, i) => { r.tradePrice[i] = 18912000000; r.tradeSize[i] = 100; r.tradeId[i] = 99; r.code[i] = 66 })
+    expect(JSON.parse(buf.toString('latin1', 0, writeEvent(FORMAT_JSON, t, 0, symbols, buf, 0))))
+      .toEqual({ e: 't', s: 'BRK.B', n: 7, p: 189.12, q: 100, side: 'B', id: 99, t: 1732619000123456 })
+    expect(unpack(buf.subarray(0, writeEvent(FORMAT_MSGPACK, t, 0, symbols, buf, 0))))
+      .toEqual({ e: 't', s: 'BRK.B', n: 7, p: 18912000000, q: 100, side: 'B', id: 99, px: -8, qx: 0, t: 1732619000123456 })
+    const s = ringWith(KIND_STATUS, (r, i) => { r.code[i] = 72 })
+    expect(JSON.parse(buf.toString('latin1', 0, writeEvent(FORMAT_JSON, s, 0, symbols, buf, 0))))
+      .toEqual({ e: 'st', s: 'BRK.B', n: 7, st: 'H', t: 1732619000123456 })
+  })
+
+  it('snapshots a symbol with nulls for what it has not seen yet, and the latest state after', () => {
+    const lvc = new LastValueCache(4)
+    expect(JSON.parse(buf.toString('latin1', 0, writeSnapshot(FORMAT_JSON, lvc, symbols, 0, buf, 0))))
+      .toEqual({ e: 'snap', s: 'BRK.B', n: 0, bp: null, bs: null, ap: null, as: null, qt: null, p: null, q: null, tt: null, st: null })
+    const r = ringWith(KIND_QUOTE, (r, i) => { r.bidPrice[i] = 100; r.bidSize[i] = 1; r.askPrice[i] = 200; r.askSize[i] = 2 })
+    lvc.apply(r, 0)
+    const snap = unpack(buf.subarray(0, writeSnapshot(FORMAT_MSGPACK, lvc, symbols, 0, buf, 0)))
+    expect(snap).toMatchObject({ e: 'snap', n: 7, bp: 100, ap: 200, p: null, st: null, px: -8 })
+    expect(JSON.parse(buf.toString('latin1', 0, writeLastQuote(FORMAT_JSON, lvc, symbols, 0, buf, 0))))
+      .toEqual({ e: 'q', s: 'BRK.B', n: 7, bp: 0.000001, bs: 1, ap: 0.000002, as: 2, t: 1732619000123456 })
+  })
+})

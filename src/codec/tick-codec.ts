@@ -1,0 +1,51 @@
+// Owns the mapping from a ring slot or a last value to its encoded bytes in either wire format.
+// Must never decide who receives bytes: it encodes once; the fan-out hands the same bytes to every sink.
+import type { LastValueCache } from '../cache/last-value-cache.js'
+import type { SymbolTable } from '../model/symbols.js'
+import { KIND_QUOTE, KIND_TRADE } from '../ring/ring-buffer.js'
+import type { TickRing } from '../ring/ring-buffer.js'
+import { writeQuoteJson, writeSnapshotJson, writeStatusJson, writeTradeJson } from './json-codec.js'
+import { writeQuoteMsgpack, writeSnapshotMsgpack, writeStatusMsgpack, writeTradeMsgpack } from './msgpack-codec.js'
+
+export const FORMAT_JSON = 0
+export const FORMAT_MSGPACK = 1
+export type WireFormat = typeof FORMAT_JSON | typeof FORMAT_MSGPACK
+export const FORMAT_NAMES = ['json', 'msgpack'] as const
+/** MQTT 5 content types of the two formats */
+export const CONTENT_TYPES = ['application/json', 'application/x-msgpack'] as const
+
+/** Writes ring slot `i` as one event in `format`; returns the new offset. */
+export function writeEvent(format: WireFormat, r: TickRing, i: number, symbols: SymbolTable, buf: Buffer, off: number): number {
+  const id = r.symbolId[i], px = symbols.priceExponent[id], qx = symbols.sizeExponent[id], k = r.kind[i]
+  if (format === FORMAT_JSON) {
+    const sym = symbols.jsonName[id]
+    if (k === KIND_QUOTE) return writeQuoteJson(buf, off, sym, r.symbolSeq[i], r.bidPrice[i], r.bidSize[i], r.askPrice[i], r.askSize[i], px, qx, r.exchTimeUs[i])
+    if (k === KIND_TRADE) return writeTradeJson(buf, off, sym, r.symbolSeq[i], r.tradePrice[i], r.tradeSize[i], r.code[i], r.tradeId[i], px, qx, r.exchTimeUs[i])
+    return writeStatusJson(buf, off, sym, r.symbolSeq[i], r.code[i], r.exchTimeUs[i])
+  }
+  const sym = symbols.msgpackName[id]
+  if (k === KIND_QUOTE) return writeQuoteMsgpack(buf, off, sym, r.symbolSeq[i], r.bidPrice[i], r.bidSize[i], r.askPrice[i], r.askSize[i], px, qx, r.exchTimeUs[i])
+  if (k === KIND_TRADE) return writeTradeMsgpack(buf, off, sym, r.symbolSeq[i], r.tradePrice[i], r.tradeSize[i], r.code[i], r.tradeId[i], px, qx, r.exchTimeUs[i])
+  return writeStatusMsgpack(buf, off, sym, r.symbolSeq[i], r.code[i], r.exchTimeUs[i])
+}
+
+/** The symbol's latest quote as a quote event (MQTT retained payload); the caller checks lvc.hasQuote(id). */
+export function writeLastQuote(format: WireFormat, lvc: LastValueCache, symbols: SymbolTable, id: number, buf: Buffer, off: number): number {
+  const px = symbols.priceExponent[id], qx = symbols.sizeExponent[id]
+  return format === FORMAT_JSON
+    ? writeQuoteJson(buf, off, symbols.jsonName[id], lvc.quoteSeq[id], lvc.bidPrice[id], lvc.bidSize[id], lvc.askPrice[id], lvc.askSize[id], px, qx, lvc.quoteTimeUs[id])
+    : writeQuoteMsgpack(buf, off, symbols.msgpackName[id], lvc.quoteSeq[id], lvc.bidPrice[id], lvc.bidSize[id], lvc.askPrice[id], lvc.askSize[id], px, qx, lvc.quoteTimeUs[id])
+}
+
+/** The symbol's latest trade as a trade event; the caller checks lvc.hasTrade(id). */
+export function writeLastTrade(format: WireFormat, lvc: LastValueCache, symbols: SymbolTable, id: number, buf: Buffer, off: number): number {
+  const px = symbols.priceExponent[id], qx = symbols.sizeExponent[id]
+  return format === FORMAT_JSON
+    ? writeTradeJson(buf, off, symbols.jsonName[id], lvc.tradeSeq[id], lvc.tradePrice[id], lvc.tradeSize[id], lvc.tradeSide[id], lvc.tradeId[id], px, qx, lvc.tradeTimeUs[id])
+    : writeTradeMsgpack(buf, off, symbols.msgpackName[id], lvc.tradeSeq[id], lvc.tradePrice[id], lvc.tradeSize[id], lvc.tradeSide[id], lvc.tradeId[id], px, qx, lvc.tradeTimeUs[id])
+}
+
+/** The symbol's whole state (snapshot): identical bytes for WebSocket snapshots and the REST snapshot. */
+export function writeSnapshot(format: WireFormat, lvc: LastValueCache, symbols: SymbolTable, id: number, buf: Buffer, off: number): number {
+  return format === FORMAT_JSON ? writeSnapshotJson(buf, off, lvc, symbols, id) : writeSnapshotMsgpack(buf, off, lvc, symbols, id)
+}
