@@ -1,0 +1,205 @@
+// Owns every setting: one table of options (flag, env var, default, unit, meaning), parsed once into a frozen Config.
+// Must never be read after boot or from anywhere but here: it is the only reader of process.env.
+import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { parseArgs } from 'node:util'
+
+export interface FeedEndpoint { host: string; port: number }
+export interface FeedConfig {
+  name: string
+  /** payload protocol carried over SoupBinTCP */
+  protocol: 'native' | 'itch' | 'tops'
+  /** one line, or two for A/B arbitration */
+  lines: FeedEndpoint[]
+  username: string
+  password: string
+  session: string
+  /** sequence number requested at the first login */
+  startSeq: number
+}
+
+type Kind = 'string' | 'int' | 'bytes' | 'bool' | 'list' | 'feeds' | 'enum'
+interface Option {
+  key: string; flag: string; env: string; kind: Kind; def: string; help: string
+  min?: number; max?: number; values?: readonly string[]
+}
+
+/** The whole configuration surface. README's configuration table is generated from this list (`--help --markdown`). */
+export const OPTIONS: readonly Option[] = [
+  { key: 'host', flag: 'host', env: 'TICKCAST_HOST', kind: 'string', def: '127.0.0.1', help: 'address the WebSocket/HTTP server listens on' },
+  { key: 'port', flag: 'port', env: 'TICKCAST_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'WebSocket/HTTP port (0 = any free port)' },
+  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port][?session=S&seq=N]; repeatable (env: space-separated); none = embedded simulator' },
+  { key: 'simSymbols', flag: 'sim-symbols', env: 'TICKCAST_SIM_SYMBOLS', kind: 'int', def: '500', min: 1, max: 100000, help: 'embedded simulator: symbols from feeds/symbols/us-equities.csv' },
+  { key: 'simRate', flag: 'sim-rate', env: 'TICKCAST_SIM_RATE', kind: 'int', def: '20000', min: 0, max: 100000000, help: 'embedded simulator: messages per second (0 = as fast as possible)' },
+  { key: 'simSeed', flag: 'sim-seed', env: 'TICKCAST_SIM_SEED', kind: 'int', def: '1', min: 0, max: 2 ** 31, help: 'embedded simulator: random seed' },
+  { key: 'mqttUrl', flag: 'mqtt-url', env: 'TICKCAST_MQTT_URL', kind: 'string', def: '', help: "MQTT broker URL; empty = embedded broker on loopback; 'none' = no MQTT" },
+  { key: 'mqttPrefix', flag: 'mqtt-prefix', env: 'TICKCAST_MQTT_PREFIX', kind: 'string', def: 'md/v1', help: 'topic prefix: {prefix}/quotes/{SYMBOL}, {prefix}/trades/{SYMBOL}, {prefix}/status/{nodeId}' },
+  { key: 'mqttFormat', flag: 'mqtt-format', env: 'TICKCAST_MQTT_FORMAT', kind: 'enum', values: ['msgpack', 'json'], def: 'msgpack', help: 'MQTT payload encoding' },
+  { key: 'mqttProtocolVersion', flag: 'mqtt-protocol', env: 'TICKCAST_MQTT_PROTOCOL', kind: 'int', def: '5', min: 4, max: 5, help: 'MQTT protocol version (5, or 4 = 3.1.1; the embedded broker always uses 4)' },
+  { key: 'mqttQuoteExpirySec', flag: 'mqtt-quote-expiry-sec', env: 'TICKCAST_MQTT_QUOTE_EXPIRY_SEC', kind: 'int', def: '60', min: 0, max: 86400, help: 'MQTT 5 message expiry of retained quotes (0 = never)' },
+  { key: 'mqttNodeId', flag: 'mqtt-node-id', env: 'TICKCAST_NODE_ID', kind: 'string', def: '', help: 'node id in the status topic and MQTT client id (default: tickcast-<hostname>)' },
+  { key: 'mqttUsername', flag: 'mqtt-username', env: 'TICKCAST_MQTT_USERNAME', kind: 'string', def: '', help: 'MQTT username' },
+  { key: 'mqttPassword', flag: 'mqtt-password', env: 'TICKCAST_MQTT_PASSWORD', kind: 'string', def: '', help: 'MQTT password' },
+  { key: 'ringCapacity', flag: 'ring-capacity', env: 'TICKCAST_RING_CAPACITY', kind: 'int', def: '1048576', min: 1024, max: 2 ** 26, help: 'ring slots (power of two); about 110 bytes each' },
+  { key: 'maxSymbols', flag: 'max-symbols', env: 'TICKCAST_MAX_SYMBOLS', kind: 'int', def: '65536', min: 16, max: 1048576, help: 'symbol universe capacity across all feeds' },
+  { key: 'wsMaxSymbols', flag: 'ws-max-symbols', env: 'TICKCAST_WS_MAX_SYMBOLS', kind: 'int', def: '1000', min: 1, max: 1000000, help: 'explicit symbols one connection may subscribe to' },
+  { key: 'wsMaxPatterns', flag: 'ws-max-patterns', env: 'TICKCAST_WS_MAX_PATTERNS', kind: 'int', def: '10', min: 0, max: 1000, help: 'patterns (A*, *) one connection may subscribe to' },
+  { key: 'wsMaxControlPerSec', flag: 'ws-max-control-per-sec', env: 'TICKCAST_WS_MAX_CONTROL_PER_SEC', kind: 'int', def: '50', min: 1, max: 100000, help: 'control messages per second per connection before RATE_LIMITED' },
+  { key: 'wsMaxPayloadBytes', flag: 'ws-max-payload-bytes', env: 'TICKCAST_WS_MAX_PAYLOAD_BYTES', kind: 'bytes', def: '4096', min: 256, max: 1048576, help: 'largest control message accepted; bigger frames close the connection (1009)' },
+  { key: 'wsMaxBackpressureBytes', flag: 'ws-max-backpressure-bytes', env: 'TICKCAST_WS_MAX_BACKPRESSURE_BYTES', kind: 'bytes', def: '1048576', min: 16384, max: 1073741824, help: 'bytes queued for one slow connection before it is closed (4001)' },
+  { key: 'wsIdleTimeoutSec', flag: 'ws-idle-timeout-sec', env: 'TICKCAST_WS_IDLE_TIMEOUT_SEC', kind: 'int', def: '60', min: 8, max: 960, help: 'close connections silent this long (pings are sent automatically)' },
+  { key: 'allowedOrigins', flag: 'allowed-origins', env: 'TICKCAST_ALLOWED_ORIGINS', kind: 'list', def: '', help: 'comma-separated Origin allow-list for WebSocket upgrades; empty = any' },
+  { key: 'feedHeartbeatMs', flag: 'feed-heartbeat-ms', env: 'TICKCAST_FEED_HEARTBEAT_MS', kind: 'int', def: '1000', min: 50, max: 60000, help: 'SoupBinTCP client heartbeat interval' },
+  { key: 'feedDeadAfterMs', flag: 'feed-dead-after-ms', env: 'TICKCAST_FEED_DEAD_AFTER_MS', kind: 'int', def: '15000', min: 100, max: 600000, help: 'silence after which a feed line is declared dead and reconnected' },
+  { key: 'feedStaleAfterMs', flag: 'feed-stale-after-ms', env: 'TICKCAST_FEED_STALE_AFTER_MS', kind: 'int', def: '5000', min: 100, max: 600000, help: '/readyz fails when a feed has received nothing for this long' },
+  { key: 'logLevel', flag: 'log-level', env: 'TICKCAST_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], def: 'info', help: 'log level (pino)' },
+  { key: 'shutdownDeadlineMs', flag: 'shutdown-deadline-ms', env: 'TICKCAST_SHUTDOWN_DEADLINE_MS', kind: 'int', def: '2000', min: 100, max: 60000, help: 'after SIGTERM, exit 1 if shutdown takes longer' },
+]
+
+export interface Config {
+  host: string; port: number; feeds: readonly FeedConfig[]
+  simSymbols: number; simRate: number; simSeed: number
+  mqttUrl: string; mqttPrefix: string; mqttFormat: 'msgpack' | 'json'; mqttProtocolVersion: 4 | 5
+  mqttQuoteExpirySec: number; mqttNodeId: string; mqttUsername: string; mqttPassword: string
+  ringCapacity: number; maxSymbols: number
+  wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
+  wsMaxBackpressureBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
+  feedHeartbeatMs: number; feedDeadAfterMs: number; feedStaleAfterMs: number
+  logLevel: string; shutdownDeadlineMs: number
+}
+
+/** Every problem found, reported at once; `usage` marks command-line mistakes (exit 2) vs bad values (exit 1). */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[], readonly usage: boolean) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+export type CliResult = { kind: 'run'; config: Config } | { kind: 'help'; text: string } | { kind: 'version' }
+
+const FEED_PROTOCOLS = ['native', 'itch', 'tops'] as const
+const FEED_NAME = /^[a-z][a-z0-9_-]{0,31}$/
+
+/** Parses `name=protocol:tcp://[user:pass@]host:port[,tcp://host:port][?session=S&seq=N]`. */
+export function parseFeed(spec: string, problems: string[]): FeedConfig | null {
+  const m = /^([^=]+)=(?:([a-z]+):)?(tcp:\/\/.+)$/.exec(spec.trim())
+  if (!m) { problems.push(`--feed "${spec}": expected name=protocol:tcp://host:port`); return null }
+  const [, name, protocol = 'native', rest] = m
+  const before = problems.length
+  if (!FEED_NAME.test(name)) problems.push(`--feed "${spec}": name must match ${FEED_NAME}`)
+  if (!(FEED_PROTOCOLS as readonly string[]).includes(protocol)) problems.push(`--feed "${spec}": protocol must be one of ${FEED_PROTOCOLS.join(', ')}`)
+  const [urls, query = ''] = rest.split('?', 2)
+  const lines: FeedEndpoint[] = []
+  let username = '', password = ''
+  for (const u of urls.split(',')) {
+    let url: URL
+    try { url = new URL(u) } catch { problems.push(`--feed "${spec}": "${u}" is not a URL`); continue }
+    const port = Number(url.port)
+    if (url.protocol !== 'tcp:' || !url.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
+      problems.push(`--feed "${spec}": "${u}" must be tcp://host:port with a port in 1..65535`); continue
+    }
+    if (url.username) { username = decodeURIComponent(url.username); password = decodeURIComponent(url.password) }
+    lines.push({ host: url.hostname.replace(/^\[|\]$/g, ''), port })
+  }
+  if (lines.length > 2) problems.push(`--feed "${spec}": at most two lines (A/B)`)
+  const q = new URLSearchParams(query)
+  const session = q.get('session') ?? ''
+  const startSeq = Number(q.get('seq') ?? '1')
+  if (session.length > 10) problems.push(`--feed "${spec}": session is at most 10 characters`)
+  if (!Number.isInteger(startSeq) || startSeq < 0) problems.push(`--feed "${spec}": seq must be an integer ≥ 0`)
+  if (username.length > 6 || password.length > 10) problems.push(`--feed "${spec}": SoupBinTCP username ≤ 6 and password ≤ 10 characters`)
+  if (problems.length > before) return null
+  return { name, protocol: protocol as FeedConfig['protocol'], lines, username, password, session, startSeq }
+}
+
+function parseValue(o: Option, raw: string, problems: string[]): unknown {
+  const where = `--${o.flag} / ${o.env}`
+  switch (o.kind) {
+    case 'string': return raw
+    case 'list': return raw.split(',').map((s) => s.trim()).filter(Boolean)
+    case 'enum':
+      if (!o.values!.includes(raw)) problems.push(`${where}: "${raw}" is not one of ${o.values!.join(', ')}`)
+      return raw
+    case 'bool': return raw === 'true' || raw === '1'
+    case 'feeds': return raw.split(/\s+/).filter(Boolean).map((s) => parseFeed(s, problems)).filter((f) => f !== null)
+    case 'int': case 'bytes': {
+      const v = o.kind === 'bytes' ? parseBytes(raw) : Number(raw)
+      if (!Number.isInteger(v) || v < (o.min ?? -Infinity) || v > (o.max ?? Infinity)) {
+        problems.push(`${where}: "${raw}" must be an integer in ${o.min}..${o.max}${o.kind === 'bytes' ? ' (suffixes KiB, MiB allowed)' : ''}`)
+      }
+      return v
+    }
+  }
+}
+
+function parseBytes(raw: string): number {
+  const m = /^(\d+)\s*(KiB|MiB|GiB)?$/.exec(raw.trim())
+  if (!m) return Number.NaN
+  return Number(m[1]) * (m[2] === 'GiB' ? 2 ** 30 : m[2] === 'MiB' ? 2 ** 20 : m[2] === 'KiB' ? 1024 : 1)
+}
+
+/**
+ * Pure: flags > env > config file (--config / TICKCAST_CONFIG, JSON keyed by flag name) > defaults.
+ * Throws ConfigError listing every problem at once.
+ */
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliResult {
+  const parseOptions: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+    help: { type: 'boolean' }, version: { type: 'boolean' }, markdown: { type: 'boolean' }, config: { type: 'string' },
+  }
+  for (const o of OPTIONS) parseOptions[o.flag] = { type: 'string', multiple: o.kind === 'feeds' }
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({ args: [...argv], options: parseOptions, strict: true, allowPositionals: false })
+  } catch (e) {
+    throw new ConfigError([(e as Error).message], true)
+  }
+  const flags = parsed.values as Record<string, string | string[] | boolean | undefined>
+  if (flags.help) return { kind: 'help', text: flags.markdown ? markdownTable() : usage() }
+  if (flags.version) return { kind: 'version' }
+
+  const problems: string[] = []
+  let file: Record<string, unknown> = {}
+  const configPath = (flags.config as string | undefined) ?? env.TICKCAST_CONFIG
+  if (configPath) {
+    try {
+      file = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>
+      for (const k of Object.keys(file)) if (!OPTIONS.some((o) => o.flag === k)) problems.push(`${configPath}: unknown key "${k}"`)
+    } catch (e) { problems.push(`--config ${configPath}: ${(e as Error).message}`) }
+  }
+  const out: Record<string, unknown> = {}
+  for (const o of OPTIONS) {
+    const flag = flags[o.flag]
+    let raw: string
+    if (o.kind === 'feeds' && Array.isArray(flag) && flag.length > 0) raw = flag.join(' ')
+    else if (typeof flag === 'string') raw = flag
+    else if (env[o.env] !== undefined) raw = env[o.env]!
+    else if (file[o.flag] !== undefined) raw = Array.isArray(file[o.flag]) ? (file[o.flag] as unknown[]).join(o.kind === 'feeds' ? ' ' : ',') : String(file[o.flag])
+    else raw = o.def
+    out[o.key] = parseValue(o, raw, problems)
+  }
+  const c = out as unknown as Config
+  if ((c.ringCapacity & (c.ringCapacity - 1)) !== 0) problems.push(`--ring-capacity / TICKCAST_RING_CAPACITY: ${c.ringCapacity} must be a power of two`)
+  const names = new Set<string>()
+  for (const f of c.feeds) { if (names.has(f.name)) problems.push(`--feed: duplicate feed name "${f.name}"`); names.add(f.name) }
+  if (c.mqttUrl && c.mqttUrl !== 'none' && !/^(mqtts?|wss?|tcp):\/\//.test(c.mqttUrl)) problems.push(`--mqtt-url / TICKCAST_MQTT_URL: "${c.mqttUrl}" must start with mqtt://, mqtts://, ws:// or wss://`)
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(c.mqttPrefix)) problems.push(`--mqtt-prefix / TICKCAST_MQTT_PREFIX: "${c.mqttPrefix}" must be topic levels of [A-Za-z0-9_-] (no wildcards)`)
+  for (const origin of c.allowedOrigins) {
+    if (origin === 'null' || !/^https?:\/\/[^/]+$/.test(origin)) problems.push(`--allowed-origins: "${origin}" must be scheme://host[:port]`)
+  }
+  if (!c.mqttNodeId) c.mqttNodeId = `tickcast-${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}`
+  else if (!/^[A-Za-z0-9_-]{1,64}$/.test(c.mqttNodeId)) problems.push(`--mqtt-node-id: "${c.mqttNodeId}" must be 1-64 of [A-Za-z0-9_-]`)
+  if (problems.length > 0) throw new ConfigError(problems, false)
+  return { kind: 'run', config: Object.freeze(c) }
+}
+
+export function usage(): string {
+  const rows = OPTIONS.map((o) => `  --${o.flag.padEnd(28)} ${o.help}\n  ${' '.repeat(30)} env ${o.env}, default ${o.def === '' ? '(empty)' : o.def}`)
+  return ['Usage: tickcast [options]', '', '  --help                         this text (--help --markdown: as a Markdown table)',
+    '  --version                      print the version', '  --config FILE                  JSON file keyed by flag name (env TICKCAST_CONFIG)', ...rows, ''].join('\n')
+}
+
+function markdownTable(): string {
+  const rows = OPTIONS.map((o) => `| \`--${o.flag}\` | \`${o.env}\` | ${o.def === '' ? '(empty)' : `\`${o.def}\``} | ${o.help.replace(/\|/g, '\\|')} |`)
+  return ['| flag | env var | default | meaning |', '|---|---|---|---|', ...rows, ''].join('\n')
+}
