@@ -1,0 +1,254 @@
+// Owns one SoupBinTCP 4.0 feed line: connect, login, heartbeats, dead-link detection, gap-free resume, reconnect.
+// Must never decode payloads or touch sinks beyond SessionSink, and never allocate per sequenced message.
+import net from 'node:net'
+import { performance } from 'node:perf_hooks'
+import type { FeedStats } from './feed-stats.js'
+import { FRAMER_BAD_LENGTH, Framer } from './framer.js'
+import { SESSION_CONNECTED, SESSION_DISCONNECTED, SESSION_END, SESSION_GAP, SESSION_LOGGED_IN } from './session-sink.js'
+import type { SessionEvent, SessionSink } from './session-sink.js'
+import {
+  CLIENT_HEARTBEAT_PACKET, LOGOUT_REQUEST_PACKET, LOGIN_REQUEST_BYTES, MAX_BODY_BYTES, PKT_END_OF_SESSION,
+  PKT_LOGIN_ACCEPTED, PKT_LOGIN_REJECTED, PKT_SEQUENCED, acceptedSeq, rejectReason, writeLoginRequest,
+} from './soupbin.js'
+
+export interface SoupClientOptions {
+  name: string
+  host: string
+  port: number
+  username: string
+  password: string
+  /** blank = the server's current session */
+  session?: string
+  /** sequence requested at the very first login (default 1); 0 = start with the next live message */
+  startSeq?: number
+  heartbeatIntervalMs?: number
+  deadAfterMs?: number
+  backoffMinMs?: number
+  backoffMaxMs?: number
+  connectTimeoutMs?: number
+  /** largest acceptable length field (type + payload), ≤ 65535; a longer frame is a bad frame */
+  maxFrameBytes?: number
+}
+
+const ST_IDLE = 0, ST_CONNECTING = 1, ST_LOGGING_IN = 2, ST_LOGGED_IN = 3, ST_BACKOFF = 4
+/** terminal: stop() was called or the server ended the session */
+const ST_STOPPED = 5
+const STOP_GRACE_MS = 500
+
+/**
+ * End of Session ('Z') is terminal for this client: SoupBinTCP sessions are one trading day, so reconnecting
+ * to the same session would only replay it. The client emits SESSION_END and stops; the operator (or config
+ * reload) starts a new SoupClient for the next session. Login Rejected is NOT terminal: credentials may be
+ * fixed server-side, so the client backs off and retries, emitting SESSION_DISCONNECTED with the reason.
+ */
+export class SoupClient {
+  readonly name: string
+  private readonly opts: Required<SoupClientOptions>
+  private readonly framer: Framer
+  private socket: net.Socket | null = null
+  private state = ST_IDLE
+  /** sequence number of the next 'S' packet on this connection (implicit numbering from Login Accepted) */
+  private recvSeq = 0
+  /** the sequence we asked for at the current login (0 = live) */
+  private requestedSeq = 0
+  private attempts = 0
+  private everConnected = false
+  private lastSentMs = 0
+  private lastRecvMs = 0
+  private connectStartMs = 0
+  private ticker: NodeJS.Timeout | null = null
+  private backoffTimer: NodeJS.Timeout | null = null
+  private stopping: Promise<void> | null = null
+  private readonly tickMs: number
+
+  constructor(opts: SoupClientOptions, private readonly sink: SessionSink, readonly stats: FeedStats,
+    private readonly onEvent: (ev: SessionEvent) => void = noop) {
+    this.name = opts.name
+    this.opts = {
+      name: opts.name, host: opts.host, port: opts.port, username: opts.username, password: opts.password,
+      session: opts.session ?? '', startSeq: opts.startSeq ?? 1, heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000,
+      deadAfterMs: opts.deadAfterMs ?? 15000, backoffMinMs: opts.backoffMinMs ?? 100,
+      backoffMaxMs: opts.backoffMaxMs ?? 5000, connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
+      maxFrameBytes: opts.maxFrameBytes ?? MAX_BODY_BYTES,
+    }
+    stats.nextSeq = this.opts.startSeq
+    this.framer = new Framer(this.onFrame.bind(this), this.opts.maxFrameBytes)
+    // One ticker drives heartbeats, dead-link and connect timeouts: a quarter of the tightest deadline.
+    this.tickMs = Math.max(5, Math.min(250, this.opts.heartbeatIntervalMs / 4, this.opts.deadAfterMs / 4))
+    this.onData = this.onData.bind(this)
+    this.onTick = this.onTick.bind(this)
+    this.connect = this.connect.bind(this)
+  }
+
+  get loggedIn(): boolean { return this.state === ST_LOGGED_IN }
+
+  start(): void {
+    if (this.state !== ST_IDLE) return
+    this.ticker = setInterval(this.onTick, this.tickMs)
+    this.connect()
+  }
+
+  /** Idempotent: sends Logout if logged in, then frees the socket and the timers. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping
+    const sock = this.socket, wasLoggedIn = this.state === ST_LOGGED_IN
+    this.state = ST_STOPPED
+    this.clearTimers()
+    this.framer.reset() // stop handing out the rest of a chunk (stop() may run inside a frame handler)
+    this.socket = null
+    this.stats.connected = 0; this.stats.loggedIn = 0
+    this.stopping = new Promise<void>((resolve) => {
+      if (!sock || sock.destroyed) { resolve(); return }
+      sock.removeListener('data', this.onData)
+      const t = setTimeout(() => sock.destroy(), STOP_GRACE_MS)
+      sock.once('close', () => { clearTimeout(t); resolve() })
+      if (wasLoggedIn && sock.writable) sock.end(LOGOUT_REQUEST_PACKET)
+      else sock.destroy()
+    })
+    return this.stopping
+  }
+
+  private connect(): void {
+    this.backoffTimer = null
+    if (this.state === ST_STOPPED) return
+    if (this.everConnected) this.stats.reconnects++
+    this.everConnected = true
+    this.state = ST_CONNECTING
+    this.connectStartMs = performance.now()
+    this.framer.reset()
+    const sock = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true })
+    this.socket = sock
+    // Per-connection closures (rare); the per-chunk path uses the bound onData.
+    sock.on('connect', () => this.onConnect(sock))
+    sock.on('data', this.onData)
+    sock.on('error', () => { /* 'close' follows and drives reconnect */ })
+    sock.on('close', () => this.lost(sock, 'closed'))
+  }
+
+  private onConnect(sock: net.Socket): void {
+    if (sock !== this.socket) return
+    sock.setNoDelay(true)
+    this.state = ST_LOGGING_IN
+    this.stats.connected = 1
+    this.lastRecvMs = performance.now() // the login answer is due within deadAfterMs
+    this.emit(SESSION_CONNECTED, 0, 0, '')
+    const login = Buffer.allocUnsafe(LOGIN_REQUEST_BYTES) // one per login, never reused while in flight
+    this.requestedSeq = this.stats.nextSeq
+    writeLoginRequest(login, 0, this.opts.username, this.opts.password, this.opts.session, this.requestedSeq)
+    this.send(login)
+  }
+
+  private send(b: Buffer): void {
+    this.socket?.write(b)
+    this.lastSentMs = performance.now()
+  }
+
+  private onData(chunk: Buffer): void {
+    const now = performance.now(), s = this.stats
+    this.lastRecvMs = now; s.lastReceiveMs = now; s.bytes += chunk.length
+    this.sink.beginBatch(now)
+    const st = this.framer.push(chunk)
+    this.sink.endBatch()
+    if (st === FRAMER_BAD_LENGTH) {
+      s.badFrames++
+      this.drop('bad frame')
+    }
+  }
+
+  /** One SoupBinTCP packet: buf[off] is the type byte, len = type + payload. */
+  private onFrame(buf: Buffer, off: number, len: number): void {
+    const type = buf[off]
+    if (type === PKT_SEQUENCED) {
+      if (this.state !== ST_LOGGED_IN) { this.protocolError('S before login'); return }
+      const seq = this.recvSeq++, s = this.stats
+      if (seq < s.nextSeq) { s.duplicates++; return } // replay overlap: already delivered
+      s.nextSeq = seq + 1; s.messages++
+      this.sink.message(buf, off + 1, len - 1, seq)
+      return
+    }
+    if (type === PKT_LOGIN_ACCEPTED) this.onAccepted(acceptedSeq(buf, off, len))
+    else if (type === PKT_LOGIN_REJECTED) this.onRejected(rejectReason(buf, off, len))
+    else if (type === PKT_END_OF_SESSION) this.onEndOfSession()
+    // 'H' heartbeat, '+' debug, 'U' unsequenced: receipt already refreshed lastRecvMs; nothing else to do.
+  }
+
+  private onAccepted(seq: number): void {
+    if (this.state !== ST_LOGGING_IN || seq < 1) { this.protocolError('bad login accepted'); return }
+    const s = this.stats
+    this.state = ST_LOGGED_IN
+    this.attempts = 0
+    this.recvSeq = seq
+    s.loggedIn = 1
+    this.emit(SESSION_LOGGED_IN, seq, 0, '')
+    // The server starts after what we asked for: those messages are gone (outside its recovery store).
+    if (this.requestedSeq > 0 && seq > s.nextSeq) {
+      const from = s.nextSeq, count = seq - from
+      s.gaps++; s.missed += count; s.nextSeq = seq
+      this.emit(SESSION_GAP, from, count, 'server recovery starts at ' + seq)
+    } else if (this.requestedSeq === 0) s.nextSeq = seq // live start: nothing was asked for, nothing missed
+  }
+
+  private onRejected(reason: number): void {
+    const why = reason === 0x41 ? 'not authorized' : reason === 0x53 ? 'session not available' : 'unknown'
+    this.drop('login rejected: ' + why + ' (' + String.fromCharCode(reason < 0 ? 0x3f : reason) + ')')
+  }
+
+  private onEndOfSession(): void {
+    this.stats.endOfSession++
+    this.emit(SESSION_END, this.stats.nextSeq, 0, 'end of session')
+    void this.stop()
+  }
+
+  private protocolError(why: string): void { this.drop('protocol error: ' + why) }
+
+  /** Tear down the current connection (partial frame discarded) and schedule a reconnect. */
+  private drop(reason: string): void {
+    const sock = this.socket
+    if (!sock) return
+    this.framer.reset()
+    sock.destroy()
+    this.lost(sock, reason)
+  }
+
+  private lost(sock: net.Socket, reason: string): void {
+    if (sock !== this.socket) return // an old connection closing late
+    this.socket = null
+    sock.removeListener('data', this.onData)
+    const wasConnected = this.stats.connected === 1
+    this.stats.connected = 0; this.stats.loggedIn = 0
+    if (this.state === ST_STOPPED) return
+    if (wasConnected) this.emit(SESSION_DISCONNECTED, this.stats.nextSeq, 0, reason)
+    this.state = ST_BACKOFF
+    // Capped exponential backoff with full jitter: spreads a herd of feed lines after a venue restart.
+    const cap = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(this.attempts, 30))
+    this.attempts++
+    this.backoffTimer = setTimeout(this.connect, Math.random() * cap)
+  }
+
+  private onTick(): void {
+    const sock = this.socket
+    if (!sock) return
+    const now = performance.now(), o = this.opts
+    if (this.state === ST_CONNECTING) {
+      if (now - this.connectStartMs >= o.connectTimeoutMs) this.drop('connect timeout')
+      return
+    }
+    if (now - this.lastRecvMs >= o.deadAfterMs) {
+      this.stats.heartbeatTimeouts++
+      this.drop('dead link: nothing received for ' + Math.round(now - this.lastRecvMs) + ' ms')
+      return
+    }
+    if (this.state === ST_LOGGED_IN && now - this.lastSentMs >= o.heartbeatIntervalMs) this.send(CLIENT_HEARTBEAT_PACKET)
+  }
+
+  private clearTimers(): void {
+    if (this.ticker) { clearInterval(this.ticker); this.ticker = null }
+    if (this.backoffTimer) { clearTimeout(this.backoffTimer); this.backoffTimer = null }
+  }
+
+  private emit(kind: SessionEvent['kind'], fromSeq: number, count: number, reason: string): void {
+    this.onEvent({ kind, feed: this.name, fromSeq, count, reason })
+  }
+}
+
+function noop(): void {}
