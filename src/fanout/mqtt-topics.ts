@@ -1,0 +1,68 @@
+// Owns MQTT topic names: validation of prefixes, node ids and symbols, and the per-symbol topic cache.
+// Must never let a name that is not proven safe become a topic level (no / + # $ NUL, no empty level, ASCII only).
+import { SYMBOL_PATTERN } from '../model/symbols.js'
+import type { SymbolTable } from '../model/symbols.js'
+
+export const DEFAULT_TOPIC_PREFIX = 'md/v1'
+/** One or more levels of the symbol alphabet; no leading/trailing `/`, no wildcard, no `$` (reserved for $SYS). */
+const PREFIX_PATTERN = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,7}$/
+/** Node ids name the status topic and the client id: the symbol alphabet, a bit longer. */
+const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+export function isValidTopicPrefix(prefix: string): boolean { return prefix.length <= 128 && PREFIX_PATTERN.test(prefix) }
+export function isValidNodeId(nodeId: string): boolean { return NODE_ID_PATTERN.test(nodeId) }
+
+/**
+ * True when `sym` may be a single topic level. SymbolTable.add already enforces SYMBOL_PATTERN; this
+ * re-checks because the table is shared and a name that reaches a broker unchecked becomes a wildcard
+ * publish or a topic injection (reliability.md C.4.5). `typeof` guards a hole in the name array.
+ */
+export function isTopicSymbol(sym: string | undefined): sym is string {
+  return typeof sym === 'string' && SYMBOL_PATTERN.test(sym)
+}
+
+/** `${prefix}/quotes/${sym}`, or null when the symbol is rejected (a status, not a throw: it is counted). */
+export function quoteTopicFor(prefix: string, sym: string | undefined): string | null {
+  return isTopicSymbol(sym) ? `${prefix}/quotes/${sym}` : null
+}
+
+/** `${prefix}/trades/${sym}`, or null when the symbol is rejected. */
+export function tradeTopicFor(prefix: string, sym: string | undefined): string | null {
+  return isTopicSymbol(sym) ? `${prefix}/trades/${sym}` : null
+}
+
+/** `${prefix}/status/${nodeId}`, or null when the node id is rejected. */
+export function statusTopicFor(prefix: string, nodeId: string): string | null {
+  return isValidNodeId(nodeId) ? `${prefix}/status/${nodeId}` : null
+}
+
+// per-id state: 0 = not yet checked
+const TOPIC_VALID = 1
+const TOPIC_INVALID = 2
+
+/**
+ * Topic strings per symbol id, built once on first use (never a template string per message). Lazy
+ * rather than onAdded so a name is validated at the moment it would be published.
+ */
+export class TopicCache {
+  readonly quote: string[] = []
+  readonly trade: string[] = []
+  private readonly state: Uint8Array
+
+  constructor(readonly prefix: string, private readonly symbols: SymbolTable) {
+    this.state = new Uint8Array(symbols.capacity)
+  }
+
+  /** True when symbol `id` has topics; false (forever) when its name cannot be a topic level. */
+  ready(id: number): boolean {
+    const s = this.state[id]
+    if (s === TOPIC_VALID) return true
+    if (s === TOPIC_INVALID || id >= this.state.length) return false
+    const name = this.symbols.name[id]
+    if (name === undefined) return false // not added yet: no verdict to remember
+    const q = quoteTopicFor(this.prefix, name), t = tradeTopicFor(this.prefix, name)
+    if (q === null || t === null) { this.state[id] = TOPIC_INVALID; return false }
+    this.quote[id] = q; this.trade[id] = t; this.state[id] = TOPIC_VALID
+    return true
+  }
+}
