@@ -1,0 +1,40 @@
+// Owns the WebSocket fan-out's plain counters: connections, subscriptions, control errors, closes, rejected upgrades.
+// Must never hold a label map or a metric object: the metrics registry reads these numbers at scrape time.
+
+/** Why a connection ended; a bounded set so it can become a metric label. */
+export const CLOSE_REASONS = ['slow_consumer', 'too_big', 'protocol', 'rate_limited', 'shutdown', 'normal', 'idle', 'abnormal'] as const
+export type CloseReason = (typeof CLOSE_REASONS)[number]
+
+export const UPGRADE_REJECT_REASONS = ['origin', 'version', 'format'] as const
+export type UpgradeRejectReason = (typeof UPGRADE_REJECT_REASONS)[number]
+
+/** The stable codes of src/errors.ts that a control reply can carry. */
+export const CONTROL_ERROR_CODES = [
+  'MALFORMED', 'UNKNOWN_OP', 'UNKNOWN_SYMBOL', 'BAD_SYMBOL', 'TOO_MANY_SUBSCRIPTIONS', 'RATE_LIMITED', 'TOO_LARGE',
+] as const
+export type ControlErrorCode = (typeof CONTROL_ERROR_CODES)[number]
+
+function zeros<K extends string>(keys: readonly K[]): Record<K, number> {
+  const o = {} as Record<K, number>
+  for (const k of keys) o[k] = 0
+  return o
+}
+
+export class WsStats {
+  /** open WebSocket connections (gauge) */
+  connections = 0
+  connectionsTotal = 0
+  /** explicit symbol subscriptions over all connections (gauge) */
+  subscriptions = 0
+  /** pattern subscriptions over all connections (gauge) */
+  patterns = 0
+  /** frames this server sent with ws.send (control replies, snapshots); the dispatcher counts its publishes */
+  framesOut = 0
+  bytesOut = 0
+  /** messages uWS dropped for a socket over maxBackpressure before that socket was closed */
+  backpressureDrops = 0
+  controlMessages = 0
+  readonly controlErrors: Record<ControlErrorCode, number> = zeros(CONTROL_ERROR_CODES)
+  readonly closes: Record<CloseReason, number> = zeros(CLOSE_REASONS)
+  readonly upgradesRejected: Record<UpgradeRejectReason, number> = zeros(UPGRADE_REJECT_REASONS)
+}

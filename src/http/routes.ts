@@ -1,0 +1,78 @@
+// Owns the HTTP routes on the fan-out's uWS app: health, readiness, symbols, REST snapshot, metrics, 404.
+// Must never block or throw out of a handler: every response is ended or guarded by onAborted before an await.
+import type * as uWS from 'uWebSockets.js'
+import type { LastValueCache } from '../cache/last-value-cache.js'
+import { FORMAT_JSON, writeSnapshot } from '../codec/tick-codec.js'
+import { JSON_EVENT_MAX_BYTES } from '../codec/json-codec.js'
+import { ERR_BAD_SYMBOL, ERR_UNKNOWN_SYMBOL } from '../errors.js'
+import { NO_SYMBOL, SYMBOL_PATTERN } from '../model/symbols.js'
+import type { SymbolTable } from '../model/symbols.js'
+
+export interface ReadyState { ready: boolean; reason?: string }
+export interface MetricsBody { contentType: string; body: string | Uint8Array }
+
+export interface RouteDeps {
+  symbols: SymbolTable
+  lvc: LastValueCache
+  /** readiness (feed logged in, ring fresh...); absent = ready */
+  ready?: () => ReadyState
+  /** Prometheus exposition; absent = /metrics is 404 */
+  metrics?: () => Promise<MetricsBody>
+  /** extra routes (the lead's `/` page), registered before the 404 catch-all */
+  extraRoutes?: (app: uWS.TemplatedApp) => void
+  /** true once shutdown began: /readyz answers 503 */
+  isClosing: () => boolean
+}
+
+const JSON_TYPE = 'application/json'
+const snapBuf = Buffer.allocUnsafe(JSON_EVENT_MAX_BYTES)
+
+function sendJson(res: uWS.HttpResponse, status: string, body: string | Uint8Array): void {
+  res.writeStatus(status).writeHeader('Content-Type', JSON_TYPE).writeHeader('Cache-Control', 'no-store').end(body)
+}
+
+export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
+  const { symbols, lvc } = deps
+  let symbolsJson = '[]', symbolsJsonSize = 0 // symbols only grow: rebuild when the count changes
+
+  app.get('/healthz', (res) => { res.writeHeader('Content-Type', 'text/plain').end('ok') })
+
+  app.get('/readyz', (res) => {
+    const st: ReadyState = deps.isClosing() ? { ready: false, reason: 'shutting_down' } : deps.ready ? deps.ready() : { ready: true }
+    if (st.ready) sendJson(res, '200 OK', '{"status":"ready"}')
+    else sendJson(res, '503 Service Unavailable', JSON.stringify({ status: 'not_ready', reason: st.reason ?? 'not ready' }))
+  })
+
+  app.get('/v1/symbols', (res) => {
+    if (symbols.size !== symbolsJsonSize) { symbolsJson = JSON.stringify(symbols.name); symbolsJsonSize = symbols.size }
+    sendJson(res, '200 OK', symbolsJson)
+  })
+
+  // The same bytes as the WebSocket JSON snapshot event (writeSnapshot, FORMAT_JSON).
+  app.get('/v1/snapshot/:symbol', (res, req) => {
+    const name = req.getParameter(0) ?? ''
+    if (!SYMBOL_PATTERN.test(name)) {
+      sendJson(res, '400 Bad Request', JSON.stringify({ error: ERR_BAD_SYMBOL, message: 'symbols match ^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$' }))
+      return
+    }
+    const id = symbols.idOf(name)
+    if (id === NO_SYMBOL) { sendJson(res, '404 Not Found', JSON.stringify({ error: ERR_UNKNOWN_SYMBOL, symbol: name })); return }
+    sendJson(res, '200 OK', snapBuf.subarray(0, writeSnapshot(FORMAT_JSON, lvc, symbols, id, snapBuf, 0)))
+  })
+
+  const metrics = deps.metrics
+  if (metrics) {
+    app.get('/metrics', (res) => {
+      const state = { aborted: false }
+      res.onAborted(() => { state.aborted = true }) // before the await: uWS requires it for deferred responses
+      metrics().then(
+        (m) => { if (!state.aborted) res.cork(() => { res.writeHeader('Content-Type', m.contentType).end(m.body) }) },
+        () => { if (!state.aborted) res.cork(() => { res.writeStatus('500 Internal Server Error').end('metrics failed') }) },
+      )
+    })
+  }
+
+  deps.extraRoutes?.(app)
+
+  app.any('/*', (res) => { sendJson(res, '404 Not Found', '{"error":"NOT_FOUND"}') })
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest'
+import { ControlRequest, OP_PING, OP_SUBSCRIBE, OP_UNSUBSCRIBE, ackReply, errorReply, parseControl } from './protocol.js'
+
+const req = new ControlRequest()
+function parse(text: string, isBinary = false, max = 10): boolean {
+  const u8 = Buffer.from(text, 'utf8')
+  return parseControl(u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.length), isBinary, max, req)
+}
+
+describe('control message parsing', () => {
+  it('accepts subscribe, unsubscribe and ping with ids and the snapshot flag', () => {
+    expect(parse('{"op":"subscribe","symbols":["AAPL","MS*","*"],"snapshot":false,"id":"r1"}')).toBe(true)
+    expect(req).toMatchObject({ op: OP_SUBSCRIBE, id: 'r1', symbols: ['AAPL', 'MS*', '*'], snapshot: false, errorCode: '' })
+    expect(parse('{"op":"unsubscribe","symbols":["AAPL"],"id":7}')).toBe(true)
+    expect(req).toMatchObject({ op: OP_UNSUBSCRIBE, id: 7, snapshot: true })
+    expect(parse('{"op":"ping"}')).toBe(true)
+    expect(req).toMatchObject({ op: OP_PING, id: undefined })
+  })
+
+  it('names what is wrong with a bad request, keeping the id when it could be read', () => {
+    const cases: Array<[string, string]> = [
+      ['hello', 'MALFORMED'], ['{"op":', 'MALFORMED'], ['[1,2]', 'MALFORMED'], ['null', 'MALFORMED'], ['42', 'MALFORMED'],
+      ['{"symbols":["A"]}', 'MALFORMED'], ['{"op":"dance","id":"x"}', 'UNKNOWN_OP'],
+      ['{"op":"subscribe"}', 'MALFORMED'], ['{"op":"subscribe","symbols":[]}', 'MALFORMED'],
+      ['{"op":"subscribe","symbols":"AAPL"}', 'MALFORMED'], ['{"op":"subscribe","symbols":["A",1]}', 'MALFORMED'],
+      ['{"op":"subscribe","symbols":["A"],"snapshot":"yes"}', 'MALFORMED'],
+      ['{"op":"ping","id":{"a":1}}', 'MALFORMED'], [`{"op":"ping","id":"${'x'.repeat(65)}"}`, 'MALFORMED'],
+      [JSON.stringify({ op: 'subscribe', symbols: Array.from({ length: 11 }, (_, i) => `S${i}`) }), 'TOO_LARGE'],
+    ]
+    for (const [text, code] of cases) {
+      expect(parse(text), text).toBe(false)
+      expect(req.errorCode, text).toBe(code)
+      expect(req.errorMessage.length).toBeGreaterThan(0)
+    }
+    parse('{"op":"dance","id":"x"}')
+    expect(req.id).toBe('x')
+  })
+
+  it('rejects binary frames', () => {
+    expect(parse('{"op":"ping"}', true)).toBe(false)
+    expect(req.errorCode).toBe('MALFORMED')
+  })
+
+  it('writes replies as JSON with stable field names', () => {
+    expect(JSON.parse(ackReply('subscribed', 'r1', ['AAPL'], ['MS*']))).toEqual({ type: 'subscribed', id: 'r1', symbols: ['AAPL'], patterns: ['MS*'] })
+    expect(JSON.parse(errorReply('UNKNOWN_SYMBOL', 'no such symbol', 'r1', 'ZZZZ')))
+      .toEqual({ type: 'error', code: 'UNKNOWN_SYMBOL', symbol: 'ZZZZ', id: 'r1', message: 'no such symbol' })
+  })
+})

@@ -1,0 +1,136 @@
+// Owns the WebSocket control protocol: parsing and validating client requests, and the JSON text of every reply.
+// Must never touch sockets, the registry or the ring: it turns bytes into a request and results into strings.
+/**
+ * # tickcast WebSocket protocol (v1)
+ *
+ * Connect: `GET /v1/stream?format=json|msgpack` (default `json`) with a WebSocket upgrade.
+ * - unknown `format` → HTTP 400 before the upgrade; `Sec-WebSocket-Version` other than 13 → HTTP 426 with
+ *   `Sec-WebSocket-Version: 13`; when an Origin allow-list is configured, a foreign `Origin` or the literal
+ *   `null` → HTTP 403 (a missing Origin, as sent by non-browser clients, is allowed).
+ *
+ * Client → server: JSON **text** frames only, at most `maxPayloadLength` bytes (default 4 KiB; a bigger frame
+ * makes uWS drop the TCP connection at once, without a close frame).
+ * ```
+ * {"op":"subscribe","symbols":["AAPL","MS*","*"],"snapshot":true,"id":"r1"}
+ * {"op":"unsubscribe","symbols":["AAPL","MS*"],"id":"r2"}
+ * {"op":"ping","id":"r3"}
+ * ```
+ * - `id` (optional): a string of ≤ 64 characters or a finite number, echoed in the reply.
+ * - `symbols`: a non-empty array of strings (at most maxSymbolsPerConnection + maxPatternsPerConnection entries,
+ *   else TOO_LARGE). An entry is
+ *   a symbol (`^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$`, case-sensitive) or a pattern: `*` alone = every symbol,
+ *   `PREFIX*` = every symbol starting with PREFIX, including symbols that appear later.
+ * - `snapshot` (optional, default true): send the current state of every *newly* subscribed symbol.
+ *
+ * Server → client control replies are always JSON **text** frames, also on msgpack connections:
+ * ```
+ * {"type":"subscribed","id":"r1","symbols":["AAPL"],"patterns":["MS*","*"]}
+ * {"type":"unsubscribed","id":"r2","symbols":["AAPL"],"patterns":["MS*"]}
+ * {"type":"pong","id":"r3","time":1732619000123}            time = server clock, ms since the Unix epoch
+ * {"type":"error","code":"UNKNOWN_SYMBOL","symbol":"ZZZZ","id":"r1","message":"..."}
+ * {"type":"gap","lost":1234,"time":1732619000123}           the server lost updates (resubscribe for snapshots)
+ * ```
+ * - `subscribed` lists the explicit symbols and patterns now held for this request (new or already held);
+ *   `unsubscribed` lists those actually removed (entries that were not held are ignored). A symbol stays
+ *   subscribed while any explicit symbol or pattern of the connection still covers it.
+ * - A request with some bad entries applies the good ones and sends one error per bad entry before the ack
+ *   (at most `MAX_ERRORS_PER_REQUEST`; the ack is authoritative).
+ * - Error codes (stable, src/errors.ts): MALFORMED (not JSON, not an object, binary frame, bad field types),
+ *   UNKNOWN_OP, UNKNOWN_SYMBOL, BAD_SYMBOL, TOO_MANY_SUBSCRIPTIONS (over `maxSymbolsPerConnection` explicit
+ *   symbols or `maxPatternsPerConnection` patterns), RATE_LIMITED (over `maxControlMessagesPerSec`, burst
+ *   `controlBurst`), TOO_LARGE (too many entries in one request). None of them closes the connection.
+ *
+ * Data frames: JSON connections get text frames `[event,event,...]`; msgpack connections get binary frames
+ * holding a msgpack array of event maps (src/codec). On subscribe, the snapshots of the newly subscribed
+ * symbols (`"e":"snap"`, per-symbol sequence `n`, nulls for what the symbol has not seen; `n` = 0 when it has
+ * seen nothing) arrive in one data frame after the ack and before any update of those symbols, so the next
+ * update of a symbol carries `n + 1`. A symbol that appears later and matches a pattern gets no snapshot:
+ * its first update carries `n = 1`.
+ *
+ * Close codes: 1001 shutdown; 4001 slow consumer (over `maxBackpressureBytes`; the close frame itself may be
+ * lost behind the full buffer, so the client can see 1006); 4005 rate limited (kept sending while limited).
+ * Heartbeats: the server pings automatically; a peer silent for `idleTimeoutSec` is dropped.
+ */
+import { ERR_MALFORMED, ERR_TOO_LARGE, ERR_UNKNOWN_OP } from '../errors.js'
+
+export const OP_NONE = 0, OP_SUBSCRIBE = 1, OP_UNSUBSCRIBE = 2, OP_PING = 3
+export const MAX_ID_CHARS = 64
+export const MAX_ERRORS_PER_REQUEST = 32
+/** `*` alone, or a symbol prefix followed by `*` */
+export const PATTERN_RE = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,15})?\*$/
+
+export type RequestId = string | number | undefined
+
+/** One parsed request; the server keeps one and refills it per message (fields always set, in one order). */
+export class ControlRequest {
+  op = OP_NONE
+  id: RequestId = undefined
+  symbols: string[] = []
+  snapshot = true
+  /** '' when parsing succeeded, else the error code to reply with */
+  errorCode = ''
+  errorMessage = ''
+}
+
+function fail(out: ControlRequest, code: string, message: string): boolean {
+  out.errorCode = code; out.errorMessage = message
+  return false
+}
+
+/**
+ * Parses one client frame into `out`. Returns false with out.errorCode set when the request is unusable;
+ * per-entry symbol validation happens when the registry applies it (good entries still apply).
+ * Runs synchronously: uWS neuters `data` when the message handler returns.
+ */
+export function parseControl(data: ArrayBuffer, isBinary: boolean, maxSymbolsPerRequest: number, out: ControlRequest): boolean {
+  out.op = OP_NONE; out.id = undefined; out.symbols = []; out.snapshot = true; out.errorCode = ''; out.errorMessage = ''
+  if (isBinary) return fail(out, ERR_MALFORMED, 'control messages are JSON text frames')
+  let msg: unknown
+  try {
+    msg = JSON.parse(Buffer.from(data).toString('utf8'))
+  } catch {
+    return fail(out, ERR_MALFORMED, 'not valid JSON')
+  }
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return fail(out, ERR_MALFORMED, 'expected a JSON object')
+  const m = msg as Record<string, unknown>
+  const id = m.id
+  if (typeof id === 'string' && id.length <= MAX_ID_CHARS) out.id = id
+  else if (typeof id === 'number' && Number.isFinite(id)) out.id = id
+  else if (id !== undefined) return fail(out, ERR_MALFORMED, `id must be a string of at most ${MAX_ID_CHARS} characters or a number`)
+  const op = m.op
+  if (typeof op !== 'string') return fail(out, ERR_MALFORMED, 'op must be a string')
+  if (op === 'ping') { out.op = OP_PING; return true }
+  if (op === 'subscribe') out.op = OP_SUBSCRIBE
+  else if (op === 'unsubscribe') out.op = OP_UNSUBSCRIBE
+  else return fail(out, ERR_UNKNOWN_OP, 'op must be subscribe, unsubscribe or ping')
+  const symbols = m.symbols
+  if (!Array.isArray(symbols) || symbols.length === 0) return fail(out, ERR_MALFORMED, 'symbols must be a non-empty array of strings')
+  if (symbols.length > maxSymbolsPerRequest) return fail(out, ERR_TOO_LARGE, `at most ${maxSymbolsPerRequest} symbols per request`)
+  for (let i = 0; i < symbols.length; i++) {
+    if (typeof symbols[i] !== 'string') return fail(out, ERR_MALFORMED, 'symbols must be a non-empty array of strings')
+  }
+  out.symbols = symbols as string[]
+  const snapshot = m.snapshot
+  if (typeof snapshot === 'boolean') out.snapshot = snapshot
+  else if (snapshot !== undefined) return fail(out, ERR_MALFORMED, 'snapshot must be a boolean')
+  return true
+}
+
+export function isPattern(entry: string): boolean { return entry.length > 0 && entry.charCodeAt(entry.length - 1) === 42 /* * */ }
+
+// Replies: JSON.stringify is fine here, this is the control plane (≤ maxControlMessagesPerSec per client).
+export function ackReply(type: 'subscribed' | 'unsubscribed', id: RequestId, symbols: readonly string[], patterns: readonly string[]): string {
+  return JSON.stringify({ type, id, symbols, patterns })
+}
+
+export function errorReply(code: string, message: string, id: RequestId, symbol?: string): string {
+  return JSON.stringify({ type: 'error', code, symbol, id, message })
+}
+
+export function pongReply(id: RequestId, timeMs: number): string {
+  return JSON.stringify({ type: 'pong', id, time: timeMs })
+}
+
+export function gapReply(lost: number, timeMs: number): string {
+  return JSON.stringify({ type: 'gap', lost, time: timeMs })
+}

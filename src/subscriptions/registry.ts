@@ -1,0 +1,164 @@
+// Owns who is subscribed to what: per-connection explicit symbols and patterns, per-symbol per-format counts, topics.
+// Must never send data or read the ring: it resolves subscriptions to per-symbol uWS topics and counts them.
+import { ERR_BAD_SYMBOL, ERR_TOO_MANY_SUBSCRIPTIONS, ERR_UNKNOWN_SYMBOL } from '../errors.js'
+import { FORMAT_NAMES } from '../codec/tick-codec.js'
+import type { WireFormat } from '../codec/tick-codec.js'
+import { NO_SYMBOL, SYMBOL_PATTERN } from '../model/symbols.js'
+import type { SymbolTable } from '../model/symbols.js'
+import type { WsStats } from '../fanout/ws-stats.js'
+import { MAX_ERRORS_PER_REQUEST, PATTERN_RE, isPattern } from './protocol.js'
+
+/** The part of a uWS WebSocket the registry uses (tests pass a fake). */
+export interface TopicSocket {
+  subscribe(topic: Uint8Array): boolean
+  unsubscribe(topic: Uint8Array): boolean
+}
+
+/** One connection's subscriptions. uWS topics are per symbol (v20 has no wildcards), so patterns expand here. */
+export class Subscriber {
+  /** null before open and after close: uWS throws on a closed socket */
+  ws: TopicSocket | null = null
+  readonly explicit = new Set<number>()
+  /** pattern prefixes without the `*` ('' = every symbol), and the patterns as the client wrote them */
+  readonly prefixes: string[] = []
+  readonly patterns: string[] = []
+  /** symbol ids this connection is subscribed to in uWS: explicit ∪ pattern matches */
+  readonly topics = new Set<number>()
+  constructor(readonly format: WireFormat) {}
+}
+
+/** What one subscribe/unsubscribe did; reused per request by the server. */
+export class RequestResult {
+  symbols: string[] = []
+  patterns: string[] = []
+  /** ids newly subscribed in uWS by this request, in order (they get snapshots) */
+  added: number[] = []
+  errorCodes: string[] = []
+  errorSymbols: string[] = []
+  errorMessages: string[] = []
+  reset(): void { this.symbols = []; this.patterns = []; this.added = []; this.errorCodes = []; this.errorSymbols = []; this.errorMessages = [] }
+  error(code: string, symbol: string, message: string): void {
+    if (this.errorCodes.length >= MAX_ERRORS_PER_REQUEST) return
+    this.errorCodes.push(code); this.errorSymbols.push(symbol); this.errorMessages.push(message)
+  }
+}
+
+export interface RegistryLimits {
+  maxSymbolsPerConnection: number
+  maxPatternsPerConnection: number
+}
+
+export class SubscriptionRegistry {
+  /** subscribers per (id << 1 | format): the dispatcher's wants() is one typed-array read */
+  readonly counts: Uint32Array
+  /** uWS topic per (id << 1 | format), as bytes built once: `json/AAPL`, `msgpack/AAPL` */
+  readonly topics: Buffer[] = []
+  private readonly patternSubscribers = new Set<Subscriber>()
+
+  constructor(private readonly symbols: SymbolTable, private readonly limits: RegistryLimits, private readonly stats: WsStats) {
+    this.counts = new Uint32Array(symbols.capacity * 2)
+    for (let id = 0; id < symbols.size; id++) this.addTopics(id)
+    symbols.onAdded((id) => this.onSymbolAdded(id))
+  }
+
+  wants(id: number, format: WireFormat): boolean { return this.counts[(id << 1) | format] !== 0 }
+
+  topic(id: number, format: WireFormat): Buffer { return this.topics[(id << 1) | format] }
+
+  subscribe(s: Subscriber, entries: readonly string[], out: RequestResult): void {
+    const { maxSymbolsPerConnection, maxPatternsPerConnection } = this.limits
+    for (const entry of entries) {
+      if (isPattern(entry)) {
+        if (!PATTERN_RE.test(entry)) { out.error(ERR_BAD_SYMBOL, entry, 'a pattern is * or a symbol prefix followed by *'); continue }
+        if (!s.patterns.includes(entry)) {
+          if (s.patterns.length >= maxPatternsPerConnection) {
+            out.error(ERR_TOO_MANY_SUBSCRIPTIONS, entry, `at most ${maxPatternsPerConnection} patterns per connection`); continue
+          }
+          const prefix = entry.slice(0, -1)
+          s.patterns.push(entry); s.prefixes.push(prefix); this.patternSubscribers.add(s); this.stats.patterns++
+          const names = this.symbols.name
+          for (let id = 0; id < names.length; id++) if (names[id].startsWith(prefix) && this.addTopic(s, id)) out.added.push(id)
+        }
+        if (!out.patterns.includes(entry)) out.patterns.push(entry)
+        continue
+      }
+      if (!SYMBOL_PATTERN.test(entry)) { out.error(ERR_BAD_SYMBOL, entry, 'symbols match ^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$'); continue }
+      const id = this.symbols.idOf(entry)
+      if (id === NO_SYMBOL) { out.error(ERR_UNKNOWN_SYMBOL, entry, 'no such symbol'); continue }
+      if (!s.explicit.has(id)) {
+        if (s.explicit.size >= maxSymbolsPerConnection) {
+          out.error(ERR_TOO_MANY_SUBSCRIPTIONS, entry, `at most ${maxSymbolsPerConnection} symbols per connection`); continue
+        }
+        s.explicit.add(id); this.stats.subscriptions++
+        if (this.addTopic(s, id)) out.added.push(id)
+      }
+      if (!out.symbols.includes(entry)) out.symbols.push(entry)
+    }
+  }
+
+  unsubscribe(s: Subscriber, entries: readonly string[], out: RequestResult): void {
+    for (const entry of entries) {
+      if (isPattern(entry)) {
+        if (!PATTERN_RE.test(entry)) { out.error(ERR_BAD_SYMBOL, entry, 'a pattern is * or a symbol prefix followed by *'); continue }
+        const k = s.patterns.indexOf(entry)
+        if (k < 0) continue
+        s.patterns.splice(k, 1); s.prefixes.splice(k, 1); this.stats.patterns--
+        if (s.patterns.length === 0) this.patternSubscribers.delete(s)
+        for (const id of s.topics) if (!this.covers(s, id)) this.removeTopic(s, id) // deleting during for-of of a Set is safe
+        out.patterns.push(entry)
+        continue
+      }
+      if (!SYMBOL_PATTERN.test(entry)) { out.error(ERR_BAD_SYMBOL, entry, 'symbols match ^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$'); continue }
+      const id = this.symbols.idOf(entry)
+      if (id === NO_SYMBOL || !s.explicit.delete(id)) continue
+      this.stats.subscriptions--
+      if (!this.covers(s, id)) this.removeTopic(s, id)
+      out.symbols.push(entry)
+    }
+  }
+
+  /** The connection closed: uWS already dropped its topics, so only the counts change. */
+  release(s: Subscriber): void {
+    for (const id of s.topics) this.counts[(id << 1) | s.format]--
+    this.stats.subscriptions -= s.explicit.size
+    this.stats.patterns -= s.patterns.length
+    s.topics.clear(); s.explicit.clear(); s.patterns.length = 0; s.prefixes.length = 0
+    this.patternSubscribers.delete(s)
+    s.ws = null
+  }
+
+  private covers(s: Subscriber, id: number): boolean {
+    if (s.explicit.has(id)) return true
+    const name = this.symbols.name[id]
+    for (const p of s.prefixes) if (name.startsWith(p)) return true
+    return false
+  }
+
+  private addTopic(s: Subscriber, id: number): boolean {
+    if (s.topics.has(id)) return false
+    s.topics.add(id)
+    this.counts[(id << 1) | s.format]++
+    s.ws?.subscribe(this.topics[(id << 1) | s.format])
+    return true
+  }
+
+  private removeTopic(s: Subscriber, id: number): void {
+    s.topics.delete(id)
+    this.counts[(id << 1) | s.format]--
+    s.ws?.unsubscribe(this.topics[(id << 1) | s.format])
+  }
+
+  private addTopics(id: number): void {
+    const name = this.symbols.name[id]
+    for (let f = 0; f < FORMAT_NAMES.length; f++) this.topics[(id << 1) | f] = Buffer.from(`${FORMAT_NAMES[f]}/${name}`, 'latin1')
+  }
+
+  /** A new symbol (once per symbol, never per tick): precompute its topics, subscribe matching patterns. */
+  private onSymbolAdded(id: number): void {
+    this.addTopics(id)
+    const name = this.symbols.name[id]
+    for (const s of this.patternSubscribers) {
+      for (const p of s.prefixes) if (name.startsWith(p)) { this.addTopic(s, id); break }
+    }
+  }
+}
