@@ -1,0 +1,118 @@
+// Benchmark: native quotes over loopback TCP through the real ingest (session → framer → decode → ring → LVC),
+// against the raw TCP read rate of the same bytes in the same run. Never used by the server itself.
+import { fork } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import net from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { LastValueCache } from '../src/cache/last-value-cache.js'
+import { Dispatcher } from '../src/fanout/dispatcher.js'
+import { NativeDecoder } from '../src/feed/decoders/native.js'
+import { writeQuote, writeSymbolDirectory } from '../src/feed/encoders/native.js'
+import { FeedIngest } from '../src/feed/feed-ingest.js'
+import { FeedStats } from '../src/feed/feed-stats.js'
+import { SESSION_END } from '../src/feed/session-sink.js'
+import { SoupClient } from '../src/feed/soup-client.js'
+import { PKT_END_OF_SESSION, writeEmpty, writeLoginAccepted, writeLoginRequest, writeSequencedHeader, LOGIN_REQUEST_BYTES } from '../src/feed/soupbin.js'
+import { SymbolTable } from '../src/model/symbols.js'
+import { Normalizer, SymbolSequences } from '../src/normalize/normalizer.js'
+import { TickRing } from '../src/ring/ring-buffer.js'
+
+const { values: args } = parseArgs({ options: {
+  sender: { type: 'string' }, quotes: { type: 'string', default: '2000000' }, passes: { type: 'string', default: '10' },
+  rounds: { type: 'string', default: '3' }, symbols: { type: 'string', default: '500' },
+} })
+const QUOTES = Number(args.quotes), PASSES = Number(args.passes), ROUNDS = Number(args.rounds), SYMBOLS = Number(args.symbols)
+
+function buildStream(): { directory: Buffer; quotes: Buffer } {
+  const dir = Buffer.alloc(SYMBOLS * 43)
+  let o = 0
+  for (let s = 1; s <= SYMBOLS; s++) { o += writeSequencedHeader(dir, o, 40); o += writeSymbolDirectory(dir, o, s, 1.7e15, 0, `SYM${s}`, -4, 0, 100, 1) }
+  const q = Buffer.alloc(QUOTES * 51)
+  let p = 0, x = 12345
+  for (let k = 0; k < QUOTES; k++) {
+    x = (x * 1103515245 + 12345) >>> 0 // skewed symbol choice: low ids busier
+    const sym = 1 + Math.floor(((x / 4294967296) ** 3) * SYMBOLS)
+    const mid = 1000000 + (x & 0xffff)
+    p += writeSequencedHeader(q, p, 48)
+    p += writeQuote(q, p, sym, 1.7e15 + k, 0, 0, mid - 100, 100 + (x & 0xff), mid + 100, 200)
+  }
+  return { directory: dir.subarray(0, o), quotes: q.subarray(0, p) }
+}
+
+/** Child process: a minimal SoupBinTCP server that logs a client in and blasts the stream PASSES times. */
+async function runSender(): Promise<void> {
+  const { directory, quotes } = buildStream()
+  const server = net.createServer((sock) => {
+    sock.setNoDelay(true)
+    sock.once('data', async () => {
+      const head = Buffer.alloc(33); writeLoginAccepted(head, 0, 'BENCH', 1)
+      sock.write(head); sock.write(directory)
+      for (let k = 0; k < PASSES; k++) if (!sock.write(quotes)) await new Promise((r) => sock.once('drain', r))
+      const end = Buffer.alloc(3); writeEmpty(end, 0, PKT_END_OF_SESSION)
+      sock.end(end)
+    })
+    sock.on('error', () => {})
+  })
+  server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as net.AddressInfo).port }))
+  process.on('message', (m) => { if (m === 'stop') server.close(() => process.exit(0)) })
+  process.on('disconnect', () => process.exit(0)) // never outlive the parent, even when it crashed
+}
+
+/** Baseline: read the same bytes from the same sender and do nothing with them. */
+function rawRead(port: number): Promise<{ seconds: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1')
+    let bytes = 0, t0 = 0
+    sock.on('connect', () => { const b = Buffer.alloc(LOGIN_REQUEST_BYTES); writeLoginRequest(b, 0, '', '', '', 1); sock.write(b) })
+    sock.on('data', (c) => { if (t0 === 0) t0 = performance.now(); bytes += c.length })
+    sock.on('end', () => resolve({ seconds: (performance.now() - t0) / 1000, bytes }))
+    sock.on('error', reject)
+  })
+}
+
+function ingest(port: number): Promise<{ seconds: number; messages: number; lvcChecks: number }> {
+  const symbols = new SymbolTable(SYMBOLS + 16), ring = new TickRing(1 << 20), lvc = new LastValueCache(SYMBOLS + 16)
+  const normalizer = new Normalizer(ring, symbols, new SymbolSequences(SYMBOLS + 16))
+  const stats = new FeedStats('bench')
+  const noSubscribers = { wants: () => false, publish: () => {} }
+  const dispatcher = new Dispatcher(ring, lvc, symbols, noSubscribers, null)
+  return new Promise((resolve) => {
+    let t0 = 0
+    const sink = new FeedIngest(new NativeDecoder(normalizer, stats), normalizer)
+    const timed = { beginBatch: (ms: number) => { if (t0 === 0) t0 = ms; sink.beginBatch(ms) }, message: sink.message.bind(sink), endBatch: sink.endBatch.bind(sink) }
+    const client = new SoupClient({ name: 'bench', host: '127.0.0.1', port, username: '', password: '' }, timed, stats, (ev) => {
+      if (ev.kind !== SESSION_END) return
+      const seconds = (performance.now() - t0) / 1000
+      dispatcher.drain()
+      dispatcher.stop()
+      const errors = stats.decodeErrors.reduce((a, b) => a + b, 0)
+      if (errors > 0 || dispatcher.stats.lapped > 0) throw new Error(`bench invalid: ${errors} decode errors [${stats.decodeErrors.join(",")}], ${dispatcher.stats.lapped} lapped`)
+      resolve({ seconds, messages: stats.messages, lvcChecks: dispatcher.stats.events + SYMBOLS })
+    })
+    client.start()
+  })
+}
+
+async function main(): Promise<void> {
+  if (args.sender) return runSender()
+  const child = fork(fileURLToPath(import.meta.url), ['--sender', '1', '--quotes', String(QUOTES), '--passes', String(PASSES), '--symbols', String(SYMBOLS)])
+  const port = await new Promise<number>((r) => child.once('message', (m: { port: number }) => r(m.port)))
+  const rows: Array<{ round: number; rawMBps: number; rawMsgsPerSec: number; ingestMsgsPerSec: number; ratio: number }> = []
+  for (let round = 1; round <= ROUNDS; round++) {
+    const raw = await rawRead(port)
+    const ing = await ingest(port)
+    if (ing.lvcChecks !== ing.messages) throw new Error(`dispatcher applied ${ing.lvcChecks} of ${ing.messages} messages`)
+    const rawMsgs = raw.bytes / 51 / raw.seconds, ingMsgs = ing.messages / ing.seconds
+    rows.push({ round, rawMBps: raw.bytes / raw.seconds / 1e6, rawMsgsPerSec: rawMsgs, ingestMsgsPerSec: ingMsgs, ratio: ingMsgs / rawMsgs })
+  }
+  child.send('stop')
+  const med = (k: keyof (typeof rows)[0]) => rows.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(rows.length / 2)]
+  console.log(`ingest bench: ${QUOTES * PASSES + SYMBOLS} native messages per run (51 B framed), ${SYMBOLS} symbols, ${ROUNDS} rounds alternating raw/ingest`)
+  console.log('round | raw TCP MB/s | raw TCP msgs/s (same bytes) | ingest msgs/s | ingest / raw')
+  for (const r of rows) console.log(`${r.round} | ${r.rawMBps.toFixed(0)} | ${(r.rawMsgsPerSec / 1e6).toFixed(2)} M | ${(r.ingestMsgsPerSec / 1e6).toFixed(2)} M | ${r.ratio.toFixed(2)}`)
+  console.log(`median | ${med('rawMBps').toFixed(0)} | ${(med('rawMsgsPerSec') / 1e6).toFixed(2)} M | ${(med('ingestMsgsPerSec') / 1e6).toFixed(2)} M | ${med('ratio').toFixed(2)}`)
+  writeFileSync('bench/results/ingest.json', JSON.stringify({ date: new Date().toISOString(), quotes: QUOTES, passes: PASSES, symbols: SYMBOLS, rows }, null, 2))
+}
+
+await main()
