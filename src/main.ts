@@ -1,0 +1,55 @@
+// Owns the process: parses the command line, starts tickcast, traps signals, exits with a meaningful code.
+// Must never hold pipeline logic: everything it runs comes from server.ts.
+import { readFileSync } from 'node:fs'
+import { ConfigError, loadConfig } from './config.js'
+import { BootError } from './errors.js'
+import { createLogger } from './log.js'
+import { startTickcast } from './server.js'
+
+const EXIT_OK = 0, EXIT_FAILURE = 1, EXIT_USAGE = 2
+
+async function main(): Promise<void> {
+  let cli
+  try {
+    cli = loadConfig(process.argv.slice(2), process.env)
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`tickcast: ${e.message}\n${e.usage ? "run 'tickcast --help' for the options\n" : ''}`)
+      process.exit(e.usage ? EXIT_USAGE : EXIT_FAILURE)
+    }
+    throw e
+  }
+  if (cli.kind === 'help') { process.stdout.write(cli.text); return }
+  if (cli.kind === 'version') {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    process.stdout.write(`tickcast ${pkg.version}\n`)
+    return
+  }
+  const config = cli.config
+  const log = createLogger(config.logLevel)
+  log.info({ config: { ...config, mqttPassword: config.mqttPassword ? '***' : '' } }, 'starting')
+  const app = await startTickcast(config, log)
+  process.stdout.write(`tickcast ready\n  WebSocket  ${app.url}\n  HTTP       http://${config.host}:${app.port}/  (/v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl ?? 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
+
+  let signals = 0
+  const shutdown = (signal: string): void => {
+    if (++signals > 1) { log.warn({ signal }, 'second signal: exiting now'); process.exit(EXIT_FAILURE) }
+    log.info({ signal }, 'shutting down')
+    const deadline = setTimeout(() => { log.error({ deadlineMs: config.shutdownDeadlineMs }, 'shutdown deadline passed'); process.exit(EXIT_FAILURE) }, config.shutdownDeadlineMs)
+    deadline.unref()
+    app.stop().then(() => {
+      log.info('shutdown complete')
+      log.flush()
+      process.exit(EXIT_OK)
+    }, (e: unknown) => { log.error({ err: e }, 'shutdown failed'); process.exit(EXIT_FAILURE) })
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('uncaughtException', (e) => { log.fatal({ err: e }, 'uncaught exception'); log.flush(); process.exit(EXIT_FAILURE) })
+}
+
+main().catch((e: unknown) => {
+  const code = e instanceof BootError ? e.code : 'BOOT'
+  process.stderr.write(`tickcast: failed to start (${code}): ${(e as Error).message}\n`)
+  process.exit(EXIT_FAILURE)
+})
