@@ -199,7 +199,8 @@ export function usage(): string {
     '  --version                      print the version', '  --config FILE                  JSON file keyed by flag name (env TICKCAST_CONFIG)', ...rows, ''].join('\n')
 }
 
-function markdownTable(): string {
+/** The README's configuration table (README.md must contain exactly this; a test checks it). */
+export function markdownTable(): string {
   const rows = OPTIONS.map((o) => `| \`--${o.flag}\` | \`${o.env}\` | ${o.def === '' ? '(empty)' : `\`${o.def}\``} | ${o.help.replace(/\|/g, '\\|')} |`)
   return ['| flag | env var | default | meaning |', '|---|---|---|---|', ...rows, ''].join('\n')
 }
