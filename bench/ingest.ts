@@ -84,7 +84,8 @@ function ingest(port: number): Promise<{ seconds: number; messages: number; lvcC
     const client = new SoupClient({ name: 'bench', host: '127.0.0.1', port, username: '', password: '' }, timed, stats, (ev) => {
       if (ev.kind !== SESSION_END) return
       const seconds = (performance.now() - t0) / 1000
-      dispatcher.drain()
+      // the session ended: let the fan-out finish what is left (each drain is bounded), then stop it
+      for (let k = 0; k < 10_000 && dispatcher.stats.events + dispatcher.stats.lapped < ring.cursor + 1; k++) dispatcher.drain()
       dispatcher.stop()
       const errors = stats.decodeErrors.reduce((a, b) => a + b, 0)
       if (errors > 0 || dispatcher.stats.lapped > 0) throw new Error(`bench invalid: ${errors} decode errors [${stats.decodeErrors.join(",")}], ${dispatcher.stats.lapped} lapped`)

@@ -24,6 +24,8 @@ export class Normalizer implements TickSink {
   private priceDiv: Float64Array = new Float64Array(1024)
   private sizeMul: Float64Array = new Float64Array(1024)
   private sizeDiv: Float64Array = new Float64Array(1024)
+  /** 1 where this feed's exponents differ from the symbol table's, so values must be rescaled and re-checked */
+  private rescaled: Uint8Array = new Uint8Array(1024)
   private recvTimeMs = 0
   private pending = 0
 
@@ -54,6 +56,7 @@ export class Normalizer implements TickSink {
     this.priceDiv[locate] = dp < 0 ? POW10[-dp] : 1
     this.sizeMul[locate] = ds >= 0 ? POW10[ds] : 1
     this.sizeDiv[locate] = ds < 0 ? POW10[-ds] : 1
+    this.rescaled[locate] = dp !== 0 || ds !== 0 ? 1 : 0
     return DECODE_OK
   }
 
@@ -70,9 +73,12 @@ export class Normalizer implements TickSink {
   quote(locate: number, exchTimeUs: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, flags: number): DecodeStatus {
     const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NO_SYMBOL
     if (id === NO_SYMBOL) return DECODE_UNKNOWN_SYMBOL
-    const pm = this.priceMul[locate], pd = this.priceDiv[locate], sm = this.sizeMul[locate], sd = this.sizeDiv[locate]
-    const bp = (bidPrice * pm) / pd, ap = (askPrice * pm) / pd, bs = (bidSize * sm) / sd, as = (askSize * sm) / sd
-    if (!exact(bp) || !exact(ap) || !exact(bs) || !exact(as)) return DECODE_BAD_VALUE
+    let bp = bidPrice, ap = askPrice, bs = bidSize, as = askSize
+    if (this.rescaled[locate] !== 0) { // rare: two feeds disagree on a symbol's exponent
+      const pm = this.priceMul[locate], pd = this.priceDiv[locate], sm = this.sizeMul[locate], sd = this.sizeDiv[locate]
+      bp = (bp * pm) / pd; ap = (ap * pm) / pd; bs = (bs * sm) / sd; as = (as * sm) / sd
+      if (!exact(bp) || !exact(ap) || !exact(bs) || !exact(as)) return DECODE_BAD_VALUE
+    }
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = KIND_QUOTE; r.code[i] = flags; r.symbolId[i] = id
     r.symbolSeq[i] = ++this.seqs.next[id]
@@ -85,8 +91,11 @@ export class Normalizer implements TickSink {
   trade(locate: number, exchTimeUs: number, price: number, size: number, tradeId: number, side: number): DecodeStatus {
     const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NO_SYMBOL
     if (id === NO_SYMBOL) return DECODE_UNKNOWN_SYMBOL
-    const p = (price * this.priceMul[locate]) / this.priceDiv[locate], q = (size * this.sizeMul[locate]) / this.sizeDiv[locate]
-    if (!exact(p) || !exact(q)) return DECODE_BAD_VALUE
+    let p = price, q = size
+    if (this.rescaled[locate] !== 0) {
+      p = (p * this.priceMul[locate]) / this.priceDiv[locate]; q = (q * this.sizeMul[locate]) / this.sizeDiv[locate]
+      if (!exact(p) || !exact(q)) return DECODE_BAD_VALUE
+    }
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = KIND_TRADE; r.code[i] = side; r.symbolId[i] = id
     r.symbolSeq[i] = ++this.seqs.next[id]
@@ -113,6 +122,7 @@ export class Normalizer implements TickSink {
     const ids = new Int32Array(n).fill(NO_SYMBOL); ids.set(this.idByLocate); this.idByLocate = ids
     this.priceMul = grown(this.priceMul, n); this.priceDiv = grown(this.priceDiv, n)
     this.sizeMul = grown(this.sizeMul, n); this.sizeDiv = grown(this.sizeDiv, n)
+    const r = new Uint8Array(n); r.set(this.rescaled); this.rescaled = r
   }
 }
 

@@ -5,7 +5,8 @@ import type { DecodeStatus } from '../errors.js'
 /**
  * What a decoder calls for each decoded event. `locate` is the venue's own instrument id (native
  * locate, ITCH stock locate, TOPS directory index); prices and sizes are integer mantissas in the
- * exponents given to defineSymbol. Times are exchange timestamps in µs since the Unix epoch.
+ * exponents given to defineSymbol, already range-checked by the decoder (|m| ≤ 2^53 - 1: the normalizer
+ * re-checks only values it has to rescale). Times are exchange timestamps in µs since the Unix epoch.
  * Every method returns a DecodeStatus (DECODE_OK, DECODE_UNKNOWN_SYMBOL, DECODE_BAD_VALUE).
  */
 export interface TickSink {
