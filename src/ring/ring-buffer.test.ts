@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest'
+import { BootError } from '../errors.js'
+import { TickRing } from './ring-buffer.js'
+
+describe('TickRing', () => {
+  it('rejects capacities that are not powers of two in range', () => {
+    for (const bad of [0, 1, 3, 1000, 2 ** 27, 1.5, -8]) expect(() => new TickRing(bad), String(bad)).toThrow(BootError)
+    expect(new TickRing(1024).mask).toBe(1023)
+  })
+
+  it('wraps slot indices past capacity while the cursor keeps counting', () => {
+    const r = new TickRing(4)
+    const slots: number[] = []
+    for (let k = 0; k < 10; k++) { const i = r.nextSlot(); r.symbolId[i] = k; r.publish(); slots.push(i) }
+    expect(slots).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 0, 1])
+    expect(r.cursor).toBe(9)
+    // the newest `capacity` events are intact
+    expect([6, 7, 8, 9].map((seq) => r.symbolId[seq & r.mask])).toEqual([6, 7, 8, 9])
+  })
+
+  it('lives on SharedArrayBuffers so fan-out threads can read it', () => {
+    expect(new TickRing(8).bidPrice.buffer).toBeInstanceOf(SharedArrayBuffer)
+  })
+})
