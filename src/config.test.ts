@@ -42,6 +42,12 @@ describe('loadConfig', () => {
     ])
   })
 
+  it('takes a recording file and an ITCH session date per feed, and rejects unknown feed parameters', () => {
+    const c = run(['--feed', 'nq=itch:tcp://h:1?record=/tmp/nq.cap&date=2024-01-31'])
+    expect(c.feeds[0]).toMatchObject({ record: '/tmp/nq.cap', sessionDate: '2024-01-31' })
+    expect(problemsOf(['--feed', 'nq=itch:tcp://h:1?date=31.1.2024&colour=red']).problems).toHaveLength(2)
+  })
+
   it('reports every bad value at once, naming each key', () => {
     const e = problemsOf(['--port', '70000', '--ring-capacity', '3000', '--feed', 'x=ftp://h:1', '--mqtt-url', 'http://b', '--log-level', 'loud'],
       { TICKCAST_SIM_RATE: 'fast' })

@@ -16,6 +16,10 @@ export interface FeedConfig {
   session: string
   /** sequence number requested at the first login */
   startSeq: number
+  /** write every received payload to this file (tickcast capture v1, replayable) */
+  record?: string
+  /** ITCH session date YYYY-MM-DD (ITCH times are ns since midnight US Eastern); default today */
+  sessionDate?: string
 }
 
 type Kind = 'string' | 'int' | 'bytes' | 'bool' | 'list' | 'feeds' | 'enum'
@@ -28,7 +32,7 @@ interface Option {
 export const OPTIONS: readonly Option[] = [
   { key: 'host', flag: 'host', env: 'TICKCAST_HOST', kind: 'string', def: '127.0.0.1', help: 'address the WebSocket/HTTP server listens on' },
   { key: 'port', flag: 'port', env: 'TICKCAST_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'WebSocket/HTTP port (0 = any free port)' },
-  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port][?session=S&seq=N]; repeatable (env: space-separated); none = embedded simulator' },
+  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD]; protocol native, itch or tops; repeatable (env: space-separated); none = embedded simulator' },
   { key: 'simSymbols', flag: 'sim-symbols', env: 'TICKCAST_SIM_SYMBOLS', kind: 'int', def: '500', min: 1, max: 100000, help: 'embedded simulator: symbols from feeds/symbols/us-equities.csv' },
   { key: 'simRate', flag: 'sim-rate', env: 'TICKCAST_SIM_RATE', kind: 'int', def: '20000', min: 0, max: 100000000, help: 'embedded simulator: messages per second (0 = as fast as possible)' },
   { key: 'simSeed', flag: 'sim-seed', env: 'TICKCAST_SIM_SEED', kind: 'int', def: '1', min: 0, max: 2 ** 31, help: 'embedded simulator: random seed' },
@@ -109,8 +113,14 @@ export function parseFeed(spec: string, problems: string[]): FeedConfig | null {
   if (session.length > 10) problems.push(`--feed "${spec}": session is at most 10 characters`)
   if (!Number.isInteger(startSeq) || startSeq < 0) problems.push(`--feed "${spec}": seq must be an integer ≥ 0`)
   if (username.length > 6 || password.length > 10) problems.push(`--feed "${spec}": SoupBinTCP username ≤ 6 and password ≤ 10 characters`)
+  const record = q.get('record') ?? undefined, sessionDate = q.get('date') ?? undefined
+  if (sessionDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(sessionDate)) problems.push(`--feed "${spec}": date must be YYYY-MM-DD`)
+  for (const k of q.keys()) if (!['session', 'seq', 'record', 'date'].includes(k)) problems.push(`--feed "${spec}": unknown parameter "${k}"`)
   if (problems.length > before) return null
-  return { name, protocol: protocol as FeedConfig['protocol'], lines, username, password, session, startSeq }
+  const feed: FeedConfig = { name, protocol: protocol as FeedConfig['protocol'], lines, username, password, session, startSeq }
+  if (record) feed.record = record
+  if (sessionDate) feed.sessionDate = sessionDate
+  return feed
 }
 
 function parseValue(o: Option, raw: string, problems: string[]): unknown {

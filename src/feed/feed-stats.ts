@@ -24,5 +24,23 @@ export class FeedStats {
   /** frames whose length field is impossible (0, or over the maximum): the stream cannot resync */
   badFrames = 0
 
+  /** A/B feeds: one entry per line (A, B); empty for a single-line feed */
+  readonly lines: LineStats[] = []
+
   constructor(readonly name: string) {}
+}
+
+/**
+ * One line of an A/B feed: its own session counters (the SoupClient of the line bumps the FeedStats fields)
+ * plus what the arbiter decided about its messages. `messages` counts what the line delivered, won or not.
+ */
+export class LineStats extends FeedStats {
+  /** messages this line delivered first (forwarded downstream) */
+  won = 0
+  /** copies dropped because the other line had already delivered that sequence */
+  arbDuplicates = 0
+  /** how many sequences this line is behind the leading line (0 for the leader) */
+  lagMessages = 0
+
+  constructor(feed: string, readonly line: string) { super(feed) }
 }

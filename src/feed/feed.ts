@@ -1,57 +1,90 @@
-// Owns one configured feed: its session line(s), payload decoder, normalizer and counters, and their lifecycle.
+// Owns one configured feed: its session line(s) (one, or A/B through an arbiter), payload decoder, optional
+// recorder, normalizer and counters, and their lifecycle.
 // Must never publish to clients: it ends at the ring; readiness and gap events are reported through callbacks.
 import type { Logger } from 'pino'
 import type { FeedConfig } from '../config.js'
-import { bootError } from '../errors.js'
 import type { SymbolTable } from '../model/symbols.js'
 import { Normalizer } from '../normalize/normalizer.js'
 import type { SymbolSequences } from '../normalize/normalizer.js'
 import type { PayloadDecoder, TickSink } from '../normalize/tick-sink.js'
 import type { TickRing } from '../ring/ring-buffer.js'
+import { AbSession } from './ab-session.js'
+import { ItchDecoder } from './decoders/itch.js'
 import { NativeDecoder } from './decoders/native.js'
 import { TopsDecoder } from './decoders/tops.js'
 import { FeedIngest } from './feed-ingest.js'
 import { FeedStats } from './feed-stats.js'
-import type { SessionEvent } from './session-sink.js'
+import { CaptureRecorder } from './recorder.js'
+import type { SessionEvent, SessionSink } from './session-sink.js'
 import { SESSION_GAP } from './session-sink.js'
 import { SoupClient } from './soup-client.js'
+import type { SoupClientOptions } from './soup-client.js'
 
 export interface FeedTiming { heartbeatIntervalMs: number; deadAfterMs: number }
 
-export function decoderFor(protocol: FeedConfig['protocol'], sink: TickSink, stats: FeedStats): PayloadDecoder {
+export interface DecoderOptions {
+  /** ITCH: trading day 'YYYY-MM-DD' (America/New_York) its timestamps count from; default today in New York */
+  sessionDate?: string
+  /** ITCH: live orders to size the book for (no rehash below this) */
+  expectedOrders?: number
+}
+
+/** Optional per-feed extras; `record` / `sessionDate` are also read from the FeedConfig when it has them. */
+export interface FeedOptions extends DecoderOptions {
+  /** append every received sequenced payload to this file (tickcast capture v1, feeds/README.md) */
+  record?: string
+}
+
+export function decoderFor(protocol: FeedConfig['protocol'], sink: TickSink, stats: FeedStats, opts: DecoderOptions = {}): PayloadDecoder {
   switch (protocol) {
     case 'native': return new NativeDecoder(sink, stats)
     case 'tops': return new TopsDecoder(sink, stats)
-    case 'itch': throw bootError('FEED_PROTOCOL', 'itch feeds are not wired yet')
+    case 'itch': return new ItchDecoder(sink, stats, { sessionDate: opts.sessionDate, expectedOrders: opts.expectedOrders ?? 1 << 20 })
   }
 }
 
 export class Feed {
   readonly stats: FeedStats
-  private readonly client: SoupClient
+  readonly recorder: CaptureRecorder | null
+  private readonly session: SoupClient | AbSession
 
   constructor(
     readonly config: FeedConfig,
     ring: TickRing, symbols: SymbolTable, seqs: SymbolSequences, timing: FeedTiming,
     private readonly log: Logger,
     onGap: (feed: string, missed: number) => void,
+    opts: FeedOptions = {},
   ) {
-    if (config.lines.length !== 1) throw bootError('FEED_LINES', `feed ${config.name}: A/B lines are not supported yet`)
+    const fromConfig = config as FeedConfig & FeedOptions
+    const record = opts.record ?? fromConfig.record, sessionDate = opts.sessionDate ?? fromConfig.sessionDate
     this.stats = new FeedStats(config.name)
     const normalizer = new Normalizer(ring, symbols, seqs)
-    const ingest = new FeedIngest(decoderFor(config.protocol, normalizer, this.stats), normalizer)
-    const line = config.lines[0]
-    this.client = new SoupClient({
-      name: config.name, host: line.host, port: line.port, username: config.username, password: config.password,
-      session: config.session, startSeq: config.startSeq, heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs,
-    }, ingest, this.stats, (ev: SessionEvent) => {
+    const ingest = new FeedIngest(decoderFor(config.protocol, normalizer, this.stats, { sessionDate, expectedOrders: opts.expectedOrders }), normalizer)
+    this.recorder = record ? new CaptureRecorder(record, config.protocol, ingest, { session: config.session }) : null
+    const sink: SessionSink = this.recorder ?? ingest
+    const onEvent = (ev: SessionEvent): void => {
       this.log.info({ feed: ev.feed, event: ev.kind, fromSeq: ev.fromSeq, count: ev.count, reason: ev.reason }, 'feed session event')
       if (ev.kind === SESSION_GAP) onGap(config.name, ev.count ?? 0)
-    })
+    }
+    const lineOpts = config.lines.map((line): SoupClientOptions => ({
+      name: config.name, host: line.host, port: line.port, username: config.username, password: config.password,
+      session: config.session, startSeq: config.startSeq, heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs,
+    }))
+    this.session = lineOpts.length === 2
+      ? new AbSession(config.name, [lineOpts[0], lineOpts[1]], sink, this.stats, onEvent)
+      : new SoupClient(lineOpts[0], sink, this.stats, onEvent)
+    if (record) log.info({ feed: config.name, record }, 'recording feed session')
   }
 
-  start(): void { this.client.start() }
-  stop(): Promise<void> { return this.client.stop() }
+  start(): void { this.session.start() }
+
+  async stop(): Promise<void> {
+    await this.session.stop()
+    if (this.recorder) {
+      await this.recorder.close()
+      this.log.info({ feed: this.config.name, file: this.recorder.path, ...this.recorder.stats }, 'feed recording closed')
+    }
+  }
 
   /** Logged in and heard from within `staleAfterMs`. */
   isFresh(nowMs: number, staleAfterMs: number): boolean {
