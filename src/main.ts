@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { ConfigError, loadConfig } from './config.js'
 import { BootError } from './errors.js'
+import { registerPageRoutes } from './http/page-routes.js'
 import { createLogger } from './log.js'
 import { startTickcast } from './server.js'
 
@@ -28,8 +29,8 @@ async function main(): Promise<void> {
   const config = cli.config
   const log = createLogger(config.logLevel)
   log.info({ config: { ...config, mqttPassword: config.mqttPassword ? '***' : '' } }, 'starting')
-  const app = await startTickcast(config, log)
-  process.stdout.write(`tickcast ready\n  WebSocket  ${app.url}\n  HTTP       http://${config.host}:${app.port}/  (/v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl ?? 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
+  const app = await startTickcast(config, log, { extraRoutes: (uws) => registerPageRoutes(uws) })
+  process.stdout.write(`tickcast ready\n  WebSocket  ${app.url}\n  HTTP       http://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl ?? 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
 
   let signals = 0
   const shutdown = (signal: string): void => {

@@ -1,0 +1,92 @@
+// Owns the client's view of one symbol: the event types it hands to callers and merging wire events into state.
+// Must never touch sockets or sequence policy: it applies whatever event the client decided to accept.
+import { scaledOrNull } from './decimal.js'
+
+/** Latest known state of one symbol (snapshot merged with every update since). Absent values are null. */
+export interface SymbolState {
+  symbol: string
+  /** last applied per-symbol sequence; -1 = no baseline yet (waiting for a snapshot) */
+  n: number
+  bid: number | null
+  bidSize: number | null
+  ask: number | null
+  askSize: number | null
+  /** exchange time of the quote, µs since the Unix epoch */
+  quoteTime: number | null
+  last: number | null
+  lastSize: number | null
+  tradeTime: number | null
+  /** trading status: 'T' trading, 'H' halted, 'P' paused, 'Q' quotation only, 'C' closed; null = unknown */
+  status: string | null
+  /** updates applied since this state was created (snapshots excluded) */
+  updates: number
+}
+
+export interface QuoteEvent { symbol: string; n: number; bid: number; bidSize: number; ask: number; askSize: number; time: number }
+export interface TradeEvent { symbol: string; n: number; price: number; size: number; side: 'B' | 'S' | null; id: number; time: number }
+export interface StatusEvent { symbol: string; n: number; status: string | null; time: number }
+
+export function newSymbolState(symbol: string): SymbolState {
+  return { symbol, n: -1, bid: null, bidSize: null, ask: null, askSize: null, quoteTime: null, last: null, lastSize: null, tradeTime: null, status: null, updates: 0 }
+}
+
+/** A wire event as decoded from JSON text or msgpack (fields per the AsyncAPI document). */
+export type WireEvent = Record<string, unknown>
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : NaN)
+const optNum = (v: unknown): number | null => (typeof v === 'number' ? v : null)
+const optStr = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+
+/**
+ * Values of a wire event as numbers. JSON carries exact decimals already; msgpack carries integer mantissas
+ * with `px` (prices) and `qx` (sizes) exponents.
+ */
+function priceOf(ev: WireEvent, key: string, msgpack: boolean): number | null {
+  return msgpack ? scaledOrNull(ev[key], num(ev.px)) : optNum(ev[key])
+}
+function sizeOf(ev: WireEvent, key: string, msgpack: boolean): number | null {
+  return msgpack ? scaledOrNull(ev[key], num(ev.qx)) : optNum(ev[key])
+}
+
+export function quoteOf(ev: WireEvent, msgpack: boolean): QuoteEvent {
+  return {
+    symbol: String(ev.s), n: num(ev.n),
+    bid: priceOf(ev, 'bp', msgpack) ?? NaN, bidSize: sizeOf(ev, 'bs', msgpack) ?? NaN,
+    ask: priceOf(ev, 'ap', msgpack) ?? NaN, askSize: sizeOf(ev, 'as', msgpack) ?? NaN, time: num(ev.t),
+  }
+}
+
+export function tradeOf(ev: WireEvent, msgpack: boolean): TradeEvent {
+  const side = ev.side === 'B' || ev.side === 'S' ? ev.side : null
+  return {
+    symbol: String(ev.s), n: num(ev.n), price: priceOf(ev, 'p', msgpack) ?? NaN, size: sizeOf(ev, 'q', msgpack) ?? NaN,
+    side, id: num(ev.id), time: num(ev.t),
+  }
+}
+
+export function statusOf(ev: WireEvent): StatusEvent {
+  return { symbol: String(ev.s), n: num(ev.n), status: optStr(ev.st), time: num(ev.t) }
+}
+
+export function applyQuote(s: SymbolState, q: QuoteEvent): void {
+  s.n = q.n; s.bid = q.bid; s.bidSize = q.bidSize; s.ask = q.ask; s.askSize = q.askSize; s.quoteTime = q.time; s.updates++
+}
+
+export function applyTrade(s: SymbolState, t: TradeEvent): void {
+  s.n = t.n; s.last = t.price; s.lastSize = t.size; s.tradeTime = t.time; s.updates++
+}
+
+export function applyStatus(s: SymbolState, st: StatusEvent): void {
+  s.n = st.n; s.status = st.status; s.updates++
+}
+
+/** Replaces everything with a snapshot (`e: 'snap'`): the new baseline for sequence checks. */
+export function applySnapshot(s: SymbolState, ev: WireEvent, msgpack: boolean): void {
+  s.n = num(ev.n)
+  s.bid = priceOf(ev, 'bp', msgpack); s.bidSize = sizeOf(ev, 'bs', msgpack)
+  s.ask = priceOf(ev, 'ap', msgpack); s.askSize = sizeOf(ev, 'as', msgpack)
+  s.quoteTime = optNum(ev.qt)
+  s.last = priceOf(ev, 'p', msgpack); s.lastSize = sizeOf(ev, 'q', msgpack)
+  s.tradeTime = optNum(ev.tt)
+  s.status = optStr(ev.st)
+}

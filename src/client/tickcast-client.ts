@@ -1,0 +1,338 @@
+// Owns one tickcast WebSocket session for browsers and Node: connect/reconnect, subscriptions, sequence checks, state.
+// Must never depend on Node or a package (browsers load it as-is) nor expose an update out of sequence to callers.
+import { decodeMsgpack } from './msgpack-decode.js'
+import {
+  applyQuote, applySnapshot, applyStatus, applyTrade, newSymbolState, quoteOf, statusOf, tradeOf,
+} from './symbol-state.js'
+import type { QuoteEvent, StatusEvent, SymbolState, TradeEvent, WireEvent } from './symbol-state.js'
+
+export type { QuoteEvent, StatusEvent, SymbolState, TradeEvent } from './symbol-state.js'
+export { scaledToNumber, scaledToString } from './decimal.js'
+
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'
+
+/**
+ * A sequence gap. `reason: 'sequence'`: update `received` of `symbol` arrived when `expected` was due; the
+ * client re-requests that symbol's snapshot. `reason: 'server'`: the server lost `lost` updates (its own
+ * `{"type":"gap"}`); the client re-requests every snapshot. Until a snapshot arrives, updates are ignored.
+ */
+export interface GapEvent { reason: 'sequence' | 'server'; symbol: string | null; expected: number; received: number; lost: number }
+
+/** A control error from the server (`code` per src/errors.ts ERR_*), or a client-side DECODE / SOCKET problem. */
+export interface ClientError { code: string; message: string; symbol: string | null }
+
+export interface ClientEvents {
+  quote: QuoteEvent
+  trade: TradeEvent
+  status: StatusEvent
+  snapshot: SymbolState
+  gap: GapEvent
+  state: ConnectionState
+  error: ClientError
+  /** ping → pong round trip in ms (performance.now) */
+  latency: number
+}
+
+/** The subset of the WHATWG WebSocket the client uses (browsers' WebSocket and the `ws` package both fit). */
+interface WebSocketLike {
+  binaryType: string
+  onopen: (() => void) | null
+  onclose: ((ev: { code: number; reason: string }) => void) | null
+  onerror: (() => void) | null
+  onmessage: ((ev: { data: unknown }) => void) | null
+  send(data: string): void
+  close(code?: number, reason?: string): void
+}
+
+export interface TickcastClientOptions {
+  /** ws://host:port/v1/stream, or a function called before each (re)connect */
+  url: string | (() => string)
+  format?: 'json' | 'msgpack'
+  /**
+   * Sent as the `token` query parameter. tickcast has no authentication yet and ignores unknown query
+   * parameters; this is where a gateway or a later version reads it.
+   */
+  token?: string
+  /** WebSocket constructor: default globalThis.WebSocket; in Node pass the `ws` package's export */
+  WebSocket?: new (url: string) => object
+  reconnect?: { minMs?: number; maxMs?: number }
+  /** ping period for the latency figure; 0 = only explicit ping() calls */
+  pingIntervalMs?: number
+}
+
+const OPEN_CODE_NORMAL = 1000
+const ignore = (): void => undefined
+/** entries per subscribe request: the server's limit is maxSymbols + maxPatterns per connection (1010 by default) */
+const MAX_ENTRIES_PER_REQUEST = 500
+
+type Handler<K extends keyof ClientEvents> = (ev: ClientEvents[K]) => void
+type HandlerSets = { [K in keyof ClientEvents]: Set<Handler<K>> }
+
+export class TickcastClient {
+  /** ms of the last ping round trip; NaN until the first pong */
+  latencyMs = NaN
+  readonly stats = { framesIn: 0, eventsIn: 0, duplicates: 0, gaps: 0, reconnects: 0 }
+  /** Test hook: drop this many incoming data frames (as if the network lost them) to exercise gap healing. */
+  readonly debug = { dropDataFrames: 0 }
+
+  private readonly opts: Required<Omit<TickcastClientOptions, 'token' | 'WebSocket' | 'reconnect'>> & { token: string | undefined }
+  private readonly Ws: new (url: string) => object
+  private readonly minMs: number
+  private readonly maxMs: number
+  private readonly handlers: HandlerSets = {
+    quote: new Set(), trade: new Set(), status: new Set(), snapshot: new Set(), gap: new Set(), state: new Set(), error: new Set(), latency: new Set(),
+  }
+  /** every symbol or pattern the caller wants, resubscribed after each reconnect */
+  private readonly wanted = new Set<string>()
+  private readonly states = new Map<string, SymbolState>()
+  /** symbols whose updates are ignored until their snapshot arrives */
+  private readonly awaiting = new Set<string>()
+  private readonly pings = new Map<string, { t0: number; resolve: (ms: number) => void }>()
+  private ws: WebSocketLike | null = null
+  private st: ConnectionState = 'idle'
+  private attempt = 0
+  private nextId = 0
+  private retryTimer: ReturnType<typeof setTimeout> | null = null
+  private pingTimer: ReturnType<typeof setInterval> | null = null
+
+  constructor(options: TickcastClientOptions) {
+    this.opts = { url: options.url, format: options.format ?? 'json', token: options.token, pingIntervalMs: options.pingIntervalMs ?? 5000 }
+    const Ws = options.WebSocket ?? (globalThis as { WebSocket?: new (url: string) => object }).WebSocket
+    if (!Ws) throw new Error('no WebSocket implementation: pass options.WebSocket (in Node: the ws package)')
+    this.Ws = Ws
+    this.minMs = options.reconnect?.minMs ?? 250
+    this.maxMs = Math.max(this.minMs, options.reconnect?.maxMs ?? 10_000)
+    this.onOpen = this.onOpen.bind(this); this.onClose = this.onClose.bind(this)
+    this.onMessage = this.onMessage.bind(this); this.onError = this.onError.bind(this)
+  }
+
+  get state(): ConnectionState { return this.st }
+
+  /** Subscribes `handler` to `type`; returns a function that removes it. */
+  on<K extends keyof ClientEvents>(type: K, handler: Handler<K>): () => void {
+    const set = this.handlers[type] as Set<Handler<K>>
+    set.add(handler)
+    return () => { set.delete(handler) }
+  }
+
+  /** The latest state of `symbol` (a live object, updated in place), or undefined when not subscribed. */
+  get(symbol: string): SymbolState | undefined { return this.states.get(symbol) }
+
+  /** Symbols (and patterns) currently wanted. */
+  subscriptions(): string[] { return Array.from(this.wanted) }
+
+  connect(): void {
+    if (this.st === 'connecting' || this.st === 'open') return
+    this.clearRetry()
+    this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting')
+    const base = typeof this.opts.url === 'function' ? this.opts.url() : this.opts.url
+    let url = base + (base.includes('?') ? '&' : '?') + 'format=' + this.opts.format
+    if (this.opts.token) url += '&token=' + encodeURIComponent(this.opts.token)
+    let ws: WebSocketLike
+    try {
+      ws = new this.Ws(url) as WebSocketLike
+    } catch (e) {
+      this.emit('error', { code: 'SOCKET', message: String(e), symbol: null })
+      this.scheduleReconnect()
+      return
+    }
+    ws.binaryType = 'arraybuffer'
+    ws.onopen = this.onOpen; ws.onclose = this.onClose; ws.onerror = this.onError; ws.onmessage = this.onMessage
+    this.ws = ws
+  }
+
+  /** Closes for good: no reconnect until connect() is called again. */
+  close(): void {
+    this.clearRetry(); this.stopPinger()
+    const ws = this.ws
+    this.ws = null
+    // keep an error handler: closing a socket still connecting fails it with an error event (ws throws if unheard)
+    if (ws) { ws.onclose = null; ws.onmessage = null; ws.onopen = null; ws.onerror = ignore; ws.close(OPEN_CODE_NORMAL, 'client close') }
+    this.attempt = 0
+    this.setState('closed')
+  }
+
+  subscribe(symbols: readonly string[]): void {
+    const fresh: string[] = []
+    for (const s of symbols) {
+      if (this.wanted.has(s)) continue
+      this.wanted.add(s); fresh.push(s)
+      if (!s.endsWith('*')) { this.states.set(s, newSymbolState(s)); this.awaiting.add(s) }
+    }
+    if (fresh.length > 0) this.request('subscribe', fresh)
+  }
+
+  unsubscribe(symbols: readonly string[]): void {
+    const gone: string[] = []
+    for (const s of symbols) {
+      if (!this.wanted.delete(s)) continue
+      gone.push(s); this.states.delete(s); this.awaiting.delete(s)
+    }
+    if (gone.length > 0) this.request('unsubscribe', gone)
+  }
+
+  /** One ping round trip in ms; rejects when the connection is not open. Also emitted as 'latency'. */
+  ping(): Promise<number> {
+    const ws = this.ws
+    if (!ws || this.st !== 'open') return Promise.reject(new Error('not connected'))
+    const id = 'p' + (this.nextId++)
+    return new Promise<number>((resolve) => {
+      this.pings.set(id, { t0: performance.now(), resolve })
+      ws.send(JSON.stringify({ op: 'ping', id }))
+    })
+  }
+
+  private request(op: 'subscribe' | 'unsubscribe', entries: readonly string[]): void {
+    const ws = this.ws
+    if (!ws || this.st !== 'open') return // sent by onOpen's resubscribe
+    for (let i = 0; i < entries.length; i += MAX_ENTRIES_PER_REQUEST) {
+      ws.send(JSON.stringify({ op, symbols: entries.slice(i, i + MAX_ENTRIES_PER_REQUEST), id: op[0] + (this.nextId++) }))
+    }
+  }
+
+  /** Re-requests snapshots: unsubscribe + subscribe, since the server only snapshots newly subscribed symbols. */
+  private resync(symbols: readonly string[]): void {
+    for (const s of symbols) if (!s.endsWith('*')) this.awaiting.add(s)
+    this.request('unsubscribe', symbols)
+    this.request('subscribe', symbols)
+  }
+
+  private onOpen(): void {
+    this.attempt = 0
+    this.setState('open')
+    // a new connection has no subscriptions: every symbol gets a fresh snapshot as its new baseline
+    for (const s of this.states.keys()) this.awaiting.add(s)
+    this.request('subscribe', Array.from(this.wanted))
+    this.startPinger()
+  }
+
+  private onClose(ev: { code: number; reason: string }): void {
+    this.ws = null
+    this.stopPinger()
+    for (const p of this.pings.values()) p.resolve(NaN)
+    this.pings.clear()
+    if (this.st === 'closed') return
+    this.emit('error', { code: 'SOCKET', message: 'connection closed (' + ev.code + (ev.reason ? ' ' + ev.reason : '') + ')', symbol: null })
+    this.scheduleReconnect()
+  }
+
+  private onError(): void { /* onclose follows every error event and carries the code: handled there */ }
+
+  private scheduleReconnect(): void {
+    this.setState('reconnecting')
+    // capped exponential backoff with jitter, so a restarted server is not hit by every client at once
+    const cap = Math.min(this.maxMs, this.minMs * 2 ** Math.min(this.attempt, 20))
+    const delay = cap / 2 + Math.random() * (cap / 2)
+    this.attempt++
+    this.stats.reconnects++
+    this.clearRetry()
+    this.retryTimer = setTimeout(() => { this.retryTimer = null; this.connect() }, delay)
+  }
+
+  private clearRetry(): void { if (this.retryTimer !== null) { clearTimeout(this.retryTimer); this.retryTimer = null } }
+
+  private startPinger(): void {
+    this.stopPinger()
+    if (this.opts.pingIntervalMs <= 0) return
+    this.pingTimer = setInterval(() => { this.ping().catch(() => undefined) }, this.opts.pingIntervalMs)
+    this.ping().catch(() => undefined)
+  }
+
+  private stopPinger(): void { if (this.pingTimer !== null) { clearInterval(this.pingTimer); this.pingTimer = null } }
+
+  private onMessage(ev: { data: unknown }): void {
+    const data = ev.data
+    if (typeof data === 'string') {
+      let msg: unknown
+      try { msg = JSON.parse(data) } catch { this.emit('error', { code: 'DECODE', message: 'text frame is not JSON', symbol: null }); return }
+      if (Array.isArray(msg)) this.onDataFrame(msg, false)
+      else if (typeof msg === 'object' && msg !== null) this.onControl(msg as Record<string, unknown>)
+      return
+    }
+    let frame: unknown
+    try {
+      frame = decodeMsgpack(data instanceof Uint8Array ? data : data as ArrayBuffer)
+    } catch (e) {
+      this.emit('error', { code: 'DECODE', message: String(e), symbol: null }); return
+    }
+    if (Array.isArray(frame)) this.onDataFrame(frame, true)
+  }
+
+  private onControl(m: Record<string, unknown>): void {
+    if (m.type === 'pong') {
+      const id = String(m.id), p = this.pings.get(id)
+      if (!p) return
+      this.pings.delete(id)
+      const ms = performance.now() - p.t0
+      this.latencyMs = ms
+      p.resolve(ms)
+      this.emit('latency', ms)
+    } else if (m.type === 'error') {
+      const symbol = typeof m.symbol === 'string' ? m.symbol : null
+      // an unknown or malformed symbol would fail again after every reconnect: stop asking for it
+      if (symbol !== null && (m.code === 'UNKNOWN_SYMBOL' || m.code === 'BAD_SYMBOL')) {
+        this.wanted.delete(symbol); this.states.delete(symbol); this.awaiting.delete(symbol)
+      }
+      this.emit('error', { code: String(m.code), message: String(m.message ?? ''), symbol })
+    } else if (m.type === 'gap') {
+      this.stats.gaps++
+      this.emit('gap', { reason: 'server', symbol: null, expected: -1, received: -1, lost: typeof m.lost === 'number' ? m.lost : -1 })
+      this.resync(Array.from(this.wanted))
+    }
+  }
+
+  private onDataFrame(events: unknown[], msgpack: boolean): void {
+    this.stats.framesIn++
+    if (this.debug.dropDataFrames > 0) { this.debug.dropDataFrames--; return }
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i] as WireEvent
+      this.stats.eventsIn++
+      const sym = ev.s as string
+      const kind = ev.e
+      if (kind === 'snap') {
+        const s = this.states.get(sym)
+        if (!s) continue // unsubscribed meanwhile
+        applySnapshot(s, ev, msgpack)
+        this.awaiting.delete(sym)
+        this.emit('snapshot', s)
+        continue
+      }
+      let s = this.states.get(sym)
+      if (!s) {
+        if (!this.coveredByPattern(sym)) continue // in flight after an unsubscribe
+        s = newSymbolState(sym); this.states.set(sym, s) // a pattern's new symbol: its first update is the baseline
+      }
+      if (this.awaiting.has(sym)) continue
+      const n = ev.n as number
+      if (s.n >= 0 && n <= s.n) { this.stats.duplicates++; continue }
+      if (s.n >= 0 && n !== s.n + 1) {
+        this.stats.gaps++
+        this.emit('gap', { reason: 'sequence', symbol: sym, expected: s.n + 1, received: n, lost: n - s.n - 1 })
+        if (this.wanted.has(sym)) this.resync([sym])
+        else s.n = n - 1 // pattern-only symbol: no snapshot to ask for, accept this update as the new baseline
+        if (this.awaiting.has(sym)) continue
+      }
+      if (kind === 'q') { const q = quoteOf(ev, msgpack); applyQuote(s, q); this.emit('quote', q) }
+      else if (kind === 't') { const t = tradeOf(ev, msgpack); applyTrade(s, t); this.emit('trade', t) }
+      else if (kind === 'st') { const st = statusOf(ev); applyStatus(s, st); this.emit('status', st) }
+    }
+  }
+
+  private coveredByPattern(sym: string): boolean {
+    for (const w of this.wanted) if (w.endsWith('*') && sym.startsWith(w.slice(0, -1))) return true
+    return false
+  }
+
+  private setState(s: ConnectionState): void {
+    if (this.st === s) return
+    this.st = s
+    this.emit('state', s)
+  }
+
+  private emit<K extends keyof ClientEvents>(type: K, ev: ClientEvents[K]): void {
+    for (const h of this.handlers[type] as Set<Handler<K>>) {
+      // a throwing handler must not leave the client half-way through a frame: rethrow it on its own turn
+      try { h(ev) } catch (e) { setTimeout(() => { throw e }, 0) }
+    }
+  }
+}

@@ -1,0 +1,236 @@
+// Owns the live ticker page's behaviour: rows per symbol, add/remove, connection state, at most one render per frame.
+// Must never talk to the server except through the client library, nor touch the DOM outside requestAnimationFrame.
+import { TickcastClient } from '../client/tickcast-client.js'
+import type { SymbolState } from '../client/tickcast-client.js'
+
+const DEFAULT_SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA', 'AMD', 'AVGO', 'PLTR']
+const DEFAULT_COUNT = 10
+const RATE_WINDOW_MS = 1000
+const FLASH_MS = 400
+
+const COLUMNS = ['c-sym', 'c-bid', 'c-ask', 'c-bs', 'c-as', 'c-last', 'c-chg', 'c-rate', 'c-st', 'c-x']
+const COL_BID = 1, COL_ASK = 2, COL_BS = 3, COL_AS = 4, COL_LAST = 5, COL_CHG = 6, COL_RATE = 7, COL_ST = 8, COL_X = 9
+const FLASH_COLUMNS = [COL_BID, COL_ASK, COL_LAST]
+
+/** One table row and what was last drawn in it (cells are only written when their text changes). */
+class Row {
+  readonly tr: HTMLTableRowElement
+  readonly cells: HTMLTableCellElement[] = []
+  readonly drawn: string[] = []
+  /** per cell: when its current flash ends (frame time, ms) */
+  readonly flashUntil: number[] = []
+  /** reference for "change since first seen": the first trade price, else the first mid */
+  first = NaN
+  updates = 0
+  windowStart = 0
+  rate = 0
+
+  constructor(readonly symbol: string, onRemove: (symbol: string) => void) {
+    this.tr = document.createElement('tr')
+    this.tr.dataset.symbol = symbol
+    this.tr.className = 'wait'
+    for (const cls of COLUMNS) {
+      const td = document.createElement('td')
+      td.className = cls
+      this.tr.appendChild(td)
+      this.cells.push(td); this.drawn.push(''); this.flashUntil.push(0)
+    }
+    this.cells[0].textContent = symbol
+    const x = document.createElement('button')
+    x.type = 'button'; x.textContent = '×'; x.title = 'remove ' + symbol
+    x.addEventListener('click', () => onRemove(symbol))
+    this.cells[COL_X].appendChild(x)
+  }
+}
+
+const STATUS_NAMES: Record<string, string> = { T: 'trading', H: 'halted', P: 'paused', Q: 'quoting', C: 'closed' }
+
+/** Prices as exact decimals with at least 2 places: 179.9 → "179.90", 0.00012345 stays "0.00012345". */
+export function formatPrice(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return '–'
+  const s = String(v)
+  const dot = s.indexOf('.')
+  if (s.includes('e')) return v.toFixed(8)
+  if (dot < 0) return s + '.00'
+  return s.length - dot - 1 < 2 ? s + '0' : s
+}
+
+function formatSize(v: number | null): string { return v === null || !Number.isFinite(v) ? '–' : String(v) }
+
+class LivePage {
+  private readonly client: TickcastClient
+  private readonly rows = new Map<string, Row>()
+  private readonly dirty = new Set<string>()
+  private readonly tbody = document.getElementById('rows') as HTMLTableSectionElement
+  private readonly message = document.getElementById('message') as HTMLElement
+  private frameRequested = false
+  /** flashed cells (row, column) and when to clear them, in flash order, hence expiry order; a FIFO */
+  private readonly flashRows: Row[] = []
+  private readonly flashCols: number[] = []
+  private readonly flashUntil: number[] = []
+  private flashHead = 0
+  private frameNow = 0
+  private totalUpdates = 0
+  private totalAtWindow = 0
+
+  constructor(format: 'json' | 'msgpack') {
+    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/stream'
+    this.client = new TickcastClient({ url, format, reconnect: { minMs: 250, maxMs: 5000 }, pingIntervalMs: 2000 })
+    this.render = this.render.bind(this)
+    this.removeSymbol = this.removeSymbol.bind(this)
+    const c = this.client
+    const touched = (u: { symbol: string }): void => { this.touch(u.symbol) }
+    c.on('quote', touched); c.on('trade', touched); c.on('status', touched)
+    c.on('snapshot', (s) => { this.touch(s.symbol) })
+    c.on('state', (s) => {
+      const el = document.getElementById('state') as HTMLElement
+      el.textContent = s; el.className = 'pill ' + s
+      if (s === 'open') this.say('')
+    })
+    c.on('latency', (ms) => { (document.getElementById('latency') as HTMLElement).textContent = ms.toFixed(1) + ' ms' })
+    c.on('error', (e) => {
+      if (e.symbol !== null && (e.code === 'UNKNOWN_SYMBOL' || e.code === 'BAD_SYMBOL')) this.dropRow(e.symbol)
+      this.say(e.symbol ? e.code + ': ' + e.symbol : e.message)
+    })
+    c.on('gap', (g) => { this.say(g.reason === 'server' ? 'server gap: resynchronising' : 'gap on ' + g.symbol + ': resynchronising') })
+    ;(document.getElementById('format') as HTMLElement).textContent = format
+    ;(document.getElementById('add') as HTMLFormElement).addEventListener('submit', (ev) => {
+      ev.preventDefault()
+      const input = document.getElementById('symbol-input') as HTMLInputElement
+      this.addSymbols(input.value.toUpperCase().split(/[\s,;]+/).filter((s) => s.length > 0))
+      input.value = ''
+    })
+    setInterval(() => { this.tickRates() }, RATE_WINDOW_MS)
+    ;(globalThis as { tickcast?: TickcastClient }).tickcast = c // for the console (and tests)
+  }
+
+  start(symbols: readonly string[]): void {
+    this.addSymbols(symbols)
+    this.client.connect()
+  }
+
+  addSymbols(symbols: readonly string[]): void {
+    const fresh = symbols.filter((s) => !this.rows.has(s))
+    for (const s of fresh) {
+      const row = new Row(s, this.removeSymbol)
+      row.windowStart = performance.now()
+      this.rows.set(s, row)
+      this.tbody.appendChild(row.tr)
+    }
+    this.client.subscribe(fresh)
+    this.updateCount()
+  }
+
+  removeSymbol(symbol: string): void {
+    this.client.unsubscribe([symbol])
+    this.dropRow(symbol)
+  }
+
+  private dropRow(symbol: string): void {
+    const row = this.rows.get(symbol)
+    if (!row) return
+    row.tr.remove()
+    this.rows.delete(symbol); this.dirty.delete(symbol)
+    this.updateCount()
+  }
+
+  private updateCount(): void { (document.getElementById('count') as HTMLElement).textContent = String(this.rows.size) }
+
+  private say(text: string): void { this.message.textContent = text }
+
+  /** Marks a symbol for the next frame; the DOM is touched at most once per animation frame. */
+  private touch(symbol: string): void {
+    const row = this.rows.get(symbol)
+    if (!row) return
+    row.updates++; this.totalUpdates++
+    this.dirty.add(symbol)
+    if (!this.frameRequested) { this.frameRequested = true; requestAnimationFrame(this.render) }
+  }
+
+  private tickRates(): void {
+    const now = performance.now()
+    for (const row of this.rows.values()) {
+      const rate = Math.round((row.updates * 1000) / Math.max(1, now - row.windowStart))
+      if (rate !== row.rate || row.updates > 0) { row.rate = rate; this.dirty.add(row.symbol) }
+      row.updates = 0; row.windowStart = now
+    }
+    ;(document.getElementById('rate') as HTMLElement).textContent = String(this.totalUpdates - this.totalAtWindow)
+    this.totalAtWindow = this.totalUpdates
+    if (!this.frameRequested && this.dirty.size > 0) { this.frameRequested = true; requestAnimationFrame(this.render) }
+  }
+
+  private render(now: number): void {
+    this.frameRequested = false
+    this.frameNow = now
+    this.clearFlashes(now)
+    for (const sym of this.dirty) {
+      const row = this.rows.get(sym), s = this.client.get(sym)
+      if (row && s) this.drawRow(row, s)
+    }
+    this.dirty.clear()
+    if (this.flashHead < this.flashRows.length) { this.frameRequested = true; requestAnimationFrame(this.render) }
+  }
+
+  private clearFlashes(now: number): void {
+    let i = this.flashHead
+    const rows = this.flashRows, cols = this.flashCols, until = this.flashUntil
+    while (i < rows.length && until[i] <= now) {
+      // a cell flashed again later has a later entry: only its latest entry clears it
+      const row = rows[i], col = cols[i]
+      if (row.flashUntil[col] === until[i]) row.cells[col].className = COLUMNS[col]
+      i++
+    }
+    if (i === rows.length) { rows.length = 0; cols.length = 0; until.length = 0; i = 0 }
+    else if (i > 4096) { rows.splice(0, i); cols.splice(0, i); until.splice(0, i); i = 0 } // bounded under constant updates
+    this.flashHead = i
+  }
+
+  private drawRow(row: Row, s: SymbolState): void {
+    const mid = s.bid !== null && s.ask !== null ? (s.bid + s.ask) / 2 : null
+    const ref = s.last ?? mid
+    if (Number.isNaN(row.first) && ref !== null && ref > 0) row.first = ref
+    const chg = ref !== null && row.first > 0 ? ((ref - row.first) / row.first) * 100 : NaN
+    row.tr.className = s.n < 0 ? 'wait' : ''
+    this.cell(row, COL_BID, formatPrice(s.bid))
+    this.cell(row, COL_ASK, formatPrice(s.ask))
+    this.cell(row, COL_BS, formatSize(s.bidSize))
+    this.cell(row, COL_AS, formatSize(s.askSize))
+    this.cell(row, COL_LAST, formatPrice(s.last))
+    const chgText = Number.isFinite(chg) ? (chg > 0 ? '+' : '') + chg.toFixed(2) + '%' : '–'
+    if (this.cell(row, COL_CHG, chgText)) row.cells[COL_CHG].className = 'c-chg' + (chg > 0 ? ' pos' : chg < 0 ? ' neg' : '')
+    this.cell(row, COL_RATE, String(row.rate))
+    const st = s.status === null ? '–' : STATUS_NAMES[s.status] ?? s.status
+    if (this.cell(row, COL_ST, st)) row.cells[COL_ST].className = 'c-st' + (s.status === 'H' ? ' halted' : '')
+  }
+
+  /** Writes a cell when its text changed; price cells flash green/red by direction. Returns whether it changed. */
+  private cell(row: Row, col: number, text: string): boolean {
+    const prev = row.drawn[col]
+    if (prev === text) return false
+    row.drawn[col] = text
+    const td = row.cells[col]
+    td.textContent = text
+    if (prev !== '' && prev !== '–' && FLASH_COLUMNS.includes(col)) {
+      const up = Number(text) >= Number(prev), until = this.frameNow + FLASH_MS
+      td.className = COLUMNS[col] + (up ? ' up' : ' dn')
+      row.flashUntil[col] = until
+      this.flashRows.push(row); this.flashCols.push(col); this.flashUntil.push(until)
+    }
+    return true
+  }
+}
+
+function boot(): void {
+  const q = new URLSearchParams(location.search)
+  const format = q.get('format') === 'msgpack' ? 'msgpack' : 'json'
+  const page = new LivePage(format)
+  const listed = q.get('symbols')
+  if (listed !== null) { page.start(listed.split(',').filter((s) => s.length > 0)); return }
+  // default: the first symbols the server knows (busiest first with the simulator), else a fixed list
+  fetch('/v1/symbols').then((r) => r.json() as Promise<string[]>).then(
+    (names) => page.start(names.length > 0 ? names.slice(0, DEFAULT_COUNT) : DEFAULT_SYMBOLS),
+    () => page.start(DEFAULT_SYMBOLS),
+  )
+}
+
+if (typeof document !== 'undefined') boot()
