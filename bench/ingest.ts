@@ -71,25 +71,26 @@ function rawRead(port: number): Promise<{ seconds: number; bytes: number }> {
   })
 }
 
-function ingest(port: number): Promise<{ seconds: number; messages: number; lvcChecks: number }> {
+function ingest(port: number): Promise<{ seconds: number; cpuSeconds: number; messages: number; lvcChecks: number }> {
   const symbols = new SymbolTable(SYMBOLS + 16), ring = new TickRing(1 << 20), lvc = new LastValueCache(SYMBOLS + 16)
   const normalizer = new Normalizer(ring, symbols, new SymbolSequences(SYMBOLS + 16))
   const stats = new FeedStats('bench')
   const noSubscribers = { wants: () => false, publish: () => {} }
   const dispatcher = new Dispatcher(ring, lvc, symbols, noSubscribers, null)
   return new Promise((resolve) => {
-    let t0 = 0
+    let t0 = 0, cpu0 = process.cpuUsage()
     const sink = new FeedIngest(new NativeDecoder(normalizer, stats), normalizer)
-    const timed = { beginBatch: (ms: number) => { if (t0 === 0) t0 = ms; sink.beginBatch(ms) }, message: sink.message.bind(sink), endBatch: sink.endBatch.bind(sink) }
+    const timed = { beginBatch: (ms: number) => { if (t0 === 0) { t0 = ms; cpu0 = process.cpuUsage() } sink.beginBatch(ms) }, message: sink.message.bind(sink), endBatch: sink.endBatch.bind(sink) }
     const client = new SoupClient({ name: 'bench', host: '127.0.0.1', port, username: '', password: '' }, timed, stats, (ev) => {
       if (ev.kind !== SESSION_END) return
       const seconds = (performance.now() - t0) / 1000
+      const cpu = process.cpuUsage(cpu0), cpuSeconds = (cpu.user + cpu.system) / 1e6
       // the session ended: let the fan-out finish what is left (each drain is bounded), then stop it
       for (let k = 0; k < 10_000 && dispatcher.stats.events + dispatcher.stats.lapped < ring.cursor + 1; k++) dispatcher.drain()
       dispatcher.stop()
       const errors = stats.decodeErrors.reduce((a, b) => a + b, 0)
       if (errors > 0 || dispatcher.stats.lapped > 0) throw new Error(`bench invalid: ${errors} decode errors [${stats.decodeErrors.join(",")}], ${dispatcher.stats.lapped} lapped`)
-      resolve({ seconds, messages: stats.messages, lvcChecks: dispatcher.stats.events + SYMBOLS })
+      resolve({ seconds, cpuSeconds, messages: stats.messages, lvcChecks: dispatcher.stats.events + SYMBOLS })
     })
     client.start()
   })
@@ -99,20 +100,21 @@ async function main(): Promise<void> {
   if (args.sender) return runSender()
   const child = fork(fileURLToPath(import.meta.url), ['--sender', '1', '--quotes', String(QUOTES), '--passes', String(PASSES), '--symbols', String(SYMBOLS)])
   const port = await new Promise<number>((r) => child.once('message', (m: { port: number }) => r(m.port)))
-  const rows: Array<{ round: number; rawMBps: number; rawMsgsPerSec: number; ingestMsgsPerSec: number; ratio: number }> = []
+  const rows: Array<{ round: number; rawMBps: number; rawMsgsPerSec: number; ingestMsgsPerSec: number; ingestMsgsPerCpuSec: number; ratio: number }> = []
   for (let round = 1; round <= ROUNDS; round++) {
     const raw = await rawRead(port)
     const ing = await ingest(port)
     if (ing.lvcChecks !== ing.messages) throw new Error(`dispatcher applied ${ing.lvcChecks} of ${ing.messages} messages`)
     const rawMsgs = raw.bytes / 51 / raw.seconds, ingMsgs = ing.messages / ing.seconds
-    rows.push({ round, rawMBps: raw.bytes / raw.seconds / 1e6, rawMsgsPerSec: rawMsgs, ingestMsgsPerSec: ingMsgs, ratio: ingMsgs / rawMsgs })
+    rows.push({ round, rawMBps: raw.bytes / raw.seconds / 1e6, rawMsgsPerSec: rawMsgs, ingestMsgsPerSec: ingMsgs, ingestMsgsPerCpuSec: ing.messages / ing.cpuSeconds, ratio: ingMsgs / rawMsgs })
   }
   child.send('stop')
   const med = (k: keyof (typeof rows)[0]) => rows.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(rows.length / 2)]
   console.log(`ingest bench: ${QUOTES * PASSES + SYMBOLS} native messages per run (51 B framed), ${SYMBOLS} symbols, ${ROUNDS} rounds alternating raw/ingest`)
-  console.log('round | raw TCP MB/s | raw TCP msgs/s (same bytes) | ingest msgs/s | ingest / raw')
-  for (const r of rows) console.log(`${r.round} | ${r.rawMBps.toFixed(0)} | ${(r.rawMsgsPerSec / 1e6).toFixed(2)} M | ${(r.ingestMsgsPerSec / 1e6).toFixed(2)} M | ${r.ratio.toFixed(2)}`)
-  console.log(`median | ${med('rawMBps').toFixed(0)} | ${(med('rawMsgsPerSec') / 1e6).toFixed(2)} M | ${(med('ingestMsgsPerSec') / 1e6).toFixed(2)} M | ${med('ratio').toFixed(2)}`)
+  console.log('round | raw TCP MB/s | raw TCP msgs/s (same bytes) | ingest msgs/s | ingest msgs per CPU-second | ingest / raw')
+  const M = (v: number): string => `${(v / 1e6).toFixed(2)} M`
+  for (const r of rows) console.log(`${r.round} | ${r.rawMBps.toFixed(0)} | ${M(r.rawMsgsPerSec)} | ${M(r.ingestMsgsPerSec)} | ${M(r.ingestMsgsPerCpuSec)} | ${r.ratio.toFixed(2)}`)
+  console.log(`median | ${med('rawMBps').toFixed(0)} | ${M(med('rawMsgsPerSec'))} | ${M(med('ingestMsgsPerSec'))} | ${M(med('ingestMsgsPerCpuSec'))} | ${med('ratio').toFixed(2)}`)
   writeFileSync('bench/results/ingest.json', JSON.stringify({ date: new Date().toISOString(), quotes: QUOTES, passes: PASSES, symbols: SYMBOLS, rows }, null, 2))
 }
 

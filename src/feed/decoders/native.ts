@@ -79,15 +79,23 @@ export function readI64(b: Buffer, o: number): number {
   return i32(b, o + 4) * TWO_32 + u32(b, o)
 }
 
-/** u64 at `o` (trade id): same rounding argument as readI64. */
-function readU64(b: Buffer, o: number): number {
-  return u32(b, o + 4) * TWO_32 + u32(b, o)
+
+const EMPTY = new ArrayBuffer(0)
+
+/** µs from a u64 ns split in halves (see nsToMicros); -1 beyond the protocol's bound. */
+function microsOf(lo: number, hi: number): number {
+  return hi >= MAX_TS_HI ? -1 : hi * 4294967 + Math.floor((hi * 296 + lo) / 1000)
 }
 
 export class NativeDecoder implements PayloadDecoder {
   /** last System Event code seen (ASCII) and its time, for the session's logs; 0 / -1 before any */
   systemEvent = 0
   systemEventTimeUs = -1
+  // Quotes and trades are read through one DataView per underlying ArrayBuffer (one per TCP chunk, not per
+  // message): V8 inlines DataView reads, where the byte-arithmetic reads overran its inlining budget
+  // (in-memory decode to a no-op sink: see the commit message for the figures).
+  private chunk: Buffer = Buffer.alloc(0)
+  private dv: DataView = new DataView(EMPTY)
 
   constructor(private readonly sink: TickSink, private readonly stats: FeedStats) {}
 
@@ -97,9 +105,10 @@ export class NativeDecoder implements PayloadDecoder {
     // A payload that does not lie inside buf would make the read methods throw: reject it up front.
     if (len <= 0 || off < 0 || off + len > buf.length) st = DECODE_BAD_LENGTH
     else {
+      if (buf !== this.chunk) this.view(buf) // identity check only: reading buf.buffer per message costs more than the decode
       switch (buf[off]) {
-        case MSG_QUOTE: st = len === QUOTE_LEN ? this.quote(buf, off) : DECODE_BAD_LENGTH; break
-        case MSG_TRADE: st = len === TRADE_LEN ? this.trade(buf, off) : DECODE_BAD_LENGTH; break
+        case MSG_QUOTE: st = len === QUOTE_LEN ? this.quote(this.dv, off) : DECODE_BAD_LENGTH; break
+        case MSG_TRADE: st = len === TRADE_LEN ? this.trade(this.dv, off) : DECODE_BAD_LENGTH; break
         case MSG_TRADING_STATUS: st = len === TRADING_STATUS_LEN ? this.status(buf, off) : DECODE_BAD_LENGTH; break
         case MSG_SYMBOL_DIRECTORY: st = len === SYMBOL_DIRECTORY_LEN ? this.directory(buf, off) : DECODE_BAD_LENGTH; break
         case MSG_SYSTEM_EVENT: st = len === SYSTEM_EVENT_LEN ? this.systemEventMsg(buf, off) : DECODE_BAD_LENGTH; break
@@ -110,21 +119,31 @@ export class NativeDecoder implements PayloadDecoder {
     return st
   }
 
-  private quote(b: Buffer, o: number): DecodeStatus {
-    const locate = u32(b, o + OFF_LOCATE), us = nsToMicros(b, o + OFF_TS)
-    const bp = readI64(b, o + OFF_Q_BID_PX), bs = readI64(b, o + OFF_Q_BID_SZ)
-    const ap = readI64(b, o + OFF_Q_ASK_PX), as = readI64(b, o + OFF_Q_ASK_SZ)
+  private view(buf: Buffer): void {
+    this.chunk = buf
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length)
+  }
+
+  private quote(v: DataView, o: number): DecodeStatus {
+    const locate = v.getUint32(o + OFF_LOCATE, true), us = microsOf(v.getUint32(o + OFF_TS, true), v.getUint32(o + OFF_TS + 4, true))
+    const bp = v.getInt32(o + OFF_Q_BID_PX + 4, true) * TWO_32 + v.getUint32(o + OFF_Q_BID_PX, true)
+    const bs = v.getInt32(o + OFF_Q_BID_SZ + 4, true) * TWO_32 + v.getUint32(o + OFF_Q_BID_SZ, true)
+    const ap = v.getInt32(o + OFF_Q_ASK_PX + 4, true) * TWO_32 + v.getUint32(o + OFF_Q_ASK_PX, true)
+    const as = v.getInt32(o + OFF_Q_ASK_SZ + 4, true) * TWO_32 + v.getUint32(o + OFF_Q_ASK_SZ, true)
     // Sizes ≥ 0 and ≤ 2^53-1; prices within ±(2^53-1); an empty side (size 0) carries price 0.
     if (locate === 0 || locate > MAX_LOCATE || us < 0 ||
         !(bs >= 0 && bs <= MAX_MANTISSA) || !(as >= 0 && as <= MAX_MANTISSA) ||
         bp > MAX_MANTISSA || bp < -MAX_MANTISSA || ap > MAX_MANTISSA || ap < -MAX_MANTISSA ||
         (bs === 0 && bp !== 0) || (as === 0 && ap !== 0)) return DECODE_BAD_VALUE
-    return this.sink.quote(locate, us, bp, bs, ap, as, b[o + OFF_Q_FLAGS])
+    return this.sink.quote(locate, us, bp, bs, ap, as, v.getUint8(o + OFF_Q_FLAGS))
   }
 
-  private trade(b: Buffer, o: number): DecodeStatus {
-    const locate = u32(b, o + OFF_LOCATE), us = nsToMicros(b, o + OFF_TS), side = b[o + OFF_T_SIDE]
-    const px = readI64(b, o + OFF_T_PX), sz = readI64(b, o + OFF_T_SZ), id = readU64(b, o + OFF_T_ID)
+  private trade(v: DataView, o: number): DecodeStatus {
+    const locate = v.getUint32(o + OFF_LOCATE, true), us = microsOf(v.getUint32(o + OFF_TS, true), v.getUint32(o + OFF_TS + 4, true))
+    const side = v.getUint8(o + OFF_T_SIDE)
+    const px = v.getInt32(o + OFF_T_PX + 4, true) * TWO_32 + v.getUint32(o + OFF_T_PX, true)
+    const sz = v.getInt32(o + OFF_T_SZ + 4, true) * TWO_32 + v.getUint32(o + OFF_T_SZ, true)
+    const id = v.getUint32(o + OFF_T_ID + 4, true) * TWO_32 + v.getUint32(o + OFF_T_ID, true)
     if (locate === 0 || locate > MAX_LOCATE || us < 0 || !(sz > 0 && sz <= MAX_MANTISSA) ||
         px > MAX_MANTISSA || px < -MAX_MANTISSA || id > MAX_MANTISSA ||
         (side !== SIDE_BUY && side !== SIDE_SELL && side !== SIDE_UNKNOWN)) return DECODE_BAD_VALUE
