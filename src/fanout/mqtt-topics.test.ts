@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { SymbolTable } from '../model/symbols.js'
 import { isValidNodeId, isValidTopicPrefix, quoteTopicFor, statusTopicFor, TopicCache, tradeTopicFor } from './mqtt-topics.js'
 
-const QUOTE_TOPIC = /^md\/v1\/quotes\/[A-Za-z0-9._-]{1,16}$/
+/** a single level without wildcards: `+` arrives percent-encoded */
+const QUOTE_TOPIC = /^md\/v1\/quotes\/[A-Za-z0-9][A-Za-z0-9._=^%2B-]{0,47}$/
 
 describe('topic building', () => {
   it('builds quote, trade and status topics for valid names', () => {
@@ -12,8 +13,14 @@ describe('topic building', () => {
     expect(statusTopicFor('md/v1', 'node-1')).toBe('md/v1/status/node-1')
   })
 
+  it('carries exchange suffix notation, percent-encoding the + that MQTT reserves', () => {
+    expect(quoteTopicFor('md/v1', 'AIG+')).toBe('md/v1/quotes/AIG%2B')
+    expect(quoteTopicFor('md/v1', 'GRP=')).toBe('md/v1/quotes/GRP=')
+    expect(tradeTopicFor('md/v1', 'BMY^')).toBe('md/v1/trades/BMY^')
+  })
+
   it('rejects every symbol that could inject a level, a wildcard, $SYS or a NUL', () => {
-    for (const bad of ['', 'A/B', '+', '#', 'A+', 'A#', '$SYS', 'X\u0000', 'ÄPPLE', ' AAPL', 'A B', 'ABCDEFGHIJKLMNOPQ', '-LEAD', '.', undefined]) {
+    for (const bad of ['', 'A/B', '+', '#', 'A#', 'A*', '$SYS', 'X\u0000', 'ÄPPLE', ' AAPL', 'A B', 'ABCDEFGHIJKLMNOPQ', '-LEAD', '.', undefined]) {
       expect(quoteTopicFor('md/v1', bad)).toBeNull()
       expect(tradeTopicFor('md/v1', bad)).toBeNull()
     }
@@ -26,8 +33,8 @@ describe('topic building', () => {
     )
     fc.assert(fc.property(anyText, (sym) => {
       const t = quoteTopicFor('md/v1', sym)
-      if (t !== null) expect(t).toMatch(QUOTE_TOPIC)
-      else expect(/^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$/.test(sym)).toBe(false)
+      if (t !== null) { expect(t).toMatch(QUOTE_TOPIC); expect(t.split('/')).toHaveLength(4); expect(t).not.toMatch(/[+#]/) }
+      else expect(/^[A-Za-z0-9][A-Za-z0-9._+=^-]{0,15}$/.test(sym)).toBe(false)
     }), { numRuns: 2000 })
   })
 

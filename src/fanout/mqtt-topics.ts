@@ -1,5 +1,5 @@
 // Owns MQTT topic names: validation of prefixes, node ids and symbols, and the per-symbol topic cache.
-// Must never let a name that is not proven safe become a topic level (no / + # $ NUL, no empty level, ASCII only).
+// Must never let a name that is not proven safe become a topic level (no / # $ NUL or raw +, no empty level, ASCII only).
 import { SYMBOL_PATTERN } from '../model/symbols.js'
 import type { SymbolTable } from '../model/symbols.js'
 
@@ -21,14 +21,21 @@ export function isTopicSymbol(sym: string | undefined): sym is string {
   return typeof sym === 'string' && SYMBOL_PATTERN.test(sym)
 }
 
-/** `${prefix}/quotes/${sym}`, or null when the symbol is rejected (a status, not a throw: it is counted). */
+/**
+ * The symbol as a topic level: MQTT forbids `+` anywhere in a topic name (it is a filter wildcard), and
+ * the alphabet allows it for warrants (AIG+), so it is percent-encoded: AIG+ → AIG%2B. The payload's `s`
+ * field carries the symbol unchanged. Runs once per symbol, never per message.
+ */
+export function topicLevel(sym: string): string { return sym.replaceAll('+', '%2B') }
+
+/** `${prefix}/quotes/${level}`, or null when the symbol is rejected (a status, not a throw: it is counted). */
 export function quoteTopicFor(prefix: string, sym: string | undefined): string | null {
-  return isTopicSymbol(sym) ? `${prefix}/quotes/${sym}` : null
+  return isTopicSymbol(sym) ? `${prefix}/quotes/${topicLevel(sym)}` : null
 }
 
-/** `${prefix}/trades/${sym}`, or null when the symbol is rejected. */
+/** `${prefix}/trades/${level}`, or null when the symbol is rejected. */
 export function tradeTopicFor(prefix: string, sym: string | undefined): string | null {
-  return isTopicSymbol(sym) ? `${prefix}/trades/${sym}` : null
+  return isTopicSymbol(sym) ? `${prefix}/trades/${topicLevel(sym)}` : null
 }
 
 /** `${prefix}/status/${nodeId}`, or null when the node id is rejected. */

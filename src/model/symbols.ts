@@ -1,8 +1,13 @@
 // Owns the symbol universe: name ↔ integer id, per-id price/size exponents and precomputed names.
 // Must never be written on the hot path after a symbol is added: readers index plain arrays by id.
 
-/** Symbols become MQTT topic levels and JSON strings, so only this alphabet is accepted (no / + # $ " \). */
-export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$/
+/**
+ * Symbols become JSON strings, WebSocket subscription entries and MQTT topic levels. The alphabet carries the
+ * exchanges' suffix notation (Nasdaq/IEX: `.` class, `-` preferred, `+` warrant, `=` unit, `^` right) and
+ * refuses what would be ambiguous or unsafe: `*` (called; it is the subscription pattern character),
+ * `#` (when-issued; an MQTT wildcard), `/`, `$`, quotes, spaces, non-ASCII. MQTT topics percent-encode `+`.
+ */
+export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+=^-]{0,15}$/
 export const NO_SYMBOL = -1
 
 export class SymbolTable {
