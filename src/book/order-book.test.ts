@@ -124,3 +124,45 @@ describe('OrderBook memory', () => {
     expect([b.liveOrders, b.liveLevels, b.unknownRefs]).toEqual([0, 0, 0])
   })
 })
+
+describe('OrderBook order table (refs as ITCH issues them)', () => {
+  it('finds refs above 2^32 and from 4 interleaved stride-4 sequences while growing from 16 slots', () => {
+    const b = new OrderBook({ quote: () => DECODE_OK }, { expectedOrders: 8, expectedLevels: 4 })
+    const bases = [34_103_800, 18_900_001, 2 ** 40 + 2, 2 ** 53 - 4 * 30_000 - 1] // residues 0, 1, 2, 3 mod 4
+    const refs: number[] = []
+    for (let i = 0; i < 30_000; i++) for (let s = 0; s < 4; s++) refs.push(bases[s] + 4 * i)
+    refs.forEach((r, i) => expect(b.add(r, 1 + (i % 50), i & 1, 10_000 + (i % 7), 1 + (i % 900), 0)).toBe(DECODE_OK))
+    expect(b.liveOrders).toBe(120_000)
+    expect(b.meanProbeLength()).toBeLessThan(1.5) // the figure the bench prints: ≈ 1.01 on its flow
+    let bad = 0
+    refs.forEach((r, i) => { if (b.sharesOf(r) !== 1 + (i % 900)) bad++ })
+    expect(bad).toBe(0)
+    expect([b.sharesOf(bases[2] + 1), b.sharesOf(bases[3] + 4 * 30_000), b.sharesOf(2 ** 32 + bases[0])]).toEqual([0, 0, 0])
+    refs.forEach((r, i) => { if (i % 3 === 0) b.delete(r, 0) }) // backward-shift deletion across the whole table
+    refs.forEach((r, i) => { if (b.sharesOf(r) !== (i % 3 === 0 ? 0 : 1 + (i % 900))) bad++ })
+    expect(bad).toBe(0)
+    expect(b.meanProbeLength()).toBeLessThan(1.5)
+    refs.forEach((r, i) => { if (i % 3 !== 0) b.delete(r, 0) })
+    expect([b.liveOrders, b.liveLevels, b.unknownRefs, b.duplicateRefs]).toEqual([0, 0, 0, 0])
+  })
+
+  it('keeps 400 levels per side in price order when they arrive shuffled (links from either end)', () => {
+    let seed = 99
+    const rand = (n: number): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n }
+    const q = new Quotes(), b = new OrderBook(q, { expectedLevels: 4 })
+    const prices = Array.from({ length: 400 }, (_, i) => 50_000 + i * 100)
+    for (let i = prices.length - 1; i > 0; i--) { const j = rand(i + 1); [prices[i], prices[j]] = [prices[j], prices[i]] }
+    prices.forEach((p, i) => { b.add(1 + i, 3, SIDE_BID, p, 10, 0); b.add(1001 + i, 3, SIDE_ASK, p + 1_000_000, 10, 0) })
+    expect(b.liveLevels).toBe(800)
+    const bids: number[] = [], asks: number[] = []
+    for (let k = 0; k < 400; k++) {
+      const bp = b.bestPrice(3, SIDE_BID), ap = b.bestPrice(3, SIDE_ASK)
+      bids.push(bp); asks.push(ap)
+      b.delete(1 + prices.indexOf(bp), 0); b.delete(1001 + prices.indexOf(ap - 1_000_000), 0)
+    }
+    const sorted = [...prices].sort((x, y) => x - y)
+    expect(asks).toEqual(sorted.map((p) => p + 1_000_000))
+    expect(bids).toEqual([...sorted].reverse())
+    expect([b.liveOrders, b.liveLevels, b.unknownRefs]).toEqual([0, 0, 0])
+  })
+})

@@ -73,10 +73,15 @@ const SPEC_LENGTHS: Record<string, number> = { S: 12, R: 39, H: 25, Y: 20, L: 26
   E: 31, C: 36, X: 23, D: 19, U: 35, P: 44, Q: 40, B: 19, I: 50, N: 20, O: 48 }
 for (const [t, n] of Object.entries(SPEC_LENGTHS)) ITCH_LENGTHS[t.charCodeAt(0)] = n
 
-const TWO32 = 2 ** 32, MAX_HI = 2 ** 21 // hi word below 2^21 keeps a u64 exact in a double
-const u48 = (b: Buffer, o: number): number => b.readUInt16BE(o) * TWO32 + b.readUInt32BE(o + 2)
-const u64 = (b: Buffer, o: number): number => b.readUInt32BE(o) * TWO32 + b.readUInt32BE(o + 4)
-const u64ok = (b: Buffer, o: number): boolean => b.readUInt32BE(o) < MAX_HI
+// Big-endian reads as byte arithmetic: Buffer#readUInt32BE is a call with its own bounds checks that V8
+// does not always inline; plain indexing is (decode-itch bench). Callers have checked the message length.
+const TWO32 = 2 ** 32
+const u16 = (b: Buffer, o: number): number => (b[o] << 8) | b[o + 1]
+const u32 = (b: Buffer, o: number): number => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0
+const u48 = (b: Buffer, o: number): number => u16(b, o) * TWO32 + u32(b, o + 2)
+const u64 = (b: Buffer, o: number): number => u32(b, o) * TWO32 + u32(b, o + 4)
+/** hi word below 2^21 (first byte 0, second < 0x20) keeps a u64 exact in a double */
+const u64ok = (b: Buffer, o: number): boolean => b[o] === 0 && b[o + 1] < 0x20
 
 /** Generic decoded record: common header fields plus the type's fields by spec name (u64 over 2^53 → NaN). */
 export type ItchRecord = Record<string, string | number>
@@ -154,57 +159,68 @@ export class ItchDecoder implements PayloadDecoder {
     if (need === 0) return DECODE_UNKNOWN_TYPE // skipped by its length (the framing knows it)
     if (len !== need) return DECODE_BAD_LENGTH
     this.typeCounts[t]++
-    const ns = u48(b, o + OFF_TS), ts = this.midnightUs + (ns - (ns % 1000)) / 1000
+    // ns < 2^48: the correctly rounded ns / 1000 is never within an ulp of the next integer, so floor is exact
+    const ts = this.midnightUs + Math.floor(u48(b, o + OFF_TS) / 1000)
     switch (t) {
       case 0x41: case 0x46: { // A, F
         if (!u64ok(b, o + OFF_REF)) return DECODE_BAD_VALUE
         const side = b[o + OFF_A_SIDE]
         if (side !== B && side !== S) return DECODE_BAD_VALUE
-        return this.book.add(u64(b, o + OFF_REF), b.readUInt16BE(o + OFF_LOCATE), side === B ? SIDE_BID : SIDE_ASK,
-          b.readUInt32BE(o + OFF_A_PRICE), b.readUInt32BE(o + OFF_A_SHARES), ts)
+        return this.book.add(u64(b, o + OFF_REF), u16(b, o + OFF_LOCATE), side === B ? SIDE_BID : SIDE_ASK,
+          u32(b, o + OFF_A_PRICE), u32(b, o + OFF_A_SHARES), ts)
       }
-      case 0x45: case 0x43: { // E, C
-        if (!u64ok(b, o + OFF_REF) || !u64ok(b, o + OFF_E_MATCH)) return DECODE_BAD_VALUE
-        const book = this.book, shares = b.readUInt32BE(o + OFF_E_SHARES)
-        if (book.lookup(u64(b, o + OFF_REF)) < 0) return DECODE_BAD_VALUE
-        const locate = book.lastLocate, aggressor = book.lastSide === SIDE_BID ? S : B
-        const price = t === 0x45 ? book.lastPrice : b.readUInt32BE(o + OFF_C_PRICE)
-        const printable = t === 0x45 || b[o + OFF_C_PRINTABLE] === Y
-        book.reduce(u64(b, o + OFF_REF), shares, ts)
-        if (!printable) return DECODE_OK
-        return this.sink.trade(locate, ts, price, shares, u64(b, o + OFF_E_MATCH), aggressor)
-      }
+      case 0x45: case 0x43: return this.executed(b, o, t, ts) // E, C
       case 0x58: // X
         if (!u64ok(b, o + OFF_REF)) return DECODE_BAD_VALUE
-        return this.book.reduce(u64(b, o + OFF_REF), b.readUInt32BE(o + OFF_X_SHARES), ts)
+        return this.book.reduce(u64(b, o + OFF_REF), u32(b, o + OFF_X_SHARES), ts)
       case 0x44: // D
         if (!u64ok(b, o + OFF_REF)) return DECODE_BAD_VALUE
         return this.book.delete(u64(b, o + OFF_REF), ts)
       case 0x55: // U
         if (!u64ok(b, o + OFF_REF) || !u64ok(b, o + OFF_U_NEW_REF)) return DECODE_BAD_VALUE
-        return this.book.replace(u64(b, o + OFF_REF), u64(b, o + OFF_U_NEW_REF), b.readUInt32BE(o + OFF_U_SHARES), b.readUInt32BE(o + OFF_U_PRICE), ts)
+        return this.book.replace(u64(b, o + OFF_REF), u64(b, o + OFF_U_NEW_REF), u32(b, o + OFF_U_SHARES), u32(b, o + OFF_U_PRICE), ts)
+      default: return this.decodeOther(b, o, t, ts)
+    }
+  }
+
+  /** E/C: one probe (lookup, then reduceAt on the same slot), then the print unless C says non-printable. */
+  private executed(b: Buffer, o: number, t: number, ts: number): DecodeStatus {
+    if (!u64ok(b, o + OFF_REF) || !u64ok(b, o + OFF_E_MATCH)) return DECODE_BAD_VALUE
+    const book = this.book, shares = u32(b, o + OFF_E_SHARES), i = book.lookup(u64(b, o + OFF_REF))
+    if (i < 0) return DECODE_BAD_VALUE
+    const locate = book.lastLocate, aggressor = book.lastSide === SIDE_BID ? S : B
+    const price = t === 0x45 ? book.lastPrice : u32(b, o + OFF_C_PRICE)
+    const printable = t === 0x45 || b[o + OFF_C_PRINTABLE] === Y
+    book.reduceAt(i, shares, ts)
+    if (!printable) return DECODE_OK
+    return this.sink.trade(locate, ts, price, shares, u64(b, o + OFF_E_MATCH), aggressor)
+  }
+
+  /** Everything but the order messages: rarer, kept out of decodeOne so that one stays small enough to inline. */
+  private decodeOther(b: Buffer, o: number, t: number, ts: number): DecodeStatus {
+    switch (t) {
       case 0x50: { // P: a non-displayed order executed; its side is the resting one, the aggressor is the other
         if (!u64ok(b, o + OFF_P_MATCH)) return DECODE_BAD_VALUE
         const side = b[o + OFF_A_SIDE]
-        return this.sink.trade(b.readUInt16BE(o + OFF_LOCATE), ts, b.readUInt32BE(o + OFF_A_PRICE), b.readUInt32BE(o + OFF_A_SHARES),
+        return this.sink.trade(u16(b, o + OFF_LOCATE), ts, u32(b, o + OFF_A_PRICE), u32(b, o + OFF_A_SHARES),
           u64(b, o + OFF_P_MATCH), side === B ? S : side === S ? B : 0)
       }
       case 0x51: { // Q cross trade: one print for the whole cross, if any shares crossed
         if (!u64ok(b, o + OFF_Q_SHARES) || !u64ok(b, o + OFF_Q_MATCH)) return DECODE_BAD_VALUE
         const shares = u64(b, o + OFF_Q_SHARES)
         if (shares === 0) return DECODE_OK
-        return this.sink.trade(b.readUInt16BE(o + OFF_LOCATE), ts, b.readUInt32BE(o + OFF_Q_PRICE), shares, u64(b, o + OFF_Q_MATCH), 0)
+        return this.sink.trade(u16(b, o + OFF_LOCATE), ts, u32(b, o + OFF_Q_PRICE), shares, u64(b, o + OFF_Q_MATCH), 0)
       }
       case 0x42: this.brokenTrades++; return DECODE_OK // B: counted; consumers are not told to unwind prints
       case 0x52: { // R: once per symbol per day, so a string here is fine
         const name = b.toString('latin1', o + OFF_R_STOCK, o + OFF_R_STOCK + 8).trimEnd()
         if (!SYMBOL_PATTERN.test(name)) { this.badSymbols++; return DECODE_OK }
-        return this.sink.defineSymbol(b.readUInt16BE(o + OFF_LOCATE), name, -4, 0)
+        return this.sink.defineSymbol(u16(b, o + OFF_LOCATE), name, -4, 0)
       }
       case 0x48: { // H
         const code = STATE_MAP[b[o + OFF_H_STATE]]
         if (code === 0) return DECODE_BAD_VALUE
-        return this.sink.status(b.readUInt16BE(o + OFF_LOCATE), ts, code)
+        return this.sink.status(u16(b, o + OFF_LOCATE), ts, code)
       }
       default: return DECODE_OK // S, Y, L, V, W, K, J, h, I, N, O: valid, not part of the tick stream
     }
