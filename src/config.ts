@@ -50,7 +50,9 @@ export const OPTIONS: readonly Option[] = [
   { key: 'wsMaxPatterns', flag: 'ws-max-patterns', env: 'TICKCAST_WS_MAX_PATTERNS', kind: 'int', def: '10', min: 0, max: 1000, help: 'patterns (A*, *) one connection may subscribe to' },
   { key: 'wsMaxControlPerSec', flag: 'ws-max-control-per-sec', env: 'TICKCAST_WS_MAX_CONTROL_PER_SEC', kind: 'int', def: '50', min: 1, max: 100000, help: 'control messages per second per connection before RATE_LIMITED' },
   { key: 'wsMaxPayloadBytes', flag: 'ws-max-payload-bytes', env: 'TICKCAST_WS_MAX_PAYLOAD_BYTES', kind: 'bytes', def: '4096', min: 256, max: 1048576, help: 'largest control message accepted; bigger frames close the connection (1009)' },
-  { key: 'wsMaxBackpressureBytes', flag: 'ws-max-backpressure-bytes', env: 'TICKCAST_WS_MAX_BACKPRESSURE_BYTES', kind: 'bytes', def: '1048576', min: 16384, max: 1073741824, help: 'bytes queued for one slow connection before it is closed (4001)' },
+  { key: 'wsMaxBackpressureBytes', flag: 'ws-max-backpressure-bytes', env: 'TICKCAST_WS_MAX_BACKPRESSURE_BYTES', kind: 'bytes', def: '1048576', min: 16384, max: 1073741824, help: 'soft limit: bytes queued for one connection before it is conflated (latest value per symbol until it drains)' },
+  { key: 'wsSlowGraceMs', flag: 'ws-slow-grace-ms', env: 'TICKCAST_WS_SLOW_GRACE_MS', kind: 'int', def: '10000', min: 100, max: 600000, help: 'a connection still conflating after this long (its buffer never drained to half the soft limit) is closed 4001' },
+  { key: 'wsSlowHardLimitBytes', flag: 'ws-slow-hard-limit-bytes', env: 'TICKCAST_WS_SLOW_HARD_LIMIT_BYTES', kind: 'bytes', def: '4194304', min: 16384, max: 1073741824, help: 'bytes queued for one connection before it is closed at once (4001); must exceed --ws-max-backpressure-bytes' },
   { key: 'wsIdleTimeoutSec', flag: 'ws-idle-timeout-sec', env: 'TICKCAST_WS_IDLE_TIMEOUT_SEC', kind: 'int', def: '60', min: 8, max: 960, help: 'close connections silent this long (pings are sent automatically)' },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'TICKCAST_ALLOWED_ORIGINS', kind: 'list', def: '', help: 'comma-separated Origin allow-list for WebSocket upgrades; empty = any' },
   { key: 'feedHeartbeatMs', flag: 'feed-heartbeat-ms', env: 'TICKCAST_FEED_HEARTBEAT_MS', kind: 'int', def: '1000', min: 50, max: 60000, help: 'SoupBinTCP client heartbeat interval' },
@@ -67,7 +69,7 @@ export interface Config {
   mqttQuoteExpirySec: number; mqttNodeId: string; mqttUsername: string; mqttPassword: string
   ringCapacity: number; maxSymbols: number
   wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
-  wsMaxBackpressureBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
+  wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
   feedHeartbeatMs: number; feedDeadAfterMs: number; feedStaleAfterMs: number
   logLevel: string; shutdownDeadlineMs: number
 }
@@ -190,6 +192,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   }
   const c = out as unknown as Config
   if ((c.ringCapacity & (c.ringCapacity - 1)) !== 0) problems.push(`--ring-capacity / TICKCAST_RING_CAPACITY: ${c.ringCapacity} must be a power of two`)
+  if (c.wsSlowHardLimitBytes <= c.wsMaxBackpressureBytes) problems.push(`--ws-slow-hard-limit-bytes: ${c.wsSlowHardLimitBytes} must exceed --ws-max-backpressure-bytes (${c.wsMaxBackpressureBytes})`)
   const names = new Set<string>()
   for (const f of c.feeds) { if (names.has(f.name)) problems.push(`--feed: duplicate feed name "${f.name}"`); names.add(f.name) }
   if (c.mqttUrl && c.mqttUrl !== 'none' && !/^(mqtts?|wss?|tcp):\/\//.test(c.mqttUrl)) problems.push(`--mqtt-url / TICKCAST_MQTT_URL: "${c.mqttUrl}" must start with mqtt://, mqtts://, ws:// or wss://`)

@@ -93,7 +93,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     const ws = new WsServer({
       maxSymbolsPerConnection: config.wsMaxSymbols, maxPatternsPerConnection: config.wsMaxPatterns,
       maxControlMessagesPerSec: config.wsMaxControlPerSec, maxPayloadLengthBytes: config.wsMaxPayloadBytes,
-      maxBackpressureBytes: config.wsMaxBackpressureBytes, idleTimeoutSec: config.wsIdleTimeoutSec,
+      maxBackpressureBytes: config.wsMaxBackpressureBytes, slowGraceMs: config.wsSlowGraceMs, slowHardLimitBytes: config.wsSlowHardLimitBytes,
+      idleTimeoutSec: config.wsIdleTimeoutSec,
       allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null,
       ready: isReady, metrics: () => metrics.metrics(), extraRoutes: opts.extraRoutes,
     }, symbols, lvc, wsStats, log)

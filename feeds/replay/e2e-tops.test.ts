@@ -56,7 +56,7 @@ describe('IEX TOPS sample end to end', () => {
     const replay = await startReplay({ capture: cap, pace: 'fast', sessionId: 'IEX', hold })
     running.push(() => replay.stop())
     const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--feed', `iex=tops:tcp://127.0.0.1:${replay.port}`,
-      '--ws-max-backpressure-bytes', String(256 * 1024 * 1024)], {})
+      '--ws-max-backpressure-bytes', String(256 * 1024 * 1024), '--ws-slow-hard-limit-bytes', String(512 * 1024 * 1024)], {})
     if (cli.kind !== 'run') throw new Error('bad test config')
     const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false })
     running.push(() => t.stop())

@@ -17,7 +17,7 @@ class RecordingSink implements FrameSink {
   frames: Frame[] = []
   constructor(private readonly formats: WireFormat[]) {}
   wants(_id: number, format: WireFormat): boolean { return this.formats.includes(format) }
-  publish(id: number, format: WireFormat, frame: Uint8Array): void {
+  publish(id: number, format: WireFormat, frame: Uint8Array, _trades = 0): void {
     const events = format === FORMAT_JSON ? JSON.parse(Buffer.from(frame).toString('latin1')) : unpack(frame)
     this.frames.push({ id, format, events })
   }

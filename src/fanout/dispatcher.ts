@@ -7,12 +7,17 @@ import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { LATENCY_BUCKETS_SEC, PlainHistogram } from '../metrics/histogram.js'
 import type { SymbolTable } from '../model/symbols.js'
+import { KIND_TRADE } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 
 /** WebSocket side: per-symbol topics per format. */
 export interface FrameSink {
   wants(id: number, format: WireFormat): boolean
-  publish(id: number, format: WireFormat, frame: Uint8Array): void
+  /** `trades` = trade events in the frame, so a connection that misses it (slow consumer) can be told the count */
+  publish(id: number, format: WireFormat, frame: Uint8Array, trades: number): void
+  /** connections holding the symbol outside the topic publish (conflating, throttled); optional for bench sinks */
+  detachedWants?(id: number): boolean
+  markDetached?(id: number, trades: number): void
 }
 
 /** MQTT side: sees every event after the cache has applied it, then one flush per batch (conflation point). */
@@ -51,6 +56,8 @@ export class Dispatcher {
   private readonly next: Int32Array
   private readonly dirty: Int32Array
   private dirtyCount = 0
+  private frameTrades = 0
+  private readonly detachable: boolean
   private readonly frame = Buffer.allocUnsafe(FRAME_BYTES)
   private readonly drainBound = (): void => this.drain()
 
@@ -68,6 +75,7 @@ export class Dispatcher {
     this.next = new Int32Array(ring.capacity)
     this.dirty = new Int32Array(symbols.capacity)
     this.readSeq = ring.cursor
+    this.detachable = typeof ws.detachedWants === 'function' && typeof ws.markDetached === 'function'
     ring.wake = () => this.schedule()
   }
 
@@ -109,6 +117,7 @@ export class Dispatcher {
       const id = this.dirty[k]
       if (this.ws.wants(id, FORMAT_JSON)) this.publishChain(id, FORMAT_JSON)
       if (this.ws.wants(id, FORMAT_MSGPACK)) this.publishChain(id, FORMAT_MSGPACK)
+      if (this.detachable && this.ws.detachedWants!(id)) this.ws.markDetached!(id, this.chainTrades(id))
       this.head[id] = NONE
     }
     this.dirtyCount = 0
@@ -117,13 +126,22 @@ export class Dispatcher {
     if (r.cursor > this.readSeq) this.schedule()
   }
 
+  /** Trades in this batch's chain of symbol `id`: walked only when some connection holds it detached. */
+  private chainTrades(id: number): number {
+    let n = 0
+    for (let i = this.head[id]; i !== NONE; i = this.next[i]) if (this.ring.kind[i] === KIND_TRADE) n++
+    return n
+  }
+
   /** Encodes this batch's events of one symbol into as few frames as fit FRAME_BYTES, and publishes them. */
   private publishChain(id: number, format: WireFormat): void {
     const buf = this.frame, r = this.ring, json = format === FORMAT_JSON
     const room = FRAME_BYTES - (json ? JSON_EVENT_MAX_BYTES : MSGPACK_EVENT_MAX_BYTES) - 4
     let off = 0, count = 0
+    this.frameTrades = 0
     for (let i = this.head[id]; i !== NONE; i = this.next[i]) {
-      if (off > room) { this.emit(id, format, off, count); off = 0; count = 0 }
+      if (off > room) { this.emit(id, format, off, count); off = 0; count = 0; this.frameTrades = 0 }
+      if (r.kind[i] === KIND_TRADE) this.frameTrades++
       if (count === 0) off = json ? (buf[0] = JSON_FRAME_OPEN, 1) : 3
       else if (json) buf[off++] = JSON_FRAME_SEP
       off = writeEvent(format, r, i, this.symbols, buf, off)
@@ -136,7 +154,7 @@ export class Dispatcher {
     const buf = this.frame
     if (format === FORMAT_JSON) buf[off++] = JSON_FRAME_CLOSE
     else writeMsgpackFrameHeader(buf, 0, count)
-    this.ws.publish(id, format, buf.subarray(0, off))
+    this.ws.publish(id, format, buf.subarray(0, off), this.frameTrades)
     this.stats.frames++; this.stats.frameBytes += off
   }
 }

@@ -241,17 +241,19 @@ describe('WebSocket fan-out', () => {
   })
 
   it('closes a client that stops reading with 4001 while the others keep everything', async () => {
-    const { port, quote, stats } = await start({ maxBackpressureBytes: 64 * 1024 })
+    const { port, quote, stats } = await start({ maxBackpressureBytes: 64 * 1024, slowHardLimitBytes: 64 * 1024 * 1024, slowGraceMs: 150 })
     const fast = await connect(port), slow = await connect(port)
     for (const c of [fast, slow]) await request(c, { op: 'subscribe', symbols: ['AAPL'], id: 's', snapshot: false })
     ;(slow.ws as unknown as { _socket: net.Socket })._socket.pause()
     let frames = 0
     for (let round = 0; round < 400 && stats.closes.slow_consumer === 0; round++) {
       for (let k = 0; k < 10; k++) { quote('AAPL', 100, 100); frames++ } // ~10 KiB per frame
-      await new Promise((r) => setImmediate(r))
+      await new Promise((r) => setTimeout(r, round % 20 === 0 ? 5 : 0))
     }
+    // ladder: conflated first, then closed once it stayed conflating past slowGraceMs
+    expect(stats.slowConflateEntered).toBe(1)
     expect(stats.closes.slow_consumer).toBe(1)
-    expect(stats.backpressureDrops).toBeGreaterThan(0)
+    expect(stats.backpressureDrops).toBe(0) // conflated before uWS had to drop anything
     await until(() => fast.frames === frames, 'fast client receives every frame', 10_000)
     expect(fast.events.at(-1)?.n).toBe(frames * 100)
     ;(slow.ws as unknown as { _socket: net.Socket })._socket.resume()
@@ -335,5 +337,19 @@ describe('shutdown', () => {
     const srv = net.createServer()
     await new Promise<void>((resolve, reject) => { srv.once('error', reject); srv.listen(port, '127.0.0.1', resolve) })
     await new Promise((r) => srv.close(r))
+  })
+
+  it('closes a client over the hard limit at once with 4001 (slow_consumer), before the grace period', async () => {
+    const { port, quote, stats } = await start({ maxBackpressureBytes: 64 * 1024, slowHardLimitBytes: 128 * 1024, slowGraceMs: 60_000 })
+    const slow = await connect(port)
+    await request(slow, { op: 'subscribe', symbols: ['AAPL'], id: 's', snapshot: false })
+    ;(slow.ws as unknown as { _socket: net.Socket })._socket.pause()
+    for (let round = 0; round < 400 && stats.closes.slow_consumer === 0; round++) {
+      for (let k = 0; k < 100; k++) quote('AAPL', 100, 100) // ~1 MiB per round, faster than any scan
+      await new Promise((r) => setImmediate(r))
+    }
+    expect(stats.closes.slow_consumer).toBe(1)
+    expect(stats.backpressureDrops).toBeGreaterThan(0)
+    expect(stats.connections).toBe(0)
   })
 })

@@ -14,6 +14,9 @@ import {
   ControlRequest, OP_PING, OP_SUBSCRIBE, ackReply, errorReply, gapReply, parseControl, pongReply,
 } from '../subscriptions/protocol.js'
 import { RequestResult, Subscriber, SubscriptionRegistry } from '../subscriptions/registry.js'
+import { slowReply, tradesSkippedReply } from '../subscriptions/protocol.js'
+import { DetachedIndex } from './conflation.js'
+import type { PendingOwner, PendingSymbol } from './conflation.js'
 import type { CloseReason, ControlErrorCode, WsStats } from './ws-stats.js'
 
 export interface WsServerOptions {
@@ -24,7 +27,12 @@ export interface WsServerOptions {
   /** token-bucket size; a client that sends this many more while limited is closed with 4005 */
   controlBurst?: number
   maxPayloadLengthBytes?: number
+  /** soft limit: over it a connection is conflated (uWS maxBackpressure) */
   maxBackpressureBytes?: number
+  /** hard limit (uWS maxBackpressure): a connection over it is closed 4001 at once; default 4 × the soft limit */
+  slowHardLimitBytes?: number
+  /** a connection still conflating after this long (its buffer never drained to half the soft limit) is closed 4001 */
+  slowGraceMs?: number
   idleTimeoutSec?: number
   /** exact Origin values allowed; null/absent = any origin (a missing Origin header is always allowed) */
   allowedOrigins?: readonly string[] | null
@@ -43,6 +51,7 @@ export const WS_DEFAULTS = Object.freeze({
   controlBurst: 100,
   maxPayloadLengthBytes: 4 * 1024,
   maxBackpressureBytes: 1024 * 1024,
+  slowGraceMs: 10_000,
   /** uWS rounds to its 4 s timer granularity; automatic pings keep healthy peers alive */
   idleTimeoutSec: 60,
   closeGraceMs: 200,
@@ -54,7 +63,17 @@ export interface WsLog {
 }
 
 /** Per-connection state; uWS copies userData's own properties, so the session rides as `{ s }`. */
-class Session extends Subscriber {
+class Session extends Subscriber implements PendingOwner {
+  readonly pending = new Map<number, PendingSymbol>()
+  readonly dirtyList: number[] = []
+  /** STATE_NORMAL or STATE_CONFLATING */
+  state = STATE_NORMAL
+  conflatingSinceMs = 0
+  /** the `conflating` announcement was dropped behind the full buffer: send it before the catch-up */
+  announcePending = false
+  throttled = 0
+  /** over the hard limit: closing */
+  hardLimited = false
   tokens: number
   lastRefillMs: number
   /** set just before this server ends the socket, so the close handler counts the right reason */
@@ -71,6 +90,11 @@ type Ws = uWS.WebSocket<UserData>
 /** every connection subscribes to this topic: gap notices go out as one publish */
 const SYS_TOPIC = Buffer.from('sys', 'latin1')
 const SEND_DROPPED = 2
+const STATE_NORMAL = 0, STATE_CONFLATING = 1
+/** throttled symbols are flushed on this timer; it bounds maxHz (≤ 100) and maxAgeMs (≥ 10) */
+export const THROTTLE_TICK_MS = 10
+/** how often buffered amounts are compared with the soft limit */
+export const SLOW_SCAN_MS = 50
 
 // uWS reports its own closes only as reason strings (reliability.md §B): map them to a bounded set.
 function classifyClose(code: number, message: string): CloseReason {
@@ -92,9 +116,17 @@ export class WsServer {
   private snapBuf = Buffer.allocUnsafe(64 * 1024)
   private listenSocket: uWS.us_listen_socket | null = null
   private closing: Promise<void> | null = null
-  private readonly slowQueue: Session[] = []
-  private slowScheduled = false
   private readonly ratePerMs: number
+  /** per symbol: connections holding it outside uWS (conflating, throttled); the dispatcher reads `count` */
+  readonly detached: DetachedIndex
+  private readonly conflating = new Set<Session>()
+  private readonly throttledSessions = new Set<Session>()
+  private readonly hardQueue: Session[] = []
+  private hardScheduled = false
+  private scanTimer: NodeJS.Timeout | null = null
+  private slowTimer: NodeJS.Timeout | null = null
+  private throttleTimer: NodeJS.Timeout | null = null
+  private readonly idBuf: number[] = []
 
   constructor(opts: WsServerOptions, private readonly symbols: SymbolTable, private readonly lvc: LastValueCache,
     readonly stats: WsStats, private readonly log: WsLog) {
@@ -108,15 +140,21 @@ export class WsServer {
       maxBackpressureBytes: opts.maxBackpressureBytes ?? WS_DEFAULTS.maxBackpressureBytes,
       idleTimeoutSec: opts.idleTimeoutSec ?? WS_DEFAULTS.idleTimeoutSec,
       closeGraceMs: opts.closeGraceMs ?? WS_DEFAULTS.closeGraceMs,
+      slowGraceMs: opts.slowGraceMs ?? WS_DEFAULTS.slowGraceMs,
+      slowHardLimitBytes: opts.slowHardLimitBytes ?? 4 * (opts.maxBackpressureBytes ?? WS_DEFAULTS.maxBackpressureBytes),
     }
+    this.detached = new DetachedIndex(symbols.capacity)
+    this.closeHard = this.closeHard.bind(this)
+    this.scanSlow = this.scanSlow.bind(this)
+    this.checkSlow = this.checkSlow.bind(this)
+    this.flushThrottled = this.flushThrottled.bind(this)
     this.allowedOrigins = opts.allowedOrigins ? new Set(opts.allowedOrigins) : null
     this.ratePerMs = this.cfg.maxControlMessagesPerSec / 1000
     this.registry = new SubscriptionRegistry(symbols, this.cfg, stats)
-    this.closeSlow = this.closeSlow.bind(this)
     this.app = uWS.App()
     this.app.ws<UserData>(this.cfg.path, {
       maxPayloadLength: this.cfg.maxPayloadLengthBytes,
-      maxBackpressure: this.cfg.maxBackpressureBytes,
+      maxBackpressure: this.cfg.slowHardLimitBytes,
       // false on purpose: with true, uWS shuts the socket itself (1006, no reason we can count) and a deferred
       // end() then throws on the closed socket (measured). We end it ourselves with 4001 one tick later.
       closeOnBackpressureLimit: false,
@@ -126,6 +164,7 @@ export class WsServer {
       open: this.onOpen.bind(this),
       message: this.onMessage.bind(this),
       dropped: this.onDropped.bind(this),
+      drain: this.onDrain.bind(this),
       close: this.onClose.bind(this),
     })
     registerRoutes(this.app, {
@@ -138,9 +177,15 @@ export class WsServer {
   wants(id: number, format: WireFormat): boolean { return this.registry.counts[(id << 1) | format] !== 0 }
 
   /** Hot path: one uWS publish of a whole data frame to the symbol's topic in that format (topic bytes prebuilt). */
-  publish(id: number, format: WireFormat, frame: Uint8Array): void {
+  publish(id: number, format: WireFormat, frame: Uint8Array, _trades = 0): void {
     this.app.publish(this.registry.topics[(id << 1) | format], frame, format === FORMAT_MSGPACK, false)
   }
+
+  /** Hot path: does any connection hold symbol `id` outside uWS (conflating or throttled)? One typed-array read. */
+  detachedWants(id: number): boolean { return this.detached.count[id] !== 0 }
+
+  /** Symbol `id` changed in this batch with `trades` trades: mark it dirty for those connections. */
+  markDetached(id: number, trades: number): void { this.detached.mark(id, trades, performance.now()) }
 
   /** Tells every client (JSON text, both formats) that the server lost `lost` updates: resubscribe for snapshots. */
   broadcastGap(lost: number): void { this.app.publish(SYS_TOPIC, gapReply(lost, Date.now()), false, false) }
@@ -150,6 +195,8 @@ export class WsServer {
       this.app.listen(host, port, (ls) => {
         if (!ls) { reject(bootError('WS_LISTEN', `cannot listen on ${host}:${port}`)); return }
         this.listenSocket = ls
+        this.scanTimer = setInterval(this.scanSlow, SLOW_SCAN_MS)
+        this.scanTimer.unref()
         const actual = uWS.us_socket_local_port(ls as unknown as uWS.us_socket)
         this.log.info({ host, port: actual }, 'websocket server listening')
         resolve(actual)
@@ -168,6 +215,9 @@ export class WsServer {
       const n = this.sessions.size
       for (const s of Array.from(this.sessions)) this.endSession(s, 'shutdown', code, reason)
       if (this.listenSocket) { uWS.us_listen_socket_close(this.listenSocket); this.listenSocket = null }
+      if (this.slowTimer) { clearInterval(this.slowTimer); this.slowTimer = null }
+      if (this.scanTimer) { clearInterval(this.scanTimer); this.scanTimer = null }
+      if (this.throttleTimer) { clearInterval(this.throttleTimer); this.throttleTimer = null }
       await new Promise((r) => setTimeout(r, this.cfg.closeGraceMs))
       this.app.close()
       this.log.info({ connections: n }, 'websocket server closed')
@@ -235,7 +285,15 @@ export class WsServer {
     if (req.op === OP_SUBSCRIBE) this.registry.subscribe(s, req.symbols, out)
     else this.registry.unsubscribe(s, req.symbols, out)
     for (let i = 0; i < out.errorCodes.length; i++) this.sendError(s, out.errorCodes[i], out.errorMessages[i], req.id, out.errorSymbols[i])
-    this.sendText(s, ackReply(req.op === OP_SUBSCRIBE ? 'subscribed' : 'unsubscribed', req.id, out.symbols, out.patterns))
+    if (req.op !== OP_SUBSCRIBE) this.forgetUnsubscribed(s)
+    let hz = 0, age = 0
+    if (req.op === OP_SUBSCRIBE && (req.maxHz > 0 || req.maxAgeMs > 0)) {
+      hz = req.maxHz > 0 ? Math.min(req.maxHz, 1000 / THROTTLE_TICK_MS) : 0
+      age = req.maxAgeMs > 0 ? Math.max(req.maxAgeMs, THROTTLE_TICK_MS) : 0
+      if (hz > 0 && age > 0) age = Math.max(age, Math.ceil(1000 / hz) + THROTTLE_TICK_MS)
+      this.throttle(s, out.added, hz, age)
+    }
+    this.sendText(s, ackReply(req.op === OP_SUBSCRIBE ? 'subscribed' : 'unsubscribed', req.id, out.symbols, out.patterns, hz, age))
     // Same handler as ws.subscribe: the dispatcher runs between event-loop callbacks and alone updates the LVC,
     // so snapshot n is followed by update n + 1 on this socket.
     if (req.op === OP_SUBSCRIBE && req.snapshot && out.added.length > 0) this.sendSnapshots(s, out.added)
@@ -272,26 +330,169 @@ export class WsServer {
     if (ws === null) return
     this.stats.framesOut++
     this.stats.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length
-    if (ws.send(data, isBinary, false) === SEND_DROPPED) this.markSlow(s)
+    if (ws.send(data, isBinary, false) === SEND_DROPPED) this.markHard(s)
   }
 
-  /** uWS dropped a message for this socket (over maxBackpressure). Ending it here would crash: defer. */
+  /**
+   * Over the hard limit (uWS maxBackpressure) uWS drops frames, and after the first `dropped` it skips the rest of
+   * that flush silently (measured: trades lost without a callback), so exact accounting ends here: the ladder's
+   * last step closes the connection. Ending it inside this callback would crash: defer.
+   */
   private onDropped(ws: Ws): void {
     this.stats.backpressureDrops++
-    this.markSlow(ws.getUserData().s)
+    this.markHard(ws.getUserData().s)
   }
 
-  private markSlow(s: Session): void {
-    if (s.slow) return
-    s.slow = true
-    this.slowQueue.push(s)
-    if (!this.slowScheduled) { this.slowScheduled = true; setImmediate(this.closeSlow) }
+  private markHard(s: Session): void {
+    if (s.hardLimited) return
+    s.hardLimited = true
+    this.hardQueue.push(s)
+    if (!this.hardScheduled) { this.hardScheduled = true; setImmediate(this.closeHard) }
   }
 
-  private closeSlow(): void {
-    this.slowScheduled = false
-    for (const s of this.slowQueue) this.endSession(s, 'slow_consumer', CLOSE_SLOW_CONSUMER, 'slow consumer')
-    this.slowQueue.length = 0
+  private closeHard(): void {
+    this.hardScheduled = false
+    for (const s of this.hardQueue) this.endSession(s, 'slow_consumer', CLOSE_SLOW_CONSUMER, 'slow consumer')
+    this.hardQueue.length = 0
+  }
+
+  /**
+   * Every SLOW_SCAN_MS, outside any publish: a connection whose buffer passed the soft limit is detached from
+   * its topics at once, so every frame before it is in its buffer and every update after it is marked dirty.
+   * Cost: one native getBufferedAmount per connection per scan (10k connections: 200k calls/s, ~1 % of a core).
+   */
+  private scanSlow(): void {
+    const soft = this.cfg.maxBackpressureBytes
+    for (const s of this.sessions) {
+      const ws = s.ws as Ws | null
+      if (ws === null || s.state !== STATE_NORMAL || s.hardLimited) continue
+      if (ws.getBufferedAmount() > soft) { this.enterConflation(s); this.detachAll(s) }
+    }
+  }
+
+  /** Ladder step 2: stop sending this connection frames; only "changed since" is kept per symbol. */
+  private enterConflation(s: Session): void {
+    if (s.state === STATE_CONFLATING || s.ws === null) return
+    s.state = STATE_CONFLATING
+    s.conflatingSinceMs = performance.now()
+    this.conflating.add(s)
+    this.stats.slowConflating++; this.stats.slowConflateEntered++
+    if (this.slowTimer === null) {
+      this.slowTimer = setInterval(this.checkSlow, Math.max(10, Math.min(1000, this.cfg.slowGraceMs / 4)))
+      this.slowTimer.unref()
+    }
+  }
+
+  /** Outside any publish: takes every topic of a conflating connection out of uWS and announces the step. */
+  private detachAll(s: Session): void {
+    const ws = s.ws as Ws | null
+    if (ws === null || s.state !== STATE_CONFLATING) return
+    for (const id of s.topics) if (this.registry.detach(s, id)) this.detached.add(s, id, false)
+    const msg = slowReply('conflating', Date.now(), { bufferedBytes: ws.getBufferedAmount() })
+    this.stats.framesOut++
+    s.announcePending = ws.send(msg, false, false) === SEND_DROPPED
+  }
+
+  /** uWS wrote some of the socket's buffer: a conflating connection under half the soft limit catches up. */
+  private onDrain(ws: Ws): void {
+    const s = ws.getUserData().s
+    if (s.state !== STATE_CONFLATING || ws.getBufferedAmount() > this.cfg.maxBackpressureBytes / 2) return
+    if (s.announcePending) { s.announcePending = false; this.sendText(s, slowReply('conflating', Date.now(), { bufferedBytes: ws.getBufferedAmount() })) }
+    const ids = this.idBuf
+    ids.length = 0
+    let trades = 0
+    for (const id of s.dirtyList) {
+      const p = s.pending.get(id)
+      if (p === undefined || !p.dirty || p.throttled) continue
+      if (p.trades > 0) { trades += p.trades; this.sendText(s, tradesSkippedReply(this.symbols.name[id], p.trades)) }
+      ids.push(id)
+    }
+    // snapshots, then back into uWS in the same callback: the dispatcher cannot run in between, so snap n is
+    // followed by update n + 1
+    if (ids.length > 0) this.sendSnapshots(s, ids)
+    let n = 0
+    for (const [id, p] of s.pending) {
+      if (p.throttled) continue
+      this.detached.remove(s, id)
+      this.registry.attach(s, id)
+      n++
+    }
+    this.compactDirty(s)
+    s.state = STATE_NORMAL
+    this.conflating.delete(s)
+    this.stats.slowConflating--; this.stats.slowRecovered++
+    this.stats.tradesSkipped += trades; this.stats.slowCatchupSnapshots += ids.length
+    this.sendText(s, slowReply('normal', Date.now(), { symbols: n, snapshots: ids.length, tradesSkipped: trades }))
+  }
+
+  /** Keeps only throttled dirty entries in the dirty list. */
+  private compactDirty(s: Session): void {
+    let k = 0
+    for (const id of s.dirtyList) { const p = s.pending.get(id); if (p !== undefined && p.dirty) s.dirtyList[k++] = id }
+    s.dirtyList.length = k
+  }
+
+  /** Ladder step 3: a connection that stayed conflating past slowGraceMs never drained: close it with 4001. */
+  private checkSlow(): void {
+    const now = performance.now()
+    for (const s of this.conflating) {
+      if (now - s.conflatingSinceMs > this.cfg.slowGraceMs) {
+        this.log.warn({ format: FORMAT_NAMES[s.format], conflatedMs: Math.round(now - s.conflatingSinceMs) }, 'slow consumer closed')
+        this.endSession(s, 'slow_consumer', CLOSE_SLOW_CONSUMER, 'slow consumer')
+      }
+    }
+    if (this.conflating.size === 0 && this.slowTimer !== null) { clearInterval(this.slowTimer); this.slowTimer = null }
+  }
+
+  /** maxHz / maxAgeMs: these symbols leave uWS for good; flushThrottled sends their latest state on its timer. */
+  private throttle(s: Session, ids: readonly number[], hz: number, ageMs: number): void {
+    for (const id of ids) {
+      if (!this.registry.detach(s, id) && !s.pending.has(id)) continue
+      const p = this.detached.add(s, id, true)
+      if (!p.throttled) continue // a conflation entry (cannot happen on a fresh add); left to the catch-up
+      p.minIntervalMs = hz > 0 ? 1000 / hz : 0; p.maxAgeMs = ageMs
+      p.lastSentMs = performance.now() // the subscribe snapshot counts as the first value
+      s.throttled++; this.stats.throttledSubscriptions++
+    }
+    if (s.throttled > 0) this.throttledSessions.add(s)
+    if (this.throttleTimer === null && this.throttledSessions.size > 0) {
+      this.throttleTimer = setInterval(this.flushThrottled, THROTTLE_TICK_MS)
+      this.throttleTimer.unref()
+    }
+  }
+
+  /** Every THROTTLE_TICK_MS: per throttled connection, one frame with the due symbols' snap events. */
+  private flushThrottled(): void {
+    const now = performance.now(), ids = this.idBuf
+    for (const s of this.throttledSessions) {
+      if (s.dirtyList.length === 0 || s.state === STATE_CONFLATING) continue
+      ids.length = 0
+      for (const id of s.dirtyList) {
+        const p = s.pending.get(id)
+        if (p === undefined || !p.dirty || !p.throttled) continue
+        const due = p.minIntervalMs > 0 ? Math.max(p.lastSentMs + p.minIntervalMs, p.firstDirtyMs) : p.firstDirtyMs + p.maxAgeMs - THROTTLE_TICK_MS
+        if (now + 1 < due) continue
+        if (p.trades > 0) { this.stats.tradesSkipped += p.trades; this.sendText(s, tradesSkippedReply(this.symbols.name[id], p.trades)) }
+        p.dirty = false; p.trades = 0; p.lastSentMs = now
+        ids.push(id)
+      }
+      if (ids.length === 0) continue
+      this.stats.throttledUpdates += ids.length
+      this.sendSnapshots(s, ids)
+      this.compactDirty(s)
+    }
+    if (this.throttledSessions.size === 0 && this.throttleTimer !== null) { clearInterval(this.throttleTimer); this.throttleTimer = null }
+  }
+
+  /** After an unsubscribe: symbols no longer held leave the detached index. */
+  private forgetUnsubscribed(s: Session): void {
+    for (const [id, p] of s.pending) {
+      if (s.topics.has(id)) continue
+      if (p.throttled) { s.throttled--; this.stats.throttledSubscriptions-- }
+      this.detached.remove(s, id)
+    }
+    this.compactDirty(s)
+    if (s.throttled === 0) this.throttledSessions.delete(s)
   }
 
   private endSession(s: Session, reason: CloseReason, code: number, message: string): void {
@@ -307,6 +508,9 @@ export class WsServer {
     this.stats.closes[reason]++
     this.stats.connections--
     this.sessions.delete(s)
+    if (s.state === STATE_CONFLATING) { this.conflating.delete(s); this.stats.slowConflating-- }
+    if (this.throttledSessions.delete(s)) this.stats.throttledSubscriptions -= s.throttled
+    this.detached.removeAll(s)
     this.registry.release(s)
   }
 }

@@ -34,6 +34,17 @@ export class WsStats {
   /** messages uWS dropped for a socket over maxBackpressure before that socket was closed */
   backpressureDrops = 0
   controlMessages = 0
+  /** slow-consumer ladder: connections conflating now (gauge), steps taken (totals) */
+  slowConflating = 0
+  slowConflateEntered = 0
+  slowRecovered = 0
+  /** trades not delivered one by one (conflated or throttled) and signalled with trades_skipped */
+  tradesSkipped = 0
+  /** snap events sent to catch a conflated connection up */
+  slowCatchupSnapshots = 0
+  /** symbol subscriptions held outside uWS topics by maxHz/maxAgeMs (gauge), and the snap events they were sent */
+  throttledSubscriptions = 0
+  throttledUpdates = 0
   readonly controlErrors: Record<ControlErrorCode, number> = zeros(CONTROL_ERROR_CODES)
   readonly closes: Record<CloseReason, number> = zeros(CLOSE_REASONS)
   readonly upgradesRejected: Record<UpgradeRejectReason, number> = zeros(UPGRADE_REJECT_REASONS)

@@ -52,7 +52,7 @@ export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
   app.get('/v1/snapshot/:symbol', (res, req) => {
     const name = req.getParameter(0) ?? ''
     if (!SYMBOL_PATTERN.test(name)) {
-      sendJson(res, '400 Bad Request', JSON.stringify({ error: ERR_BAD_SYMBOL, message: 'symbols match ^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$' }))
+      sendJson(res, '400 Bad Request', JSON.stringify({ error: ERR_BAD_SYMBOL, message: `symbols match ${SYMBOL_PATTERN.source}` }))
       return
     }
     const id = symbols.idOf(name)

@@ -18,9 +18,14 @@
  * - `id` (optional): a string of ≤ 64 characters or a finite number, echoed in the reply.
  * - `symbols`: a non-empty array of strings (at most maxSymbolsPerConnection + maxPatternsPerConnection entries,
  *   else TOO_LARGE). An entry is
- *   a symbol (`^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$`, case-sensitive) or a pattern: `*` alone = every symbol,
+ *   a symbol (`^[A-Za-z0-9][A-Za-z0-9._+=^-]{0,15}$`, case-sensitive) or a pattern: `*` alone = every symbol,
  *   `PREFIX*` = every symbol starting with PREFIX, including symbols that appear later.
  * - `snapshot` (optional, default true): send the current state of every *newly* subscribed symbol.
+ * - `maxHz` (optional, > 0): at most this many updates per second per symbol for the symbols this request newly
+ *   subscribes; `maxAgeMs` (optional, > 0): a staleness budget, updates are coalesced for at most this long and
+ *   the latest value replaces older ones. Throttled symbols get `snap` events (latest state, per-symbol `n`), and
+ *   a `trades_skipped` control message counts the trades in between. The ack carries the effective values
+ *   (maxHz ≤ 100, maxAgeMs ≥ 10 ms: the throttle timer's granularity; with both, maxAgeMs ≥ 1000/maxHz + 10).
  *
  * Server → client control replies are always JSON **text** frames, also on msgpack connections:
  * ```
@@ -47,8 +52,16 @@
  * update of a symbol carries `n + 1`. A symbol that appears later and matches a pattern gets no snapshot:
  * its first update carries `n = 1`.
  *
- * Close codes: 1001 shutdown; 4001 slow consumer (over `maxBackpressureBytes`; the close frame itself may be
- * lost behind the full buffer, so the client can see 1006); 4005 rate limited (kept sending while limited).
+ * Slow consumers (a ladder, each step announced and counted):
+ * 1. full rate while the socket's buffered bytes stay under `maxBackpressureBytes` (the soft limit);
+ * 2. over it: `{"type":"slow","state":"conflating","time":..,"bufferedBytes":N}`; the connection gets nothing
+ *    while it drains; per symbol only "changed since" is kept. When its buffer is under half the soft limit:
+ *    `{"type":"trades_skipped","symbol":S,"count":k}` per symbol whose trades were not delivered one by one,
+ *    one data frame of `snap` events (latest state, per-symbol `n`: the sequence jump the slow message explains),
+ *    then `{"type":"slow","state":"normal","time":..,"symbols":k,"tradesSkipped":T}` and updates resume at n + 1;
+ * 3. still conflating after `slowGraceMs` (the buffer never drained): closed with 4001.
+ * Close codes: 1001 shutdown; 4001 slow consumer (the close frame itself may be lost behind the full buffer,
+ * so the client can see 1006); 4005 rate limited (kept sending while limited).
  * Heartbeats: the server pings automatically; a peer silent for `idleTimeoutSec` is dropped.
  */
 import { ERR_MALFORMED, ERR_TOO_LARGE, ERR_UNKNOWN_OP } from '../errors.js'
@@ -67,6 +80,9 @@ export class ControlRequest {
   id: RequestId = undefined
   symbols: string[] = []
   snapshot = true
+  /** throttling asked for on subscribe: at most maxHz updates/s per symbol, staleness budget maxAgeMs; 0 = none */
+  maxHz = 0
+  maxAgeMs = 0
   /** '' when parsing succeeded, else the error code to reply with */
   errorCode = ''
   errorMessage = ''
@@ -83,7 +99,7 @@ function fail(out: ControlRequest, code: string, message: string): boolean {
  * Runs synchronously: uWS neuters `data` when the message handler returns.
  */
 export function parseControl(data: ArrayBuffer, isBinary: boolean, maxSymbolsPerRequest: number, out: ControlRequest): boolean {
-  out.op = OP_NONE; out.id = undefined; out.symbols = []; out.snapshot = true; out.errorCode = ''; out.errorMessage = ''
+  out.op = OP_NONE; out.id = undefined; out.symbols = []; out.snapshot = true; out.maxHz = 0; out.maxAgeMs = 0; out.errorCode = ''; out.errorMessage = ''
   if (isBinary) return fail(out, ERR_MALFORMED, 'control messages are JSON text frames')
   let msg: unknown
   try {
@@ -113,14 +129,31 @@ export function parseControl(data: ArrayBuffer, isBinary: boolean, maxSymbolsPer
   const snapshot = m.snapshot
   if (typeof snapshot === 'boolean') out.snapshot = snapshot
   else if (snapshot !== undefined) return fail(out, ERR_MALFORMED, 'snapshot must be a boolean')
+  const maxHz = m.maxHz, maxAgeMs = m.maxAgeMs
+  if (typeof maxHz === 'number' && Number.isFinite(maxHz) && maxHz > 0) out.maxHz = maxHz
+  else if (maxHz !== undefined) return fail(out, ERR_MALFORMED, 'maxHz must be a number > 0')
+  if (typeof maxAgeMs === 'number' && Number.isFinite(maxAgeMs) && maxAgeMs > 0) out.maxAgeMs = maxAgeMs
+  else if (maxAgeMs !== undefined) return fail(out, ERR_MALFORMED, 'maxAgeMs must be a number > 0')
   return true
 }
 
 export function isPattern(entry: string): boolean { return entry.length > 0 && entry.charCodeAt(entry.length - 1) === 42 /* * */ }
 
 // Replies: JSON.stringify is fine here, this is the control plane (≤ maxControlMessagesPerSec per client).
-export function ackReply(type: 'subscribed' | 'unsubscribed', id: RequestId, symbols: readonly string[], patterns: readonly string[]): string {
-  return JSON.stringify({ type, id, symbols, patterns })
+export function ackReply(type: 'subscribed' | 'unsubscribed', id: RequestId, symbols: readonly string[], patterns: readonly string[],
+  maxHz = 0, maxAgeMs = 0): string {
+  if (maxHz === 0 && maxAgeMs === 0) return JSON.stringify({ type, id, symbols, patterns })
+  return JSON.stringify({ type, id, symbols, patterns, maxHz: maxHz === 0 ? undefined : maxHz, maxAgeMs })
+}
+
+/** A slow-consumer ladder step; `extra` carries the step's figures (bufferedBytes, symbols, tradesSkipped). */
+export function slowReply(state: 'conflating' | 'normal', timeMs: number, extra: Record<string, number>): string {
+  return JSON.stringify({ type: 'slow', state, time: timeMs, ...extra })
+}
+
+/** Trades of `symbol` that were not delivered one by one (conflation or throttling); the next snap shows the last. */
+export function tradesSkippedReply(symbol: string, count: number): string {
+  return JSON.stringify({ type: 'trades_skipped', symbol, count })
 }
 
 export function errorReply(code: string, message: string, id: RequestId, symbol?: string): string {

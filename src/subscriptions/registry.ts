@@ -24,6 +24,11 @@ export class Subscriber {
   readonly patterns: string[] = []
   /** symbol ids this connection is subscribed to in uWS: explicit ∪ pattern matches */
   readonly topics = new Set<number>()
+  /**
+   * topics held outside uWS (conflating or throttled): not subscribed in uWS and not in `counts`, so the
+   * dispatcher neither encodes nor publishes for them; the fan-out sends their latest values itself
+   */
+  readonly detached = new Set<number>()
   constructor(readonly format: WireFormat) {}
 }
 
@@ -82,7 +87,7 @@ export class SubscriptionRegistry {
         if (!out.patterns.includes(entry)) out.patterns.push(entry)
         continue
       }
-      if (!SYMBOL_PATTERN.test(entry)) { out.error(ERR_BAD_SYMBOL, entry, 'symbols match ^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$'); continue }
+      if (!SYMBOL_PATTERN.test(entry)) { out.error(ERR_BAD_SYMBOL, entry, `symbols match ${SYMBOL_PATTERN.source}`); continue }
       const id = this.symbols.idOf(entry)
       if (id === NO_SYMBOL) { out.error(ERR_UNKNOWN_SYMBOL, entry, 'no such symbol'); continue }
       if (!s.explicit.has(id)) {
@@ -108,7 +113,7 @@ export class SubscriptionRegistry {
         out.patterns.push(entry)
         continue
       }
-      if (!SYMBOL_PATTERN.test(entry)) { out.error(ERR_BAD_SYMBOL, entry, 'symbols match ^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$'); continue }
+      if (!SYMBOL_PATTERN.test(entry)) { out.error(ERR_BAD_SYMBOL, entry, `symbols match ${SYMBOL_PATTERN.source}`); continue }
       const id = this.symbols.idOf(entry)
       if (id === NO_SYMBOL || !s.explicit.delete(id)) continue
       this.stats.subscriptions--
@@ -117,9 +122,27 @@ export class SubscriptionRegistry {
     }
   }
 
+  /** Takes topic `id` out of uWS for this connection (conflation, throttling); a no-op when not held or already out. */
+  detach(s: Subscriber, id: number): boolean {
+    if (!s.topics.has(id) || s.detached.has(id)) return false
+    s.detached.add(id)
+    this.counts[(id << 1) | s.format]--
+    s.ws?.unsubscribe(this.topics[(id << 1) | s.format])
+    return true
+  }
+
+  /** Puts a detached topic back into uWS (the caller has just sent its latest value). */
+  attach(s: Subscriber, id: number): boolean {
+    if (!s.detached.delete(id) || !s.topics.has(id)) return false
+    this.counts[(id << 1) | s.format]++
+    s.ws?.subscribe(this.topics[(id << 1) | s.format])
+    return true
+  }
+
   /** The connection closed: uWS already dropped its topics, so only the counts change. */
   release(s: Subscriber): void {
-    for (const id of s.topics) this.counts[(id << 1) | s.format]--
+    for (const id of s.topics) if (!s.detached.has(id)) this.counts[(id << 1) | s.format]--
+    s.detached.clear()
     this.stats.subscriptions -= s.explicit.size
     this.stats.patterns -= s.patterns.length
     s.topics.clear(); s.explicit.clear(); s.patterns.length = 0; s.prefixes.length = 0
@@ -144,6 +167,7 @@ export class SubscriptionRegistry {
 
   private removeTopic(s: Subscriber, id: number): void {
     s.topics.delete(id)
+    if (s.detached.delete(id)) return // already out of uWS and the counts
     this.counts[(id << 1) | s.format]--
     s.ws?.unsubscribe(this.topics[(id << 1) | s.format])
   }

@@ -1,0 +1,133 @@
+// Owns a lean WebSocket client on node:net for load generation: upgrade handshake, frame parsing, masked sends.
+// Must never allocate per frame on the receive path beyond the carry copy of a frame split across TCP chunks.
+import { randomBytes } from 'node:crypto'
+import net from 'node:net'
+
+/**
+ * Server → client frame (RFC 6455, never masked by a server), big-endian lengths:
+ * 0        1        2                 2/4/10
+ * | FIN op | len7   | [len16 | len64] | payload
+ * Measured against the `ws` package here: `ws` spends ~3× the CPU per frame (a Buffer and an event per
+ * message, UTF-8 validation); a load generator that costs more than the server measures itself.
+ */
+export const OP_TEXT = 1, OP_BINARY = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10
+
+export interface FrameHandler {
+  /** payload = buf[start, end); `nowUs` is one wall-clock read per TCP chunk */
+  onFrame(buf: Buffer, start: number, end: number, opcode: number, nowUs: number): void
+}
+
+const CARRY_START_BYTES = 64 * 1024
+
+export function wallClockUs(): number { return (performance.timeOrigin + performance.now()) * 1000 }
+
+export class LeanWsClient {
+  socket: net.Socket | null = null
+  /** close code from the server's close frame, 1006 when the TCP connection ended without one, 0 = open */
+  closeCode = 0
+  closeReason = ''
+  private carry = Buffer.allocUnsafe(CARRY_START_BYTES)
+  private carryLen = 0
+  private upgraded = false
+  private readonly onData = (chunk: Buffer): void => this.receive(chunk)
+
+  constructor(private readonly handler: FrameHandler) {}
+
+  connect(host: string, port: number, path: string, timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect({ host, port })
+      this.socket = sock
+      sock.setNoDelay(true)
+      const timer = setTimeout(() => { sock.destroy(); reject(new Error('websocket handshake timeout')) }, timeoutMs)
+      let head = ''
+      const onHead = (chunk: Buffer): void => {
+        head += chunk.toString('latin1')
+        const end = head.indexOf('\r\n\r\n')
+        if (end < 0) return
+        clearTimeout(timer)
+        sock.off('data', onHead)
+        if (!head.startsWith('HTTP/1.1 101')) { sock.destroy(); reject(new Error(`upgrade refused: ${head.split('\r\n')[0]}`)); return }
+        this.upgraded = true
+        sock.on('data', this.onData)
+        const rest = Buffer.from(head.slice(end + 4), 'latin1')
+        if (rest.length > 0) this.receive(rest)
+        resolve()
+      }
+      sock.on('data', onHead)
+      sock.on('error', (e) => { clearTimeout(timer); if (!this.upgraded) reject(e) })
+      sock.on('close', () => { if (this.closeCode === 0) this.closeCode = 1006 })
+      sock.on('connect', () => {
+        sock.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+      })
+    })
+  }
+
+  sendText(text: string): void { this.sendFrame(OP_TEXT, Buffer.from(text, 'utf8')) }
+
+  /** Stops reading: the kernel buffers fill and the server sees backpressure. */
+  pause(): void { this.socket?.pause() }
+  resume(): void { this.socket?.resume() }
+
+  close(): void {
+    const s = this.socket
+    if (!s || s.destroyed) return
+    this.sendFrame(OP_CLOSE, Buffer.from([0x03, 0xe8]))
+    s.end()
+    setTimeout(() => s.destroy(), 200).unref()
+  }
+
+  destroy(): void { this.socket?.destroy() }
+
+  private sendFrame(op: number, payload: Buffer): void {
+    const s = this.socket
+    if (!s || s.destroyed) return
+    const n = payload.length, hdr = n < 126 ? 2 : n < 65536 ? 4 : 10
+    const f = Buffer.allocUnsafe(hdr + 4 + n)
+    f[0] = 0x80 | op
+    if (n < 126) f[1] = 0x80 | n
+    else if (n < 65536) { f[1] = 0x80 | 126; f.writeUInt16BE(n, 2) } else { f[1] = 0x80 | 127; f.writeUInt32BE(0, 2); f.writeUInt32BE(n, 6) }
+    const mask = randomBytes(4)
+    mask.copy(f, hdr)
+    for (let i = 0; i < n; i++) f[hdr + 4 + i] = payload[i] ^ mask[i & 3]
+    s.write(f)
+  }
+
+  private receive(chunk: Buffer): void {
+    const now = wallClockUs()
+    let buf = chunk, len = chunk.length
+    if (this.carryLen > 0) {
+      this.ensureCarry(this.carryLen + chunk.length)
+      chunk.copy(this.carry, this.carryLen)
+      buf = this.carry; len = this.carryLen + chunk.length
+    }
+    let off = 0
+    while (len - off >= 2) {
+      const op = buf[off] & 0x0f, l7 = buf[off + 1] & 0x7f
+      let hdr = 2, plen = l7
+      if (l7 === 126) { if (len - off < 4) break; plen = buf.readUInt16BE(off + 2); hdr = 4 } else if (l7 === 127) {
+        if (len - off < 10) break
+        plen = buf.readUInt32BE(off + 2) * 2 ** 32 + buf.readUInt32BE(off + 6); hdr = 10
+      }
+      if (len - off < hdr + plen) break
+      const start = off + hdr, end = start + plen
+      if (op === OP_PING) this.sendFrame(OP_PONG, Buffer.from(buf.subarray(start, end)))
+      else if (op === OP_CLOSE) {
+        this.closeCode = plen >= 2 ? buf.readUInt16BE(start) : 1005
+        this.closeReason = plen > 2 ? buf.toString('utf8', start + 2, end) : ''
+      } else this.handler.onFrame(buf, start, end, op, now)
+      off = end
+    }
+    const rest = len - off
+    if (rest === 0) { this.carryLen = 0; return }
+    if (buf === this.carry) { if (off > 0) this.carry.copy(this.carry, 0, off, len) } else { this.ensureCarry(rest); buf.copy(this.carry, 0, off, len) }
+    this.carryLen = rest
+  }
+
+  private ensureCarry(n: number): void {
+    if (this.carry.length >= n) return
+    const next = Buffer.allocUnsafe(Math.max(n, this.carry.length * 2))
+    this.carry.copy(next, 0, 0, this.carryLen)
+    this.carry = next
+  }
+}
