@@ -9,6 +9,7 @@ import { MSGPACK_EVENT_MAX_BYTES } from '../codec/msgpack-codec.js'
 import { CONTENT_TYPES, FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { bootError } from '../errors.js'
+import { LATENCY_BUCKETS_SEC, PlainHistogram } from '../metrics/histogram.js'
 import type { SymbolTable } from '../model/symbols.js'
 import { KIND_QUOTE } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
@@ -55,7 +56,13 @@ export class MqttStats {
   reconnects = 0
   /** events refused because their symbol name cannot be a topic level */
   invalidTopics = 0
+  /** receive → MQTT publish, seconds; one observation per flush while live (the batch's oldest event) */
+  readonly ageAtPublishSec = new PlainHistogram(LATENCY_BUCKETS_SEC)
+  /** bytes queued on the broker socket, read at scrape time (the publisher installs the reader on start) */
+  readBacklogBytes: () => number = noBacklog
 }
+
+function noBacklog(): number { return 0 }
 
 const SLAB_BYTES = 64 * 1024
 const DRAIN_POLL_MS = 2
@@ -107,6 +114,8 @@ export class MqttPublisher {
   private startPromise: Promise<void> | null = null
   private stopPromise: Promise<void> | null = null
   private settleStart: ((err: Error | null) => void) | null = null
+  /** receive time (performance.now ms) of the first event offered since the last flush; NaN when none */
+  private batchOldestRecvMs = Number.NaN
 
   constructor(opts: MqttPublisherOptions, private readonly symbols: SymbolTable, private readonly lvc: LastValueCache, private readonly log: Logger) {
     const prefix = opts.topicPrefix ?? DEFAULT_TOPIC_PREFIX
@@ -144,6 +153,7 @@ export class MqttPublisher {
       queueQoSZero: false,
       will: { topic: this.statusTopic, payload: OFFLINE, qos: 1, retain: true },
     }
+    this.stats.readBacklogBytes = this.readBacklogBytes
   }
 
   /** Connects; resolves on the first CONNACK, rejects (and gives up) after connectTimeoutMs. */
@@ -178,6 +188,7 @@ export class MqttPublisher {
    */
   offer(r: TickRing, i: number): void {
     const id = r.symbolId[i]
+    if (this.batchOldestRecvMs !== this.batchOldestRecvMs) this.batchOldestRecvMs = r.recvTimeMs[i] // NaN: first of the batch
     if (!this.topics.ready(id)) { this.stats.invalidTopics++; return }
     if (r.kind[i] === KIND_QUOTE) {
       if (this.dirty[id] === 0) { this.dirty[id] = 1; this.dirtyIds[this.dirtyCount++] = id }
@@ -198,6 +209,9 @@ export class MqttPublisher {
   /** End of a dispatcher batch: at most one publish per dirty symbol, its latest quote from the LVC. */
   flush(): void {
     if (this.dirtyCount > 0 && this.live) this.flushQuotes()
+    // One clock read per batch: quotes left dirty by a backed-up socket go out later and are not observed.
+    if (this.live && this.batchOldestRecvMs === this.batchOldestRecvMs) this.stats.ageAtPublishSec.observe((performance.now() - this.batchOldestRecvMs) / 1000)
+    this.batchOldestRecvMs = Number.NaN
   }
 
   /** Idempotent: publishes `offline` (retained) if connected, then disconnects; resolves by stopTimeoutMs. */
@@ -220,6 +234,8 @@ export class MqttPublisher {
     })
     return this.stopPromise
   }
+
+  private readonly readBacklogBytes = (): number => (this.live && this.sock !== null ? this.sock.writableLength : 0)
 
   private readonly onConnect = (): void => {
     const c = this.client
