@@ -3,9 +3,10 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort, killOnExit } from './processes.js'
 
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? 'mosquitto'
 const READY_TIMEOUT_MS = 5000
@@ -33,19 +34,6 @@ export interface MosquittoOptions {
   extraConfig?: string
 }
 
-/** A free loopback port: bind port 0, read it, release it (mosquitto binds it right after). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, host, () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
 function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection({ host, port })
@@ -54,17 +42,7 @@ function canConnect(host: string, port: number): Promise<boolean> {
   })
 }
 
-const live = new Set<ChildProcess>()
-let exitHookInstalled = false
-function installExitHook(): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  // A crashed test run must not leave brokers holding ports.
-  process.once('exit', () => { for (const p of live) p.kill('SIGKILL') })
-}
-
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
-  installExitHook()
   const host = '127.0.0.1'
   const port = await freePort(host)
   const dir = mkdtempSync(join(tmpdir(), 'tickcast-mosquitto-'))
@@ -87,11 +65,11 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
 
   async function launch(): Promise<void> {
     const p = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
-    child = p; live.add(p)
+    child = p; killOnExit(p)
     let exited = false
     p.stderr?.setEncoding('utf8')
     p.stderr?.on('data', (d: string) => { if (stderr.length < 64 * 1024) stderr += d })
-    p.once('exit', () => { exited = true; live.delete(p); if (child === p) child = null })
+    p.once('exit', () => { exited = true; if (child === p) child = null })
     p.once('error', (err) => { stderr += String(err) })
     const deadline = Date.now() + READY_TIMEOUT_MS
     for (;;) {
@@ -112,7 +90,6 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     })
     p.kill('SIGKILL')
     await gone
-    live.delete(p)
     if (child === p) child = null
   }
 

@@ -1,11 +1,10 @@
 // Owns a real Debian `prometheus` for tests (loopback, free port, temp config and TSDB, 1 s scrapes) and `promtool`.
 // Must never leave a process, a port or a temp dir behind: stop() frees everything, and a process exit kills it.
 import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from './mosquitto.js'
+import { freePort, killOnExit } from './processes.js'
 
 export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? 'prometheus'
 export const PROMTOOL_BIN = process.env.PROMTOOL_BIN ?? 'promtool'
@@ -41,13 +40,6 @@ export interface PrometheusOptions {
   scrapeIntervalSec?: number
 }
 
-const live = new Set<ChildProcess>()
-let exitHookInstalled = false
-function installExitHook(): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => { for (const p of live) p.kill('SIGKILL') })
-}
 
 /** True when `bin --version` runs here (tests say so loudly, and fail in CI, when it cannot). */
 export function binaryAvailable(bin: string): Promise<boolean> {
@@ -74,7 +66,6 @@ export function promtoolCheckMetrics(body: string): Promise<{ code: number; outp
 }
 
 export async function startPrometheus(opts: PrometheusOptions): Promise<Prometheus> {
-  installExitHook()
   const job = opts.job ?? 'tickcast'
   const interval = `${opts.scrapeIntervalSec ?? 1}s`
   const port = await freePort()
@@ -99,11 +90,11 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     `--config.file=${conf}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
   ], { stdio: ['ignore', 'ignore', 'pipe'] })
-  live.add(p)
+  killOnExit(p)
   let exited = false
   p.stderr?.setEncoding('utf8')
   p.stderr?.on('data', (d: string) => { if (stderr.length < 64 * 1024) stderr += d })
-  p.once('exit', () => { exited = true; live.delete(p) })
+  p.once('exit', () => { exited = true })
   p.once('error', (err) => { stderr += String(err) })
 
   let stopped = false
@@ -118,7 +109,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
       p.kill('SIGKILL') // nothing in the temp TSDB is worth a graceful shutdown
       await gone
     }
-    live.delete(p)
+    
     rmSync(dir, { recursive: true, force: true })
   }
 
