@@ -56,15 +56,30 @@ function measure(name: string, rounds: number, round: () => number): Result {
   return { name, messages: n, bestMsgsPerSec: Math.round(rates[rates.length - 1]), medianMsgsPerSec: Math.round(rates[rates.length >> 1]), rounds }
 }
 
+/**
+ * Baseline for every row: walk the same bytes frame by frame reading only each type byte, the least any
+ * decoder must do. Its rate, measured in the same run, turns each decoder's figure into a ratio that
+ * survives a noisy machine.
+ */
+let typeSum = 0
+function framingWalk(buf: Buffer): number {
+  let n = 0, sum = 0
+  for (let o = 0; o + 2 <= buf.length; n++) { const len = (buf[o] << 8) | buf[o + 1]; sum += buf[o + 2]; o += 2 + len }
+  typeSum += sum
+  return n
+}
+
 function main(): void {
   const root = repoRoot(), rounds = 5
-  const results: Result[] = []
+  const results: Result[] = [], baselines: Result[] = []
 
   const native = nativeFlow(2_000_000)
+  baselines.push(measure('native', rounds, () => framingWalk(native)))
   results.push(measure('native', rounds, () => decodeBinaryFile(native, new NativeDecoder(sink, new FeedStats('bench')))))
 
   const dir = readFileSync(path.join(root, 'feeds/samples/itch50/bekele-first1000.itch')), flow = syntheticOrderFlow(2_000_000)
   let book = { live: 0, bytesPerLiveOrder: 0, bytesTotal: 0 }
+  baselines.push(measure('itch+book', rounds, () => framingWalk(dir) + framingWalk(flow)))
   results.push(measure('itch+book', rounds, () => {
     // default sizing (the table grows as a day's book would): bytes per live order is what a real day costs
     const dec = new ItchDecoder(sink, new FeedStats('bench'), { sessionDate: '2023-08-22' })
@@ -76,6 +91,13 @@ function main(): void {
   const tops = loadCapture(readFileSync(path.join(root, 'feeds/samples/iex-tops16/TOPS16.pcapng.gz')))
   const topsDec: PayloadDecoder = new TopsDecoder(sink, new FeedStats('bench')) // symbol cache warm after the first round, as in a live session
   const TOPS_PASSES = 20
+  baselines.push(measure('tops', rounds, () => {
+    const { buf, off, count } = tops
+    let sum = 0
+    for (let p = 0; p < TOPS_PASSES; p++) for (let i = 0; i < count; i++) sum += buf[off[i]]
+    typeSum += sum
+    return count * TOPS_PASSES
+  }))
   results.push(measure('tops', rounds, () => {
     const { buf, off, len, count } = tops
     for (let p = 0; p < TOPS_PASSES; p++) for (let i = 0; i < count; i++) topsDec.decode(buf, off[i], len[i])
@@ -83,10 +105,14 @@ function main(): void {
   }))
 
   const fmt = (v: number): string => v.toLocaleString('en-US')
-  console.log('decoder      messages/round   best msg/s     median msg/s')
-  for (const r of results) console.log(`${r.name.padEnd(12)} ${fmt(r.messages).padStart(14)} ${fmt(r.bestMsgsPerSec).padStart(14)} ${fmt(r.medianMsgsPerSec).padStart(16)}`)
+  console.log('decoder      messages/round   best msg/s     median msg/s   framing walk msg/s   decode / framing')
+  for (const [k, r] of results.entries()) {
+    const b = baselines[k]
+    console.log(`${r.name.padEnd(12)} ${fmt(r.messages).padStart(14)} ${fmt(r.bestMsgsPerSec).padStart(14)} ${fmt(r.medianMsgsPerSec).padStart(16)} ${fmt(b.medianMsgsPerSec).padStart(20)} ${(r.medianMsgsPerSec / b.medianMsgsPerSec).toFixed(3).padStart(18)}`)
+  }
+  if (typeSum === 0) throw new Error('framing walk read nothing')
   console.log(`itch book: ${fmt(book.live)} live orders, ${book.bytesPerLiveOrder} bytes per live order (${fmt(book.bytesTotal)} bytes of book)`)
-  const out = { date: new Date().toISOString(), node: process.version, cpu: (process.env.BENCH_CPU ?? ''), results, itchBook: book, sinkCounts: counts }
+  const out = { date: new Date().toISOString(), node: process.version, cpu: (process.env.BENCH_CPU ?? ''), results, baselines, itchBook: book, sinkCounts: counts }
   mkdirSync(path.join(root, 'bench/results'), { recursive: true })
   writeFileSync(path.join(root, 'bench/results/decode.json'), JSON.stringify(out, null, 2) + '\n')
 }
