@@ -71,4 +71,11 @@ describe('loadConfig', () => {
     expect(r.kind).toBe('help')
     if (r.kind === 'help') for (const o of OPTIONS) { expect(r.text).toContain(`--${o.flag}`); expect(r.text).toContain(o.env) }
   })
+
+  it('takes --workers 0..16 (default 0 = fan out on the main thread) from flag or env', () => {
+    expect(run([]).workers).toBe(0)
+    expect(run(['--workers', '2']).workers).toBe(2)
+    expect(run([], { TICKCAST_WORKERS: '16' }).workers).toBe(16)
+    for (const bad of ['17', '-1', '1.5', 'two']) expect(problemsOf(['--workers', bad]).problems.join('\n')).toContain('--workers')
+  })
 })

@@ -87,6 +87,18 @@ export class Dispatcher {
 
   stop(): void { this.stopped = true }
 
+  /**
+   * A fan-out worker's copier could not copy events up to `seq` (the shared ring lapped it): count them as lapped
+   * here, where the lap would have been seen, and tell clients of the gap.
+   */
+  skipTo(seq: number): void {
+    if (seq <= this.readSeq) return
+    const lost = seq - this.readSeq
+    this.stats.lapped += lost; this.stats.laps++
+    this.readSeq = seq
+    this.onLapped(lost)
+  }
+
   /** Drains what the ring holds (bounded per call); public so tests and benches can drive it synchronously. */
   drain(): void {
     this.scheduled = false

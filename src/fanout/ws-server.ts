@@ -85,6 +85,12 @@ class Session extends Subscriber implements PendingOwner {
   }
 }
 interface UserData { s: Session }
+/** In the uws-pack binary but missing from its typings (DESIGN.md, known traps): a native app pointer as a double. */
+interface ChildApp {
+  getDescriptor(): number
+  addChildAppDescriptor(d: number): void
+  removeChildAppDescriptor(d: number): void
+}
 type Ws = uWS.WebSocket<UserData>
 
 /** every connection subscribes to this topic: gap notices go out as one publish */
@@ -195,13 +201,33 @@ export class WsServer {
       this.app.listen(host, port, (ls) => {
         if (!ls) { reject(bootError('WS_LISTEN', `cannot listen on ${host}:${port}`)); return }
         this.listenSocket = ls
-        this.scanTimer = setInterval(this.scanSlow, SLOW_SCAN_MS)
-        this.scanTimer.unref()
+        this.startScan()
         const actual = uWS.us_socket_local_port(ls as unknown as uWS.us_socket)
         this.log.info({ host, port: actual }, 'websocket server listening')
         resolve(actual)
       })
     })
+  }
+
+  /**
+   * Fan-out worker: instead of listening, this app takes connections the main thread's app accepts and hands over
+   * (uWS child apps, round-robin). Returns the descriptor the parent passes to addChildAppDescriptor.
+   */
+  serveAsChild(): number {
+    this.startScan()
+    return (this.app as unknown as ChildApp).getDescriptor()
+  }
+
+  /** Parent side: from now on, connections this app accepts go to the child apps in turn (none stay here). */
+  addChild(descriptor: number): void { (this.app as unknown as ChildApp).addChildAppDescriptor(descriptor) }
+
+  /** Parent side, before the child's thread closes its app: new connections must not be handed to it any more. */
+  removeChild(descriptor: number): void { (this.app as unknown as ChildApp).removeChildAppDescriptor(descriptor) }
+
+  private startScan(): void {
+    if (this.scanTimer !== null) return
+    this.scanTimer = setInterval(this.scanSlow, SLOW_SCAN_MS)
+    this.scanTimer.unref()
   }
 
   /**

@@ -21,4 +21,29 @@ describe('TickRing', () => {
   it('lives on SharedArrayBuffers so fan-out threads can read it', () => {
     expect(new TickRing(8).bidPrice.buffer).toBeInstanceOf(SharedArrayBuffer)
   })
+
+  it('publishes the cursor to other threads once per commit, exact past 2^32, through a mapped handle', () => {
+    const w = new TickRing(8), r = new TickRing(8, w.handle())
+    expect(r.loadSharedCursor()).toBe(-1)
+    w.symbolId[w.nextSlot()] = 42; w.publish()
+    expect(r.loadSharedCursor()).toBe(-1) // published but not committed: other threads do not see it yet
+    const g = r.sharedGeneration()
+    w.commit()
+    expect(r.loadSharedCursor()).toBe(0)
+    expect(r.symbolId[0]).toBe(42) // same memory
+    expect(r.sharedGeneration()).not.toBe(g)
+    w.cursor = 2 ** 32 + 5; w.commit()
+    expect(r.loadSharedCursor()).toBe(2 ** 32 + 5)
+    w.cursor = 2 ** 52; w.commit()
+    expect(r.loadSharedCursor()).toBe(2 ** 52)
+  })
+
+  it('reports NaN, not a torn value, while the writer holds the seqlock', () => {
+    const w = new TickRing(8)
+    w.cursor = 3; w.commit()
+    Atomics.add(w.shared, 0, 1) // a writer mid-update
+    expect(w.loadSharedCursor()).toBeNaN()
+    Atomics.add(w.shared, 0, 1)
+    expect(w.loadSharedCursor()).toBe(3)
+  })
 })

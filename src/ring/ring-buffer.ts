@@ -6,9 +6,20 @@ export const KIND_QUOTE = 1
 export const KIND_TRADE = 2
 export const KIND_STATUS = 3
 
-function column<T>(Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
-  return new Ctor(new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT))
+function column<T>(Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number, from: SharedArrayBuffer[] | null, out: SharedArrayBuffer[]): T {
+  const b = from !== null ? from[out.length] : new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT)
+  out.push(b)
+  return new Ctor(b)
 }
+
+// Shared cursor, a seqlock of 32-bit words (Atomics has no Float64; BigInt64 would allocate per read):
+// | GEN: odd while the writer updates | LO: cursor+1 mod 2^32 | HI: floor((cursor+1) / 2^32) |
+// cursor+1 ≥ 0, so both halves are unsigned; read as hi * 2**32 + lo (exact below 2^53).
+const GEN = 0, LO = 1, HI = 2, SHARED_WORDS = 4
+const SEQLOCK_TRIES = 64
+
+/** What a fan-out worker needs to map the same ring: postMessage-able (SharedArrayBuffers are shared, not copied). */
+export interface RingHandle { capacity: number; columns: SharedArrayBuffer[]; shared: SharedArrayBuffer }
 
 /**
  * One slot per normalized event. Prices and sizes are integer mantissas held in Float64 (exact below
@@ -37,26 +48,54 @@ export class TickRing {
   cursor = -1
   /** set once by the consumer that must be woken when the writer commits a batch */
   wake: () => void = noop
+  /** the published cursor for other threads (seqlock, see GEN/LO/HI); written once per commit(), not per event */
+  readonly shared: Int32Array
+  private readonly buffers: SharedArrayBuffer[] = []
 
-  constructor(readonly capacity: number) {
+  /** `handle`: map another thread's ring (a reader copy: never publish or commit on it). */
+  constructor(readonly capacity: number, handle: RingHandle | null = null) {
     if (!Number.isInteger(capacity) || capacity < 2 || (capacity & (capacity - 1)) !== 0 || capacity > 2 ** 26) {
       throw bootError('RING_CAPACITY', `ring capacity must be a power of two in 2..2^26, got ${capacity}`)
     }
     this.mask = capacity - 1
-    this.kind = column(Uint8Array, capacity)
-    this.code = column(Uint8Array, capacity)
-    this.symbolId = column(Uint32Array, capacity)
-    this.symbolSeq = column(Float64Array, capacity)
-    this.exchTimeUs = column(Float64Array, capacity)
-    this.recvTimeMs = column(Float64Array, capacity)
-    this.bidPrice = column(Float64Array, capacity)
-    this.bidSize = column(Float64Array, capacity)
-    this.askPrice = column(Float64Array, capacity)
-    this.askSize = column(Float64Array, capacity)
-    this.tradePrice = column(Float64Array, capacity)
-    this.tradeSize = column(Float64Array, capacity)
-    this.tradeId = column(Float64Array, capacity)
+    const from = handle !== null ? handle.columns : null, out = this.buffers
+    this.kind = column(Uint8Array, capacity, from, out)
+    this.code = column(Uint8Array, capacity, from, out)
+    this.symbolId = column(Uint32Array, capacity, from, out)
+    this.symbolSeq = column(Float64Array, capacity, from, out)
+    this.exchTimeUs = column(Float64Array, capacity, from, out)
+    this.recvTimeMs = column(Float64Array, capacity, from, out)
+    this.bidPrice = column(Float64Array, capacity, from, out)
+    this.bidSize = column(Float64Array, capacity, from, out)
+    this.askPrice = column(Float64Array, capacity, from, out)
+    this.askSize = column(Float64Array, capacity, from, out)
+    this.tradePrice = column(Float64Array, capacity, from, out)
+    this.tradeSize = column(Float64Array, capacity, from, out)
+    this.tradeId = column(Float64Array, capacity, from, out)
+    this.shared = new Int32Array(handle !== null ? handle.shared : new SharedArrayBuffer(SHARED_WORDS * 4))
   }
+
+  /** Columns and shared cursor, for a worker thread: `new TickRing(h.capacity, h)` maps the same memory. */
+  handle(): RingHandle { return { capacity: this.capacity, columns: this.buffers.slice(), shared: this.shared.buffer as SharedArrayBuffer } }
+
+  /**
+   * Reader side, any thread: the cursor the writer last committed, or NaN when the writer kept the seqlock busy
+   * for SEQLOCK_TRIES reads (retry later). Atomics loads are sequentially consistent: every slot written before
+   * the commit's GEN store is visible once GEN is read back even.
+   */
+  loadSharedCursor(): number {
+    const w = this.shared
+    for (let k = 0; k < SEQLOCK_TRIES; k++) {
+      const g = Atomics.load(w, GEN)
+      if ((g & 1) !== 0) continue
+      const lo = Atomics.load(w, LO) >>> 0, hi = Atomics.load(w, HI) >>> 0
+      if (Atomics.load(w, GEN) === g) return hi * 2 ** 32 + lo - 1
+    }
+    return Number.NaN
+  }
+
+  /** The generation word readers may Atomics.waitAsync on (it changes on every commit). */
+  sharedGeneration(): number { return Atomics.load(this.shared, GEN) }
 
   /** Slot index the writer fills next; it becomes visible only after publish(). */
   nextSlot(): number { return (this.cursor + 1) & this.mask }
@@ -64,8 +103,16 @@ export class TickRing {
   /** Makes the slot returned by nextSlot() visible to readers. */
   publish(): void { this.cursor++ }
 
-  /** End of a writer batch (one TCP chunk): wake the consumer once, not per tick. */
-  commit(): void { this.wake() }
+  /** End of a writer batch (one TCP chunk): publish the cursor to other threads and wake the consumer, once. */
+  commit(): void {
+    const w = this.shared, c = this.cursor + 1
+    Atomics.add(w, GEN, 1) // odd: readers retry
+    Atomics.store(w, LO, c % 2 ** 32 | 0)
+    Atomics.store(w, HI, Math.floor(c / 2 ** 32) | 0)
+    Atomics.add(w, GEN, 1) // even again
+    Atomics.notify(w, GEN) // worker threads parked in Atomics.waitAsync; no waiter: a cheap no-op
+    this.wake()
+  }
 }
 
 function noop(): void {}

@@ -1,0 +1,97 @@
+// Owns one fan-out worker thread: mirrors the shared ring, keeps its own cache, dispatcher and uWS app (a child app).
+// Must never exit with a uWS socket open (the whole process aborts: uv_loop_close with open handles): close first.
+import { parentPort, workerData } from 'node:worker_threads'
+import { LastValueCache } from '../cache/last-value-cache.js'
+import { registerPageRoutes } from '../http/page-routes.js'
+import type { MetricsBody, ReadyState } from '../http/routes.js'
+import { createLogger } from '../log.js'
+import { SymbolTable } from '../model/symbols.js'
+import { TickRing } from '../ring/ring-buffer.js'
+import { Dispatcher } from './dispatcher.js'
+import type { FanoutWorkerData, FromWorker, SymbolInit, ToWorker } from './fanout-protocol.js'
+import { RingMirror } from './ring-mirror.js'
+import { WsServer } from './ws-server.js'
+import { WsStats } from './ws-stats.js'
+
+// Atomics.waitAsync is in Node 20 (V8 ≥ 8.7) but in TypeScript's lib only from es2024 (tsconfig is not ours to change).
+type WaitAsync = (a: Int32Array, i: number, v: number) => { async: false; value: string } | { async: true; value: Promise<string> }
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync
+
+const port = parentPort!
+const data = workerData as FanoutWorkerData
+const log = createLogger(data.logLevel).child({ worker: data.index })
+const post = (m: FromWorker): void => port.postMessage(m)
+
+const symbols = new SymbolTable(data.maxSymbols)
+const addSymbol = (s: SymbolInit): void => {
+  // ids are dense and arrive in order; a mismatch means the mirror would encode the wrong names: fail loudly
+  if (symbols.add(s.name, s.priceExponent, s.sizeExponent) !== s.id) throw new Error(`symbol ${s.name}: id ${s.id} out of order`)
+}
+for (const s of data.symbols) addSymbol(s)
+
+const shared = new TickRing(data.ring.capacity, data.ring)
+const local = new TickRing(data.ring.capacity)
+const lvc = new LastValueCache(data.maxSymbols)
+const wsStats = new WsStats()
+let readyState: ReadyState = { ready: true }
+let nextMetricsId = 0
+const metricsWaiters = new Map<number, (b: MetricsBody | null) => void>()
+const metrics = (): Promise<MetricsBody> => new Promise((resolve, reject) => {
+  const id = nextMetricsId++
+  metricsWaiters.set(id, (b) => { if (b) resolve(b); else reject(new Error('metrics unavailable')) })
+  post({ t: 'metrics', id })
+})
+const ws = new WsServer({
+  ...data.ws, ready: () => readyState, metrics, extraRoutes: data.pageRoutes ? (app) => registerPageRoutes(app) : undefined,
+}, symbols, lvc, wsStats, log)
+const dispatcher = new Dispatcher(local, lvc, symbols, ws, null, (lost) => {
+  log.warn({ lost }, 'fan-out worker lapped by the feed: clients told of the gap')
+  ws.broadcastGap(lost)
+})
+const mirror = new RingMirror(shared, local, symbols, (seq) => dispatcher.skipTo(seq))
+
+// Wake-up: park on the ring's generation word. Reading it before the pump means a commit that lands during the pump
+// changes it, so waitAsync returns 'not-equal' at once: no lost wake-up, no polling while the feed is quiet.
+let stopped = false
+function loop(): void {
+  if (stopped) return
+  const gen = shared.sharedGeneration()
+  if (mirror.pump()) { setImmediate(loop); return }
+  const w = waitAsync(shared.shared, 0, gen)
+  if (w.async) void w.value.then(loop)
+  else setImmediate(loop)
+}
+
+function counters(): FromWorker {
+  const d = dispatcher.stats, h = d.ageAtPublishSec
+  return {
+    t: 'stats', ws: { ...wsStats },
+    dispatch: { batches: d.batches, events: d.events, lapped: d.lapped, laps: d.laps, frames: d.frames, frameBytes: d.frameBytes,
+      ageCounts: h.counts.slice(), ageSum: h.sum, ageCount: h.count, torn: mirror.stats.torn },
+  }
+}
+
+async function stop(): Promise<void> {
+  if (stopped) return
+  stopped = true
+  dispatcher.stop()
+  await ws.close() // 1001 to every client, listen socket closed, then app.close()
+  await new Promise((r) => setTimeout(r, 20)) // let uWS's closed handles finish closing before the thread ends
+  post(counters())
+  post({ t: 'stopped' })
+  Atomics.notify(shared.shared, 0) // resolves our own pending waitAsync, so nothing keeps the thread alive
+  port.close()
+}
+
+port.on('message', (m: ToWorker) => {
+  switch (m.t) {
+    case 'sym': addSymbol(m.s); if (!stopped) mirror.pump(); break
+    case 'gap': ws.broadcastGap(m.lost); break
+    case 'ready': readyState = m.state; break
+    case 'stats': post(counters()); break
+    case 'metrics': { const w = metricsWaiters.get(m.id); metricsWaiters.delete(m.id); if (w) w(m.body); break }
+    case 'stop': void stop(); break
+  }
+})
+loop()
+post({ t: 'descriptor', d: ws.serveAsChild() })

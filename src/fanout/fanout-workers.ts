@@ -1,0 +1,171 @@
+// Owns the fan-out worker threads from the main thread: start, symbols, gaps, readiness, summed stats, ordered stop.
+// Must never send ticks by message (they go through the shared ring) or let a worker exit with sockets open.
+import { Worker } from 'node:worker_threads'
+import type { MetricsBody, ReadyState } from '../http/routes.js'
+import type { SymbolTable } from '../model/symbols.js'
+import type { TickRing } from '../ring/ring-buffer.js'
+import type { DispatchStats } from './dispatcher.js'
+import type { DispatchCounters, FanoutWorkerData, FromWorker, SymbolInit, ToWorker } from './fanout-protocol.js'
+import type { WsStats } from './ws-stats.js'
+import type { WsLog } from './ws-server.js'
+
+export interface FanoutWorkersOptions {
+  count: number
+  ring: TickRing
+  symbols: SymbolTable
+  ws: FanoutWorkerData['ws']
+  pageRoutes: boolean
+  logLevel: string
+  /** the main thread's Prometheus exposition, served by every worker's /metrics */
+  metrics: () => Promise<MetricsBody>
+  ready: () => ReadyState
+  /** how long stop() waits for a worker to close its sockets before terminating it */
+  stopDeadlineMs?: number
+}
+
+/** How often readiness is pushed to workers (their /readyz answers from it). */
+const READY_PUSH_MS = 250
+/** A scrape waits at most this long for fresh worker counters, then uses the last ones. */
+const STATS_WAIT_MS = 250
+
+interface Slot {
+  worker: Worker; last: Extract<FromWorker, { t: 'stats' }> | null; statsWaiter: (() => void) | null; exited: Promise<void>
+  descriptor: Promise<number>; attached: number | null
+}
+
+/** The parent app (the main thread's WsServer): its listen socket accepts, and hands each connection to a child. */
+export interface ParentApp { addChild(descriptor: number): void; removeChild(descriptor: number): void }
+
+/**
+ * Compiled, the worker entry is fanout-worker.js beside this file. From the TypeScript sources (vitest) a worker
+ * cannot load .ts, so the compiled dist/ copy is used: the test suite's global setup builds it.
+ */
+function workerUrl(): URL {
+  if (import.meta.url.endsWith('.js')) return new URL('./fanout-worker.js', import.meta.url)
+  return new URL('../../dist/src/fanout/fanout-worker.js', import.meta.url)
+}
+
+export class FanoutWorkers {
+  private readonly slots: Slot[] = []
+  private readyTimer: NodeJS.Timeout | null = null
+  private lastReady = ''
+  private stopping: Promise<void> | null = null
+  private parent: ParentApp | null = null
+
+  constructor(private readonly opts: FanoutWorkersOptions, private readonly log: WsLog) {
+    const symbols: SymbolInit[] = []
+    const s = opts.symbols
+    for (let id = 0; id < s.size; id++) symbols.push({ id, name: s.name[id], priceExponent: s.priceExponent[id], sizeExponent: s.sizeExponent[id] })
+    // Posted before the normalizer writes the symbol's first event to the ring, so a worker always learns a symbol
+    // before it can copy an event of it (messages to one worker are delivered in order).
+    s.onAdded((id) => this.send({ t: 'sym', s: { id, name: s.name[id], priceExponent: s.priceExponent[id], sizeExponent: s.sizeExponent[id] } }))
+    for (let index = 0; index < opts.count; index++) {
+      const data: FanoutWorkerData = { index, ring: opts.ring.handle(), maxSymbols: s.capacity, symbols, ws: opts.ws, pageRoutes: opts.pageRoutes, logLevel: opts.logLevel }
+      const worker = new Worker(workerUrl(), { workerData: data })
+      const exited = new Promise<void>((r) => worker.once('exit', () => r()))
+      const descriptor = new Promise<number>((resolve, reject) => {
+        const onMsg = (m: FromWorker): void => { if (m.t === 'descriptor') { worker.off('message', onMsg); resolve(m.d) } }
+        worker.on('message', onMsg)
+        void exited.then(() => reject(new Error(`fan-out worker ${index} exited before it was ready`)))
+        worker.once('error', reject)
+      })
+      descriptor.catch(() => {}) // observed by attach(); a worker that dies later is only logged
+      const slot: Slot = { worker, last: null, statsWaiter: null, exited, descriptor, attached: null }
+      worker.on('message', (m: FromWorker) => this.onMessage(slot, m))
+      worker.on('error', (e) => this.log.warn({ worker: index, err: e.message }, 'fan-out worker failed'))
+      this.slots.push(slot)
+    }
+    this.readyTimer = setInterval(() => this.pushReady(), READY_PUSH_MS)
+    this.readyTimer.unref()
+  }
+
+  get count(): number { return this.slots.length }
+
+  /**
+   * Makes every worker a child app of `parent` (call before parent listens): the parent's listen socket accepts and
+   * hands connections to the workers round-robin, so the main thread serves none. Why not SO_REUSEPORT listeners per
+   * thread: this uWS build cannot re-bind a port first bound as port 0 (measured), and tests and benches use port 0.
+   */
+  async attach(parent: ParentApp): Promise<void> {
+    this.parent = parent
+    for (const slot of this.slots) { const d = await slot.descriptor; parent.addChild(d); slot.attached = d }
+    this.pushReady()
+  }
+
+  /** Open connections per worker as of the last collect() (tests check the spread; -1 = no report yet). */
+  connectionsPerWorker(): number[] { return this.slots.map((s) => (s.last ? (s.last.ws.connections as number) : -1)) }
+
+  broadcastGap(lost: number): void { this.send({ t: 'gap', lost }) }
+
+  /** Asks every worker for its counters (bounded wait), then sums them with the main thread's into `ws`/`dispatch`. */
+  async collect(mainWs: WsStats, mainDispatch: DispatchStats, ws: WsStats, dispatch: DispatchStats & { readSeq: number }): Promise<void> {
+    if (this.stopping === null) {
+      await Promise.all(this.slots.map((slot) => new Promise<void>((resolve) => {
+        const t = setTimeout(() => { slot.statsWaiter = null; resolve() }, STATS_WAIT_MS)
+        slot.statsWaiter = () => { clearTimeout(t); resolve() }
+        slot.worker.postMessage({ t: 'stats' } satisfies ToWorker)
+      })))
+    }
+    sumInto(ws, dispatch, mainWs, mainDispatch, this.slots.map((s) => s.last).filter((l) => l !== null))
+  }
+
+  /** Workers close every socket (clients get 1001), then exit; one that misses the deadline is terminated. */
+  stop(): Promise<void> {
+    return this.stopping ??= (async () => {
+      if (this.readyTimer) { clearInterval(this.readyTimer); this.readyTimer = null }
+      const deadline = this.opts.stopDeadlineMs ?? 1500
+      // no new connection may be handed to an app that is about to close (the caller closed the listen socket first)
+      for (const slot of this.slots) if (slot.attached !== null && this.parent !== null) { this.parent.removeChild(slot.attached); slot.attached = null }
+      await Promise.all(this.slots.map(async (slot) => {
+        slot.worker.postMessage({ t: 'stop' } satisfies ToWorker)
+        let timer: NodeJS.Timeout | undefined
+        const late = new Promise<boolean>((r) => { timer = setTimeout(() => r(true), deadline) })
+        if (await Promise.race([slot.exited.then(() => false), late])) {
+          this.log.warn({ deadlineMs: deadline }, 'fan-out worker did not stop in time: terminated')
+          await slot.worker.terminate()
+        }
+        clearTimeout(timer)
+      }))
+    })()
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    if (m.t === 'stats') { slot.last = m; const w = slot.statsWaiter; slot.statsWaiter = null; if (w) w() }
+    else if (m.t === 'metrics') {
+      this.opts.metrics().then((body) => slot.worker.postMessage({ t: 'metrics', id: m.id, body } satisfies ToWorker),
+        () => slot.worker.postMessage({ t: 'metrics', id: m.id, body: null } satisfies ToWorker))
+    }
+  }
+
+  private pushReady(): void {
+    const state = this.opts.ready(), key = JSON.stringify(state)
+    if (key === this.lastReady) return
+    this.lastReady = key
+    this.send({ t: 'ready', state })
+  }
+
+  private send(m: ToWorker): void { for (const s of this.slots) s.worker.postMessage(m) }
+}
+
+type NumRec = Record<string, number>
+
+/** ws/dispatch := main + every worker; readSeq := the slowest consumer's position (the catalogue's lag gauges). */
+export function sumInto(ws: WsStats, dispatch: DispatchStats & { readSeq: number }, mainWs: WsStats, mainD: DispatchStats,
+  workers: ReadonlyArray<{ ws: Record<string, unknown>; dispatch: DispatchCounters }>): void {
+  const out = ws as unknown as Record<string, number | NumRec>
+  for (const [k, v] of Object.entries(mainWs as unknown as Record<string, number | NumRec>)) {
+    if (typeof v === 'number') out[k] = v + workers.reduce((s, w) => s + (w.ws[k] as number), 0)
+    else for (const kk of Object.keys(v)) (out[k] as NumRec)[kk] = v[kk] + workers.reduce((s, w) => s + (w.ws[k] as NumRec)[kk], 0)
+  }
+  const keys = ['batches', 'events', 'lapped', 'laps', 'frames', 'frameBytes'] as const
+  for (const k of keys) dispatch[k] = mainD[k] + workers.reduce((s, w) => s + w.dispatch[k], 0)
+  const h = dispatch.ageAtPublishSec, mh = mainD.ageAtPublishSec
+  h.counts.set(mh.counts); h.sum = mh.sum; h.count = mh.count
+  for (const w of workers) {
+    for (let k = 0; k < h.counts.length; k++) h.counts[k] += w.dispatch.ageCounts[k]
+    h.sum += w.dispatch.ageSum; h.count += w.dispatch.ageCount
+  }
+  let slowest = -1 + mainD.events + mainD.lapped
+  for (const w of workers) slowest = Math.min(slowest, -1 + w.dispatch.events + w.dispatch.lapped)
+  dispatch.readSeq = slowest
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest'
+import { SymbolTable } from '../model/symbols.js'
+import { KIND_QUOTE, TickRing } from '../ring/ring-buffer.js'
+import { RingMirror } from './ring-mirror.js'
+
+function setup(capacity = 16) {
+  const writer = new TickRing(capacity), symbols = new SymbolTable(8)
+  symbols.add('AAPL', 2); symbols.add('MSFT', 2)
+  const skips: number[] = []
+  const mirror = new RingMirror(new TickRing(capacity, writer.handle()), new TickRing(capacity), symbols, (s) => skips.push(s))
+  let woken = 0
+  mirror.local.wake = () => { woken++ }
+  const write = (sym: number, bid: number): void => {
+    const i = writer.nextSlot()
+    writer.kind[i] = KIND_QUOTE; writer.symbolId[i] = sym; writer.bidPrice[i] = bid; writer.publish()
+  }
+  return { writer, symbols, mirror, skips, write, woken: () => woken }
+}
+
+describe('RingMirror', () => {
+  it('copies committed slots across the wrap and wakes the local consumer once per pump', () => {
+    const { writer, mirror, write, woken } = setup()
+    for (let k = 0; k < 12; k++) write(k % 2, k)
+    writer.commit(); mirror.pump()
+    for (let k = 12; k < 20; k++) write(k % 2, k) // wraps past slot 15
+    writer.commit()
+    write(0, 999) // published, not committed: not copied
+    mirror.pump()
+    expect(mirror.local.cursor).toBe(19)
+    for (let seq = 4; seq <= 19; seq++) expect(mirror.local.bidPrice[seq & 15], String(seq)).toBe(seq)
+    expect(woken()).toBe(2)
+    expect(mirror.pump()).toBe(false)
+    expect(woken()).toBe(2) // nothing new: no wake
+  })
+
+  it('stops before an event of a symbol this thread has not been told of, and resumes once it is added', () => {
+    const { writer, symbols, mirror, write } = setup()
+    write(0, 1); write(2, 2); write(1, 3)
+    writer.commit(); mirror.pump()
+    expect(mirror.local.cursor).toBe(0)
+    expect(mirror.stats.symbolWaits).toBe(1)
+    symbols.add('NVDA', 2)
+    mirror.pump()
+    expect(mirror.local.cursor).toBe(2)
+    expect(mirror.local.bidPrice[2]).toBe(3)
+  })
+
+  it('skips (and reports) what fell out of the half-ring window instead of copying slots being rewritten', () => {
+    const { writer, mirror, skips, write } = setup(16)
+    for (let k = 0; k < 30; k++) write(0, k)
+    writer.commit(); mirror.pump()
+    expect(skips).toEqual([21]) // window 8: copies 22..29
+    expect(mirror.local.cursor).toBe(29)
+    expect(mirror.local.bidPrice[29 & 15]).toBe(29)
+  })
+
+  it('discards a copy the writer lapped while it was being read, and asks for a retry', () => {
+    const { writer, mirror, write } = setup(16)
+    for (let k = 0; k < 4; k++) write(0, k)
+    writer.commit()
+    const shared = (mirror as unknown as { shared: TickRing }).shared
+    const load = shared.loadSharedCursor.bind(shared)
+    let calls = 0
+    shared.loadSharedCursor = () => (++calls === 2 ? 3 + 16 : load()) // the check after the copy sees the writer 16 ahead
+    expect(mirror.pump()).toBe(true)
+    expect(mirror.stats.torn).toBe(1)
+    expect(mirror.local.cursor).toBe(-1)
+    expect(mirror.pump()).toBe(false)
+    expect(mirror.local.cursor).toBe(3)
+  })
+})

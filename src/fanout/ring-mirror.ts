@@ -1,0 +1,83 @@
+// Owns a fan-out worker's private copy of the shared ring: copies committed slots, validates them, publishes locally.
+// Must never write to the shared ring or wait on the writer: a torn or lapped copy is retried or counted, never waited out.
+import type { SymbolTable } from '../model/symbols.js'
+import type { TickRing } from '../ring/ring-buffer.js'
+
+export class MirrorStats {
+  /** pumps that copied something */
+  copies = 0
+  /** copies discarded because the writer reached their slots while they were read (retried next pump) */
+  torn = 0
+  /** pumps that stopped before an event whose symbol this thread has not been told of yet */
+  symbolWaits = 0
+}
+
+type Column = Uint8Array | Uint32Array | Float64Array
+
+/**
+ * Why a copy rather than reading the shared slots in place: the dispatcher reads a slot twice (cache apply, then
+ * encode) and a writer on another thread may overwrite it in between. A copy is checked once, after the fact, like a
+ * seqlock: if the writer's cursor stayed far enough behind `from + capacity`, no copied slot can have been rewritten.
+ * (On x86, loads are not reordered with later loads, so the check's Atomics.load sees every write the copy saw.)
+ */
+export class RingMirror {
+  readonly stats = new MirrorStats()
+  private readonly src: Column[]
+  private readonly dst: Column[]
+  /** at most half the ring per pump: the copy is then much faster than the writer can lap it */
+  private readonly window: number
+
+  constructor(
+    private readonly shared: TickRing,
+    /** this thread's ring: same capacity; its cursor is what the local dispatcher drains */
+    readonly local: TickRing,
+    private readonly symbols: SymbolTable,
+    /** events up to `seq` were not copied in time: the local dispatcher counts them as lapped */
+    private readonly skipTo: (seq: number) => void,
+  ) {
+    if (local.capacity !== shared.capacity) throw new Error('ring mirror: capacities differ')
+    const cols = (r: TickRing): Column[] => [r.kind, r.code, r.symbolId, r.symbolSeq, r.exchTimeUs, r.recvTimeMs, r.bidPrice,
+      r.bidSize, r.askPrice, r.askSize, r.tradePrice, r.tradeSize, r.tradeId]
+    this.src = cols(shared)
+    this.dst = cols(local)
+    this.window = shared.capacity >>> 1
+  }
+
+  /** Copies what the writer committed since the last pump; returns true when a retry is due (torn copy). */
+  pump(): boolean {
+    const cur = this.shared.loadSharedCursor()
+    const local = this.local
+    if (!(cur > local.cursor)) return false // NaN (seqlock busy) compares false too
+    let from = local.cursor + 1
+    if (cur - from + 1 > this.window) {
+      from = cur - this.window + 1
+      local.cursor = from - 1
+      this.skipTo(from - 1)
+    }
+    this.copy(from, cur)
+    // The writer may be filling the slot of cursor + 1 right now, which is the slot of seq cursor + 1 - capacity.
+    const after = this.shared.loadSharedCursor()
+    if (!(after + 1 - this.shared.capacity < from)) { this.stats.torn++; return true }
+    let end = cur
+    const ids = local.symbolId, mask = local.mask, known = this.symbols.size
+    for (let seq = from; seq <= cur; seq++) {
+      if (ids[seq & mask] >= known) { end = seq - 1; this.stats.symbolWaits++; break }
+    }
+    if (end < from) return false
+    this.stats.copies++
+    local.cursor = end
+    local.commit()
+    return false
+  }
+
+  /** [from, to] as at most two contiguous ranges (the ring wraps), column by column: memcpy speed. */
+  private copy(from: number, to: number): void {
+    const mask = this.local.mask
+    const a = from & mask, b = to & mask
+    for (let c = 0; c < this.src.length; c++) {
+      const s = this.src[c], d = this.dst[c]
+      if (a <= b) d.set(s.subarray(a, b + 1), a)
+      else { d.set(s.subarray(a), a); d.set(s.subarray(0, b + 1), 0) }
+    }
+  }
+}
