@@ -36,7 +36,7 @@ describe('tickcast process', () => {
     ws.on('close', (code) => { closeCode = code })
     await new Promise((r) => ws.once('open', r))
     ws.send(JSON.stringify({ op: 'subscribe', symbols: ['AAPL', 'MSFT', 'NVDA'] }))
-    await waitFor(() => events.filter((e) => e.e === 'q').length >= 5, 8000, 'live quotes over WebSocket')
+    await waitFor(() => events.filter((e) => e.e === 'q').length >= 5, 8000, 'live quotes over WebSocket').catch((e: Error) => { throw new Error(`${e.message}; server stderr: ${p.err()}`) })
 
     const sub = mqtt.connect(mqttUrl, { protocolVersion: 4, reconnectPeriod: 0 })
     const topics = new Set<string>()
@@ -48,8 +48,8 @@ describe('tickcast process', () => {
 
     const stopAt = Date.now()
     p.child.kill('SIGTERM')
-    expect(await p.exited).toBe(0)
-    expect(Date.now() - stopAt).toBeLessThan(2500)
+    expect(await p.exited, `exit code (stderr: ${p.err()})`).toBe(0)
+    expect(Date.now() - stopAt, 'shutdown time, ms').toBeLessThan(2500)
     await waitFor(() => closeCode !== 0, 2000, 'the WebSocket close')
     expect(closeCode).toBe(1001)
     sub.end(true)

@@ -6,8 +6,9 @@ import { FORMAT_JSON, FORMAT_MSGPACK } from './codec/tick-codec.js'
 import type { Config, FeedConfig } from './config.js'
 import { startEmbeddedSimulator } from './embedded-simulator.js'
 import type { EmbeddedSimulator } from './embedded-simulator.js'
-import { Dispatcher } from './fanout/dispatcher.js'
+import { DispatchStats, Dispatcher } from './fanout/dispatcher.js'
 import { startEmbeddedBroker } from './fanout/embedded-broker.js'
+import { FanoutWorkers } from './fanout/fanout-workers.js'
 import { MqttPublisher } from './fanout/mqtt-publisher.js'
 import { WsServer } from './fanout/ws-server.js'
 import { WsStats } from './fanout/ws-stats.js'
@@ -28,7 +29,10 @@ export interface Tickcast {
   readonly ws: WsServer
   readonly mqtt: MqttPublisher | null
   readonly mqttUrl: string | null
+  /** the main thread's dispatcher (its clients, the LVC behind MQTT); workers have their own */
   readonly dispatcher: Dispatcher
+  /** --workers > 0: the fan-out worker threads listening on the same port; else null */
+  readonly workers: FanoutWorkers | null
   readonly metrics: MetricsRegistry
   /** the embedded simulator's port, when no feed was configured */
   readonly simulatorPort: number | null
@@ -44,8 +48,15 @@ export interface StartOptions {
 }
 
 export async function startTickcast(config: Config, log: Logger, opts: StartOptions = {}): Promise<Tickcast> {
-  const undo: Array<() => Promise<void> | void> = [] // stop in reverse order of start, also when boot fails midway
-  const unwind = async (): Promise<void> => { for (const f of undo.reverse()) await f() }
+  // Stopping runs in stages, also when boot fails midway: clients are told first (1001), then everything
+  // that only depends on the infrastructure stops in parallel, then the embedded broker and simulator.
+  // One after another, the MQTT `offline` acknowledgement, feed logouts and the simulator's end of session
+  // could add up past the 2 s shutdown deadline on a loaded machine.
+  const undo: Array<{ stage: number; stop: () => Promise<unknown> | void }> = []
+  const CLIENTS = 3, PIPELINE = 2, INFRA = 1
+  const unwind = async (): Promise<void> => {
+    for (const stage of [CLIENTS, PIPELINE, INFRA]) await Promise.all(undo.filter((u) => u.stage === stage).map((u) => u.stop()))
+  }
   try {
     const symbols = new SymbolTable(config.maxSymbols)
     const seqs = new SymbolSequences(config.maxSymbols)
@@ -56,7 +67,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     let simulator: EmbeddedSimulator | null = null
     if (feedConfigs.length === 0) {
       simulator = await startEmbeddedSimulator({ port: 0, symbols: config.simSymbols, rate: config.simRate, seed: config.simSeed })
-      undo.push(() => simulator!.stop())
+      undo.push({ stage: INFRA, stop: () => simulator!.stop() })
       feedConfigs = [{ name: 'sim', protocol: 'native', lines: [{ host: '127.0.0.1', port: simulator.port }], username: '', password: '', session: '', startSeq: 1 }]
       log.info({ port: simulator.port, symbols: config.simSymbols, rate: config.simRate }, 'embedded feed simulator started (no --feed given)')
     }
@@ -68,7 +79,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       mqttUrl = config.mqttUrl
       if (!mqttUrl) {
         const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 })
-        undo.push(() => broker.close())
+        undo.push({ stage: INFRA, stop: () => broker.close() })
         mqttUrl = broker.url
         protocolVersion = 4 // aedes speaks MQTT 3.1.1 only
         log.info({ url: mqttUrl }, 'embedded MQTT broker started (no --mqtt-url given)')
@@ -79,7 +90,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
         username: config.mqttUsername || undefined, password: config.mqttPassword || undefined,
       }, symbols, lvc, log)
       await mqtt.start()
-      undo.push(() => mqtt!.stop())
+      undo.push({ stage: PIPELINE, stop: () => mqtt!.stop() })
     }
 
     const feeds: Feed[] = []
@@ -90,38 +101,60 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       const stale = feeds.filter((f) => !f.isFresh(now, config.feedStaleAfterMs)).map((f) => f.config.name)
       return stale.length === 0 ? { ready: true } : { ready: false, reason: `feeds not fresh: ${stale.join(', ')}` }
     }
-    const ws = new WsServer({
+    const wsOptions = {
       maxSymbolsPerConnection: config.wsMaxSymbols, maxPatternsPerConnection: config.wsMaxPatterns,
       maxControlMessagesPerSec: config.wsMaxControlPerSec, maxPayloadLengthBytes: config.wsMaxPayloadBytes,
       maxBackpressureBytes: config.wsMaxBackpressureBytes, slowGraceMs: config.wsSlowGraceMs, slowHardLimitBytes: config.wsSlowHardLimitBytes,
       idleTimeoutSec: config.wsIdleTimeoutSec,
       allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null,
-      ready: isReady, metrics: () => metrics.metrics(), extraRoutes: opts.extraRoutes,
-    }, symbols, lvc, wsStats, log)
+    }
+    // --workers N: the main thread keeps ingest, MQTT (its dispatcher feeds the LVC behind it) and the listen socket;
+    // its app hands every accepted connection to one of N worker threads (uWS child apps), each mirroring the ring
+    // with its own cache, dispatcher and WsServer. Workers answer /metrics by asking the main thread, which sums all.
+    let workers: FanoutWorkers | null = null
+    const sumWs = new WsStats(), sumDispatch = Object.assign(new DispatchStats(), { readSeq: -1 })
+    const scrape = async (): Promise<{ contentType: string; body: string | Uint8Array }> => {
+      if (workers !== null) await workers.collect(wsStats, dispatcher.stats, sumWs, sumDispatch)
+      return metrics.metrics()
+    }
+    const ws = new WsServer({ ...wsOptions, ready: isReady, metrics: scrape, extraRoutes: opts.extraRoutes }, symbols, lvc, wsStats, log)
 
     const dispatcher = new Dispatcher(ring, lvc, symbols, ws, mqtt, (lost) => {
       log.warn({ lost }, 'fan-out lapped by the feed: clients told of the gap')
       ws.broadcastGap(lost)
     })
-    undo.push(() => dispatcher.stop())
+    undo.push({ stage: PIPELINE, stop: () => dispatcher.stop() })
+    if (config.workers > 0) {
+      // started before the feeds, so each worker's mirror sees the ring from sequence 0
+      workers = new FanoutWorkers({
+        count: config.workers, ring, symbols, ws: wsOptions, pageRoutes: opts.extraRoutes !== undefined, logLevel: config.logLevel,
+        metrics: scrape, ready: isReady,
+      }, log)
+      undo.push({ stage: PIPELINE, stop: () => workers!.stop() })
+    }
 
     for (const fc of feedConfigs) {
       const feed = new Feed(fc, ring, symbols, seqs, { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs }, log,
-        (name, missed) => { log.warn({ feed: name, missed }, 'feed gap: clients told of the gap'); ws.broadcastGap(missed) })
+        (name, missed) => { log.warn({ feed: name, missed }, 'feed gap: clients told of the gap'); ws.broadcastGap(missed); workers?.broadcastGap(missed) })
       feeds.push(feed)
       feed.start()
-      undo.push(() => feed.stop())
+      undo.push({ stage: PIPELINE, stop: () => feed.stop() })
     }
-    registerCatalogue(metrics, { feeds: feeds.map((f) => f.stats), ring, symbols, dispatch: dispatcher.stats, ws: wsStats, mqtt: mqtt?.stats ?? null })
+    registerCatalogue(metrics, {
+      feeds: feeds.map((f) => f.stats), ring, symbols, dispatch: workers ? sumDispatch : dispatcher.stats, ws: workers ? sumWs : wsStats, mqtt: mqtt?.stats ?? null,
+    })
 
+    if (workers !== null) await workers.attach(ws) // before listening: every connection goes to a worker
     const port = await ws.listen(config.host, config.port)
-    undo.push(() => ws.close())
+    // workers and the main app close together: every client gets its 1001 within one close grace
+    undo.push({ stage: CLIENTS, stop: () => workers !== null ? Promise.all([ws.close(), workers.stop()]) : ws.close() })
+
     const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/v1/stream`
     log.info({ url, http: `http://${config.host}:${port}/`, mqtt: mqttUrl, feeds: feedConfigs.map((f) => f.name) }, 'tickcast listening')
 
     let stopping: Promise<void> | null = null
     return {
-      port, url, symbols, lvc, feeds, ws, mqtt, mqttUrl, dispatcher, metrics, simulatorPort: simulator?.port ?? null,
+      port, url, symbols, lvc, feeds, ws, mqtt, mqttUrl, dispatcher, workers, metrics, simulatorPort: simulator?.port ?? null,
       stop: () => stopping ??= unwind(),
     }
   } catch (e) {
