@@ -7,6 +7,11 @@ import { createLogger } from '../log.js'
 import { startTickcast } from '../server.js'
 import type { Tickcast } from '../server.js'
 import { sleep, waitFor } from '../test-support/wait-for.js'
+import { FeedGenerator } from '../../feeds/sim/generator.js'
+import { loadUniverse } from '../../feeds/sim/universe.js'
+import { loadCapture, startReplay } from '../../feeds/replay/index.js'
+import { NativeDecoder } from '../feed/decoders/native.js'
+import { FeedStats } from '../feed/feed-stats.js'
 import { DispatchStats } from './dispatcher.js'
 import { WsStats } from './ws-stats.js'
 
@@ -23,73 +28,100 @@ afterEach(async () => {
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN']
 type Ev = Record<string, unknown> & { e: string; s: string; n: number }
 
-/** One client: per-symbol snapshot then n+1 contiguous; returns `symbol:n` → the event without its exchange time. */
-function client(url: string): Promise<{ events: Ev[]; close: Promise<number> }> {
+/** A WebSocket client subscribed to `symbols`; collects data events. */
+function client(url: string, symbols: string[] = SYMBOLS): Promise<{ events: Ev[]; close: Promise<number> }> {
   const ws = new WebSocket(url)
   sockets.push(ws)
   const events: Ev[] = []
-  ws.on('message', (d) => { const m = JSON.parse(d.toString()) as unknown; if (Array.isArray(m)) events.push(...(m as Ev[])) })
+  let acked = false
+  ws.on('message', (d) => { const m = JSON.parse(d.toString()) as Ev | Ev[]; if (Array.isArray(m)) events.push(...m); else if (m.type === 'subscribed') acked = true })
   const close = new Promise<number>((r) => ws.on('close', (code) => r(code)))
   return new Promise((resolve, reject) => {
     ws.once('error', reject)
-    ws.once('open', () => { ws.send(JSON.stringify({ op: 'subscribe', symbols: SYMBOLS })); resolve({ events, close }) })
+    ws.once('open', () => {
+      ws.send(JSON.stringify({ op: 'subscribe', symbols }))
+      void waitFor(() => acked, 5000, 'subscribe ack').then(() => resolve({ events, close }), reject)
+    })
   })
 }
 
+/** Every symbol's stream is contiguous from n = 1; returns `symbol:n` → the event. */
 function checkedStream(events: Ev[]): Map<string, string> {
   const last = new Map<string, number>(), out = new Map<string, string>()
   for (const e of events) {
-    const prev = last.get(e.s)
-    if (prev === undefined) expect(e.e, `first event of ${e.s}`).toBe('snap')
-    else expect(e.n, `${e.s} after ${prev}`).toBe(prev + 1)
+    expect(e.n, `${e.s} after ${last.get(e.s) ?? 0}`).toBe((last.get(e.s) ?? 0) + 1)
     last.set(e.s, e.n)
-    if (e.e !== 'snap') out.set(`${e.s}:${e.n}`, JSON.stringify({ ...e, t: 0 })) // exchange times follow the wall clock
+    out.set(`${e.s}:${e.n}`, JSON.stringify(e))
   }
   return out
 }
 
-async function run(workers: number): Promise<Map<string, string>> {
-  const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--sim-rate', '4000', '--sim-seed', '7', '--workers', String(workers)], {})
+/** A deterministic native session (20 symbols, seeded) as Nasdaq BinaryFILE bytes, and its event count. */
+function capture(): { bytes: Buffer; events: number } {
+  const gen = new FeedGenerator({ universe: loadUniverse(), symbols: 20, seed: 7, startTimeUs: 1_732_619_000_000_000 })
+  const bytes = Buffer.alloc(6000 * 60)
+  let o = 0
+  gen.emit(6000, (buf, off, len) => { bytes.writeUInt16BE(len, o); buf.copy(bytes, o + 2, off, off + len); o += 2 + len })
+  let events = 0
+  const count = (): number => { events++; return 0 }
+  const dec = new NativeDecoder({ defineSymbol: () => 0, locateOf: () => 0, quote: count, trade: count, status: count }, new FeedStats('count'))
+  for (let p = 0; p < o; p += 2 + bytes.readUInt16BE(p)) dec.decode(bytes, p + 2, bytes.readUInt16BE(p))
+  return { bytes: bytes.subarray(0, o), events }
+}
+
+/**
+ * One run: the capture is held until six clients have subscribed to every symbol (pattern `*`, so symbols
+ * defined later are covered from their first event), then replayed as fast as they read. Every client must
+ * get every event, in order, and all clients of the run the same bytes.
+ */
+async function run(workers: number, cap: { bytes: Buffer; events: number }): Promise<Map<string, string>> {
+  let release!: () => void
+  const hold = new Promise<void>((r) => { release = r })
+  const replay = await startReplay({ capture: loadCapture(cap.bytes, 'native'), protocol: 'native', pace: 'fast', sessionId: 'WORKERS', hold })
+  const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--feed', `r=native:tcp://127.0.0.1:${replay.port}`,
+    '--workers', String(workers)], {})
   if (cli.kind !== 'run') throw new Error('config')
   const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false })
   running.push(t)
-  const clients = await Promise.all([0, 1, 2, 3, 4, 5].map(() => client(t.url)))
-  await waitFor(() => clients.every((c) => SYMBOLS.every((s) => c.events.filter((e) => e.s === s).length >= 20)), 8000, '20 events per symbol per client')
-  if (t.workers) {
-    await t.workers.collect(new WsStats(), new DispatchStats(), new WsStats(), Object.assign(new DispatchStats(), { readSeq: -1 }))
-    const per = t.workers.connectionsPerWorker()
-    expect(per.reduce((a, b) => a + b, 0), `connections per worker ${per}`).toBe(6)
-    for (const n of per) expect(n, `connections per worker ${per}`).toBeGreaterThan(0)
-  }
-  const merged = new Map<string, string>()
-  for (const c of clients) {
-    for (const [k, v] of checkedStream(c.events)) {
-      const seen = merged.get(k)
-      if (seen !== undefined) expect(v, k).toBe(seen) // every client of this run saw the same event n
-      merged.set(k, v)
+  try {
+    const clients = await Promise.all([0, 1, 2, 3, 4, 5].map(() => client(t.url, ['*'])))
+    if (t.workers) {
+      await t.workers.collect(new WsStats(), new DispatchStats(), new WsStats(), Object.assign(new DispatchStats(), { readSeq: -1 }))
+      const per = t.workers.connectionsPerWorker()
+      expect(per.reduce((a, b) => a + b, 0), `connections per worker ${per}`).toBe(6)
+      for (const n of per) expect(n, `connections per worker ${per}`).toBeGreaterThan(0)
     }
+    release()
+    await waitFor(() => clients.every((c) => c.events.length >= cap.events), 15_000,
+      `every event at every client (${clients.map((c) => c.events.length)} of ${cap.events})`)
+    await sleep(100) // nothing more may arrive
+    const merged = new Map<string, string>()
+    for (const c of clients) {
+      expect(c.events.length).toBe(cap.events)
+      for (const [k, v] of checkedStream(c.events)) {
+        const seen = merged.get(k)
+        if (seen !== undefined) expect(v, k).toBe(seen) // every client of this run saw the same event n
+        merged.set(k, v)
+      }
+    }
+    return merged
+  } finally {
+    running.splice(running.indexOf(t), 1)
+    await t.stop()
+    await replay.stop(0)
   }
-  running.splice(running.indexOf(t), 1)
-  await t.stop()
-  return merged
 }
 
 describe('--workers N fan-out', () => {
-  it('delivers the same per-symbol events with 0, 1 and 2 worker threads (snapshot, then n+1 contiguous on every client)', async () => {
-    const runs = [await run(0), await run(1), await run(2)]
-    let compared = 0
-    for (const s of SYMBOLS) {
-      const ns = runs.map((m) => [...m.keys()].filter((k) => k.startsWith(`${s}:`)).map((k) => Number(k.slice(s.length + 1))))
-      const from = Math.max(...ns.map((a) => Math.min(...a))), to = Math.min(...ns.map((a) => Math.max(...a)))
-      for (let n = from; n <= to; n++) {
-        const k = `${s}:${n}`
-        expect(runs[1].get(k), `${k} workers 1 vs 0`).toBe(runs[0].get(k))
-        expect(runs[2].get(k), `${k} workers 2 vs 0`).toBe(runs[0].get(k))
-        compared++
-      }
-    }
-    expect(compared).toBeGreaterThanOrEqual(40)
-  }, 30_000)
+  it('delivers exactly the same per-symbol events with 0, 1 and 2 worker threads, contiguous on every client', async () => {
+    const cap = capture()
+    expect(cap.events).toBeGreaterThan(5000)
+    const runs = [await run(0, cap), await run(1, cap), await run(2, cap)]
+    expect(runs[0].size).toBe(cap.events)
+    expect(runs[1]).toEqual(runs[0])
+    expect(runs[2]).toEqual(runs[0])
+    expect(SYMBOLS.every((s) => runs[0].has(`${s}:1`))).toBe(true)
+  }, 60_000)
 
   it('stops with workers: every client gets 1001 and /metrics summed all threads before', async () => {
     const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--sim-rate', '2000', '--workers', '2'], {})
