@@ -64,8 +64,11 @@ export interface WsLog {
 
 /** Per-connection state; uWS copies userData's own properties, so the session rides as `{ s }`. */
 class Session extends Subscriber implements PendingOwner {
-  readonly pending = new Map<number, PendingSymbol>()
-  readonly dirtyList: number[] = []
+  // Conflation state exists only once a connection has been slow or throttled (made on first use).
+  private pendingMap: Map<number, PendingSymbol> | null = null
+  private dirty: number[] | null = null
+  get pending(): Map<number, PendingSymbol> { return this.pendingMap ??= new Map() }
+  get dirtyList(): number[] { return this.dirty ??= [] }
   /** STATE_NORMAL or STATE_CONFLATING */
   state = STATE_NORMAL
   conflatingSinceMs = 0
