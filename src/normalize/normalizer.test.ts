@@ -29,6 +29,23 @@ describe('Normalizer', () => {
     expect([ring.bidPrice[0], ring.symbolSeq[0], ring.bidPrice[1], ring.symbolSeq[1]]).toEqual([421000, 1, 421000, 2])
   })
 
+  it('maps a directory-less feed (TOPS) onto a symbol another feed defined first', () => {
+    const { ring, a, b } = setup()
+    a.defineSymbol(13, 'AAPL', -4, 0) // ITCH: locate 13
+    const loc = b.locateOf('AAPL', -4, 0) // TOPS: no directory, the symbol id is its locate
+    expect(loc).toBe(0)
+    expect(b.quote(loc, 1, 1489100, 100, 1489200, 200, 0)).toBe(DECODE_OK)
+    expect(a.quote(13, 2, 1489100, 100, 1489300, 200, 0)).toBe(DECODE_OK)
+    expect([ring.symbolId[0], ring.symbolSeq[0], ring.symbolId[1], ring.symbolSeq[1]]).toEqual([0, 1, 0, 2])
+  })
+
+  it('unmaps a locate whose redefinition is refused, so it never publishes under its old symbol', () => {
+    const { a } = setup()
+    a.defineSymbol(7, 'GOOD', -4, 0)
+    expect(a.defineSymbol(7, 'BAD*', -4, 0)).toBe(DECODE_UNKNOWN_SYMBOL)
+    expect(a.quote(7, 1, 1, 1, 2, 1, 0)).toBe(DECODE_UNKNOWN_SYMBOL)
+  })
+
   it('rejects a rescaled value that is no longer an exact integer', () => {
     const { a, b } = setup()
     a.defineSymbol(1, 'X', -2, 0)

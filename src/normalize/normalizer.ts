@@ -45,9 +45,12 @@ export class Normalizer implements TickSink {
 
   defineSymbol(locate: number, name: string, priceExponent: number, sizeExponent: number): DecodeStatus {
     if (!Number.isInteger(locate) || locate < 0 || locate > 0xffffff) return DECODE_BAD_VALUE
+    if (locate >= this.idByLocate.length) this.grow(locate + 1)
+    // A redefinition replaces the entry; a refused one unmaps the locate, so its later quotes are counted as
+    // unknown instead of being published under the symbol it used to mean.
+    this.idByLocate[locate] = NO_SYMBOL
     const id = this.symbols.add(name, priceExponent, sizeExponent)
     if (id === NO_SYMBOL) return DECODE_UNKNOWN_SYMBOL
-    if (locate >= this.idByLocate.length) this.grow(locate + 1)
     const dp = priceExponent - this.symbols.priceExponent[id]
     const ds = sizeExponent - this.symbols.sizeExponent[id]
     if (Math.abs(dp) > 18 || Math.abs(ds) > 18) return DECODE_BAD_VALUE
@@ -61,13 +64,13 @@ export class Normalizer implements TickSink {
   }
 
   locateOf(name: string, priceExponent: number, sizeExponent: number): number {
-    const id = this.symbols.idOf(name)
-    // Feeds without a directory use the symbol id itself as their locate code.
-    if (id !== NO_SYMBOL) return id
-    const added = this.symbols.add(name, priceExponent, sizeExponent)
-    if (added === NO_SYMBOL) return NO_SYMBOL
-    this.defineSymbol(added, name, priceExponent, sizeExponent)
-    return added
+    // Feeds without a directory use the symbol id itself as their locate code. The symbol may already exist
+    // (another feed defined it): it must still be mapped in THIS normalizer, with this feed's exponents.
+    let id = this.symbols.idOf(name)
+    if (id === NO_SYMBOL) id = this.symbols.add(name, priceExponent, sizeExponent)
+    if (id === NO_SYMBOL) return NO_SYMBOL
+    if (id < this.idByLocate.length && this.idByLocate[id] === id) return id
+    return this.defineSymbol(id, name, priceExponent, sizeExponent) === DECODE_OK ? id : NO_SYMBOL
   }
 
   quote(locate: number, exchTimeUs: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, flags: number): DecodeStatus {
