@@ -193,6 +193,9 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   }
   const c = out as unknown as Config
   if ((c.ringCapacity & (c.ringCapacity - 1)) !== 0) problems.push(`--ring-capacity / TICKCAST_RING_CAPACITY: ${c.ringCapacity} must be a power of two`)
+  // Workers copy from the shared ring while the writer may be up to MAX_UNCOMMITTED_EVENTS (4,096) ahead of what
+  // it shared; below 16,384 slots that margin eats most of the copy window and tears would be missed.
+  if (c.workers > 0 && c.ringCapacity < 16384) problems.push(`--ring-capacity: ${c.ringCapacity} is too small for --workers (at least 16384)`)
   if (c.wsSlowHardLimitBytes <= c.wsMaxBackpressureBytes) problems.push(`--ws-slow-hard-limit-bytes: ${c.wsSlowHardLimitBytes} must exceed --ws-max-backpressure-bytes (${c.wsMaxBackpressureBytes})`)
   const names = new Set<string>()
   for (const f of c.feeds) { if (names.has(f.name)) problems.push(`--feed: duplicate feed name "${f.name}"`); names.add(f.name) }

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { SymbolTable } from '../model/symbols.js'
-import { KIND_QUOTE, TickRing } from '../ring/ring-buffer.js'
+import { Normalizer, SymbolSequences } from '../normalize/normalizer.js'
+import { KIND_QUOTE, MAX_UNCOMMITTED_EVENTS, TickRing } from '../ring/ring-buffer.js'
 import { RingMirror } from './ring-mirror.js'
 
 function setup(capacity = 16) {
   const writer = new TickRing(capacity), symbols = new SymbolTable(8)
   symbols.add('AAPL', 2); symbols.add('MSFT', 2)
   const skips: number[] = []
-  const mirror = new RingMirror(new TickRing(capacity, writer.handle()), new TickRing(capacity), symbols, (s) => skips.push(s))
+  // these tests drive the writer slot by slot: at most the slot after its shared cursor is being written
+  const mirror = new RingMirror(new TickRing(capacity, writer.handle()), new TickRing(capacity), symbols, (s) => skips.push(s), 1)
   let woken = 0
   mirror.local.wake = () => { woken++ }
   const write = (sym: number, bid: number): void => {
@@ -67,5 +69,34 @@ describe('RingMirror', () => {
     expect(mirror.local.cursor).toBe(-1)
     expect(mirror.pump()).toBe(false)
     expect(mirror.local.cursor).toBe(3)
+  })
+})
+
+describe('RingMirror against a writer with a large uncommitted batch', () => {
+  it('refuses (retries) a copy the writer may have overwritten past the cursor it last shared (review finding)', () => {
+    const shared = new TickRing(1024), local = new TickRing(1024), symbols = new SymbolTable(16)
+    symbols.add('AAPL', -4, 0)
+    const write = (n: number): void => { for (let k = 0; k < n; k++) { const i = shared.nextSlot(); shared.symbolId[i] = 0; shared.symbolSeq[i] = shared.cursor + 2; shared.publish() } }
+    write(600); shared.commit()
+    write(600) // mid-batch on the feed thread: overwrites the slots of seqs 0..175, not shared yet
+    const mirror = new RingMirror(shared, local, symbols, () => {})
+    expect(mirror.pump()).toBe(true) // torn: retry later instead of accepting seqs 88..175 with the wrong events
+    expect(mirror.stats.torn).toBe(1)
+    expect(local.cursor).toBeLessThan(88) // what fell out of the window is skipped and reported; nothing torn is accepted
+  })
+
+  it('is guaranteed a bound by the writer: the normalizer shares its cursor at least every MAX_UNCOMMITTED_EVENTS', () => {
+    const ring = new TickRing(65536), symbols = new SymbolTable(4)
+    const norm = new Normalizer(ring, symbols, new SymbolSequences(4))
+    norm.defineSymbol(1, 'AAPL', -4, 0)
+    norm.beginBatch(0)
+    let worst = 0
+    for (let k = 0; k < 20_000; k++) {
+      norm.quote(1, k, 100, 1, 101, 1, 0)
+      worst = Math.max(worst, ring.cursor - ring.loadSharedCursor())
+    }
+    norm.endBatch()
+    expect(worst).toBeLessThan(MAX_UNCOMMITTED_EVENTS)
+    expect(ring.loadSharedCursor()).toBe(19_999)
   })
 })

@@ -1,6 +1,7 @@
 // Owns a fan-out worker's private copy of the shared ring: copies committed slots, validates them, publishes locally.
 // Must never write to the shared ring or wait on the writer: a torn or lapped copy is retried or counted, never waited out.
 import type { SymbolTable } from '../model/symbols.js'
+import { MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 
 export class MirrorStats {
@@ -34,6 +35,8 @@ export class RingMirror {
     private readonly symbols: SymbolTable,
     /** events up to `seq` were not copied in time: the local dispatcher counts them as lapped */
     private readonly skipTo: (seq: number) => void,
+    /** how far past its last shared cursor the writer may be writing (the normalizer's commit guarantee) */
+    private readonly uncommittedBound = MAX_UNCOMMITTED_EVENTS,
   ) {
     if (local.capacity !== shared.capacity) throw new Error('ring mirror: capacities differ')
     const cols = (r: TickRing): Column[] => [r.kind, r.code, r.symbolId, r.symbolSeq, r.exchTimeUs, r.recvTimeMs, r.bidPrice,
@@ -55,9 +58,10 @@ export class RingMirror {
       this.skipTo(from - 1)
     }
     this.copy(from, cur)
-    // The writer may be filling the slot of cursor + 1 right now, which is the slot of seq cursor + 1 - capacity.
+    // The writer may be filling any slot up to uncommittedBound past the cursor it last shared (the normalizer
+    // commits at least that often), i.e. the slots of seqs up to after + uncommittedBound - capacity.
     const after = this.shared.loadSharedCursor()
-    if (!(after + 1 - this.shared.capacity < from)) { this.stats.torn++; return true }
+    if (!(after + this.uncommittedBound - this.shared.capacity < from)) { this.stats.torn++; return true }
     let end = cur
     const ids = local.symbolId, mask = local.mask, known = this.symbols.size
     for (let seq = from; seq <= cur; seq++) {

@@ -4,7 +4,7 @@ import { DECODE_BAD_VALUE, DECODE_OK, DECODE_UNKNOWN_SYMBOL } from '../errors.js
 import type { DecodeStatus } from '../errors.js'
 import { NO_SYMBOL } from '../model/symbols.js'
 import type { SymbolTable } from '../model/symbols.js'
-import { KIND_QUOTE, KIND_STATUS, KIND_TRADE } from '../ring/ring-buffer.js'
+import { KIND_QUOTE, KIND_STATUS, KIND_TRADE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 import type { TickSink } from './tick-sink.js'
 
@@ -87,7 +87,8 @@ export class Normalizer implements TickSink {
     r.symbolSeq[i] = ++this.seqs.next[id]
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.bidPrice[i] = bp; r.bidSize[i] = bs; r.askPrice[i] = ap; r.askSize[i] = as
-    r.publish(); this.pending++
+    r.publish()
+    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.endBatch()
     return DECODE_OK
   }
 
@@ -104,7 +105,8 @@ export class Normalizer implements TickSink {
     r.symbolSeq[i] = ++this.seqs.next[id]
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.tradePrice[i] = p; r.tradeSize[i] = q; r.tradeId[i] = tradeId
-    r.publish(); this.pending++
+    r.publish()
+    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.endBatch()
     return DECODE_OK
   }
 
@@ -115,7 +117,8 @@ export class Normalizer implements TickSink {
     r.kind[i] = KIND_STATUS; r.code[i] = code; r.symbolId[i] = id
     r.symbolSeq[i] = ++this.seqs.next[id]
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
-    r.publish(); this.pending++
+    r.publish()
+    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.endBatch()
     return DECODE_OK
   }
 

@@ -3,6 +3,11 @@
 import { bootError } from '../errors.js'
 
 export const KIND_QUOTE = 1
+/**
+ * The writer commits (publishes its cursor to other threads) at least every this many events, even inside one
+ * large batch, so a reader on another thread knows how far past the shared cursor slots may be changing.
+ */
+export const MAX_UNCOMMITTED_EVENTS = 4096
 export const KIND_TRADE = 2
 export const KIND_STATUS = 3
 
