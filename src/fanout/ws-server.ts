@@ -316,7 +316,9 @@ export class WsServer {
     for (let i = 0; i < out.errorCodes.length; i++) this.sendError(s, out.errorCodes[i], out.errorMessages[i], req.id, out.errorSymbols[i])
     if (req.op !== OP_SUBSCRIBE) this.forgetUnsubscribed(s)
     let hz = 0, age = 0
-    if (req.op === OP_SUBSCRIBE && (req.maxHz > 0 || req.maxAgeMs > 0)) {
+    // Throttling applies to the symbols this request newly subscribes; with none, the ack reports none (a
+    // symbol already held keeps its rate, so claiming the new one would be false).
+    if (req.op === OP_SUBSCRIBE && (req.maxHz > 0 || req.maxAgeMs > 0) && out.added.length > 0) {
       hz = req.maxHz > 0 ? Math.min(req.maxHz, 1000 / THROTTLE_TICK_MS) : 0
       age = req.maxAgeMs > 0 ? Math.max(req.maxAgeMs, THROTTLE_TICK_MS) : 0
       if (hz > 0 && age > 0) age = Math.max(age, Math.ceil(1000 / hz) + THROTTLE_TICK_MS)

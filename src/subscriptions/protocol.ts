@@ -70,7 +70,7 @@ export const OP_NONE = 0, OP_SUBSCRIBE = 1, OP_UNSUBSCRIBE = 2, OP_PING = 3
 export const MAX_ID_CHARS = 64
 export const MAX_ERRORS_PER_REQUEST = 32
 /** `*` alone, or a symbol prefix followed by `*` */
-export const PATTERN_RE = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,15})?\*$/
+export const PATTERN_RE = /^(?:[A-Za-z0-9][A-Za-z0-9._+=^-]{0,15})?\*$/
 
 export type RequestId = string | number | undefined
 
