@@ -5,8 +5,9 @@ import { markdownTable } from './config.js'
 import { DispatchStats } from './fanout/dispatcher.js'
 import { MqttStats } from './fanout/mqtt-publisher.js'
 import { WsStats } from './fanout/ws-stats.js'
-import { FeedStats } from './feed/feed-stats.js'
+import { FeedStats, LineStats } from './feed/feed-stats.js'
 import { registerCatalogue } from './metrics/catalogue.js'
+import { HttpStats } from './metrics/http-stats.js'
 import { MetricsRegistry } from './metrics/registry.js'
 import { SymbolTable } from './model/symbols.js'
 import { TickRing } from './ring/ring-buffer.js'
@@ -14,7 +15,9 @@ import { TickRing } from './ring/ring-buffer.js'
 /** Every metric tickcast can register (all optional parts on), with its type and label names. */
 export async function metricRows(): Promise<Array<{ name: string; type: string; labels: string; help: string }>> {
   const m = new MetricsRegistry(false)
-  registerCatalogue(m, { feeds: [new FeedStats('a')], ring: new TickRing(1024), symbols: new SymbolTable(16), dispatch: new DispatchStats(), ws: new WsStats(), mqtt: new MqttStats() })
+  const feed = new FeedStats('a') // an A/B feed, so the per-line metrics are listed too
+  feed.lines.push(new LineStats('a', 'A'), new LineStats('a', 'B'))
+  registerCatalogue(m, { feeds: [feed], ring: new TickRing(1024), symbols: new SymbolTable(16), dispatch: new DispatchStats(), ws: new WsStats(), mqtt: new MqttStats(), http: new HttpStats() })
   return (await m.app.getMetricsAsJSON()).map((x) => {
     const keys = new Set<string>()
     for (const v of x.values ?? []) for (const k of Object.keys(v.labels ?? {})) if (k !== 'le') keys.add(k)

@@ -14,6 +14,7 @@ import { WsServer } from './fanout/ws-server.js'
 import { WsStats } from './fanout/ws-stats.js'
 import { Feed } from './feed/feed.js'
 import { registerCatalogue } from './metrics/catalogue.js'
+import { HttpStats } from './metrics/http-stats.js'
 import { MetricsRegistry } from './metrics/registry.js'
 import { SymbolTable } from './model/symbols.js'
 import { SymbolSequences } from './normalize/normalizer.js'
@@ -95,7 +96,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
 
     const feeds: Feed[] = []
     const metrics = new MetricsRegistry(opts.processMetrics ?? true)
-    const wsStats = new WsStats()
+    const wsStats = new WsStats(), httpStats = new HttpStats()
     const isReady = (): { ready: boolean; reason?: string } => {
       const now = performance.now()
       const stale = feeds.filter((f) => !f.isFresh(now, config.feedStaleAfterMs)).map((f) => f.config.name)
@@ -117,7 +118,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       if (workers !== null) await workers.collect(wsStats, dispatcher.stats, sumWs, sumDispatch)
       return metrics.metrics()
     }
-    const ws = new WsServer({ ...wsOptions, ready: isReady, metrics: scrape, extraRoutes: opts.extraRoutes }, symbols, lvc, wsStats, log)
+    const ws = new WsServer({ ...wsOptions, ready: isReady, metrics: scrape, extraRoutes: opts.extraRoutes, http: httpStats }, symbols, lvc, wsStats, log)
 
     const dispatcher = new Dispatcher(ring, lvc, symbols, ws, mqtt, (lost) => {
       log.warn({ lost }, 'fan-out lapped by the feed: clients told of the gap')
@@ -142,6 +143,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     }
     registerCatalogue(metrics, {
       feeds: feeds.map((f) => f.stats), ring, symbols, dispatch: workers ? sumDispatch : dispatcher.stats, ws: workers ? sumWs : wsStats, mqtt: mqtt?.stats ?? null,
+      // with workers, HTTP is served (and would be counted) on the worker threads, whose request counts are not summed yet
+      http: workers ? undefined : httpStats,
     })
 
     if (workers !== null) await workers.attach(ws) // before listening: every connection goes to a worker

@@ -12,6 +12,7 @@ import { SymbolTable } from '../model/symbols.js'
 import { KIND_QUOTE, TickRing } from '../ring/ring-buffer.js'
 import { WsServer } from './ws-server.js'
 import type { WsServerOptions } from './ws-server.js'
+import { HTTP_ROUTES, HTTP_STATUS_CLASSES, HttpStats } from '../metrics/http-stats.js'
 import { WsStats } from './ws-stats.js'
 
 const silent = { info() {}, warn() {} }
@@ -287,6 +288,15 @@ describe('upgrade checks', () => {
 })
 
 describe('HTTP routes', () => {
+  it('counts every request by route and status class', async () => {
+    const http = new HttpStats()
+    const { port } = await start({ http, ready: () => ({ ready: false, reason: 'no feed' }) })
+    for (const path of ['/healthz', '/readyz', '/v1/symbols', '/v1/snapshot/AAPL', '/v1/snapshot/NOPE', '/v1/snapshot/A*', '/nowhere']) await httpGet(port, path)
+    const at = (route: string, cls: string): number => http.requests[HTTP_ROUTES.indexOf(route as never) * HTTP_STATUS_CLASSES.length + HTTP_STATUS_CLASSES.indexOf(cls as never)]
+    expect([at('healthz', '2xx'), at('readyz', '5xx'), at('symbols', '2xx'), at('snapshot', '2xx'), at('snapshot', '4xx'), at('other', '4xx')]).toEqual([1, 1, 1, 1, 2, 1])
+    expect(http.requests.reduce((a, b) => a + b, 0)).toBe(7)
+  })
+
   it('serves the REST snapshot byte-identical to the WebSocket snapshot, and health, readiness, symbols, metrics', async () => {
     let ready = false
     const { port, quote } = await start({

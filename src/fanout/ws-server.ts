@@ -10,6 +10,7 @@ import { CLOSE_GOING_AWAY, CLOSE_RATE_LIMITED, CLOSE_SLOW_CONSUMER, ERR_RATE_LIM
 import type { SymbolTable } from '../model/symbols.js'
 import { registerRoutes } from '../http/routes.js'
 import type { MetricsBody, ReadyState } from '../http/routes.js'
+import type { HttpStats } from '../metrics/http-stats.js'
 import {
   ControlRequest, OP_PING, OP_SUBSCRIBE, ackReply, errorReply, gapReply, parseControl, pongReply,
 } from '../subscriptions/protocol.js'
@@ -40,6 +41,8 @@ export interface WsServerOptions {
   closeGraceMs?: number
   ready?: () => ReadyState
   metrics?: () => Promise<MetricsBody>
+  /** HTTP request counters (tickcast_http_requests_total) */
+  http?: HttpStats
   extraRoutes?: (app: uWS.TemplatedApp) => void
 }
 
@@ -117,7 +120,7 @@ function classifyClose(code: number, message: string): CloseReason {
 export class WsServer {
   readonly app: uWS.TemplatedApp
   readonly registry: SubscriptionRegistry
-  private readonly cfg: Required<Omit<WsServerOptions, 'ready' | 'metrics' | 'extraRoutes' | 'allowedOrigins'>>
+  private readonly cfg: Required<Omit<WsServerOptions, 'ready' | 'metrics' | 'extraRoutes' | 'allowedOrigins' | 'http'>>
   private readonly allowedOrigins: ReadonlySet<string> | null
   private readonly sessions = new Set<Session>()
   private readonly req = new ControlRequest()
@@ -177,7 +180,7 @@ export class WsServer {
       close: this.onClose.bind(this),
     })
     registerRoutes(this.app, {
-      symbols, lvc, ready: opts.ready, metrics: opts.metrics, extraRoutes: opts.extraRoutes,
+      symbols, lvc, ready: opts.ready, metrics: opts.metrics, extraRoutes: opts.extraRoutes, http: opts.http,
       isClosing: () => this.closing !== null,
     })
   }

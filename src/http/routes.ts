@@ -6,6 +6,7 @@ import { FORMAT_JSON, writeSnapshot } from '../codec/tick-codec.js'
 import { JSON_EVENT_MAX_BYTES } from '../codec/json-codec.js'
 import { ERR_BAD_SYMBOL, ERR_UNKNOWN_SYMBOL } from '../errors.js'
 import { NO_SYMBOL, SYMBOL_PATTERN } from '../model/symbols.js'
+import { HttpStats } from '../metrics/http-stats.js'
 import type { SymbolTable } from '../model/symbols.js'
 
 export interface ReadyState { ready: boolean; reason?: string }
@@ -22,6 +23,8 @@ export interface RouteDeps {
   extraRoutes?: (app: uWS.TemplatedApp) => void
   /** true once shutdown began: /readyz answers 503 */
   isClosing: () => boolean
+  /** request counters by route and status class (tickcast_http_requests_total); absent = not counted */
+  http?: HttpStats
 }
 
 const JSON_TYPE = 'application/json'
@@ -33,18 +36,21 @@ function sendJson(res: uWS.HttpResponse, status: string, body: string | Uint8Arr
 
 export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
   const { symbols, lvc } = deps
+  const http = deps.http ?? new HttpStats() // counted either way: one array increment per request
   let symbolsJson = '[]', symbolsJsonSize = 0 // symbols only grow: rebuild when the count changes
 
-  app.get('/healthz', (res) => { res.writeHeader('Content-Type', 'text/plain').end('ok') })
+  app.get('/healthz', (res) => { http.count('healthz', 200); res.writeHeader('Content-Type', 'text/plain').end('ok') })
 
   app.get('/readyz', (res) => {
     const st: ReadyState = deps.isClosing() ? { ready: false, reason: 'shutting_down' } : deps.ready ? deps.ready() : { ready: true }
+    http.count('readyz', st.ready ? 200 : 503)
     if (st.ready) sendJson(res, '200 OK', '{"status":"ready"}')
     else sendJson(res, '503 Service Unavailable', JSON.stringify({ status: 'not_ready', reason: st.reason ?? 'not ready' }))
   })
 
   app.get('/v1/symbols', (res) => {
     if (symbols.size !== symbolsJsonSize) { symbolsJson = JSON.stringify(symbols.name); symbolsJsonSize = symbols.size }
+    http.count('symbols', 200)
     sendJson(res, '200 OK', symbolsJson)
   })
 
@@ -52,11 +58,13 @@ export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
   app.get('/v1/snapshot/:symbol', (res, req) => {
     const name = req.getParameter(0) ?? ''
     if (!SYMBOL_PATTERN.test(name)) {
+      http.count('snapshot', 400)
       sendJson(res, '400 Bad Request', JSON.stringify({ error: ERR_BAD_SYMBOL, message: `symbols match ${SYMBOL_PATTERN.source}` }))
       return
     }
     const id = symbols.idOf(name)
-    if (id === NO_SYMBOL) { sendJson(res, '404 Not Found', JSON.stringify({ error: ERR_UNKNOWN_SYMBOL, symbol: name })); return }
+    if (id === NO_SYMBOL) { http.count('snapshot', 404); sendJson(res, '404 Not Found', JSON.stringify({ error: ERR_UNKNOWN_SYMBOL, symbol: name })); return }
+    http.count('snapshot', 200)
     sendJson(res, '200 OK', snapBuf.subarray(0, writeSnapshot(FORMAT_JSON, lvc, symbols, id, snapBuf, 0)))
   })
 
@@ -66,13 +74,13 @@ export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
       const state = { aborted: false }
       res.onAborted(() => { state.aborted = true }) // before the await: uWS requires it for deferred responses
       metrics().then(
-        (m) => { if (!state.aborted) res.cork(() => { res.writeHeader('Content-Type', m.contentType).end(m.body) }) },
-        () => { if (!state.aborted) res.cork(() => { res.writeStatus('500 Internal Server Error').end('metrics failed') }) },
+        (m) => { http.count('metrics', 200); if (!state.aborted) res.cork(() => { res.writeHeader('Content-Type', m.contentType).end(m.body) }) },
+        () => { http.count('metrics', 500); if (!state.aborted) res.cork(() => { res.writeStatus('500 Internal Server Error').end('metrics failed') }) },
       )
     })
   }
 
   deps.extraRoutes?.(app)
 
-  app.any('/*', (res) => { sendJson(res, '404 Not Found', '{"error":"NOT_FOUND"}') })
+  app.any('/*', (res) => { http.count('other', 404); sendJson(res, '404 Not Found', '{"error":"NOT_FOUND"}') })
 }
