@@ -100,7 +100,6 @@ interface ChildApp {
 type Ws = uWS.WebSocket<UserData>
 
 /** every connection subscribes to this topic: gap notices go out as one publish */
-const SYS_TOPIC = Buffer.from('sys', 'latin1')
 const SEND_DROPPED = 2
 const STATE_NORMAL = 0, STATE_CONFLATING = 1
 /** throttled symbols are flushed on this timer; it bounds maxHz (≤ 100) and maxAgeMs (≥ 10) */
@@ -200,7 +199,14 @@ export class WsServer {
   markDetached(id: number, trades: number): void { this.detached.mark(id, trades, performance.now()) }
 
   /** Tells every client (JSON text, both formats) that the server lost `lost` updates: resubscribe for snapshots. */
-  broadcastGap(lost: number): void { this.app.publish(SYS_TOPIC, gapReply(lost, Date.now()), false, false) }
+  /**
+   * Tells every connection of a gap. Rare (a lapped fan-out or a feed gap), so it walks the sessions instead of
+   * keeping every socket subscribed to a broadcast topic, which cost memory on each idle connection.
+   */
+  broadcastGap(lost: number): void {
+    const text = gapReply(lost, Date.now())
+    for (const s of this.sessions) this.sendText(s, text)
+  }
 
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -287,7 +293,6 @@ export class WsServer {
     s.ws = ws
     this.sessions.add(s)
     this.stats.connections++; this.stats.connectionsTotal++
-    ws.subscribe(SYS_TOPIC)
   }
 
   private onMessage(ws: Ws, data: ArrayBuffer, isBinary: boolean): void {

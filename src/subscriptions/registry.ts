@@ -19,13 +19,15 @@ export class Subscriber {
   /** null before open and after close: uWS throws on a closed socket */
   ws: TopicSocket | null = null
   /** pattern prefixes without the `*` ('' = every symbol), and the patterns as the client wrote them */
-  readonly prefixes: string[] = []
-  readonly patterns: string[] = []
+  get prefixes(): string[] { return this.prefixList ??= [] }
+  get patterns(): string[] { return this.patternList ??= [] }
   // The sets are made on first use: three empty Sets are ~470 bytes, a third of what an idle connection
   // cost at 10,000 connections (bench:fanout --full), and most connections never need some of them.
   private explicitSet: Set<number> | null = null
   private topicSet: Set<number> | null = null
   private detachedSet: Set<number> | null = null
+  private prefixList: string[] | null = null
+  private patternList: string[] | null = null
   constructor(readonly format: WireFormat) {}
   get explicit(): Set<number> { return this.explicitSet ??= new Set() }
   /** symbol ids this connection is subscribed to in uWS: explicit ∪ pattern matches */
