@@ -24,8 +24,15 @@ const { values: a } = parseArgs({ options: {
   'tickcast-args': { type: 'string', default: '' },
   'no-slow': { type: 'boolean', default: false },
   out: { type: 'string' },
+  'max-sec': { type: 'string', default: '900' },
 } })
 const DURATION_MS = Number(a['duration-sec']) * 1000
+const CALL_TIMEOUT_MS = Math.max(60_000, 3 * DURATION_MS)
+// The whole run is bounded, and stops every process it started however it ends (deadline, signal, error).
+const abort = (why: string, code: number): void => { console.error(`bench:fanout stopped: ${why}`); void stopAll().then(() => process.exit(code)) }
+setTimeout(() => abort(`over --max-sec ${a['max-sec']}`, 1), Number(a['max-sec']) * 1000).unref()
+process.once('SIGINT', () => abort('SIGINT', 130))
+process.once('SIGTERM', () => abort('SIGTERM', 143))
 const WARMUP_MS = 2000
 const SUBS = (a.subs ?? (a.full ? '100,1000,10000' : '100,1000')).split(',').map(Number)
 const RATES = a.rates!.split(',').map(Number)
@@ -58,7 +65,15 @@ class LoadProc {
     this.child.on('message', (m: { ev: string }) => { const w = this.waiters.shift(); if (w) w(m as { ev: string } & Record<string, unknown>) })
   }
   next<T>(): Promise<T> { return new Promise((r) => this.waiters.push(r as (m: unknown) => void)) }
-  async call<T>(cmd: WorkerCommand): Promise<T> { const p = this.next<T>(); this.child.send(cmd); return p }
+  /** Fails the run (children are stopped) when a load worker does not answer: a baseline that never accepts
+   *  its connections must not hang the benchmark. */
+  async call<T>(cmd: WorkerCommand): Promise<T> {
+    const p = this.next<T>()
+    this.child.send(cmd)
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_r, reject) => { timer = setTimeout(() => reject(new Error(`load worker did not answer '${cmd.cmd}' within ${CALL_TIMEOUT_MS / 1000} s`)), CALL_TIMEOUT_MS) })
+    try { return await Promise.race([p, late]) } finally { clearTimeout(timer) }
+  }
 }
 
 interface Target { pids: number[]; host: string; port: number; path: string; stop(): Promise<void> }
