@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 // test bounded so a hang fails CI instead of eating its 90 minutes.
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'feeds/**/*.test.ts', 'bench/**/*.test.ts', 'grafana/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'feeds/**/*.test.ts', 'bench/**/*.test.ts', 'grafana/**/*.test.ts', 'test-support/**/*.test.ts', 'tools/**/*.test.ts'],
     globalSetup: ['./vitest.global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,

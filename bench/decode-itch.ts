@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { decodeBinaryFile } from '../src/capture/binary-file.js'
+import { decodeBinaryFile } from '../feeds/capture/binary-file.js'
 import { ItchDecoder } from '../src/feed/decoders/itch.js'
 import { FeedStats } from '../src/feed/feed-stats.js'
 import type { TickSink } from '../src/normalize/tick-sink.js'

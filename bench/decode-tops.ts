@@ -2,9 +2,9 @@
 // Must never measure capture parsing: messages are extracted once, then only TopsDecoder.decode is timed.
 import { readFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
-import { IexTpReader } from '../src/capture/iex-tp.js'
-import { TransportDemux } from '../src/capture/net-frame.js'
-import { readCapture } from '../src/capture/pcap.js'
+import { IexTpReader } from '../feeds/capture/iex-tp.js'
+import { TransportDemux } from '../feeds/capture/net-frame.js'
+import { readCapture } from '../feeds/capture/pcap.js'
 import { TopsDecoder } from '../src/feed/decoders/tops.js'
 import { FeedStats } from '../src/feed/feed-stats.js'
 import type { TickSink } from '../src/normalize/tick-sink.js'

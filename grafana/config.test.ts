@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { binaryAvailable, PROMTOOL_BIN } from '../src/test-support/prometheus.js'
+import { binaryAvailable, PROMTOOL_BIN } from '../test-support/prometheus.js'
 import { datasourceVar } from './dashboards-src/kit.js'
 
 const DIR = import.meta.dirname

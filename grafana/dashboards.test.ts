@@ -10,9 +10,9 @@ import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/log.js'
 import { startTickcast } from '../src/server.js'
 import type { Tickcast } from '../src/server.js'
-import { binaryAvailable, PROMETHEUS_BIN, startPrometheus } from '../src/test-support/prometheus.js'
-import type { Prometheus } from '../src/test-support/prometheus.js'
-import { waitFor } from '../src/test-support/wait-for.js'
+import { binaryAvailable, PROMETHEUS_BIN, startPrometheus } from '../test-support/prometheus.js'
+import type { Prometheus } from '../test-support/prometheus.js'
+import { waitFor } from '../test-support/wait-for.js'
 import { buildDashboards, serialize } from './build.js'
 
 const DIR = join(import.meta.dirname, 'dashboards')

@@ -5,7 +5,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { waitFor } from './test-support/wait-for.js'
+import { waitFor } from '../test-support/wait-for.js'
 
 const MAIN = 'dist/src/main.js'
 const children: ChildProcessWithoutNullStreams[] = []

@@ -7,13 +7,13 @@ import WebSocket from 'ws'
 import { startSimulator } from '../feeds/sim/simulator.js'
 import type { RunningSimulator } from '../feeds/sim/simulator.js'
 import { loadConfig } from './config.js'
-import { writeQuote, writeSymbolDirectory, writeTrade } from './feed/encoders/native.js'
-import { SoupServer } from './feed/soup-server.js'
+import { writeQuote, writeSymbolDirectory, writeTrade } from '../feeds/native-encoder.js'
+import { SoupServer } from '../feeds/soup-server.js'
 import { createLogger } from './log.js'
 import { startTickcast } from './server.js'
 import type { Tickcast } from './server.js'
-import { mosquittoAvailable, startMosquitto } from './test-support/mosquitto.js'
-import { sleep, waitFor } from './test-support/wait-for.js'
+import { mosquittoAvailable, startMosquitto } from '../test-support/mosquitto.js'
+import { sleep, waitFor } from '../test-support/wait-for.js'
 
 type Event = Record<string, unknown> & { e: string; s: string; n: number }
 

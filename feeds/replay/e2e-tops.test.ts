@@ -11,7 +11,7 @@ import { createLogger } from '../../src/log.js'
 import { NO_SYMBOL, SYMBOL_PATTERN } from '../../src/model/symbols.js'
 import type { TickSink } from '../../src/normalize/tick-sink.js'
 import { startTickcast } from '../../src/server.js'
-import { waitFor } from '../../src/test-support/wait-for.js'
+import { waitFor } from '../../test-support/wait-for.js'
 import { loadCaptureFile } from './load-capture.js'
 import { startReplay } from './replayer.js'
 

@@ -1,7 +1,7 @@
 // Owns serving a loaded capture as a SoupBinTCP session: one Sequenced Data packet per message, paced or flat out.
 // Must never pace per message (one timer per due batch) nor hold the event loop for more than a bounded batch.
 import { performance } from 'node:perf_hooks'
-import { SoupServer } from '../../src/feed/soup-server.js'
+import { SoupServer } from '../soup-server.js'
 import { loadCaptureFile } from './load-capture.js'
 import type { CaptureFormat, LoadedCapture, ReplayProtocol } from './load-capture.js'
 

@@ -5,7 +5,7 @@ import {
 } from '../../src/feed/decoders/native.js'
 import {
   writeQuote, writeSymbolDirectory, writeSystemEvent, writeTrade, writeTradingStatus,
-} from '../../src/feed/encoders/native.js'
+} from '../native-encoder.js'
 import type { UniverseRow } from './universe.js'
 
 export interface GeneratorOptions {

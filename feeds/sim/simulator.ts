@@ -1,7 +1,7 @@
 // Owns a running feed simulator: one SoupBinTCP server fed by the generator at a paced rate.
 // Must never pace per message (one timer per 10 ms batch) or hold the event loop for more than a batch.
 import { performance } from 'node:perf_hooks'
-import { SoupServer } from '../../src/feed/soup-server.js'
+import { SoupServer } from '../soup-server.js'
 import { FeedGenerator } from './generator.js'
 import { loadUniverse } from './universe.js'
 import type { UniverseRow } from './universe.js'

@@ -1,12 +1,12 @@
 // The client library in Node against the real server: snapshot + updates, gap healing, reconnect after a restart.
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { sleep, waitFor } from '../test-support/wait-for.js'
+import { sleep, waitFor } from '../../test-support/wait-for.js'
 import { TickcastClient } from './tickcast-client.js'
 import type { GapEvent, SymbolState } from './tickcast-client.js'
-import { startTcpProxy } from './test-support/tcp-proxy.js'
-import { restSnapshot, simulator, stopAll, tickcast } from './test-support/harness.js'
-import type { Stoppable } from './test-support/harness.js'
+import { startTcpProxy } from '../../test-support/tcp-proxy.js'
+import { restSnapshot, simulator, stopAll, tickcast } from '../../test-support/harness.js'
+import type { Stoppable } from '../../test-support/harness.js'
 
 const running: Stoppable[] = []
 afterEach(() => stopAll(running))

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { randomInt, seededRandom } from '../test-support/seeded-random.js'
-import { waitFor } from '../test-support/wait-for.js'
+import { randomInt, seededRandom } from '../../test-support/seeded-random.js'
+import { waitFor } from '../../test-support/wait-for.js'
 import { AbSession } from './ab-session.js'
 import { Arbiter } from './arbiter.js'
 import { FeedStats, LineStats } from './feed-stats.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
 import { SESSION_GAP } from './session-sink.js'
-import { SoupServer } from './soup-server.js'
+import { SoupServer } from '../../feeds/soup-server.js'
 
 /** The payload of sequence s: its number and a length that varies with it, so a wrong copy is visible. */
 function payload(seq: number): Buffer {

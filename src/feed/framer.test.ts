@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FRAMER_BAD_LENGTH, FRAMER_OK, FRAMER_STOPPED, Framer } from './framer.js'
-import { randomInt, seededRandom } from '../test-support/seeded-random.js'
+import { randomInt, seededRandom } from '../../test-support/seeded-random.js'
 
 /** A stream of `count` frames with bodies of 1..maxBody bytes; body byte k of frame i = (i * 31 + k) & 255. */
 function stream(count: number, maxBody: number, seed: number): { bytes: Buffer, bodies: Buffer[] } {

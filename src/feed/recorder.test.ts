@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { seededRandom } from '../test-support/seeded-random.js'
+import { seededRandom } from '../../test-support/seeded-random.js'
 import { CaptureRecorder, RECORDING_BAD, RECORDING_OK, RECORDING_TRUNCATED, parseRecordingHeader, readRecording } from './recorder.js'
 import type { SessionSink } from './session-sink.js'
 

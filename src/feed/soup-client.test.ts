@@ -5,10 +5,10 @@ import { SESSION_DISCONNECTED, SESSION_END, SESSION_GAP } from './session-sink.j
 import type { SessionEvent, SessionSink } from './session-sink.js'
 import { SoupClient } from './soup-client.js'
 import type { SoupClientOptions } from './soup-client.js'
-import { SoupServer } from './soup-server.js'
+import { SoupServer } from '../../feeds/soup-server.js'
 import { LOGIN_ACCEPTED_BYTES, writeLoginAccepted, writeSequencedHeader } from './soupbin.js'
-import { randomInt, seededRandom } from '../test-support/seeded-random.js'
-import { sleep, waitFor } from '../test-support/wait-for.js'
+import { randomInt, seededRandom } from '../../test-support/seeded-random.js'
+import { sleep, waitFor } from '../../test-support/wait-for.js'
 
 /** Payload of message `seq`: u32 BE seq, then (seq % 29) filler bytes derived from seq. */
 function payload(seq: number, fixedLen = -1): Buffer {

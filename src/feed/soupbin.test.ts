@@ -8,7 +8,7 @@ import {
   parseLoginRequest, readNumeric, rejectReason, writeLoginAccepted, writeLoginRejected, writeLoginRequest,
   writeNumeric, writeSequencedHeader,
 } from './soupbin.js'
-import { tcpPayloads } from '../test-support/pcap-tcp.js'
+import { tcpPayloads } from '../../test-support/pcap-tcp.js'
 
 const SAMPLES = '/work/shared/feeds-samples/reference/soupbintcp-ouch50'
 

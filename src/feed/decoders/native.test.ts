@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { DECODE_BAD_LENGTH, DECODE_BAD_VALUE, DECODE_OK, DECODE_UNKNOWN_SYMBOL, DECODE_UNKNOWN_TYPE } from '../../errors.js'
 import { FeedStats } from '../feed-stats.js'
 import type { TickSink } from '../../normalize/tick-sink.js'
-import { writeNs, writeQuote, writeSymbolDirectory, writeSystemEvent, writeTrade, writeTradingStatus } from '../encoders/native.js'
+import { writeNs, writeQuote, writeSymbolDirectory, writeSystemEvent, writeTrade, writeTradingStatus } from '../../../feeds/native-encoder.js'
 import { NativeDecoder, nsToMicros } from './native.js'
 
 type Call = (string | number)[]

@@ -5,7 +5,7 @@ import {
   OFF_BYTE1, OFF_DIR_PRICE_EXP, OFF_DIR_ROUND_LOT, OFF_DIR_SIZE_EXP, OFF_DIR_SYMBOL, OFF_DIR_TICK, OFF_LOCATE,
   OFF_Q_ASK_PX, OFF_Q_ASK_SZ, OFF_Q_BID_PX, OFF_Q_BID_SZ, OFF_T_ID, OFF_T_PX, OFF_T_SZ, OFF_TS,
   QUOTE_LEN, SYMBOL_DIRECTORY_LEN, SYMBOL_FIELD_BYTES, SYSTEM_EVENT_LEN, TRADE_LEN, TRADING_STATUS_LEN,
-} from '../decoders/native.js'
+} from '../src/feed/decoders/native.js'
 
 // Timestamps: the wire carries u64 ns since epoch, which exceeds 2^53. Callers pass them as two exact
 // numbers instead: `tsUs` = whole µs since epoch (a safe integer until year 2255) and `tsNs` = the

@@ -2,7 +2,7 @@
 // (regenerate them with `npm run docs:readme`).
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { markdownTable } from './config.js'
+import { markdownTable } from '../src/config.js'
 import { metricTable, replaceSection } from './readme-sections.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')

@@ -1,16 +1,16 @@
 // Owns regenerating the README's generated sections (configuration table, metric list) from the code.
 // Must never be imported by the server: it is a maintainer tool, run as `npm run docs:readme`.
 import { readFileSync, writeFileSync } from 'node:fs'
-import { markdownTable } from './config.js'
-import { DispatchStats } from './fanout/dispatcher.js'
-import { MqttStats } from './fanout/mqtt-publisher.js'
-import { WsStats } from './fanout/ws-stats.js'
-import { FeedStats, LineStats } from './feed/feed-stats.js'
-import { registerCatalogue } from './metrics/catalogue.js'
-import { HttpStats } from './metrics/http-stats.js'
-import { MetricsRegistry } from './metrics/registry.js'
-import { SymbolTable } from './model/symbols.js'
-import { TickRing } from './ring/ring-buffer.js'
+import { markdownTable } from '../src/config.js'
+import { DispatchStats } from '../src/fanout/dispatcher.js'
+import { MqttStats } from '../src/fanout/mqtt-publisher.js'
+import { WsStats } from '../src/fanout/ws-stats.js'
+import { FeedStats, LineStats } from '../src/feed/feed-stats.js'
+import { registerCatalogue } from '../src/metrics/catalogue.js'
+import { HttpStats } from '../src/metrics/http-stats.js'
+import { MetricsRegistry } from '../src/metrics/registry.js'
+import { SymbolTable } from '../src/model/symbols.js'
+import { TickRing } from '../src/ring/ring-buffer.js'
 
 /** Every metric tickcast can register (all optional parts on), with its type and label names. */
 export async function metricRows(): Promise<Array<{ name: string; type: string; labels: string; help: string }>> {

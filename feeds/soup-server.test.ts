@@ -1,12 +1,12 @@
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Framer } from './framer.js'
+import { Framer } from '../src/feed/framer.js'
 import { SoupServer } from './soup-server.js'
 import type { SoupServerOptions } from './soup-server.js'
 import {
   LOGIN_REQUEST_BYTES, PKT_END_OF_SESSION, PKT_LOGIN_ACCEPTED, PKT_LOGIN_REJECTED, PKT_SEQUENCED,
   PKT_SERVER_HEARTBEAT, acceptedSeq, writeLoginRequest,
-} from './soupbin.js'
+} from '../src/feed/soupbin.js'
 import { sleep, waitFor } from '../test-support/wait-for.js'
 
 /** A bare SoupBinTCP client that records what the server sends (payload = u32 BE seq + filler). */

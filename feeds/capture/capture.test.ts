@@ -9,7 +9,7 @@ import { MoldUdp64Reader } from './moldudp64.js'
 import { TransportDemux } from './net-frame.js'
 import { CAPTURE_OK, CAPTURE_TRUNCATED, readCapture } from './pcap.js'
 
-const SAMPLES = new URL('../../feeds/samples/', import.meta.url)
+const SAMPLES = new URL('../samples/', import.meta.url)
 const itchPcap = readFileSync(new URL('itch50/omi-v5.0-moldudp64/OrderReplaceMessage.pcap', SAMPLES))
 const ouch = (n: string) => readFileSync(new URL(`reference/soupbintcp-ouch50/${n}`, SAMPLES))
 

@@ -1,11 +1,11 @@
 // Owns starting real tickcast servers fed by a real simulator for the client, page and contract tests.
 // Must never fake the server: every helper runs the real pipeline on loopback and registers its own cleanup.
-import { startSimulator } from '../../../feeds/sim/simulator.js'
-import type { RunningSimulator } from '../../../feeds/sim/simulator.js'
-import { loadConfig } from '../../config.js'
-import { createLogger } from '../../log.js'
-import { startTickcast } from '../../server.js'
-import type { StartOptions, Tickcast } from '../../server.js'
+import { startSimulator } from '../feeds/sim/simulator.js'
+import type { RunningSimulator } from '../feeds/sim/simulator.js'
+import { loadConfig } from '../src/config.js'
+import { createLogger } from '../src/log.js'
+import { startTickcast } from '../src/server.js'
+import type { StartOptions, Tickcast } from '../src/server.js'
 
 export type Stoppable = { stop(): Promise<unknown> }
 

@@ -2,12 +2,12 @@
 // Must never block on one client: slow readers pause and catch up from the store, or are dropped when they fall out.
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { FRAMER_BAD_LENGTH, Framer } from './framer.js'
+import { FRAMER_BAD_LENGTH, Framer } from '../src/feed/framer.js'
 import {
   END_OF_SESSION_PACKET, LOGIN_ACCEPTED_BYTES, LOGIN_REJECTED_BYTES, LoginRequest, MAX_BODY_BYTES,
   PKT_LOGIN_REQUEST, PKT_LOGOUT_REQUEST, PKT_SEQUENCED, REJECT_NOT_AUTHORIZED, REJECT_SESSION_UNAVAILABLE,
   SERVER_HEARTBEAT_PACKET, parseLoginRequest, writeLoginAccepted, writeLoginRejected,
-} from './soupbin.js'
+} from '../src/feed/soupbin.js'
 
 export interface SoupServerOptions {
   host?: string
