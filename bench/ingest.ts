@@ -15,7 +15,9 @@ import { SESSION_END } from '../src/feed/session-sink.js'
 import { SoupClient } from '../src/feed/soup-client.js'
 import { PKT_END_OF_SESSION, writeEmpty, writeLoginAccepted, writeLoginRequest, writeSequencedHeader, LOGIN_REQUEST_BYTES } from '../src/feed/soupbin.js'
 import { SymbolTable } from '../src/model/symbols.js'
-import { Normalizer, SymbolSequences } from '../src/normalize/normalizer.js'
+import { SharedSymbols } from '../src/model/shared-symbols.js'
+import { Normalizer } from '../src/normalize/normalizer.js'
+import { SymbolSequences } from '../src/normalize/symbol-sequences.js'
 import { TickRing } from '../src/ring/ring-buffer.js'
 
 const { values: args } = parseArgs({ options: {
@@ -72,11 +74,12 @@ function rawRead(port: number): Promise<{ seconds: number; bytes: number }> {
 }
 
 function ingest(port: number): Promise<{ seconds: number; cpuSeconds: number; messages: number; lvcChecks: number }> {
-  const symbols = new SymbolTable(SYMBOLS + 16), ring = new TickRing(1 << 20), lvc = new LastValueCache(SYMBOLS + 16)
-  const normalizer = new Normalizer(ring, symbols, new SymbolSequences(SYMBOLS + 16))
+  const shared = new SharedSymbols(SYMBOLS + 16), symbols = new SymbolTable(shared), ring = new TickRing(1 << 20), lvc = new LastValueCache(SYMBOLS + 16)
+  const seqs = new SymbolSequences(SYMBOLS + 16)
+  const normalizer = new Normalizer(ring, shared, seqs)
   const stats = new FeedStats('bench')
-  const noSubscribers = { wants: () => false, publish: () => {} }
-  const dispatcher = new Dispatcher(ring, lvc, symbols, noSubscribers, null)
+  const noSubscribers = { wants: () => false, publish: () => {}, symbolAdded: () => {} }
+  const dispatcher = new Dispatcher(ring, lvc, symbols, seqs, noSubscribers, null)
   return new Promise((resolve) => {
     let t0 = 0, cpu0 = process.cpuUsage()
     const sink = new FeedIngest(new NativeDecoder(normalizer, stats), normalizer)

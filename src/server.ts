@@ -16,14 +16,16 @@ import { Feed } from './feed/feed.js'
 import { registerCatalogue } from './metrics/catalogue.js'
 import { HttpStats } from './metrics/http-stats.js'
 import { MetricsRegistry } from './metrics/registry.js'
+import { SharedSymbols } from './model/shared-symbols.js'
 import { SymbolTable } from './model/symbols.js'
-import { SymbolSequences } from './normalize/normalizer.js'
+import { SymbolSequences } from './normalize/symbol-sequences.js'
 import { TickRing } from './ring/ring-buffer.js'
 import type { TemplatedApp } from 'uWebSockets.js'
 
 export interface Tickcast {
   readonly port: number
   readonly url: string
+  /** the main thread's consumer view: the symbols its dispatcher has learned from the ring (REST, MQTT, WebSocket) */
   readonly symbols: SymbolTable
   readonly lvc: LastValueCache
   readonly feeds: readonly Feed[]
@@ -59,7 +61,9 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     for (const stage of [CLIENTS, PIPELINE, INFRA]) await Promise.all(undo.filter((u) => u.stage === stage).map((u) => u.stop()))
   }
   try {
-    const symbols = new SymbolTable(config.maxSymbols)
+    // Ingest writes the shared symbol store and per-symbol counters; consumers learn symbols from the ring.
+    const sharedSymbols = new SharedSymbols(config.maxSymbols)
+    const symbols = new SymbolTable(sharedSymbols)
     const seqs = new SymbolSequences(config.maxSymbols)
     const ring = new TickRing(config.ringCapacity)
     const lvc = new LastValueCache(config.maxSymbols)
@@ -120,23 +124,22 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     }
     const ws = new WsServer({ ...wsOptions, ready: isReady, metrics: scrape, extraRoutes: opts.extraRoutes, http: httpStats }, symbols, lvc, wsStats, log)
 
-    const dispatcher = new Dispatcher(ring, lvc, symbols, ws, mqtt, (lost) => {
-      log.warn({ lost }, 'fan-out lapped by the feed: clients told of the gap')
-      ws.broadcastGap(lost)
+    const dispatcher = new Dispatcher(ring, lvc, symbols, seqs, ws, mqtt, (lost, named) => {
+      log.warn({ lost, symbols: named }, 'fan-out lapped by the feed: affected symbols marked stale (lapped)')
     })
     undo.push({ stage: PIPELINE, stop: () => dispatcher.stop() })
     if (config.workers > 0) {
       // started before the feeds, so each worker's mirror sees the ring from sequence 0
       workers = new FanoutWorkers({
-        count: config.workers, ring, symbols, ws: wsOptions, pageRoutes: opts.extraRoutes !== undefined, logLevel: config.logLevel,
+        count: config.workers, ring, symbols: sharedSymbols, seqs, ws: wsOptions, pageRoutes: opts.extraRoutes !== undefined, logLevel: config.logLevel,
         metrics: scrape, ready: isReady,
       }, log)
       undo.push({ stage: PIPELINE, stop: () => workers!.stop() })
     }
 
     for (const fc of feedConfigs) {
-      const feed = new Feed(fc, ring, symbols, seqs, { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs }, log,
-        (name, missed) => { log.warn({ feed: name, missed }, 'feed gap: clients told of the gap'); ws.broadcastGap(missed); workers?.broadcastGap(missed) })
+      const feed = new Feed(fc, ring, sharedSymbols, seqs,
+        { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs, staleAfterMs: config.feedStaleAfterMs }, log)
       feeds.push(feed)
       feed.start()
       undo.push({ stage: PIPELINE, stop: () => feed.stop() })

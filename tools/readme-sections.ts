@@ -9,6 +9,7 @@ import { FeedStats, LineStats } from '../src/feed/feed-stats.js'
 import { registerCatalogue } from '../src/metrics/catalogue.js'
 import { HttpStats } from '../src/metrics/http-stats.js'
 import { MetricsRegistry } from '../src/metrics/registry.js'
+import { SharedSymbols } from '../src/model/shared-symbols.js'
 import { SymbolTable } from '../src/model/symbols.js'
 import { TickRing } from '../src/ring/ring-buffer.js'
 
@@ -17,7 +18,7 @@ export async function metricRows(): Promise<Array<{ name: string; type: string; 
   const m = new MetricsRegistry(false)
   const feed = new FeedStats('a') // an A/B feed, so the per-line metrics are listed too
   feed.lines.push(new LineStats('a', 'A'), new LineStats('a', 'B'))
-  registerCatalogue(m, { feeds: [feed], ring: new TickRing(1024), symbols: new SymbolTable(16), dispatch: new DispatchStats(), ws: new WsStats(), mqtt: new MqttStats(), http: new HttpStats() })
+  registerCatalogue(m, { feeds: [feed], ring: new TickRing(1024), symbols: new SymbolTable(new SharedSymbols(16)), dispatch: new DispatchStats(), ws: new WsStats(), mqtt: new MqttStats(), http: new HttpStats() })
   return (await m.app.getMetricsAsJSON()).map((x) => {
     const keys = new Set<string>()
     for (const v of x.values ?? []) for (const k of Object.keys(v.labels ?? {})) if (k !== 'le') keys.add(k)

@@ -5,6 +5,7 @@ import { NativeDecoder } from '../../src/feed/decoders/native.js'
 import { FeedStats } from '../../src/feed/feed-stats.js'
 import type { TickSink } from '../../src/normalize/tick-sink.js'
 import { SymbolTable } from '../../src/model/symbols.js'
+import { SharedSymbols } from '../../src/model/shared-symbols.js'
 import { Normalizer, SymbolSequences } from '../../src/normalize/normalizer.js'
 import { KIND_QUOTE, TickRing } from '../../src/ring/ring-buffer.js'
 import { startSimulator } from './simulator.js'
@@ -75,12 +76,14 @@ describe('startSimulator', () => {
   it('feeds the real normalizer: every symbol resolves, every quote lands in the ring with bid < ask', async () => {
     sim = await startSimulator({ port: 0, symbols: 30, rate: 20_000, seed: 4 })
     const s = await readSession(sim.port, 1, (x) => x.payloads.length >= 3000)
-    const ring = new TickRing(4096), symbols = new SymbolTable(64), stats = new FeedStats('e2e')
-    const norm = new Normalizer(ring, symbols, new SymbolSequences(64)), dec = new NativeDecoder(norm, stats)
+    const ring = new TickRing(4096), shared = new SharedSymbols(64), stats = new FeedStats('e2e')
+    const norm = new Normalizer(ring, shared, new SymbolSequences(64)), dec = new NativeDecoder(norm, stats)
+    const symbols = new SymbolTable(shared)
     norm.beginBatch(0)
     for (const p of s.payloads.slice(0, 3000)) dec.decode(p, 0, p.length)
     norm.endBatch()
     expect(Array.from(stats.decodeErrors)).toEqual(new Array(8).fill(0))
+    symbols.learnUpTo(shared.size - 1)
     expect(symbols.name).toEqual(sim.generator.names)
     expect(Array.from(symbols.priceExponent.subarray(0, 30))).toEqual(new Array(30).fill(-4))
     let quotes = 0

@@ -1,6 +1,7 @@
 // Owns the latest quote, trade and status per symbol as the fan-out has published them, with their sequences.
 // Must never be written by ingest: it is a ring consumer, so a snapshot never runs ahead of the published updates.
-import { KIND_QUOTE, KIND_STATUS, KIND_TRADE } from '../ring/ring-buffer.js'
+import { STALE_LAPPED, STALE_NONE } from '../model/staleness.js'
+import { KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_TRADE } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 
 /** Struct-of-arrays indexed by symbol id; NaN marks "never seen". */
@@ -24,6 +25,10 @@ export class LastValueCache {
   readonly statusTimeUs: Float64Array
   /** ASCII status code, 0 = unknown */
   readonly status: Uint8Array
+  /** STALE_* reason the feed declared (KIND_STALE / KIND_FRESH markers), 0 = fresh */
+  readonly upstreamStale: Uint8Array
+  /** 1 while this consumer lost events of the symbol (lapped) and has not applied a quote since */
+  readonly lapped: Uint8Array
 
   constructor(readonly capacity: number) {
     this.seq = new Float64Array(capacity)
@@ -43,7 +48,12 @@ export class LastValueCache {
     this.statusSeq = new Float64Array(capacity)
     this.statusTimeUs = new Float64Array(capacity).fill(Number.NaN)
     this.status = new Uint8Array(capacity)
+    this.upstreamStale = new Uint8Array(capacity)
+    this.lapped = new Uint8Array(capacity)
   }
+
+  /** What clients are told: lapped here wins (nothing upstream can repair it), else the feed's word; 0 = fresh. */
+  staleReason(id: number): number { return this.lapped[id] !== 0 ? STALE_LAPPED : this.upstreamStale[id] }
 
   hasQuote(id: number): boolean { return this.quoteSeq[id] > 0 }
   hasTrade(id: number): boolean { return this.tradeSeq[id] > 0 }
@@ -65,6 +75,8 @@ export class LastValueCache {
       case KIND_STATUS:
         this.statusSeq[id] = n; this.statusTimeUs[id] = r.exchTimeUs[i]; this.status[id] = r.code[i]
         break
+      case KIND_STALE: this.upstreamStale[id] = r.code[i]; break
+      case KIND_FRESH: this.upstreamStale[id] = STALE_NONE; break
     }
     return id
   }

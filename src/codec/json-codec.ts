@@ -2,19 +2,23 @@
 // Must never call JSON.stringify on the hot path: bytes are written once into a caller's buffer and shared.
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import type { SymbolTable } from '../model/symbols.js'
+import { STALE_REASONS } from '../model/staleness.js'
 import { ascii, writeBytes, writeDecimal, writeInt } from './ascii.js'
 
 // {"e":"q","s":"AAPL","n":42,"bp":189.12,"bs":100,"ap":189.13,"as":200,"t":1732619000123456}
 const Q_HEAD = ascii('{"e":"q","s":'), T_HEAD = ascii('{"e":"t","s":'), ST_HEAD = ascii('{"e":"st","s":')
-const SNAP_HEAD = ascii('{"e":"snap","s":')
+const SNAP_HEAD = ascii('{"e":"snap","s":'), STALE_HEAD = ascii('{"e":"stale","s":'), FRESH_HEAD = ascii('{"e":"fresh","s":')
+const K_STALE = ascii(',"stale":'), K_REASON = ascii(',"reason":')
+/** `"feed_gap"` etc. with quotes, by STALE_* code (index 0, fresh, is null) */
+const REASON_JSON = STALE_REASONS.map((r, k) => ascii(k === 0 ? 'null' : JSON.stringify(r)))
 const K_N = ascii(',"n":'), K_BP = ascii(',"bp":'), K_BS = ascii(',"bs":'), K_AP = ascii(',"ap":'), K_AS = ascii(',"as":')
 const K_T = ascii(',"t":'), K_P = ascii(',"p":'), K_Q = ascii(',"q":'), K_ID = ascii(',"id":'), K_SIDE = ascii(',"side":')
 const K_ST = ascii(',"st":'), K_QT = ascii(',"qt":'), K_TT = ascii(',"tt":'), NULL = ascii('null')
 const CLOSE = 125 // }
 export const JSON_FRAME_OPEN = 91, JSON_FRAME_SEP = 44, JSON_FRAME_CLOSE = 93 // [ , ]
 
-/** Largest bytes one event or snapshot can take: symbol ≤ 16 chars, numbers ≤ 24 chars each. */
-export const JSON_EVENT_MAX_BYTES = 384
+/** Largest bytes one event or snapshot can take: symbol ≤ 16 chars, numbers ≤ 24 chars each, the longest reason. */
+export const JSON_EVENT_MAX_BYTES = 448
 
 function writeChar(buf: Buffer, off: number, code: number): number {
   if (code === 0) return writeBytes(buf, off, NULL)
@@ -70,5 +74,18 @@ export function writeSnapshotJson(buf: Buffer, off: number, lvc: LastValueCache,
   off = writeBytes(buf, off, K_Q); off = t ? writeDecimal(buf, off, lvc.tradeSize[id], qx) : writeBytes(buf, off, NULL)
   off = writeBytes(buf, off, K_TT); off = t ? writeInt(buf, off, lvc.tradeTimeUs[id]) : writeBytes(buf, off, NULL)
   off = writeBytes(buf, off, K_ST); off = writeChar(buf, off, lvc.status[id])
+  off = writeBytes(buf, off, K_STALE); off = writeBytes(buf, off, REASON_JSON[lvc.staleReason(id)])
+  buf[off] = CLOSE; return off + 1
+}
+
+/**
+ * A symbol's completeness changed: `{"e":"stale","s":"AAPL","n":41,"reason":"feed_gap","t":…}` (reason > 0) or
+ * `{"e":"fresh","s":"AAPL","n":41,"t":…}`. `n` is the symbol's sequence at that point: markers never take one.
+ */
+export function writeMarkerJson(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number): number {
+  off = writeBytes(buf, off, reason === 0 ? FRESH_HEAD : STALE_HEAD); off = writeBytes(buf, off, sym)
+  off = writeBytes(buf, off, K_N); off = writeInt(buf, off, n)
+  if (reason !== 0) { off = writeBytes(buf, off, K_REASON); off = writeBytes(buf, off, REASON_JSON[reason]) }
+  off = writeBytes(buf, off, K_T); off = writeInt(buf, off, tUs)
   buf[off] = CLOSE; return off + 1
 }

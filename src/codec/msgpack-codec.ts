@@ -2,6 +2,7 @@
 // Must never pack through a generic encoder on the hot path: maps are written byte by byte, no allocation.
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import type { SymbolTable } from '../model/symbols.js'
+import { STALE_REASONS } from '../model/staleness.js'
 import { writeBytes } from './ascii.js'
 
 // Keys as fixstr (0xa0 | length, then ASCII): precomputed once.
@@ -9,7 +10,10 @@ function key(s: string): Buffer { const b = Buffer.alloc(s.length + 1); b[0] = 0
 const E = key('e'), S = key('s'), N = key('n'), BP = key('bp'), BS = key('bs'), AP = key('ap'), AS = key('as')
 const PX = key('px'), QX = key('qx'), T = key('t'), P = key('p'), Q = key('q'), SIDE = key('side'), ID = key('id')
 const ST = key('st'), QT = key('qt'), TT = key('tt')
-const V_Q = key('q'), V_T = key('t'), V_ST = key('st'), V_SNAP = key('snap')
+const V_Q = key('q'), V_T = key('t'), V_ST = key('st'), V_SNAP = key('snap'), V_STALE = key('stale'), V_FRESH = key('fresh')
+const STALE = key('stale'), REASON = key('reason')
+/** reason strings as fixstr by STALE_* code (index 0, fresh, is nil) */
+const REASON_MP = STALE_REASONS.map((r, k) => (k === 0 ? Buffer.from([0xc0]) : key(r)))
 const NIL = 0xc0
 /** Largest bytes one msgpack event or snapshot can take. */
 export const MSGPACK_EVENT_MAX_BYTES = 256
@@ -89,7 +93,7 @@ export function writeStatusMsgpack(buf: Buffer, off: number, sym: Buffer, n: num
 
 export function writeSnapshotMsgpack(buf: Buffer, off: number, lvc: LastValueCache, symbols: SymbolTable, id: number): number {
   const q = lvc.hasQuote(id), t = lvc.hasTrade(id)
-  buf[off++] = 0x8e
+  buf[off++] = 0x8f
   off = writeBytes(buf, off, E); off = writeBytes(buf, off, V_SNAP)
   off = writeBytes(buf, off, S); off = writeBytes(buf, off, symbols.msgpackName[id])
   off = writeBytes(buf, off, N); off = writeMpInt(buf, off, lvc.seq[id])
@@ -102,6 +106,17 @@ export function writeSnapshotMsgpack(buf: Buffer, off: number, lvc: LastValueCac
   off = writeBytes(buf, off, Q); off = writeOptInt(buf, off, t, lvc.tradeSize[id])
   off = writeBytes(buf, off, TT); off = writeOptInt(buf, off, t, lvc.tradeTimeUs[id])
   off = writeBytes(buf, off, ST); off = writeChar(buf, off, lvc.status[id])
+  off = writeBytes(buf, off, STALE); off = writeBytes(buf, off, REASON_MP[lvc.staleReason(id)])
   off = writeBytes(buf, off, PX); off = writeMpInt(buf, off, symbols.priceExponent[id])
   off = writeBytes(buf, off, QX); return writeMpInt(buf, off, symbols.sizeExponent[id])
+}
+
+/** The JSON marker shapes (json-codec.ts writeMarkerJson) as msgpack maps. */
+export function writeMarkerMsgpack(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number): number {
+  buf[off++] = reason === 0 ? 0x84 : 0x85
+  off = writeBytes(buf, off, E); off = writeBytes(buf, off, reason === 0 ? V_FRESH : V_STALE)
+  off = writeBytes(buf, off, S); off = writeBytes(buf, off, sym)
+  off = writeBytes(buf, off, N); off = writeMpInt(buf, off, n)
+  if (reason !== 0) { off = writeBytes(buf, off, REASON); off = writeBytes(buf, off, REASON_MP[reason]) }
+  off = writeBytes(buf, off, T); return writeMpInt(buf, off, tUs)
 }

@@ -2,7 +2,7 @@ import { unpack } from 'msgpackr'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { LastValueCache } from '../cache/last-value-cache.js'
-import { SymbolTable } from '../model/symbols.js'
+import { symbolTable } from '../../test-support/symbols.js'
 import { KIND_QUOTE, KIND_STATUS, KIND_TRADE, TickRing } from '../ring/ring-buffer.js'
 import { writeDecimal, writeInt } from './ascii.js'
 import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote, writeSnapshot } from './tick-codec.js'
@@ -14,7 +14,7 @@ const dec = (m: number, x: number) => buf.toString('latin1', 0, writeDecimal(buf
 function ringWith(kind: number, fill: (r: TickRing, i: number) => void): TickRing {
   const r = new TickRing(8), i = r.nextSlot()
   r.kind[i] = kind; r.symbolId[i] = 0; r.symbolSeq[i] = 7; r.exchTimeUs[i] = 1732619000123456
-  fill(r, i); r.publish()
+  fill(r, i); r.advance()
   return r
 }
 
@@ -58,8 +58,7 @@ describe('msgpack integers', () => {
 })
 
 describe('event encoding', () => {
-  const symbols = new SymbolTable(4)
-  symbols.add('BRK.B', -8, 0)
+  const symbols = symbolTable(['BRK.B'], 4, -8)
 
   it('writes a quote identically in meaning in JSON and msgpack', () => {
     const r = ringWith(KIND_QUOTE, (r, i) => { r.bidPrice[i] = 1234567812345678; r.bidSize[i] = 300; r.askPrice[i] = 1234567812345679; r.askSize[i] = 0 })

@@ -4,8 +4,8 @@ import type { LastValueCache } from '../cache/last-value-cache.js'
 import type { SymbolTable } from '../model/symbols.js'
 import { KIND_QUOTE, KIND_TRADE } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
-import { writeQuoteJson, writeSnapshotJson, writeStatusJson, writeTradeJson } from './json-codec.js'
-import { writeQuoteMsgpack, writeSnapshotMsgpack, writeStatusMsgpack, writeTradeMsgpack } from './msgpack-codec.js'
+import { writeMarkerJson, writeQuoteJson, writeSnapshotJson, writeStatusJson, writeTradeJson } from './json-codec.js'
+import { writeMarkerMsgpack, writeQuoteMsgpack, writeSnapshotMsgpack, writeStatusMsgpack, writeTradeMsgpack } from './msgpack-codec.js'
 
 export const FORMAT_JSON = 0
 export const FORMAT_MSGPACK = 1
@@ -14,7 +14,7 @@ export const FORMAT_NAMES = ['json', 'msgpack'] as const
 /** MQTT 5 content types of the two formats */
 export const CONTENT_TYPES = ['application/json', 'application/x-msgpack'] as const
 
-/** Writes ring slot `i` as one event in `format`; returns the new offset. */
+/** Writes data slot `i` (quote, trade or status) as one event in `format`; returns the new offset. */
 export function writeEvent(format: WireFormat, r: TickRing, i: number, symbols: SymbolTable, buf: Buffer, off: number): number {
   const id = r.symbolId[i], px = symbols.priceExponent[id], qx = symbols.sizeExponent[id], k = r.kind[i]
   if (format === FORMAT_JSON) {
@@ -27,6 +27,16 @@ export function writeEvent(format: WireFormat, r: TickRing, i: number, symbols: 
   if (k === KIND_QUOTE) return writeQuoteMsgpack(buf, off, sym, r.symbolSeq[i], r.bidPrice[i], r.bidSize[i], r.askPrice[i], r.askSize[i], px, qx, r.exchTimeUs[i])
   if (k === KIND_TRADE) return writeTradeMsgpack(buf, off, sym, r.symbolSeq[i], r.tradePrice[i], r.tradeSize[i], r.code[i], r.tradeId[i], px, qx, r.exchTimeUs[i])
   return writeStatusMsgpack(buf, off, sym, r.symbolSeq[i], r.code[i], r.exchTimeUs[i])
+}
+
+/**
+ * A stale (reason > 0) or fresh (reason 0) marker of symbol `id` at its sequence `n`. The consumer decides what a
+ * marker says (its own view: lapped here, or the feed's word), so markers are not encoded from ring slots directly.
+ */
+export function writeMarker(format: WireFormat, symbols: SymbolTable, id: number, n: number, reason: number, timeUs: number, buf: Buffer, off: number): number {
+  return format === FORMAT_JSON
+    ? writeMarkerJson(buf, off, symbols.jsonName[id], n, reason, timeUs)
+    : writeMarkerMsgpack(buf, off, symbols.msgpackName[id], n, reason, timeUs)
 }
 
 /** The symbol's latest quote as a quote event (MQTT retained payload); the caller checks lvc.hasQuote(id). */

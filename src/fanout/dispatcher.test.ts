@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { LastValueCache } from '../cache/last-value-cache.js'
 import { FORMAT_JSON, FORMAT_MSGPACK } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
+import { SharedSymbols } from '../model/shared-symbols.js'
+import { STALE_FEED_GAP, STALE_LAPPED, STALE_NONE } from '../model/staleness.js'
 import { SymbolTable } from '../model/symbols.js'
 import { Normalizer, SymbolSequences } from '../normalize/normalizer.js'
 import { TickRing } from '../ring/ring-buffer.js'
@@ -15,22 +17,30 @@ type Frame = { id: number; format: WireFormat; events: Array<Record<string, unkn
 /** Records frames like a WebSocket server would deliver them to a subscriber of every symbol. */
 class RecordingSink implements FrameSink {
   frames: Frame[] = []
-  constructor(private readonly formats: WireFormat[]) {}
+  added: Array<[number, number]> = []
+  constructor(private readonly formats: WireFormat[], private readonly frameCount = () => this.frames.length) {}
   wants(_id: number, format: WireFormat): boolean { return this.formats.includes(format) }
   publish(id: number, format: WireFormat, frame: Uint8Array, _trades = 0): void {
     const events = format === FORMAT_JSON ? JSON.parse(Buffer.from(frame).toString('latin1')) : unpack(frame)
     this.frames.push({ id, format, events })
   }
+  /** [symbol id, frames published before it was announced] */
+  symbolAdded(id: number): void { this.added.push([id, this.frameCount()]) }
+  /** Every event of symbol `name` in one format, in delivery order. */
+  stream(name: string, format: WireFormat = FORMAT_JSON): Array<Record<string, unknown>> {
+    return this.frames.filter((f) => f.format === format).flatMap((f) => f.events).filter((e) => e.s === name)
+  }
 }
 
 function setup(capacity = 1024, formats: WireFormat[] = [FORMAT_JSON, FORMAT_MSGPACK], events: EventSink | null = null) {
-  const symbols = new SymbolTable(16), ring = new TickRing(capacity), lvc = new LastValueCache(16)
-  const norm = new Normalizer(ring, symbols, new SymbolSequences(16))
-  norm.defineSymbol(1, 'AAPL', -4, 0); norm.defineSymbol(2, 'MSFT', -4, 0)
+  const shared = new SharedSymbols(16), symbols = new SymbolTable(shared), seqs = new SymbolSequences(16)
+  const ring = new TickRing(capacity), lvc = new LastValueCache(16)
   const sink = new RecordingSink(formats)
-  const lost: number[] = []
-  const d = new Dispatcher(ring, lvc, symbols, sink, events, (n) => lost.push(n))
+  const lost: Array<[number, number]> = []
+  const d = new Dispatcher(ring, lvc, symbols, seqs, sink, events, (n, named) => lost.push([n, named]))
   d.stop() // tests drive drain() by hand
+  const norm = new Normalizer(ring, shared, seqs)
+  norm.defineSymbol(1, 'AAPL', -4, 0); norm.defineSymbol(2, 'MSFT', -4, 0)
   return { symbols, ring, lvc, norm, sink, d, lost }
 }
 
@@ -69,23 +79,69 @@ describe('Dispatcher', () => {
     expect(sink.frames.flatMap((f) => f.events.map((e) => e.n))).toEqual(Array.from({ length: 3000 }, (_, k) => k + 1))
   })
 
-  it('counts and reports events lost when the writer laps it, then carries on from the oldest intact slot', () => {
-    const { norm, sink, d, lost } = setup(1024, [FORMAT_JSON])
+  it('counts events lost when the writer laps it, tells the symbol\'s subscribers in-band, and carries on', () => {
+    const { norm, sink, d, lost, lvc } = setup(1024, [FORMAT_JSON])
     for (let k = 0; k < 1500; k++) norm.quote(1, k, 1000000 + k, 100, 1000100 + k, 200, 0)
     d.drain()
-    expect(lost).toEqual([476])
-    expect(d.stats.lapped).toBe(476)
-    const ns = sink.frames.flatMap((f) => f.events.map((e) => e.n))
-    expect(ns[0]).toBe(477)
-    expect(ns.at(-1)).toBe(1500)
+    // 2 symbol announcements + quotes 1..476 of AAPL were overwritten; MSFT lost nothing
+    expect(lost).toEqual([[478, 0]])
+    expect(d.stats.lapped).toBe(478)
+    const aapl = sink.stream('AAPL')
+    // the jump is explained before it happens, and the next whole quote makes AAPL complete again
+    expect(aapl.slice(0, 4).map((e) => [e.e, e.n, e.reason])).toEqual([['stale', 476, 'lapped'], ['q', 477, undefined], ['fresh', 477, undefined], ['q', 478, undefined]])
+    expect(aapl.at(-1)!.n).toBe(1500)
+    expect(sink.stream('MSFT')).toEqual([])
+    expect([lvc.staleReason(0), d.stats.lappedSymbols]).toEqual([STALE_NONE, 1])
   })
 
-  it('offers every event to the event sink, then flushes once per drain', () => {
-    const calls: string[] = []
-    const events: EventSink = { offer: (_r: Ring, i: number) => calls.push(`offer ${i}`), flush: () => calls.push('flush') }
-    const { norm, d } = setup(1024, [], events)
-    norm.quote(1, 1, 10, 1, 20, 2, 0); norm.quote(2, 1, 10, 1, 20, 2, 0)
+  it('names a symbol whose last events a lap took, with a marker-only frame, and keeps it stale until a quote', () => {
+    const { norm, sink, d, lvc } = setup(1024, [FORMAT_JSON, FORMAT_MSGPACK])
     d.drain()
-    expect(calls).toEqual(['offer 0', 'offer 1', 'flush'])
+    norm.quote(2, 1, 10, 1, 20, 2, 0); norm.trade(2, 2, 10, 5, 1, 66) // MSFT: n 1, 2, then silence
+    d.drain()
+    for (let k = 0; k < 1020; k++) norm.trade(2, 3 + k, 10, 1, 2 + k, 66) // MSFT n 3..1022: 1020 events
+    for (let k = 0; k < 1030; k++) norm.quote(1, k, 1000000 + k, 100, 1000100 + k, 200, 0) // AAPL laps MSFT's out
+    sink.frames.length = 0
+    d.drain()
+    expect(sink.stream('MSFT')).toEqual([expect.objectContaining({ e: 'stale', s: 'MSFT', n: 2, reason: 'lapped' })])
+    expect(sink.stream('MSFT', FORMAT_MSGPACK)).toEqual([expect.objectContaining({ e: 'stale', s: 'MSFT', n: 2, reason: 'lapped' })])
+    expect(lvc.staleReason(1)).toBe(STALE_LAPPED)
+    norm.trade(2, 9, 10, 1, 9999, 66) // n 1023: a jump from 2, explained again; a trade does not make it whole
+    norm.quote(2, 10, 11, 1, 21, 2, 0) // n 1024: a whole quote does
+    d.drain()
+    expect(sink.stream('MSFT').slice(1).map((e) => [e.e, e.n])).toEqual([['stale', 1022], ['t', 1023], ['q', 1024], ['fresh', 1024]])
+  })
+
+  it('passes the feed\'s stale and fresh markers through in order, and drops those that change nothing for clients', () => {
+    const { norm, sink, d, lvc } = setup(1024, [FORMAT_JSON])
+    norm.quote(1, 1, 10, 1, 20, 2, 0)
+    norm.feedGap()
+    norm.trade(1, 2, 10, 1, 1, 66)
+    norm.quote(1, 3, 11, 1, 21, 2, 0)
+    d.drain()
+    expect(sink.stream('AAPL').map((e) => [e.e, e.n, e.reason])).toEqual([
+      ['q', 1, undefined], ['stale', 1, 'feed_gap'], ['t', 2, undefined], ['q', 3, undefined], ['fresh', 3, undefined]])
+    expect(sink.stream('MSFT').map((e) => [e.e, e.n, e.reason])).toEqual([['stale', 0, 'feed_gap']])
+    expect([lvc.staleReason(0), lvc.staleReason(1)]).toEqual([STALE_NONE, STALE_FEED_GAP])
+  })
+
+  it('learns each symbol from the ring and announces it to the sink before publishing any of its events', () => {
+    const { norm, sink, d, symbols } = setup(1024, [FORMAT_JSON])
+    expect(symbols.size).toBe(0) // ingest added them; this consumer has not drained yet
+    norm.quote(2, 1, 10, 1, 20, 2, 0)
+    d.drain()
+    expect(symbols.name).toEqual(['AAPL', 'MSFT'])
+    expect(sink.added).toEqual([[0, 0], [1, 0]])
+  })
+
+  it('offers every data event to the event sink, tells it of state changes, then flushes once per drain', () => {
+    const calls: string[] = []
+    const events: EventSink = {
+      offer: (r: Ring, i: number) => calls.push(`offer ${r.symbolId[i]}`), stateChanged: (id) => calls.push(`state ${id}`), flush: () => calls.push('flush'),
+    }
+    const { norm, d } = setup(1024, [], events)
+    norm.quote(1, 1, 10, 1, 20, 2, 0); norm.quote(2, 1, 10, 1, 20, 2, 0); norm.feedDown()
+    d.drain()
+    expect(calls).toEqual(['offer 0', 'offer 1', 'state 0', 'state 1', 'flush'])
   })
 })

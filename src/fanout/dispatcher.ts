@@ -1,13 +1,16 @@
-// Owns draining the ring: applies each event to the last-value cache, encodes it once per wire format, hands frames out.
+// Owns draining the ring: learns new symbols, applies each event to the last-value cache, decides what each symbol's
+// subscribers are told about its completeness, encodes once per wire format and hands frames out.
 // Must never write to the ring or call back into ingest; it runs between I/O callbacks, never inside one.
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import { JSON_EVENT_MAX_BYTES, JSON_FRAME_CLOSE, JSON_FRAME_OPEN, JSON_FRAME_SEP } from '../codec/json-codec.js'
 import { MSGPACK_EVENT_MAX_BYTES, writeMsgpackFrameHeader } from '../codec/msgpack-codec.js'
-import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent } from '../codec/tick-codec.js'
+import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeMarker } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { LATENCY_BUCKETS_SEC, PlainHistogram } from '../metrics/histogram.js'
+import { STALE_LAPPED } from '../model/staleness.js'
 import type { SymbolTable } from '../model/symbols.js'
-import { KIND_TRADE } from '../ring/ring-buffer.js'
+import type { SymbolSequences } from '../normalize/symbol-sequences.js'
+import { KIND_QUOTE, KIND_SYMBOL, KIND_TRADE, LAST_DATA_KIND } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 
 /** WebSocket side: per-symbol topics per format. */
@@ -18,11 +21,15 @@ export interface FrameSink {
   /** connections holding the symbol outside the topic publish (conflating, throttled); optional for bench sinks */
   detachedWants?(id: number): boolean
   markDetached?(id: number, trades: number): void
+  /** This consumer's SymbolTable has just learned `id` (its KIND_SYMBOL passed): patterns may now cover it. */
+  symbolAdded(id: number): void
 }
 
-/** MQTT side: sees every event after the cache has applied it, then one flush per batch (conflation point). */
+/** MQTT side: sees every data event after the cache has applied it, then one flush per batch (conflation point). */
 export interface EventSink {
   offer(r: TickRing, i: number): void
+  /** the symbol's completeness as clients see it (LastValueCache.staleReason) changed in this batch */
+  stateChanged(id: number): void
   flush(): void
 }
 
@@ -32,6 +39,8 @@ export class DispatchStats {
   /** events overwritten before this consumer read them */
   lapped = 0
   laps = 0
+  /** symbols this consumer marked stale (lapped) because it lost some of their events */
+  lappedSymbols = 0
   frames = 0
   frameBytes = 0
   /** receive → published (WebSocket frames handed to uWS), seconds; one observation per batch (its oldest event) */
@@ -43,6 +52,15 @@ const FRAME_BYTES = 64 * 1024
 /** Bounds the work of one drain so a burst cannot starve the event loop (≈ 5 ms of encoding). */
 const MAX_EVENTS_PER_DRAIN = 32768
 const NONE = -1
+/** head of a symbol whose last events a lap took: its chain is one stale (lapped) marker */
+const MARKER_ONLY = -2
+// Per-slot notes, written when a slot is applied and read when it is encoded (the cache has moved on by then):
+/** low bits: the STALE_* reason a marker says (0 = fresh) */
+const NOTE_REASON = 0x07
+/** a stale (lapped) marker precedes the slot: this reader lost the symbol's events just before it */
+const NOTE_LAPPED_BEFORE = 0x10
+/** after the slot, a marker says the symbol's new state (NOTE_REASON); on a marker slot: the slot itself is it */
+const NOTE_STATE_AFTER = 0x20
 
 export class Dispatcher {
   readonly stats = new DispatchStats()
@@ -54,9 +72,11 @@ export class Dispatcher {
   private readonly head: Int32Array
   private readonly tail: Int32Array
   private readonly next: Int32Array
+  private readonly note: Uint8Array
   private readonly dirty: Int32Array
   private dirtyCount = 0
   private frameTrades = 0
+  private batchTimeUs = 0
   private readonly detachable: boolean
   private readonly frame = Buffer.allocUnsafe(FRAME_BYTES)
   private readonly drainBound = (): void => this.drain()
@@ -65,14 +85,17 @@ export class Dispatcher {
     private readonly ring: TickRing,
     private readonly lvc: LastValueCache,
     private readonly symbols: SymbolTable,
+    /** the writer's per-symbol counters (shared memory): name exactly the symbols a lap cost */
+    private readonly seqs: SymbolSequences,
     private readonly ws: FrameSink,
     private readonly events: EventSink | null,
-    /** called once per lap with the number of events lost (clients are told their data has a gap) */
-    private readonly onLapped: (lost: number) => void = () => {},
+    /** called once per lap with the number of events lost (for the log; clients learn it per symbol in-band) */
+    private readonly onLapped: (lost: number, symbols: number) => void = () => {},
   ) {
     this.head = new Int32Array(symbols.capacity).fill(NONE)
     this.tail = new Int32Array(symbols.capacity)
     this.next = new Int32Array(ring.capacity)
+    this.note = new Uint8Array(ring.capacity)
     this.dirty = new Int32Array(symbols.capacity)
     this.readSeq = ring.cursor
     this.detachable = typeof ws.detachedWants === 'function' && typeof ws.markDetached === 'function'
@@ -89,42 +112,93 @@ export class Dispatcher {
 
   /**
    * A fan-out worker's copier could not copy events up to `seq` (the shared ring lapped it): count them as lapped
-   * here, where the lap would have been seen, and tell clients of the gap.
+   * here, where the lap would have been seen, and tell the symbols' subscribers.
    */
   skipTo(seq: number): void {
     if (seq <= this.readSeq) return
-    const lost = seq - this.readSeq
-    this.stats.lapped += lost; this.stats.laps++
+    this.lap(this.readSeq + 1, seq)
     this.readSeq = seq
-    this.onLapped(lost)
+    this.publishDirty()
   }
 
   /** Drains what the ring holds (bounded per call); public so tests and benches can drive it synchronously. */
   drain(): void {
     this.scheduled = false
-    const r = this.ring, lvc = this.lvc, events = this.events
+    const r = this.ring, lvc = this.lvc, events = this.events, symbols = this.symbols, note = this.note
     const end = r.cursor
     let seq = this.readSeq + 1
+    this.batchTimeUs = Date.now() * 1000 // one clock read per batch: the time on markers this reader makes up
     if (end - seq >= r.capacity) {
-      const lost = end - r.capacity + 1 - seq
-      this.stats.lapped += lost; this.stats.laps++
-      seq += lost
-      this.onLapped(lost)
+      const first = end - r.capacity + 1
+      this.lap(seq, first - 1)
+      seq = first
     }
     const last = Math.min(end, seq + MAX_EVENTS_PER_DRAIN - 1)
-    if (last < seq) return
+    if (last < seq) { this.publishDirty(); return }
     const first = seq, oldestRecvMs = r.recvTimeMs[seq & r.mask]
     for (; seq <= last; seq++) {
-      const i = seq & r.mask
-      const id = lvc.apply(r, i)
-      if (events !== null) events.offer(r, i)
-      this.next[i] = NONE
-      if (this.head[id] === NONE) { this.head[id] = i; this.dirty[this.dirtyCount++] = id } else this.next[this.tail[id]] = i
-      this.tail[id] = i
+      const i = seq & r.mask, id = r.symbolId[i], kind = r.kind[i]
+      if (id >= symbols.size) this.learn(id) // its KIND_SYMBOL, or one a lapped reader never saw
+      if (kind === KIND_SYMBOL) continue
+      // A sequence jump means this reader lost events of the symbol (markers carry the current sequence, data +1).
+      const n = r.symbolSeq[i], expected = kind <= LAST_DATA_KIND ? lvc.seq[id] + 1 : lvc.seq[id]
+      let before = lvc.staleReason(id), flags = 0
+      if (n > expected) { flags = NOTE_LAPPED_BEFORE; if (lvc.lapped[id] === 0) { lvc.lapped[id] = 1; this.stats.lappedSymbols++ } before = STALE_LAPPED }
+      lvc.apply(r, i)
+      if (kind === KIND_QUOTE && lvc.lapped[id] !== 0) lvc.lapped[id] = 0 // a whole top of book again
+      const after = lvc.staleReason(id)
+      if (after !== before) flags |= NOTE_STATE_AFTER | after
+      if (flags !== 0 && events !== null) events.stateChanged(id)
+      if (kind <= LAST_DATA_KIND) { if (events !== null) events.offer(r, i) } else if (flags === 0) continue // a marker that changes nothing for clients
+      note[i] = flags
+      this.chain(id, i)
     }
     this.stats.events += last - first + 1
     this.readSeq = last
     this.stats.batches++
+    this.publishDirty()
+    if (events !== null) events.flush()
+    this.stats.ageAtPublishSec.observe((performance.now() - oldestRecvMs) / 1000)
+    if (r.cursor > this.readSeq) this.schedule()
+  }
+
+  private chain(id: number, i: number): void {
+    this.next[i] = NONE
+    const h = this.head[id]
+    if (h === NONE) { this.head[id] = i; this.dirty[this.dirtyCount++] = id }
+    else if (h === MARKER_ONLY) this.head[id] = i // (another thread's writer raced the lap) the jump's own marker says it
+    else this.next[this.tail[id]] = i
+    this.tail[id] = i
+  }
+
+  private learn(id: number): void {
+    const first = this.symbols.learnUpTo(id)
+    if (first >= 0) for (let k = first; k <= id; k++) this.ws.symbolAdded(k)
+  }
+
+  /**
+   * Events [from, to] were overwritten before this reader got to them. A symbol that has an event after `to` learns
+   * it from the sequence jump (drain); one whose last event was among the lost is named by the writer's lastRingSeq:
+   * it gets a stale (lapped) marker now, after everything this reader delivered of it.
+   */
+  private lap(from: number, to: number): void {
+    const lost = to - from + 1, lvc = this.lvc, last = this.seqs.lastRingSeq
+    this.stats.lapped += lost; this.stats.laps++
+    let named = 0
+    for (let id = 0; id < this.symbols.size; id++) {
+      const s = last[id]
+      if (s < from || s > to) continue
+      named++
+      if (lvc.lapped[id] !== 0) continue
+      lvc.lapped[id] = 1; this.stats.lappedSymbols++
+      this.events?.stateChanged(id)
+      if (this.head[id] === NONE) { this.head[id] = MARKER_ONLY; this.dirty[this.dirtyCount++] = id }
+    }
+    this.onLapped(lost, named)
+  }
+
+  /** Hands out this batch's frames: one chain per dirty symbol, per wanted format; detached holders are marked. */
+  private publishDirty(): void {
     for (let k = 0; k < this.dirtyCount; k++) {
       const id = this.dirty[k]
       if (this.ws.wants(id, FORMAT_JSON)) this.publishChain(id, FORMAT_JSON)
@@ -133,31 +207,39 @@ export class Dispatcher {
       this.head[id] = NONE
     }
     this.dirtyCount = 0
-    if (events !== null) events.flush()
-    this.stats.ageAtPublishSec.observe((performance.now() - oldestRecvMs) / 1000)
-    if (r.cursor > this.readSeq) this.schedule()
   }
 
   /** Trades in this batch's chain of symbol `id`: walked only when some connection holds it detached. */
   private chainTrades(id: number): number {
     let n = 0
-    for (let i = this.head[id]; i !== NONE; i = this.next[i]) if (this.ring.kind[i] === KIND_TRADE) n++
+    for (let i = this.head[id]; i >= 0; i = this.next[i]) if (this.ring.kind[i] === KIND_TRADE) n++
     return n
   }
 
   /** Encodes this batch's events of one symbol into as few frames as fit FRAME_BYTES, and publishes them. */
   private publishChain(id: number, format: WireFormat): void {
-    const buf = this.frame, r = this.ring, json = format === FORMAT_JSON
-    const room = FRAME_BYTES - (json ? JSON_EVENT_MAX_BYTES : MSGPACK_EVENT_MAX_BYTES) - 4
+    const buf = this.frame, r = this.ring, json = format === FORMAT_JSON, symbols = this.symbols
+    const eventMax = json ? JSON_EVENT_MAX_BYTES : MSGPACK_EVENT_MAX_BYTES
+    const room = FRAME_BYTES - 3 * eventMax - 4 // a slot writes at most three events (marker, event, marker)
     let off = 0, count = 0
     this.frameTrades = 0
-    for (let i = this.head[id]; i !== NONE; i = this.next[i]) {
+    if (this.head[id] === MARKER_ONLY) { // lapped with no event of it left in the ring: the marker alone
+      off = writeMarker(format, symbols, id, this.lvc.seq[id], STALE_LAPPED, this.batchTimeUs, buf, nextEvent(buf, off, count++, json))
+    }
+    for (let i = this.head[id]; i >= 0; i = this.next[i]) {
       if (off > room) { this.emit(id, format, off, count); off = 0; count = 0; this.frameTrades = 0 }
-      if (r.kind[i] === KIND_TRADE) this.frameTrades++
-      if (count === 0) off = json ? (buf[0] = JSON_FRAME_OPEN, 1) : 3
-      else if (json) buf[off++] = JSON_FRAME_SEP
-      off = writeEvent(format, r, i, this.symbols, buf, off)
-      count++
+      const kind = r.kind[i], flags = this.note[i], n = r.symbolSeq[i], data = kind <= LAST_DATA_KIND
+      if ((flags & NOTE_LAPPED_BEFORE) !== 0) {
+        off = writeMarker(format, symbols, id, data ? n - 1 : n, STALE_LAPPED, this.batchTimeUs, buf, nextEvent(buf, off, count++, json))
+      }
+      if (data) {
+        if (kind === KIND_TRADE) this.frameTrades++
+        off = writeEvent(format, r, i, symbols, buf, nextEvent(buf, off, count++, json))
+      }
+      if ((flags & NOTE_STATE_AFTER) !== 0) {
+        const t = data ? this.batchTimeUs : r.exchTimeUs[i] // a feed's marker keeps the time the feed said it
+        off = writeMarker(format, symbols, id, n, flags & NOTE_REASON, t, buf, nextEvent(buf, off, count++, json))
+      }
     }
     if (count > 0) this.emit(id, format, off, count)
   }
@@ -169,4 +251,11 @@ export class Dispatcher {
     this.ws.publish(id, format, buf.subarray(0, off), this.frameTrades)
     this.stats.frames++; this.stats.frameBytes += off
   }
+}
+
+/** Where the next event of a frame starts: after the frame's opening (first event) or a JSON separator. */
+function nextEvent(buf: Buffer, off: number, count: number, json: boolean): number {
+  if (count === 0) { if (!json) return 3; buf[0] = JSON_FRAME_OPEN; return 1 }
+  if (json) buf[off++] = JSON_FRAME_SEP
+  return off
 }

@@ -5,6 +5,7 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LastValueCache } from '../cache/last-value-cache.js'
 import { SymbolTable } from '../model/symbols.js'
+import { SharedSymbols } from '../model/shared-symbols.js'
 import { Normalizer, SymbolSequences } from '../normalize/normalizer.js'
 import { TickRing } from '../ring/ring-buffer.js'
 import { startEmbeddedBroker } from './embedded-broker.js'
@@ -28,8 +29,9 @@ describe('embedded broker (aedes, MQTT 3.1.1)', () => {
     cleanups.push(() => broker.close())
     expect(broker.url).toBe(`mqtt://127.0.0.1:${broker.port}`)
 
-    const symbols = new SymbolTable(16), ring = new TickRing(16), lvc = new LastValueCache(16)
-    const norm = new Normalizer(ring, symbols, new SymbolSequences(16)), id = norm.locateOf('AAPL', -4, 0)
+    const shared = new SharedSymbols(16), symbols = new SymbolTable(shared), ring = new TickRing(16), lvc = new LastValueCache(16)
+    const norm = new Normalizer(ring, shared, new SymbolSequences(16)), id = norm.locateOf('AAPL', -4, 0)
+    symbols.learnUpTo(id) // as the dispatcher does when the KIND_SYMBOL event passes
     const pub = new MqttPublisher({ url: broker.url, nodeId: 'embedded', protocolVersion: 4 }, symbols, lvc, pino({ level: 'silent' }))
     cleanups.push(() => pub.stop())
     await pub.start()

@@ -1,16 +1,17 @@
 // Owns the messages between the main thread and fan-out worker threads, and the counters they carry.
 // Must never carry per-tick data: ticks travel through the shared ring; these are control-plane messages only.
 import type { MetricsBody, ReadyState } from '../http/routes.js'
+import type { SharedSymbolsHandle } from '../model/shared-symbols.js'
+import type { SymbolSequencesHandle } from '../normalize/symbol-sequences.js'
 import type { RingHandle } from '../ring/ring-buffer.js'
 import type { WsServerOptions } from './ws-server.js'
-
-export interface SymbolInit { id: number; name: string; priceExponent: number; sizeExponent: number }
 
 export interface FanoutWorkerData {
   index: number
   ring: RingHandle
-  maxSymbols: number
-  symbols: SymbolInit[]
+  /** symbols and per-symbol counters in shared memory: the worker learns each symbol from its KIND_SYMBOL event */
+  symbols: SharedSymbolsHandle
+  seqs: SymbolSequencesHandle
   ws: Omit<WsServerOptions, 'ready' | 'metrics' | 'extraRoutes'>
   /** register the live page's routes (src/http/page-routes.ts) on the worker's app */
   pageRoutes: boolean
@@ -20,12 +21,10 @@ export interface FanoutWorkerData {
 /** DispatchStats and MirrorStats counters as plain numbers (structured clone). */
 export interface DispatchCounters {
   batches: number; events: number; lapped: number; laps: number; frames: number; frameBytes: number
-  ageCounts: Float64Array; ageSum: number; ageCount: number; torn: number
+  lappedSymbols: number; ageCounts: Float64Array; ageSum: number; ageCount: number; torn: number
 }
 
 export type ToWorker =
-  | { t: 'sym'; s: SymbolInit }
-  | { t: 'gap'; lost: number }
   | { t: 'ready'; state: ReadyState }
   | { t: 'stats' }
   | { t: 'metrics'; id: number; body: MetricsBody | null }

@@ -5,10 +5,12 @@ import { LastValueCache } from '../cache/last-value-cache.js'
 import { registerPageRoutes } from '../http/page-routes.js'
 import type { MetricsBody, ReadyState } from '../http/routes.js'
 import { createLogger } from '../log.js'
+import { SharedSymbols } from '../model/shared-symbols.js'
 import { SymbolTable } from '../model/symbols.js'
+import { SymbolSequences } from '../normalize/symbol-sequences.js'
 import { TickRing } from '../ring/ring-buffer.js'
 import { Dispatcher } from './dispatcher.js'
-import type { FanoutWorkerData, FromWorker, SymbolInit, ToWorker } from './fanout-protocol.js'
+import type { FanoutWorkerData, FromWorker, ToWorker } from './fanout-protocol.js'
 import { RingMirror } from './ring-mirror.js'
 import { WsServer } from './ws-server.js'
 import { WsStats } from './ws-stats.js'
@@ -22,16 +24,14 @@ const data = workerData as FanoutWorkerData
 const log = createLogger(data.logLevel).child({ worker: data.index })
 const post = (m: FromWorker): void => port.postMessage(m)
 
-const symbols = new SymbolTable(data.maxSymbols)
-const addSymbol = (s: SymbolInit): void => {
-  // ids are dense and arrive in order; a mismatch means the mirror would encode the wrong names: fail loudly
-  if (symbols.add(s.name, s.priceExponent, s.sizeExponent) !== s.id) throw new Error(`symbol ${s.name}: id ${s.id} out of order`)
-}
-for (const s of data.symbols) addSymbol(s)
+// Symbols and per-symbol counters are the ingest thread's memory, mapped here; this thread's table learns a symbol when
+// its KIND_SYMBOL event passes the local dispatcher, exactly as the main thread's does.
+const symbols = new SymbolTable(new SharedSymbols(data.symbols.capacity, data.symbols))
+const seqs = new SymbolSequences(data.seqs.capacity, data.seqs)
 
 const shared = new TickRing(data.ring.capacity, data.ring)
 const local = new TickRing(data.ring.capacity)
-const lvc = new LastValueCache(data.maxSymbols)
+const lvc = new LastValueCache(symbols.capacity)
 const wsStats = new WsStats()
 let readyState: ReadyState = { ready: true }
 let nextMetricsId = 0
@@ -44,11 +44,10 @@ const metrics = (): Promise<MetricsBody> => new Promise((resolve, reject) => {
 const ws = new WsServer({
   ...data.ws, ready: () => readyState, metrics, extraRoutes: data.pageRoutes ? (app) => registerPageRoutes(app) : undefined,
 }, symbols, lvc, wsStats, log)
-const dispatcher = new Dispatcher(local, lvc, symbols, ws, null, (lost) => {
-  log.warn({ lost }, 'fan-out worker lapped by the feed: clients told of the gap')
-  ws.broadcastGap(lost)
+const dispatcher = new Dispatcher(local, lvc, symbols, seqs, ws, null, (lost, named) => {
+  log.warn({ lost, symbols: named }, 'fan-out worker lapped by the feed: affected symbols marked stale (lapped)')
 })
-const mirror = new RingMirror(shared, local, symbols, (seq) => dispatcher.skipTo(seq))
+const mirror = new RingMirror(shared, local, (seq) => dispatcher.skipTo(seq))
 
 // Wake-up: park on the ring's generation word. Reading it before the pump means a commit that lands during the pump
 // changes it, so waitAsync returns 'not-equal' at once: no lost wake-up, no polling while the feed is quiet.
@@ -66,7 +65,7 @@ function counters(): FromWorker {
   const d = dispatcher.stats, h = d.ageAtPublishSec
   return {
     t: 'stats', ws: { ...wsStats },
-    dispatch: { batches: d.batches, events: d.events, lapped: d.lapped, laps: d.laps, frames: d.frames, frameBytes: d.frameBytes,
+    dispatch: { batches: d.batches, events: d.events, lapped: d.lapped, laps: d.laps, lappedSymbols: d.lappedSymbols, frames: d.frames, frameBytes: d.frameBytes,
       ageCounts: h.counts.slice(), ageSum: h.sum, ageCount: h.count, torn: mirror.stats.torn },
   }
 }
@@ -85,8 +84,6 @@ async function stop(): Promise<void> {
 
 port.on('message', (m: ToWorker) => {
   switch (m.t) {
-    case 'sym': addSymbol(m.s); if (!stopped) mirror.pump(); break
-    case 'gap': ws.broadcastGap(m.lost); break
     case 'ready': readyState = m.state; break
     case 'stats': post(counters()); break
     case 'metrics': { const w = metricsWaiters.get(m.id); metricsWaiters.delete(m.id); if (w) w(m.body); break }

@@ -1,18 +1,22 @@
-// Owns the fan-out worker threads from the main thread: start, symbols, gaps, readiness, summed stats, ordered stop.
-// Must never send ticks by message (they go through the shared ring) or let a worker exit with sockets open.
+// Owns the fan-out worker threads from the main thread: start, readiness, summed stats, crash handling, ordered stop.
+// Must never send events by message (symbols, gaps and ticks all go through the shared ring) or let a worker exit with
+// sockets open.
 import { Worker } from 'node:worker_threads'
+import { bootError } from '../errors.js'
 import type { MetricsBody, ReadyState } from '../http/routes.js'
-import type { SymbolTable } from '../model/symbols.js'
+import type { SharedSymbols } from '../model/shared-symbols.js'
+import type { SymbolSequences } from '../normalize/symbol-sequences.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 import type { DispatchStats } from './dispatcher.js'
-import type { DispatchCounters, FanoutWorkerData, FromWorker, SymbolInit, ToWorker } from './fanout-protocol.js'
+import type { DispatchCounters, FanoutWorkerData, FromWorker, ToWorker } from './fanout-protocol.js'
 import type { WsStats } from './ws-stats.js'
 import type { WsLog } from './ws-server.js'
 
 export interface FanoutWorkersOptions {
   count: number
   ring: TickRing
-  symbols: SymbolTable
+  symbols: SharedSymbols
+  seqs: SymbolSequences
   ws: FanoutWorkerData['ws']
   pageRoutes: boolean
   logLevel: string
@@ -37,13 +41,16 @@ interface Slot {
 export interface ParentApp { addChild(descriptor: number): void; removeChild(descriptor: number): void }
 
 /**
- * Compiled, the worker entry is fanout-worker.js beside this file. From the TypeScript sources (vitest) a worker
- * cannot load .ts, so the compiled dist/ copy is used: the test suite's global setup builds it.
+ * The worker entry is the compiled fanout-worker.js beside this file: worker threads load JavaScript only, so the
+ * workers run from dist/ (`npm start`, and the tests that start them import the server from dist/ too).
  */
-function workerUrl(): URL {
-  if (import.meta.url.endsWith('.js')) return new URL('./fanout-worker.js', import.meta.url)
-  return new URL('../../dist/src/fanout/fanout-worker.js', import.meta.url)
-}
+const WORKER_URL = new URL('./fanout-worker.js', import.meta.url)
+
+/**
+ * The ring mirror's tear check (ring-mirror.ts) relies on x86-64's ordering of plain loads before a later Atomics.load;
+ * JavaScript has no standalone load fence to make it hold on weaker memory models (arm64), so workers are refused there.
+ */
+export const WORKER_ARCHES: readonly string[] = ['x64']
 
 export class FanoutWorkers {
   private readonly slots: Slot[] = []
@@ -52,16 +59,15 @@ export class FanoutWorkers {
   private stopping: Promise<void> | null = null
   private parent: ParentApp | null = null
 
-  constructor(private readonly opts: FanoutWorkersOptions, private readonly log: WsLog) {
-    const symbols: SymbolInit[] = []
-    const s = opts.symbols
-    for (let id = 0; id < s.size; id++) symbols.push({ id, name: s.name[id], priceExponent: s.priceExponent[id], sizeExponent: s.sizeExponent[id] })
-    // Posted before the normalizer writes the symbol's first event to the ring, so a worker always learns a symbol
-    // before it can copy an event of it (messages to one worker are delivered in order).
-    s.onAdded((id) => this.send({ t: 'sym', s: { id, name: s.name[id], priceExponent: s.priceExponent[id], sizeExponent: s.sizeExponent[id] } }))
+  constructor(private readonly opts: FanoutWorkersOptions, private readonly log: WsLog, arch: string = process.arch) {
+    if (!WORKER_ARCHES.includes(arch)) {
+      throw bootError('WORKERS_ARCH', `--workers needs an x86-64 CPU (this one is ${arch}): run with --workers 0`)
+    }
     for (let index = 0; index < opts.count; index++) {
-      const data: FanoutWorkerData = { index, ring: opts.ring.handle(), maxSymbols: s.capacity, symbols, ws: opts.ws, pageRoutes: opts.pageRoutes, logLevel: opts.logLevel }
-      const worker = new Worker(workerUrl(), { workerData: data })
+      const data: FanoutWorkerData = {
+        index, ring: opts.ring.handle(), symbols: opts.symbols.handle(), seqs: opts.seqs.handle(), ws: opts.ws, pageRoutes: opts.pageRoutes, logLevel: opts.logLevel,
+      }
+      const worker = new Worker(WORKER_URL, { workerData: data })
       const exited = new Promise<void>((r) => worker.once('exit', () => r()))
       const descriptor = new Promise<number>((resolve, reject) => {
         const onMsg = (m: FromWorker): void => { if (m.t === 'descriptor') { worker.off('message', onMsg); resolve(m.d) } }
@@ -73,6 +79,8 @@ export class FanoutWorkers {
       const slot: Slot = { worker, last: null, statsWaiter: null, exited, descriptor, attached: null }
       worker.on('message', (m: FromWorker) => this.onMessage(slot, m))
       worker.on('error', (e) => this.log.warn({ worker: index, err: e.message }, 'fan-out worker failed'))
+      // A worker that dies outside stop() must not be handed new connections: they would never be served.
+      void exited.then(() => { if (this.stopping === null) this.detach(slot, index) })
       this.slots.push(slot)
     }
     this.readyTimer = setInterval(() => this.pushReady(), READY_PUSH_MS)
@@ -95,7 +103,15 @@ export class FanoutWorkers {
   /** Open connections per worker as of the last collect() (tests check the spread; -1 = no report yet). */
   connectionsPerWorker(): number[] { return this.slots.map((s) => (s.last ? (s.last.ws.connections as number) : -1)) }
 
-  broadcastGap(lost: number): void { this.send({ t: 'gap', lost }) }
+  /** Workers still serving (not crashed, not stopped). */
+  get alive(): number { return this.slots.filter((s) => s.attached !== null).length }
+
+  private detach(slot: Slot, index: number): void {
+    if (slot.attached === null || this.parent === null) return
+    this.parent.removeChild(slot.attached)
+    slot.attached = null
+    this.log.warn({ worker: index, alive: this.alive }, 'fan-out worker exited: no new connections go to it')
+  }
 
   /** Asks every worker for its counters (bounded wait), then sums them with the main thread's into `ws`/`dispatch`. */
   async collect(mainWs: WsStats, mainDispatch: DispatchStats, ws: WsStats, dispatch: DispatchStats & { readSeq: number }): Promise<void> {
@@ -157,7 +173,7 @@ export function sumInto(ws: WsStats, dispatch: DispatchStats & { readSeq: number
     if (typeof v === 'number') out[k] = v + workers.reduce((s, w) => s + (w.ws[k] as number), 0)
     else for (const kk of Object.keys(v)) (out[k] as NumRec)[kk] = v[kk] + workers.reduce((s, w) => s + (w.ws[k] as NumRec)[kk], 0)
   }
-  const keys = ['batches', 'events', 'lapped', 'laps', 'frames', 'frameBytes'] as const
+  const keys = ['batches', 'events', 'lapped', 'laps', 'lappedSymbols', 'frames', 'frameBytes'] as const
   for (const k of keys) dispatch[k] = mainD[k] + workers.reduce((s, w) => s + w.dispatch[k], 0)
   const h = dispatch.ageAtPublishSec, mh = mainD.ageAtPublishSec
   h.counts.set(mh.counts); h.sum = mh.sum; h.count = mh.count

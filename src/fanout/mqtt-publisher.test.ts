@@ -7,6 +7,7 @@ import { LastValueCache } from '../cache/last-value-cache.js'
 import { FORMAT_JSON, FORMAT_MSGPACK, writeLastQuote } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { SymbolTable } from '../model/symbols.js'
+import { SharedSymbols } from '../model/shared-symbols.js'
 import { Normalizer, SymbolSequences } from '../normalize/normalizer.js'
 import { TickRing } from '../ring/ring-buffer.js'
 import { startMosquitto } from '../../test-support/mosquitto.js'
@@ -20,13 +21,15 @@ const CAP = 1024
 
 /** Ring + LVC + normalizer driven by hand, exactly as the dispatcher would: apply to the LVC, then offer. */
 class Rig {
-  readonly symbols = new SymbolTable(CAP)
+  readonly shared = new SharedSymbols(CAP)
+  readonly symbols = new SymbolTable(this.shared)
   readonly ring = new TickRing(4096)
   readonly lvc = new LastValueCache(CAP)
-  readonly norm = new Normalizer(this.ring, this.symbols, new SymbolSequences(CAP))
+  readonly norm = new Normalizer(this.ring, this.shared, new SymbolSequences(CAP))
   pub: MqttPublisher | null = null
 
-  add(name: string): number { return this.norm.locateOf(name, -4, 0) }
+  /** the symbol as ingest adds it, learned as the dispatcher would when its KIND_SYMBOL passes */
+  add(name: string): number { const id = this.norm.locateOf(name, -4, 0); this.symbols.learnUpTo(id); return id }
   quote(id: number, bid: number, size = 100): void {
     expect(this.norm.quote(id, 1_732_619_000_000_000 + this.ring.cursor, bid, size, bid + 1, size * 2, 0)).toBe(0)
     this.deliver()

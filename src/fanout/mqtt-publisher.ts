@@ -1,4 +1,5 @@
-// Owns the MQTT side of the fan-out: per-symbol retained quotes (conflated per batch), live trades, node status.
+// Owns the MQTT side of the fan-out: per-symbol retained quotes (conflated per batch) and stale/fresh state, live
+// trades, node status.
 // Must never queue while disconnected or backed up: stale quotes are never replayed, the LVC is republished instead.
 import { connect } from 'mqtt'
 import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt'
@@ -6,7 +7,7 @@ import type { Logger } from 'pino'
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import { JSON_EVENT_MAX_BYTES } from '../codec/json-codec.js'
 import { MSGPACK_EVENT_MAX_BYTES } from '../codec/msgpack-codec.js'
-import { CONTENT_TYPES, FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote } from '../codec/tick-codec.js'
+import { CONTENT_TYPES, FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote, writeMarker } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { bootError } from '../errors.js'
 import { LATENCY_BUCKETS_SEC, PlainHistogram } from '../metrics/histogram.js'
@@ -65,6 +66,8 @@ export class MqttStats {
 function noBacklog(): number { return 0 }
 
 const SLAB_BYTES = 64 * 1024
+/** what a dirty symbol still has to publish (retained): its latest quote, its stale/fresh state */
+const DIRTY_QUOTE = 1, DIRTY_STATE = 2
 const DRAIN_POLL_MS = 2
 const ONLINE = Buffer.from('online')
 const OFFLINE = Buffer.from('offline')
@@ -87,6 +90,8 @@ export class MqttPublisher {
   // One options object per kind, reused for every publish (mqtt.js copies it; we never rebuild it).
   private readonly quoteOpts: IClientPublishOptions
   private readonly tradeOpts: IClientPublishOptions
+  /** retained, no expiry: a symbol's state is true until the next state says otherwise */
+  private readonly stateOpts: IClientPublishOptions
   private readonly statusOpts: IClientPublishOptions = { qos: 1, retain: true }
   private readonly clientOpts: IClientOptions
   private readonly url: string
@@ -99,8 +104,10 @@ export class MqttPublisher {
   private stopping = false
   private outageLogged = false
   private lastError = ''
-  // Dirty quotes: a flag per symbol id plus the list of flagged ids (each id at most once).
+  // Dirty retained values: DIRTY_* bits per symbol id plus the list of flagged ids (each id at most once).
   private readonly dirty: Uint8Array
+  /** 1 once this run published the symbol's state: a retained stale marker an earlier run left must not linger */
+  private readonly stateSent: Uint8Array
   private readonly dirtyIds: Uint32Array
   private dirtyCount = 0
   /** a flush stopped at maxBufferedBytes and dirty quotes wait for the socket to drain */
@@ -128,6 +135,7 @@ export class MqttPublisher {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024
     this.dirty = new Uint8Array(symbols.capacity)
     this.dirtyIds = new Uint32Array(symbols.capacity)
+    this.stateSent = new Uint8Array(symbols.capacity)
     const v5 = (opts.protocolVersion ?? 5) === 5
     const expiry = opts.quoteExpirySec ?? 60
     const contentType = CONTENT_TYPES[this.format], utf8 = this.format === FORMAT_JSON
@@ -137,6 +145,7 @@ export class MqttPublisher {
         : { contentType, payloadFormatIndicator: utf8 } }
       : { qos: 0, retain: true }
     this.tradeOpts = v5 ? { qos: 0, retain: false, properties: { contentType, payloadFormatIndicator: utf8 } } : { qos: 0, retain: false }
+    this.stateOpts = v5 ? { qos: 0, retain: true, properties: { contentType, payloadFormatIndicator: utf8 } } : { qos: 0, retain: true }
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 2000
     this.url = opts.url
@@ -190,8 +199,9 @@ export class MqttPublisher {
     const id = r.symbolId[i]
     if (this.batchOldestRecvMs !== this.batchOldestRecvMs) this.batchOldestRecvMs = r.recvTimeMs[i] // NaN: first of the batch
     if (!this.topics.ready(id)) { this.stats.invalidTopics++; return }
+    if (this.stateSent[id] === 0) this.markDirty(id, DIRTY_STATE)
     if (r.kind[i] === KIND_QUOTE) {
-      if (this.dirty[id] === 0) { this.dirty[id] = 1; this.dirtyIds[this.dirtyCount++] = id }
+      if ((this.dirty[id] & DIRTY_QUOTE) === 0) this.markDirty(id, DIRTY_QUOTE)
       else if (this.backedUp) this.stats.conflated++ // the pending one is now stale and will never be sent
       if (!this.live) this.stats.skippedDisconnected++ // republished from the LVC on connect
       return
@@ -206,9 +216,14 @@ export class MqttPublisher {
     this.send(this.topics.trade[id], off, end, this.tradeOpts)
   }
 
-  /** End of a dispatcher batch: at most one publish per dirty symbol, its latest quote from the LVC. */
+  /** The symbol's stale/fresh state changed (LastValueCache.staleReason): its retained state topic follows. */
+  stateChanged(id: number): void {
+    if (this.topics.ready(id)) this.markDirty(id, DIRTY_STATE)
+  }
+
+  /** End of a dispatcher batch: at most one quote and one state publish per dirty symbol, latest values from the LVC. */
   flush(): void {
-    if (this.dirtyCount > 0 && this.live) this.flushQuotes()
+    if (this.dirtyCount > 0 && this.live) this.flushRetained()
     // One clock read per batch: quotes left dirty by a backed-up socket go out later and are not observed.
     if (this.live && this.batchOldestRecvMs === this.batchOldestRecvMs) this.stats.ageAtPublishSec.observe((performance.now() - this.batchOldestRecvMs) / 1000)
     this.batchOldestRecvMs = Number.NaN
@@ -250,12 +265,13 @@ export class MqttPublisher {
     this.outageLogged = false
     this.log.info({ url: redactUrl(this.url), clientId: this.clientOpts.clientId, reconnects: this.stats.reconnects }, first ? 'mqtt connected' : 'mqtt reconnected')
     c.publish(this.statusTopic, ONLINE, this.statusOpts)
-    // Converge every retained quote to the LVC (the broker may have lost them, or we skipped updates).
+    // Converge every retained quote and state to the LVC (the broker may have lost them, or we skipped updates).
     const n = Math.min(this.symbols.size, this.dirty.length)
     for (let id = 0; id < n; id++) {
-      if (this.dirty[id] === 0 && this.lvc.hasQuote(id) && this.topics.ready(id)) { this.dirty[id] = 1; this.dirtyIds[this.dirtyCount++] = id }
+      if (this.lvc.seq[id] === 0 || !this.topics.ready(id)) continue
+      this.markDirty(id, this.lvc.hasQuote(id) ? DIRTY_QUOTE | DIRTY_STATE : DIRTY_STATE)
     }
-    this.flushQuotes()
+    this.flushRetained()
     this.settleStart?.(null)
   }
 
@@ -277,20 +293,32 @@ export class MqttPublisher {
   private readonly onDrain = (): void => {
     this.drainWaitOn = null
     this.drainTimer = null
-    if (this.live && this.dirtyCount > 0) this.flushQuotes()
+    if (this.live && this.dirtyCount > 0) this.flushRetained()
   }
 
-  private flushQuotes(): void {
+  private markDirty(id: number, bits: number): void {
+    if (this.dirty[id] === 0) this.dirtyIds[this.dirtyCount++] = id
+    this.dirty[id] |= bits
+  }
+
+  private flushRetained(): void {
     const n = this.dirtyCount, ids = this.dirtyIds, sock = this.sock as SocketSide, max = this.maxBufferedBytes
     let k = 0
     for (; k < n; k++) {
       if (sock.writableLength > max) break
-      const id = ids[k]
+      const id = ids[k], bits = this.dirty[id]
       this.dirty[id] = 0
-      if (!this.lvc.hasQuote(id)) continue
-      const off = this.reserve()
-      const end = writeLastQuote(this.format, this.lvc, this.symbols, id, this.slab, off)
-      this.send(this.topics.quote[id], off, end, this.quoteOpts)
+      if ((bits & DIRTY_QUOTE) !== 0 && this.lvc.hasQuote(id)) {
+        const off = this.reserve()
+        const end = writeLastQuote(this.format, this.lvc, this.symbols, id, this.slab, off)
+        this.send(this.topics.quote[id], off, end, this.quoteOpts)
+      }
+      if ((bits & DIRTY_STATE) !== 0) {
+        const off = this.reserve()
+        const end = writeMarker(this.format, this.symbols, id, this.lvc.seq[id], this.lvc.staleReason(id), Date.now() * 1000, this.slab, off)
+        this.send(this.topics.state[id], off, end, this.stateOpts)
+        this.stateSent[id] = 1
+      }
     }
     if (k === n) { this.dirtyCount = 0; this.backedUp = false; return }
     // Backed up: the rest stay dirty, so later offers conflate into them and one publish carries the latest.

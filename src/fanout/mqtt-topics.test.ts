@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { SymbolTable } from '../model/symbols.js'
+import { addSymbol, symbolTable } from '../../test-support/symbols.js'
 import { isValidNodeId, isValidTopicPrefix, quoteTopicFor, statusTopicFor, TopicCache, tradeTopicFor } from './mqtt-topics.js'
 
 /** a single level without wildcards: `+` arrives percent-encoded */
@@ -49,8 +49,8 @@ describe('topic building', () => {
 
 describe('TopicCache', () => {
   it('builds topics once per symbol and refuses an injected bad name forever', () => {
-    const symbols = new SymbolTable(8)
-    const good = symbols.add('MSFT', -4), bad = symbols.add('EVIL', -4)
+    const symbols = symbolTable([], 8)
+    const good = addSymbol(symbols, 'MSFT'), bad = addSymbol(symbols, 'EVIL')
     symbols.name[bad] = 'EVIL/#' // a corrupted table must not become a wildcard publish
     const cache = new TopicCache('md/v1', symbols)
     expect(cache.ready(good)).toBe(true)
@@ -63,8 +63,10 @@ describe('TopicCache', () => {
     symbols.name[bad] = 'EVIL'
     expect(cache.ready(bad)).toBe(false) // verdict is sticky: no re-validation per message
     expect(cache.ready(5)).toBe(false) // not added yet…
-    while (symbols.size < 5) symbols.add(`S${symbols.size}`, -2)
-    expect(symbols.add('LATE', -2)).toBe(5)
+    while (symbols.shared.size < 5) symbols.shared.add(`S${symbols.shared.size}`, -2)
+    expect(symbols.shared.add('LATE', -2)).toBe(5)
+    expect(cache.ready(5)).toBe(false) // added by ingest, not learned by this consumer yet…
+    symbols.learnUpTo(5)
     expect(cache.ready(5)).toBe(true) // …and usable once it is
     expect(cache.quote[5]).toBe('md/v1/quotes/LATE')
     expect(cache.ready(100)).toBe(false) // beyond capacity

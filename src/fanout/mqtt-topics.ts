@@ -38,6 +38,11 @@ export function tradeTopicFor(prefix: string, sym: string | undefined): string |
   return isTopicSymbol(sym) ? `${prefix}/trades/${topicLevel(sym)}` : null
 }
 
+/** `${prefix}/state/${level}` (the symbol's retained stale/fresh marker), or null when the symbol is rejected. */
+export function stateTopicFor(prefix: string, sym: string | undefined): string | null {
+  return isTopicSymbol(sym) ? `${prefix}/state/${topicLevel(sym)}` : null
+}
+
 /** `${prefix}/status/${nodeId}`, or null when the node id is rejected. */
 export function statusTopicFor(prefix: string, nodeId: string): string | null {
   return isValidNodeId(nodeId) ? `${prefix}/status/${nodeId}` : null
@@ -54,22 +59,23 @@ const TOPIC_INVALID = 2
 export class TopicCache {
   readonly quote: string[] = []
   readonly trade: string[] = []
-  private readonly state: Uint8Array
+  readonly state: string[] = []
+  private readonly verdict: Uint8Array
 
   constructor(readonly prefix: string, private readonly symbols: SymbolTable) {
-    this.state = new Uint8Array(symbols.capacity)
+    this.verdict = new Uint8Array(symbols.capacity)
   }
 
   /** True when symbol `id` has topics; false (forever) when its name cannot be a topic level. */
   ready(id: number): boolean {
-    const s = this.state[id]
+    const s = this.verdict[id]
     if (s === TOPIC_VALID) return true
-    if (s === TOPIC_INVALID || id >= this.state.length) return false
+    if (s === TOPIC_INVALID || id >= this.verdict.length) return false
     const name = this.symbols.name[id]
-    if (name === undefined) return false // not added yet: no verdict to remember
-    const q = quoteTopicFor(this.prefix, name), t = tradeTopicFor(this.prefix, name)
-    if (q === null || t === null) { this.state[id] = TOPIC_INVALID; return false }
-    this.quote[id] = q; this.trade[id] = t; this.state[id] = TOPIC_VALID
+    if (name === undefined) return false // not learned yet: no verdict to remember
+    const q = quoteTopicFor(this.prefix, name), t = tradeTopicFor(this.prefix, name), st = stateTopicFor(this.prefix, name)
+    if (q === null || t === null || st === null) { this.verdict[id] = TOPIC_INVALID; return false }
+    this.quote[id] = q; this.trade[id] = t; this.state[id] = st; this.verdict[id] = TOPIC_VALID
     return true
   }
 }

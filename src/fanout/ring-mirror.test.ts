@@ -1,22 +1,21 @@
 import { describe, expect, it } from 'vitest'
-import { SymbolTable } from '../model/symbols.js'
+import { SharedSymbols } from '../model/shared-symbols.js'
 import { Normalizer, SymbolSequences } from '../normalize/normalizer.js'
 import { KIND_QUOTE, MAX_UNCOMMITTED_EVENTS, TickRing } from '../ring/ring-buffer.js'
 import { RingMirror } from './ring-mirror.js'
 
 function setup(capacity = 16) {
-  const writer = new TickRing(capacity), symbols = new SymbolTable(8)
-  symbols.add('AAPL', 2); symbols.add('MSFT', 2)
+  const writer = new TickRing(capacity)
   const skips: number[] = []
   // these tests drive the writer slot by slot: at most the slot after its shared cursor is being written
-  const mirror = new RingMirror(new TickRing(capacity, writer.handle()), new TickRing(capacity), symbols, (s) => skips.push(s), 1)
+  const mirror = new RingMirror(new TickRing(capacity, writer.handle()), new TickRing(capacity), (s) => skips.push(s), 1)
   let woken = 0
   mirror.local.wake = () => { woken++ }
   const write = (sym: number, bid: number): void => {
     const i = writer.nextSlot()
-    writer.kind[i] = KIND_QUOTE; writer.symbolId[i] = sym; writer.bidPrice[i] = bid; writer.publish()
+    writer.kind[i] = KIND_QUOTE; writer.symbolId[i] = sym; writer.bidPrice[i] = bid; writer.advance()
   }
-  return { writer, symbols, mirror, skips, write, woken: () => woken }
+  return { writer, mirror, skips, write, woken: () => woken }
 }
 
 describe('RingMirror', () => {
@@ -33,18 +32,6 @@ describe('RingMirror', () => {
     expect(woken()).toBe(2)
     expect(mirror.pump()).toBe(false)
     expect(woken()).toBe(2) // nothing new: no wake
-  })
-
-  it('stops before an event of a symbol this thread has not been told of, and resumes once it is added', () => {
-    const { writer, symbols, mirror, write } = setup()
-    write(0, 1); write(2, 2); write(1, 3)
-    writer.commit(); mirror.pump()
-    expect(mirror.local.cursor).toBe(0)
-    expect(mirror.stats.symbolWaits).toBe(1)
-    symbols.add('NVDA', 2)
-    mirror.pump()
-    expect(mirror.local.cursor).toBe(2)
-    expect(mirror.local.bidPrice[2]).toBe(3)
   })
 
   it('skips (and reports) what fell out of the half-ring window instead of copying slots being rewritten', () => {
@@ -74,20 +61,19 @@ describe('RingMirror', () => {
 
 describe('RingMirror against a writer with a large uncommitted batch', () => {
   it('refuses (retries) a copy the writer may have overwritten past the cursor it last shared (review finding)', () => {
-    const shared = new TickRing(1024), local = new TickRing(1024), symbols = new SymbolTable(16)
-    symbols.add('AAPL', -4, 0)
-    const write = (n: number): void => { for (let k = 0; k < n; k++) { const i = shared.nextSlot(); shared.symbolId[i] = 0; shared.symbolSeq[i] = shared.cursor + 2; shared.publish() } }
+    const shared = new TickRing(1024), local = new TickRing(1024)
+    const write = (n: number): void => { for (let k = 0; k < n; k++) { const i = shared.nextSlot(); shared.symbolId[i] = 0; shared.symbolSeq[i] = shared.cursor + 2; shared.advance() } }
     write(600); shared.commit()
     write(600) // mid-batch on the feed thread: overwrites the slots of seqs 0..175, not shared yet
-    const mirror = new RingMirror(shared, local, symbols, () => {})
+    const mirror = new RingMirror(shared, local, () => {})
     expect(mirror.pump()).toBe(true) // torn: retry later instead of accepting seqs 88..175 with the wrong events
     expect(mirror.stats.torn).toBe(1)
     expect(local.cursor).toBeLessThan(88) // what fell out of the window is skipped and reported; nothing torn is accepted
   })
 
   it('is guaranteed a bound by the writer: the normalizer shares its cursor at least every MAX_UNCOMMITTED_EVENTS', () => {
-    const ring = new TickRing(65536), symbols = new SymbolTable(4)
-    const norm = new Normalizer(ring, symbols, new SymbolSequences(4))
+    const ring = new TickRing(65536)
+    const norm = new Normalizer(ring, new SharedSymbols(4), new SymbolSequences(4))
     norm.defineSymbol(1, 'AAPL', -4, 0)
     norm.beginBatch(0)
     let worst = 0

@@ -1,6 +1,5 @@
 // Owns a fan-out worker's private copy of the shared ring: copies committed slots, validates them, publishes locally.
 // Must never write to the shared ring or wait on the writer: a torn or lapped copy is retried or counted, never waited out.
-import type { SymbolTable } from '../model/symbols.js'
 import { MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 
@@ -9,8 +8,6 @@ export class MirrorStats {
   copies = 0
   /** copies discarded because the writer reached their slots while they were read (retried next pump) */
   torn = 0
-  /** pumps that stopped before an event whose symbol this thread has not been told of yet */
-  symbolWaits = 0
 }
 
 type Column = Uint8Array | Uint32Array | Float64Array
@@ -32,7 +29,6 @@ export class RingMirror {
     private readonly shared: TickRing,
     /** this thread's ring: same capacity; its cursor is what the local dispatcher drains */
     readonly local: TickRing,
-    private readonly symbols: SymbolTable,
     /** events up to `seq` were not copied in time: the local dispatcher counts them as lapped */
     private readonly skipTo: (seq: number) => void,
     /** how far past its last shared cursor the writer may be writing (the normalizer's commit guarantee) */
@@ -62,14 +58,8 @@ export class RingMirror {
     // commits at least that often), i.e. the slots of seqs up to after + uncommittedBound - capacity.
     const after = this.shared.loadSharedCursor()
     if (!(after + this.uncommittedBound - this.shared.capacity < from)) { this.stats.torn++; return true }
-    let end = cur
-    const ids = local.symbolId, mask = local.mask, known = this.symbols.size
-    for (let seq = from; seq <= cur; seq++) {
-      if (ids[seq & mask] >= known) { end = seq - 1; this.stats.symbolWaits++; break }
-    }
-    if (end < from) return false
     this.stats.copies++
-    local.cursor = end
+    local.cursor = cur
     local.commit()
     return false
   }

@@ -7,7 +7,7 @@ import { startReplay } from '../../feeds/replay/replayer.js'
 import type { RunningReplay } from '../../feeds/replay/replayer.js'
 import type { FeedConfig } from '../config.js'
 import { createLogger } from '../log.js'
-import { SYMBOL_PATTERN, SymbolTable } from '../model/symbols.js'
+import { SharedSymbols, SYMBOL_PATTERN } from '../model/shared-symbols.js'
 import { SymbolSequences } from '../normalize/normalizer.js'
 import { TickRing } from '../ring/ring-buffer.js'
 import { waitFor } from '../../test-support/wait-for.js'
@@ -24,9 +24,9 @@ afterEach(async () => {
 })
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
-function feed(config: Partial<FeedConfig> & Pick<FeedConfig, 'lines' | 'protocol'>, symbols: SymbolTable, record?: string): Feed {
+function feed(config: Partial<FeedConfig> & Pick<FeedConfig, 'lines' | 'protocol'>, symbols: SharedSymbols, record?: string): Feed {
   const f = new Feed({ name: 'f', username: '', password: '', session: '', startSeq: 1, ...config }, new TickRing(1 << 16), symbols,
-    new SymbolSequences(4096), { heartbeatIntervalMs: 1000, deadAfterMs: 15_000 }, createLogger('silent'), () => {}, { record, sessionDate: '2019-01-30' })
+    new SymbolSequences(4096), { heartbeatIntervalMs: 1000, deadAfterMs: 15_000, staleAfterMs: 5000 }, createLogger('silent'), { record, sessionDate: '2019-01-30' })
   feeds.push(f); f.start()
   return f
 }
@@ -41,7 +41,7 @@ describe('Feed', () => {
     const cap = loadCaptureFile(ITCH)
     const [a, b] = await Promise.all([startReplay({ capture: cap }), startReplay({ capture: cap })])
     replays.push(a, b)
-    const symbols = new SymbolTable(4096), file = path.join(dir, 'itch.tcap')
+    const symbols = new SharedSymbols(4096), file = path.join(dir, 'itch.tcap')
     const f = feed({ protocol: 'itch', lines: [{ host: '127.0.0.1', port: a.port }, { host: '127.0.0.1', port: b.port }] }, symbols, file)
     await waitFor(() => f.stats.endOfSession === 1, 5000, 'End of Session on both lines')
     expect(f.stats.messages).toBe(1000)

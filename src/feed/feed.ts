@@ -1,11 +1,11 @@
 // Owns one configured feed: its session line(s) (one, or A/B through an arbiter), payload decoder, optional
-// recorder, normalizer and counters, and their lifecycle.
-// Must never publish to clients: it ends at the ring; readiness and gap events are reported through callbacks.
+// recorder, normalizer and counters, and their lifecycle; turns session events (gap, down, up) into ring markers.
+// Must never publish to clients: it ends at the ring, where gaps and outages travel in order with the data.
 import type { Logger } from 'pino'
 import type { FeedConfig } from '../config.js'
-import type { SymbolTable } from '../model/symbols.js'
+import type { SharedSymbols } from '../model/shared-symbols.js'
 import { Normalizer } from '../normalize/normalizer.js'
-import type { SymbolSequences } from '../normalize/normalizer.js'
+import type { SymbolSequences } from '../normalize/symbol-sequences.js'
 import type { PayloadDecoder, TickSink } from '../normalize/tick-sink.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 import { AbSession } from './ab-session.js'
@@ -16,11 +16,19 @@ import { FeedIngest } from './feed-ingest.js'
 import { FeedStats } from './feed-stats.js'
 import { CaptureRecorder } from './recorder.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
-import { SESSION_GAP } from './session-sink.js'
+import { SESSION_DISCONNECTED, SESSION_END, SESSION_GAP, SESSION_LOGGED_IN } from './session-sink.js'
 import { SoupClient } from './soup-client.js'
 import type { SoupClientOptions } from './soup-client.js'
 
-export interface FeedTiming { heartbeatIntervalMs: number; deadAfterMs: number }
+export interface FeedTiming {
+  heartbeatIntervalMs: number
+  deadAfterMs: number
+  /** logged in but silent this long: the feed's symbols are marked stale (feed_down) until it is heard again */
+  staleAfterMs: number
+}
+
+/** How often a feed's silence is checked against staleAfterMs. */
+const FRESHNESS_CHECK_MS = 250
 
 export interface DecoderOptions {
   /** ITCH: trading day 'YYYY-MM-DD' (America/New_York) its timestamps count from; default today in New York */
@@ -47,24 +55,31 @@ export class Feed {
   readonly stats: FeedStats
   readonly recorder: CaptureRecorder | null
   private readonly session: SoupClient | AbSession
+  private readonly normalizer: Normalizer
+  private freshnessTimer: NodeJS.Timeout | null = null
+  private live = false
 
   constructor(
     readonly config: FeedConfig,
-    ring: TickRing, symbols: SymbolTable, seqs: SymbolSequences, timing: FeedTiming,
+    ring: TickRing, symbols: SharedSymbols, seqs: SymbolSequences,
+    private readonly timing: FeedTiming,
     private readonly log: Logger,
-    onGap: (feed: string, missed: number) => void,
     opts: FeedOptions = {},
   ) {
     const fromConfig = config as FeedConfig & FeedOptions
     const record = opts.record ?? fromConfig.record, sessionDate = opts.sessionDate ?? fromConfig.sessionDate
     this.stats = new FeedStats(config.name)
-    const normalizer = new Normalizer(ring, symbols, seqs)
+    const normalizer = new Normalizer(ring, symbols, seqs, { quotesAreFullState: config.protocol !== 'itch' })
+    this.normalizer = normalizer
     const ingest = new FeedIngest(decoderFor(config.protocol, normalizer, this.stats, { sessionDate, expectedOrders: opts.expectedOrders }), normalizer)
     this.recorder = record ? new CaptureRecorder(record, config.protocol, ingest, { session: config.session }) : null
     const sink: SessionSink = this.recorder ?? ingest
     const onEvent = (ev: SessionEvent): void => {
       this.log.info({ feed: ev.feed, event: ev.kind, fromSeq: ev.fromSeq, count: ev.count, reason: ev.reason }, 'feed session event')
-      if (ev.kind === SESSION_GAP) onGap(config.name, ev.count ?? 0)
+      if (ev.kind === SESSION_GAP) {
+        this.log.warn({ feed: ev.feed, fromSeq: ev.fromSeq, missed: ev.count }, 'feed gap: every symbol of the feed is marked stale')
+        normalizer.feedGap()
+      } else if (ev.kind === SESSION_LOGGED_IN || ev.kind === SESSION_DISCONNECTED || ev.kind === SESSION_END) this.checkFreshness()
     }
     const lineOpts = config.lines.map((line): SoupClientOptions => ({
       name: config.name, host: line.host, port: line.port, username: config.username, password: config.password,
@@ -76,9 +91,14 @@ export class Feed {
     if (record) log.info({ feed: config.name, record }, 'recording feed session')
   }
 
-  start(): void { this.session.start() }
+  start(): void {
+    this.session.start()
+    this.freshnessTimer = setInterval(() => this.checkFreshness(), FRESHNESS_CHECK_MS)
+    this.freshnessTimer.unref()
+  }
 
   async stop(): Promise<void> {
+    if (this.freshnessTimer !== null) { clearInterval(this.freshnessTimer); this.freshnessTimer = null }
     await this.session.stop()
     if (this.recorder) {
       await this.recorder.close()
@@ -89,5 +109,20 @@ export class Feed {
   /** Logged in and heard from within `staleAfterMs`. */
   isFresh(nowMs: number, staleAfterMs: number): boolean {
     return this.stats.loggedIn === 1 && nowMs - this.stats.lastReceiveMs <= staleAfterMs
+  }
+
+  /**
+   * Down (logged out, or silent past staleAfterMs) → the feed's symbols get stale (feed_down) markers; live again →
+   * fresh ones. Runs on session events and on a timer (silence has no event), never per message.
+   */
+  private checkFreshness(): void {
+    const live = this.isFresh(performance.now(), this.timing.staleAfterMs)
+    if (live === this.live) return
+    this.live = live
+    if (live) this.normalizer.feedUp()
+    else {
+      this.log.warn({ feed: this.config.name, loggedIn: this.stats.loggedIn === 1 }, 'feed down or silent: its symbols are marked stale')
+      this.normalizer.feedDown()
+    }
   }
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { FeedGenerator } from '../../feeds/sim/generator.js'
 import { loadUniverse } from '../../feeds/sim/universe.js'
-import { SymbolTable } from '../model/symbols.js'
+import { SharedSymbols } from '../model/shared-symbols.js'
 import { Normalizer, SymbolSequences } from '../normalize/normalizer.js'
 import { TickRing } from '../ring/ring-buffer.js'
 import { NativeDecoder } from './decoders/native.js'
@@ -24,7 +24,7 @@ function stream(): Buffer {
 /** Feeds `bytes` in chunks of `cut` bytes and returns every ring event as a flat row of its fields. */
 function ingest(bytes: Buffer, cut: number): number[][] {
   const ring = new TickRing(4096), stats = new FeedStats('t')
-  const normalizer = new Normalizer(ring, new SymbolTable(64), new SymbolSequences(64))
+  const normalizer = new Normalizer(ring, new SharedSymbols(64), new SymbolSequences(64))
   const sink = new FeedIngest(new NativeDecoder(normalizer, stats), normalizer)
   let seq = 1
   const framer = new Framer((buf, off, len) => { if (buf[off] === 0x53) sink.message(buf, off + 1, len - 1, seq++) })

@@ -8,6 +8,7 @@ import { MqttStats } from '../fanout/mqtt-publisher.js'
 import { WsStats } from '../fanout/ws-stats.js'
 import { FeedStats, LineStats } from '../feed/feed-stats.js'
 import { createLogger } from '../log.js'
+import { SharedSymbols } from '../model/shared-symbols.js'
 import { SymbolTable } from '../model/symbols.js'
 import { TickRing } from '../ring/ring-buffer.js'
 import { startTickcast } from '../server.js'
@@ -112,7 +113,7 @@ describe('catalogue wiring', () => {
     const a = new LineStats('nasdaq', 'A'), b = new LineStats('nasdaq', 'B')
     a.connected = 1; a.messages = 10; a.won = 7; a.arbDuplicates = 3; b.messages = 4; b.won = 3; b.arbDuplicates = 1; b.lagMessages = 2
     feed.lines.push(a, b)
-    registerCatalogue(m, { feeds: [feed], ring, symbols: new SymbolTable(16), dispatch, ws: new WsStats(), mqtt: new MqttStats(), http })
+    registerCatalogue(m, { feeds: [feed], ring, symbols: new SymbolTable(new SharedSymbols(16)), dispatch, ws: new WsStats(), mqtt: new MqttStats(), http })
     return { m, feed, ring, dispatch, http }
   }
 
@@ -127,7 +128,7 @@ describe('catalogue wiring', () => {
 
   it('derives ring fill and consumer lag from the writer cursor and what the dispatcher consumed', async () => {
     const { m, ring, dispatch } = sources()
-    for (let k = 0; k < 10; k++) ring.publish()
+    for (let k = 0; k < 10; k++) ring.advance()
     dispatch.events = 4
     const body = await m.app.metrics()
     expect(value(body, 'tickcast_ring_fill_slots')).toBe(6)

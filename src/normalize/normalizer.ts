@@ -1,20 +1,30 @@
-// Owns venue → canonical mapping for one feed: locate codes to symbol ids, exponents, per-symbol seq.
-// Must never be bypassed: it is the only writer of the ring, and it never allocates per tick.
+// Owns venue → canonical mapping for one feed: locate codes to symbol ids, exponents, per-symbol seq, and the feed's
+// word on each symbol's completeness (stale / fresh markers). Must never be bypassed: it is the only writer of the
+// ring, and it never allocates per tick.
 import { DECODE_BAD_VALUE, DECODE_OK, DECODE_UNKNOWN_SYMBOL } from '../errors.js'
 import type { DecodeStatus } from '../errors.js'
-import { NO_SYMBOL } from '../model/symbols.js'
-import type { SymbolTable } from '../model/symbols.js'
-import { KIND_QUOTE, KIND_STATUS, KIND_TRADE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
+import { NO_SYMBOL } from '../model/shared-symbols.js'
+import type { SharedSymbols } from '../model/shared-symbols.js'
+import { STALE_FEED_DOWN, STALE_FEED_GAP, STALE_NONE } from '../model/staleness.js'
+import { KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_SYMBOL, KIND_TRADE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
+import type { SymbolSequences } from './symbol-sequences.js'
 import type { TickSink } from './tick-sink.js'
+
+export { SymbolSequences } from './symbol-sequences.js'
 
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18]
 const MAX_EXACT = Number.MAX_SAFE_INTEGER
+/** why this feed holds a symbol stale; a symbol can be both (reported as the gap: it outlasts the outage) */
+const GAP_BIT = 1, DOWN_BIT = 2
 
-/** Per-symbol sequence counters shared by every feed's normalizer (a symbol may come from several feeds). */
-export class SymbolSequences {
-  readonly next: Float64Array
-  constructor(capacity: number) { this.next = new Float64Array(capacity) }
+export interface NormalizerOptions {
+  /**
+   * True when every quote carries the symbol's whole top of book (native, IEX TOPS): after a feed gap the symbol's next
+   * quote makes it fresh again. False for ITCH, whose quotes come from an order book the gap may have damaged: its
+   * symbols stay stale until the book is known good again.
+   */
+  quotesAreFullState: boolean
 }
 
 export class Normalizer implements TickSink {
@@ -28,19 +38,59 @@ export class Normalizer implements TickSink {
   private rescaled: Uint8Array = new Uint8Array(1024)
   private recvTimeMs = 0
   private pending = 0
+  private inBatch = false
+  /** symbol ids this feed has mapped, each once: the symbols a feed-wide gap or outage concerns */
+  private readonly feedSymbols: number[] = []
+  private readonly mapped: Uint8Array
+  /** per symbol id: GAP_BIT | DOWN_BIT as this feed declared them; staleCount = ids with any bit set */
+  private readonly staleBits: Uint8Array
+  private staleCount = 0
+  private down = false
+  private readonly quotesAreFullState: boolean
 
   constructor(
     private readonly ring: TickRing,
-    private readonly symbols: SymbolTable,
+    private readonly symbols: SharedSymbols,
     private readonly seqs: SymbolSequences,
-  ) {}
+    opts: NormalizerOptions = { quotesAreFullState: true },
+  ) {
+    this.mapped = new Uint8Array(symbols.capacity)
+    this.staleBits = new Uint8Array(symbols.capacity)
+    this.quotesAreFullState = opts.quotesAreFullState
+  }
 
   /** One clock read per TCP chunk: every tick of the chunk carries it. */
-  beginBatch(recvTimeMs: number): void { this.recvTimeMs = recvTimeMs }
+  beginBatch(recvTimeMs: number): void { this.recvTimeMs = recvTimeMs; this.inBatch = true }
 
   /** Publishes the chunk's ticks to consumers with one wake-up. */
   endBatch(): void {
+    this.inBatch = false
     if (this.pending > 0) { this.pending = 0; this.ring.commit() }
+  }
+
+  /**
+   * The feed lost messages nothing could fill: every symbol it carries is marked stale (feed_gap) in the ring, after
+   * every event already written and before any written after, so each consumer learns it in order.
+   */
+  feedGap(): void {
+    for (const id of this.feedSymbols) this.setBits(id, GAP_BIT)
+    this.commitIfIdle()
+  }
+
+  /** The feed went down or silent: its symbols are stale (feed_down) until feedUp(). Idempotent. */
+  feedDown(): void {
+    if (this.down) return
+    this.down = true
+    for (const id of this.feedSymbols) this.setBits(id, DOWN_BIT)
+    this.commitIfIdle()
+  }
+
+  /** The feed is live again and resumed where it left off (SoupBinTCP replays what it missed): fresh, unless a gap. */
+  feedUp(): void {
+    if (!this.down) return
+    this.down = false
+    if (this.staleCount > 0) for (const id of this.feedSymbols) this.clearBits(id, DOWN_BIT)
+    this.commitIfIdle()
   }
 
   defineSymbol(locate: number, name: string, priceExponent: number, sizeExponent: number): DecodeStatus {
@@ -49,7 +99,7 @@ export class Normalizer implements TickSink {
     // A redefinition replaces the entry; a refused one unmaps the locate, so its later quotes are counted as
     // unknown instead of being published under the symbol it used to mean.
     this.idByLocate[locate] = NO_SYMBOL
-    const id = this.symbols.add(name, priceExponent, sizeExponent)
+    const id = this.addSymbol(name, priceExponent, sizeExponent)
     if (id === NO_SYMBOL) return DECODE_UNKNOWN_SYMBOL
     const dp = priceExponent - this.symbols.priceExponent[id]
     const ds = sizeExponent - this.symbols.sizeExponent[id]
@@ -60,6 +110,7 @@ export class Normalizer implements TickSink {
     this.sizeMul[locate] = ds >= 0 ? POW10[ds] : 1
     this.sizeDiv[locate] = ds < 0 ? POW10[-ds] : 1
     this.rescaled[locate] = dp !== 0 || ds !== 0 ? 1 : 0
+    if (this.mapped[id] === 0) { this.mapped[id] = 1; this.feedSymbols.push(id) }
     return DECODE_OK
   }
 
@@ -67,7 +118,7 @@ export class Normalizer implements TickSink {
     // Feeds without a directory use the symbol id itself as their locate code. The symbol may already exist
     // (another feed defined it): it must still be mapped in THIS normalizer, with this feed's exponents.
     let id = this.symbols.idOf(name)
-    if (id === NO_SYMBOL) id = this.symbols.add(name, priceExponent, sizeExponent)
+    if (id === NO_SYMBOL) id = this.addSymbol(name, priceExponent, sizeExponent)
     if (id === NO_SYMBOL) return NO_SYMBOL
     if (id < this.idByLocate.length && this.idByLocate[id] === id) return id
     return this.defineSymbol(id, name, priceExponent, sizeExponent) === DECODE_OK ? id : NO_SYMBOL
@@ -84,11 +135,13 @@ export class Normalizer implements TickSink {
     }
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = KIND_QUOTE; r.code[i] = flags; r.symbolId[i] = id
-    r.symbolSeq[i] = ++this.seqs.next[id]
+    r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.bidPrice[i] = bp; r.bidSize[i] = bs; r.askPrice[i] = ap; r.askSize[i] = as
-    r.publish()
-    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.endBatch()
+    r.advance()
+    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.commit()
+    // a whole top of book: after a gap it is complete again (one compare while nothing is stale)
+    if (this.staleCount !== 0 && (this.staleBits[id] & GAP_BIT) !== 0 && this.quotesAreFullState) this.clearBits(id, GAP_BIT)
     return DECODE_OK
   }
 
@@ -102,11 +155,11 @@ export class Normalizer implements TickSink {
     }
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = KIND_TRADE; r.code[i] = side; r.symbolId[i] = id
-    r.symbolSeq[i] = ++this.seqs.next[id]
+    r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.tradePrice[i] = p; r.tradeSize[i] = q; r.tradeId[i] = tradeId
-    r.publish()
-    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.endBatch()
+    r.advance()
+    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.commit()
     return DECODE_OK
   }
 
@@ -115,12 +168,51 @@ export class Normalizer implements TickSink {
     if (id === NO_SYMBOL) return DECODE_UNKNOWN_SYMBOL
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = KIND_STATUS; r.code[i] = code; r.symbolId[i] = id
-    r.symbolSeq[i] = ++this.seqs.next[id]
+    r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
-    r.publish()
-    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.endBatch()
+    r.advance()
+    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.commit()
     return DECODE_OK
   }
+
+  /** Adds a symbol to the shared store; a new one is announced with KIND_SYMBOL before any event of it. */
+  private addSymbol(name: string, priceExponent: number, sizeExponent: number): number {
+    const before = this.symbols.size
+    const id = this.symbols.add(name, priceExponent, sizeExponent)
+    if (id !== NO_SYMBOL && id >= before) this.marker(KIND_SYMBOL, id, 0)
+    return id
+  }
+
+  private setBits(id: number, bit: number): void {
+    const before = this.staleBits[id], after = before | bit
+    if (after === before) return
+    this.staleBits[id] = after
+    if (before === 0) this.staleCount++
+    if (reasonOf(after) !== reasonOf(before)) this.marker(KIND_STALE, id, reasonOf(after))
+  }
+
+  private clearBits(id: number, bit: number): void {
+    const before = this.staleBits[id], after = before & ~bit
+    if (after === before) return
+    this.staleBits[id] = after
+    if (after === 0) { this.staleCount--; this.marker(KIND_FRESH, id, STALE_NONE) }
+    else if (reasonOf(after) !== reasonOf(before)) this.marker(KIND_STALE, id, reasonOf(after))
+  }
+
+  /** A control event of symbol `id` (rare: never per tick): it carries the symbol's current sequence, not a new one. */
+  private marker(kind: number, id: number, code: number): void {
+    const r = this.ring, i = r.nextSlot()
+    r.kind[i] = kind; r.code[i] = code; r.symbolId[i] = id
+    r.symbolSeq[i] = this.seqs.next[id]
+    r.exchTimeUs[i] = Date.now() * 1000; r.recvTimeMs[i] = performance.now()
+    r.advance()
+    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.commit()
+  }
+
+  private commit(): void { this.pending = 0; this.ring.commit() }
+
+  /** Markers written outside a TCP chunk (session events, timers) are published at once. */
+  private commitIfIdle(): void { if (!this.inBatch && this.pending > 0) this.commit() }
 
   private grow(min: number): void {
     let n = this.idByLocate.length
@@ -131,6 +223,8 @@ export class Normalizer implements TickSink {
     const r = new Uint8Array(n); r.set(this.rescaled); this.rescaled = r
   }
 }
+
+function reasonOf(bits: number): number { return (bits & GAP_BIT) !== 0 ? STALE_FEED_GAP : (bits & DOWN_BIT) !== 0 ? STALE_FEED_DOWN : STALE_NONE }
 
 /** A rescaled mantissa must still be an integer that a Float64 holds exactly. */
 function exact(v: number): boolean { return Number.isInteger(v) && v <= MAX_EXACT && v >= -MAX_EXACT }

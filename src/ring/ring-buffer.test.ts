@@ -11,7 +11,7 @@ describe('TickRing', () => {
   it('wraps slot indices past capacity while the cursor keeps counting', () => {
     const r = new TickRing(4)
     const slots: number[] = []
-    for (let k = 0; k < 10; k++) { const i = r.nextSlot(); r.symbolId[i] = k; r.publish(); slots.push(i) }
+    for (let k = 0; k < 10; k++) { const i = r.nextSlot(); r.symbolId[i] = k; r.advance(); slots.push(i) }
     expect(slots).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 0, 1])
     expect(r.cursor).toBe(9)
     // the newest `capacity` events are intact
@@ -25,7 +25,7 @@ describe('TickRing', () => {
   it('publishes the cursor to other threads once per commit, exact past 2^32, through a mapped handle', () => {
     const w = new TickRing(8), r = new TickRing(8, w.handle())
     expect(r.loadSharedCursor()).toBe(-1)
-    w.symbolId[w.nextSlot()] = 42; w.publish()
+    w.symbolId[w.nextSlot()] = 42; w.advance()
     expect(r.loadSharedCursor()).toBe(-1) // published but not committed: other threads do not see it yet
     const g = r.sharedGeneration()
     w.commit()

@@ -2,14 +2,28 @@
 // Must never block or wait for readers: a feed cannot be slowed, so lapped readers skip and count.
 import { bootError } from '../errors.js'
 
+// Event kinds. Everything a client must learn travels through the ring, in order with the data:
 export const KIND_QUOTE = 1
+export const KIND_TRADE = 2
+/** trading status: `code` is the ASCII status byte */
+export const KIND_STATUS = 3
+/** kinds up to this one are data events (they take a per-symbol sequence number); the rest are markers */
+export const LAST_DATA_KIND = KIND_STATUS
+/** a symbol appeared: consumers learn its name and exponents from SharedSymbols (symbolSeq 0, no client event) */
+export const KIND_SYMBOL = 4
+/**
+ * The symbol's upstream data may be incomplete from here on (`code` = STALE_* reason, model/staleness.ts);
+ * symbolSeq is the symbol's current sequence, not a new one: markers never consume a per-symbol sequence number.
+ */
+export const KIND_STALE = 5
+/** The symbol's state is complete again (after the data event just before it); symbolSeq as for KIND_STALE. */
+export const KIND_FRESH = 6
+
 /**
  * The writer commits (publishes its cursor to other threads) at least every this many events, even inside one
  * large batch, so a reader on another thread knows how far past the shared cursor slots may be changing.
  */
 export const MAX_UNCOMMITTED_EVENTS = 4096
-export const KIND_TRADE = 2
-export const KIND_STATUS = 3
 
 function column<T>(Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number, from: SharedArrayBuffer[] | null, out: SharedArrayBuffer[]): T {
   const b = from !== null ? from[out.length] : new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT)
@@ -102,11 +116,11 @@ export class TickRing {
   /** The generation word readers may Atomics.waitAsync on (it changes on every commit). */
   sharedGeneration(): number { return Atomics.load(this.shared, GEN) }
 
-  /** Slot index the writer fills next; it becomes visible only after publish(). */
+  /** Slot index the writer fills next; it becomes visible only after advance(). */
   nextSlot(): number { return (this.cursor + 1) & this.mask }
 
-  /** Makes the slot returned by nextSlot() visible to readers. */
-  publish(): void { this.cursor++ }
+  /** Makes the slot returned by nextSlot() visible to readers on this thread (others: at the next commit()). */
+  advance(): void { this.cursor++ }
 
   /** End of a writer batch (one TCP chunk): publish the cursor to other threads and wake the consumer, once. */
   commit(): void {

@@ -1,0 +1,24 @@
+// Owns the per-symbol counters every feed's normalizer shares: the per-symbol sequence, and where each symbol last was.
+// Must never be written by anything but the normalizers (ingest thread); readers on other threads only compare.
+
+export interface SymbolSequencesHandle { capacity: number; buffer: SharedArrayBuffer }
+
+/**
+ * `next[id]`: the sequence of the symbol's last event (its next event gets +1; 0 = none yet). A symbol may come from
+ * several feeds, so the counter is shared. `lastRingSeq[id]`: the ring sequence of the symbol's last event (-1 =
+ * none), so a lapped reader can name exactly the symbols whose last events it lost (fanout/dispatcher.ts).
+ */
+export class SymbolSequences {
+  readonly next: Float64Array
+  readonly lastRingSeq: Float64Array
+  private readonly buffer: SharedArrayBuffer
+
+  constructor(readonly capacity: number, handle: SymbolSequencesHandle | null = null) {
+    this.buffer = handle?.buffer ?? new SharedArrayBuffer(capacity * 16)
+    this.next = new Float64Array(this.buffer, 0, capacity)
+    this.lastRingSeq = new Float64Array(this.buffer, capacity * 8, capacity)
+    if (handle === null) this.lastRingSeq.fill(-1)
+  }
+
+  handle(): SymbolSequencesHandle { return { capacity: this.capacity, buffer: this.buffer } }
+}
