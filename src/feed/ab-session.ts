@@ -40,7 +40,9 @@ export class AbSession {
     this.arbiter = new Arbiter(sink, stats, ls, (fromSeq, count) => {
       onEvent({ kind: SESSION_GAP, feed: name, fromSeq, count, reason: 'missed on both lines' })
     }, { startSeq: lines[0].startSeq ?? 1, ...arbOpts })
-    this.clients = lines.map((o, i) => new SoupClient(o, this.arbiter.lines[i], ls[i], (ev) => this.onLineEvent(i, ev)))
+    // Each line asks the arbiter where to resume at login: where the merged stream is, not where the line left off.
+    this.clients = lines.map((o, i) => new SoupClient({ ...o, resumeFrom: (lineNextSeq) => this.arbiter.resumeSeq(i, lineNextSeq) },
+      this.arbiter.lines[i], ls[i], (ev) => this.onLineEvent(i, ev)))
     this.onTick = this.onTick.bind(this)
   }
 
@@ -59,12 +61,9 @@ export class AbSession {
   private onTick(): void { this.arbiter.tick(performance.now()) }
 
   private onLineEvent(i: number, ev: SessionEvent): void {
-    const arb = this.arbiter, ls = this.lineStats[i]
+    const arb = this.arbiter
     switch (ev.kind) {
-      case SESSION_CONNECTED:
-        // resume where the merged stream is, not where this line left off (the login reads stats.nextSeq next)
-        ls.nextSeq = arb.resumeSeq(i, ls.nextSeq)
-        break
+      case SESSION_CONNECTED: break // the line asks resumeFrom (arbiter.resumeSeq) for its login right after
       case SESSION_LOGGED_IN: arb.lineUp(i); break
       case SESSION_GAP: arb.lineSkipped(i, (ev.fromSeq ?? 0) + (ev.count ?? 0)); break
       case SESSION_DISCONNECTED: arb.lineDown(i); break

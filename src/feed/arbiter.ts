@@ -86,7 +86,7 @@ export class Arbiter {
     this.arena = Buffer.allocUnsafe(Math.max(65536, opts.maxStashBytes ?? 16 * 1024 * 1024))
     this.maxWaitMs = opts.maxWaitMs ?? 1000
     this.lines = [new LineSink(this, 0), new LineSink(this, 1)]
-    if (this.nextSeq > 0) stats.nextSeq = this.nextSeq
+    if (this.nextSeq > 0) stats.nextSeqGauge = this.nextSeq
   }
 
   /** messages held for the lagging line */
@@ -109,8 +109,9 @@ export class Arbiter {
   }
 
   /**
-   * Where a (re)connecting line should resume: the next sequence owed downstream, so a line that was
-   * away does not replay what the other line already delivered. Its position moves there.
+   * Where a (re)connecting line should resume (its SoupClient asks through `resumeFrom` at each login): the
+   * next sequence owed downstream, so a line that was away does not replay what the other line already
+   * delivered. Its position moves there.
    */
   resumeSeq(line: number, lineNextSeq: number): number {
     if (this.nextSeq < 0 || lineNextSeq >= this.nextSeq) return lineNextSeq
@@ -173,7 +174,7 @@ export class Arbiter {
   private deliver(buf: Buffer, off: number, len: number, seq: number, line: number): void {
     if (!this.open) { this.open = true; this.sink.beginBatch(this.batchTimeMs) }
     this.nextSeq = seq + 1
-    this.stats.nextSeq = seq + 1
+    this.stats.nextSeqGauge = seq + 1
     this.stats.messages++
     this.lineStats[line].won++
     this.sink.message(buf, off, len, seq)
@@ -204,7 +205,7 @@ export class Arbiter {
 
   private gap(from: number, count: number): void {
     this.nextSeq = from + count
-    this.stats.nextSeq = this.nextSeq
+    this.stats.nextSeqGauge = this.nextSeq
     this.stats.gaps++
     this.stats.missed += count
     this.onGap(from, count)

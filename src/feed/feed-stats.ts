@@ -1,5 +1,5 @@
-// Owns the plain per-feed counters that the session, framer and decoders bump on the hot path.
-// Must never touch prom-client: metrics/registry.ts reads these at scrape time.
+// Owns the plain per-feed counters and gauges that the session, framer and decoders bump on the hot path.
+// Must never hold protocol state (nothing reads a field back to decide anything) nor touch prom-client.
 
 export class FeedStats {
   connected = 0
@@ -17,8 +17,12 @@ export class FeedStats {
   endOfSession = 0
   /** performance.now() of the last byte received; NaN before the first */
   lastReceiveMs = Number.NaN
-  /** next sequence number expected from the session (SoupBinTCP counts from 1) */
-  nextSeq = 1
+  /**
+   * Gauge: the next sequence the session expects (SoupBinTCP counts from 1; 0 while a live start waits for its
+   * first login). A copy for tickcast_feed_next_sequence, written by SoupClient or the Arbiter
+   * whenever their own position moves; the resume point itself is SoupClient.nextExpectedSeq.
+   */
+  nextSeqGauge = 1
   /** decode status → count, indexed by the DECODE_* codes of errors.ts */
   readonly decodeErrors = new Float64Array(8)
   /** frames whose length field is impossible (0, or over the maximum): the stream cannot resync */

@@ -59,7 +59,7 @@ function startClient(port: number, extra: Partial<SoupClientOptions> = {}) {
 describe('SoupClient against SoupServer', () => {
   it('receives exactly 1..N when the server cuts the TCP connection mid-frame at 20 seeded points', async () => {
     const N = 20_000, { server, port } = await startServer()
-    const { sink, stats } = startClient(port)
+    const { client, sink, stats } = startClient(port)
     const rnd = seededRandom(20240611), kills = new Set<number>()
     while (kills.size < 20) kills.add(randomInt(rnd, 200, N - 200))
     const killAt = [...kills].sort((a, b) => a - b)
@@ -80,7 +80,7 @@ describe('SoupClient against SoupServer', () => {
     expect(sink.seqs).toEqual(range(1, N))
     expect(sink.corrupt).toBe(0)
     expect(stats.reconnects).toBeGreaterThanOrEqual(20)
-    expect([stats.messages, stats.nextSeq, stats.gaps, stats.missed]).toEqual([N, N + 1, 0, 0])
+    expect([stats.messages, client.nextExpectedSeq, stats.nextSeqGauge, stats.gaps, stats.missed]).toEqual([N, N + 1, N + 1, 0, 0])
   })
 
   it('reports a gap with the exact count when the requested seq is older than the recovery store', async () => {
@@ -159,6 +159,32 @@ describe('SoupClient against SoupServer', () => {
     expect(sink.seqs).toEqual(range(1, 8))
     expect(requests).toEqual([1, 6])
     expect([stats.duplicates, stats.reconnects, stats.gaps]).toEqual([3, 1, 0])
+  })
+
+  it('asks resumeFrom at every login and requests the sequence it answers (an A/B arbiter moves a line ahead)', async () => {
+    const requests: number[] = [], asked: number[] = []
+    const raw = net.createServer((sock) => {
+      sock.once('data', (login) => {
+        const first = Number(login.toString('latin1', 29, 49).trim()), n = requests.push(first)
+        const parts: Buffer[] = [Buffer.alloc(LOGIN_ACCEPTED_BYTES)]
+        writeLoginAccepted(parts[0], 0, 'S', first)
+        for (let s = first; s < first + (n === 1 ? 5 : 3); s++) {
+          const p = payload(s), h = Buffer.alloc(3); writeSequencedHeader(h, 0, p.length); parts.push(h, p)
+        }
+        sock.write(Buffer.concat(parts))
+        if (n === 1) setTimeout(() => sock.destroy(), 20)
+      })
+      sock.on('error', () => {})
+    })
+    raws.push(raw)
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r))
+    const resumeFrom = (lineNextSeq: number): number => asked.push(lineNextSeq) === 1 ? lineNextSeq : lineNextSeq + 10
+    const { client, sink, stats } = startClient((raw.address() as net.AddressInfo).port, { resumeFrom })
+    await waitFor(() => sink.seqs.length >= 8, 3000, 'messages')
+    expect(asked).toEqual([1, 6])
+    expect(requests).toEqual([1, 16])
+    expect(sink.seqs).toEqual([...range(1, 5), ...range(16, 18)])
+    expect([client.nextExpectedSeq, stats.nextSeqGauge, stats.gaps]).toEqual([19, 19, 0]) // the skip is the arbiter's to judge
   })
 
   it('stops on End of Session without reconnecting', async () => {

@@ -21,6 +21,12 @@ export interface SoupClientOptions {
   session?: string
   /** sequence requested at the very first login (default 1); 0 = start with the next live message */
   startSeq?: number
+  /**
+   * Asked at every login with this line's own resume point (nextExpectedSeq); returns the sequence to request
+   * instead. An A/B session answers with where the merged stream is, so a line that was away does not replay
+   * what the other line already delivered. Default: resume where this line left off.
+   */
+  resumeFrom?: ResumeFrom
   heartbeatIntervalMs?: number
   deadAfterMs?: number
   backoffMinMs?: number
@@ -29,6 +35,9 @@ export interface SoupClientOptions {
   /** largest acceptable length field (type + payload), ≤ 65535; a longer frame is a bad frame */
   maxFrameBytes?: number
 }
+
+/** Returns the sequence a line should log in at, given where it would resume on its own. */
+export type ResumeFrom = (lineNextSeq: number) => number
 
 const ST_IDLE = 0, ST_CONNECTING = 1, ST_LOGGING_IN = 2, ST_LOGGED_IN = 3, ST_BACKOFF = 4
 /** terminal: stop() was called or the server ended the session */
@@ -56,7 +65,8 @@ const YIELD_AFTER_BYTES = 1024 * 1024
  */
 export class SoupClient {
   readonly name: string
-  private readonly opts: Required<SoupClientOptions>
+  private readonly opts: Required<Omit<SoupClientOptions, 'resumeFrom'>>
+  private readonly resumeFrom: ResumeFrom | null
   private readonly framer: Framer
   private socket: net.Socket | null = null
   private state = ST_IDLE
@@ -64,6 +74,11 @@ export class SoupClient {
   private recvSeq = 0
   /** the sequence we asked for at the current login (0 = live) */
   private requestedSeq = 0
+  /**
+   * The session's resume point: the next sequence owed to the sink. Earlier sequences are replay overlap; the
+   * next login asks for this one (through resumeFrom). 0 = live start, not logged in yet.
+   */
+  private nextSeq: number
   private attempts = 0
   private everConnected = false
   private lastSentMs = 0
@@ -86,7 +101,9 @@ export class SoupClient {
       backoffMaxMs: opts.backoffMaxMs ?? 5000, connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
       maxFrameBytes: opts.maxFrameBytes ?? MAX_BODY_BYTES,
     }
-    stats.nextSeq = this.opts.startSeq
+    this.resumeFrom = opts.resumeFrom ?? null
+    this.nextSeq = this.opts.startSeq
+    stats.nextSeqGauge = this.nextSeq
     this.framer = new Framer(this.onFrame.bind(this), this.opts.maxFrameBytes)
     // One ticker drives heartbeats, dead-link and connect timeouts: a quarter of the tightest deadline.
     this.tickMs = Math.max(5, Math.min(250, this.opts.heartbeatIntervalMs / 4, this.opts.deadAfterMs / 4))
@@ -98,6 +115,9 @@ export class SoupClient {
   }
 
   get loggedIn(): boolean { return this.state === ST_LOGGED_IN }
+
+  /** The next sequence owed to the sink: where this line resumes (0 = live start, not logged in yet). */
+  get nextExpectedSeq(): number { return this.nextSeq }
 
   start(): void {
     if (this.state !== ST_IDLE) return
@@ -147,8 +167,9 @@ export class SoupClient {
     this.stats.connected = 1
     this.lastRecvMs = performance.now() // the login answer is due within deadAfterMs
     this.emit(SESSION_CONNECTED, 0, 0, '')
+    if (this.resumeFrom !== null) this.moveTo(this.resumeFrom(this.nextSeq))
     const login = Buffer.allocUnsafe(LOGIN_REQUEST_BYTES) // one per login, never reused while in flight
-    this.requestedSeq = this.stats.nextSeq
+    this.requestedSeq = this.nextSeq
     writeLoginRequest(login, 0, this.opts.username, this.opts.password, this.opts.session, this.requestedSeq)
     this.send(login)
   }
@@ -187,8 +208,8 @@ export class SoupClient {
     if (type === PKT_SEQUENCED) {
       if (this.state !== ST_LOGGED_IN) { this.protocolError('S before login'); return }
       const seq = this.recvSeq++, s = this.stats
-      if (seq < s.nextSeq) { s.duplicates++; return } // replay overlap: already delivered
-      s.nextSeq = seq + 1; s.messages++
+      if (seq < this.nextSeq) { s.duplicates++; return } // replay overlap: already delivered
+      this.nextSeq = s.nextSeqGauge = seq + 1; s.messages++
       this.sink.message(buf, off + 1, len - 1, seq)
       return
     }
@@ -207,11 +228,11 @@ export class SoupClient {
     s.loggedIn = 1
     this.emit(SESSION_LOGGED_IN, seq, 0, '')
     // The server starts after what we asked for: those messages are gone (outside its recovery store).
-    if (this.requestedSeq > 0 && seq > s.nextSeq) {
-      const from = s.nextSeq, count = seq - from
-      s.gaps++; s.missed += count; s.nextSeq = seq
+    if (this.requestedSeq > 0 && seq > this.nextSeq) {
+      const from = this.nextSeq, count = seq - from
+      s.gaps++; s.missed += count; this.moveTo(seq)
       this.emit(SESSION_GAP, from, count, 'server recovery starts at ' + seq)
-    } else if (this.requestedSeq === 0) s.nextSeq = seq // live start: nothing was asked for, nothing missed
+    } else if (this.requestedSeq === 0) this.moveTo(seq) // live start: nothing was asked for, nothing missed
   }
 
   private onRejected(reason: number): void {
@@ -221,9 +242,12 @@ export class SoupClient {
 
   private onEndOfSession(): void {
     this.stats.endOfSession++
-    this.emit(SESSION_END, this.stats.nextSeq, 0, 'end of session')
+    this.emit(SESSION_END, this.nextSeq, 0, 'end of session')
     void this.stop()
   }
+
+  /** Moves the resume point (login, gap, live start); the gauge follows, never the other way round. */
+  private moveTo(seq: number): void { this.nextSeq = this.stats.nextSeqGauge = seq }
 
   private protocolError(why: string): void { this.drop('protocol error: ' + why) }
 
@@ -242,7 +266,7 @@ export class SoupClient {
     const wasConnected = this.stats.connected === 1
     this.stats.connected = 0; this.stats.loggedIn = 0
     if (this.state === ST_STOPPED) return
-    if (wasConnected) this.emit(SESSION_DISCONNECTED, this.stats.nextSeq, 0, reason)
+    if (wasConnected) this.emit(SESSION_DISCONNECTED, this.nextSeq, 0, reason)
     this.state = ST_BACKOFF
     // Capped exponential backoff with full jitter: spreads a herd of feed lines after a venue restart.
     const cap = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(this.attempts, 30))

@@ -86,7 +86,7 @@ export function registerCatalogue(m: MetricsRegistry, s: MetricSources): void {
     () => feeds.flatMap((f) => DECODE_CODES.map(([code, name]) => ({ labels: { feed: f.name, code: name }, value: f.decodeErrors[code] }))))
   m.gauge('tickcast_feed_last_message_age_seconds', 'Seconds since the feed last sent anything (NaN before the first byte).',
     perFeed(feeds, (f) => (performance.now() - f.lastReceiveMs) / 1000))
-  m.gauge('tickcast_feed_next_sequence', 'Next session sequence number expected from the feed.', perFeed(feeds, (f) => f.nextSeq))
+  m.gauge('tickcast_feed_next_sequence', 'Next session sequence number expected from the feed.', perFeed(feeds, (f) => f.nextSeqGauge))
 
   // A/B lines (labels feed, line): registered when some feed has two lines (lines are built with the feed).
   if (feeds.some((f) => f.lines.length > 0)) {
