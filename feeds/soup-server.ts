@@ -55,7 +55,7 @@ class Client {
 }
 
 export class SoupServer {
-  /** plain counters for tests and metrics */
+  /** plain counters: what the server did (read by tests and by whoever embeds it) */
   readonly counters = { connections: 0, logins: 0, rejected: 0, slowDropped: 0, deadDropped: 0, badFrames: 0 }
   private readonly host: string
   private readonly port: number
@@ -156,39 +156,7 @@ export class SoupServer {
     return this.closing
   }
 
-  /** Test hook: destroys every client socket (the clients see a reset and reconnect). */
-  dropClients(): void { for (const c of this.clients) c.sock.destroy() }
-
-  /**
-   * Test hook: sends each logged-in client the first `cutBytes` (clamped to 1..size-1) of its next unsent
-   * packet, then closes the connection, so the client sees a frame cut mid-way. Returns how many were cut.
-   */
-  dropClientsMidFrame(cutBytes: number): number {
-    let cut = 0
-    for (const c of this.clients) {
-      if (!c.loggedIn) { c.sock.destroy(); continue }
-      c.loggedIn = false
-      let b = this.blockOf(c)
-      if (b && c.off >= b.used && c.blockNo < this.headNo()) { c.blockNo++; c.off = 0; b = this.blockOf(c) }
-      if (b && c.off < b.used) {
-        const size = 2 + ((b.buf[c.off] << 8) | b.buf[c.off + 1])
-        const n = Math.max(1, Math.min(size - 1, cutBytes))
-        c.sock.end(b.buf.subarray(c.off, c.off + n)) // end() flushes what is queued, then FIN
-        cut++
-      } else c.sock.destroy()
-    }
-    return cut
-  }
-
-  /** Test hook: writes raw bytes to every logged-in client after everything pending (e.g. a bad frame). */
-  writeRawToClients(bytes: Buffer): void {
-    this.flush()
-    for (const c of this.clients) if (c.loggedIn) c.sock.write(bytes)
-  }
-
   private headNo(): number { return this.baseBlockNo + this.blocks.length - 1 }
-
-  private blockOf(c: Client): Block | undefined { return this.blocks[c.blockNo - this.baseBlockNo] }
 
   private newBlock(need: number): Block {
     const size = Math.max(this.blockBytes, need)

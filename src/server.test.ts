@@ -13,6 +13,7 @@ import { createLogger } from './log.js'
 import { startTickcast } from './server.js'
 import type { Tickcast } from './server.js'
 import { mosquittoAvailable, startMosquitto } from '../test-support/mosquitto.js'
+import { startTcpProxy } from '../test-support/tcp-proxy.js'
 import { sleep, waitFor } from '../test-support/wait-for.js'
 
 type Event = Record<string, unknown> & { e: string; s: string; n: number }
@@ -103,16 +104,19 @@ describe('tickcast end to end', () => {
 
   it('keeps every per-symbol sequence gap-free while the feed connection is cut mid-frame again and again', async () => {
     const sim = await simulator(20_000, 20)
-    const t = await server(['--feed', `sim=native:tcp://127.0.0.1:${sim.port}`, '--mqtt-url', 'none'])
+    const proxy = await startTcpProxy(sim.port) // the cuts happen on the network, between feed and server
+    running.push({ stop: () => proxy.close() })
+    const t = await server(['--feed', `sim=native:tcp://127.0.0.1:${proxy.port}`, '--mqtt-url', 'none'])
     await waitFor(() => t.symbols.size === 20, 5000, 'the directory')
     const c = new Client(t.url, 'json')
     await c.opened()
     c.send({ op: 'subscribe', symbols: ['*'], id: 'all' })
-    for (let k = 1; k <= 5; k++) {
-      await sleep(150)
-      sim.server.dropClientsMidFrame(1 + k * 7)
-    }
     const feed = t.feeds[0].stats
+    for (let k = 1; k <= 5; k++) {
+      await waitFor(() => feed.loggedIn === 1 && proxy.connectionCount === 1, 5000, 'feed logged in')
+      await sleep(150)
+      await proxy.cutMidFrame(1 + k * 7)
+    }
     await waitFor(() => feed.loggedIn === 1 && feed.reconnects >= 5, 10_000, 'five reconnects')
     await sleep(300)
     expectSnapshotThenContiguous(c.events)

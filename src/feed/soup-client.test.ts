@@ -8,6 +8,8 @@ import type { SoupClientOptions } from './soup-client.js'
 import { SoupServer } from '../../feeds/soup-server.js'
 import { LOGIN_ACCEPTED_BYTES, writeLoginAccepted, writeSequencedHeader } from './soupbin.js'
 import { randomInt, seededRandom } from '../../test-support/seeded-random.js'
+import { startTcpProxy } from '../../test-support/tcp-proxy.js'
+import type { TcpProxy } from '../../test-support/tcp-proxy.js'
 import { sleep, waitFor } from '../../test-support/wait-for.js'
 
 /** Payload of message `seq`: u32 BE seq, then (seq % 29) filler bytes derived from seq. */
@@ -34,9 +36,10 @@ class RecordingSink implements SessionSink {
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
-const servers: SoupServer[] = [], clients: SoupClient[] = [], raws: net.Server[] = []
+const servers: SoupServer[] = [], clients: SoupClient[] = [], raws: net.Server[] = [], proxies: TcpProxy[] = []
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.stop()))
+  await Promise.all(proxies.splice(0).map((p) => p.close()))
   await Promise.all(servers.splice(0).map((s) => s.close()))
   await Promise.all(raws.splice(0).map((r) => new Promise((res) => r.close(res))))
 })
@@ -45,6 +48,13 @@ async function startServer(opts: ConstructorParameters<typeof SoupServer>[0] = {
   const server = new SoupServer(opts)
   servers.push(server)
   return { server, port: await server.listen() }
+}
+
+/** A real TCP proxy in front of the server: the network faults (cuts, stray bytes) are injected there. */
+async function startProxy(port: number): Promise<TcpProxy> {
+  const proxy = await startTcpProxy(port)
+  proxies.push(proxy)
+  return proxy
 }
 
 function startClient(port: number, extra: Partial<SoupClientOptions> = {}) {
@@ -58,19 +68,20 @@ function startClient(port: number, extra: Partial<SoupClientOptions> = {}) {
 
 describe('SoupClient against SoupServer', () => {
   it('receives exactly 1..N when the server cuts the TCP connection mid-frame at 20 seeded points', async () => {
-    const N = 20_000, { server, port } = await startServer()
-    const { client, sink, stats } = startClient(port)
+    const N = 20_000, { server, port } = await startServer(), proxy = await startProxy(port)
+    const { client, sink, stats } = startClient(proxy.port)
     const rnd = seededRandom(20240611), kills = new Set<number>()
     while (kills.size < 20) kills.add(randomInt(rnd, 200, N - 200))
     const killAt = [...kills].sort((a, b) => a - b)
     let seq = 1, cuts = 0
     for (const k of killAt) {
-      await waitFor(() => server.loggedInCount === 1, 5000, 'client login')
+      // a new proxied connection, logged in on both ends (the cut one may still be closing)
+      await waitFor(() => proxy.connectionCount === 1 && client.loggedIn && server.loggedInCount === 1, 5000, 'client login')
       const mid = randomInt(rnd, seq, k) // let part of the batch stream out before the cut
       for (; seq <= mid; seq++) server.append(payload(seq), 0, payload(seq).length)
       await sleep(randomInt(rnd, 0, 3))
       for (; seq <= k; seq++) server.append(payload(seq), 0, payload(seq).length)
-      cuts += server.dropClientsMidFrame(randomInt(rnd, 1, 40))
+      cuts += await proxy.cutMidFrame(randomInt(rnd, 1, 40))
     }
     for (; seq <= N; seq++) server.append(payload(seq), 0, payload(seq).length)
     await waitFor(() => sink.seqs.length >= N, 10_000, 'all messages')
@@ -203,11 +214,12 @@ describe('SoupClient against SoupServer', () => {
     ['a zero length', [0, 0, 0x53]],
     ['a length over maxFrameBytes', [0x10, 0x00, 0x53]],
   ])('counts a bad frame from the server (%s), reconnects and resumes without loss', async (_what, bytes) => {
-    const { server, port } = await startServer()
-    const { sink, stats } = startClient(port, { maxFrameBytes: 1000 })
+    const { server, port } = await startServer(), proxy = await startProxy(port)
+    const { sink, stats } = startClient(proxy.port, { maxFrameBytes: 1000 })
     await waitFor(() => server.loggedInCount === 1, 3000, 'login')
     for (let s = 1; s <= 500; s++) server.append(payload(s), 0, payload(s).length)
-    server.writeRawToClients(Buffer.from(bytes)) // the stream cannot resync after this
+    await waitFor(() => sink.seqs.length >= 500, 3000, 'the first 500') // the stream is quiet, between two frames
+    proxy.inject(Buffer.from(bytes)) // the stream cannot resync after this
     for (let s = 501; s <= 1000; s++) server.append(payload(s), 0, payload(s).length)
     await waitFor(() => sink.seqs.length >= 1000, 5000, 'all messages')
     expect(sink.seqs).toEqual(range(1, 1000))
@@ -217,13 +229,13 @@ describe('SoupClient against SoupServer', () => {
   })
 
   it('resumes at the next sequence after the server drops every connection', async () => {
-    const { server, port } = await startServer()
-    const { sink, stats, events } = startClient(port)
+    const { server, port } = await startServer(), proxy = await startProxy(port)
+    const { sink, stats, events } = startClient(proxy.port)
     for (let round = 0; round < 5; round++) {
       await waitFor(() => server.loggedInCount === 1, 3000, 'login')
       for (let s = round * 300 + 1; s <= (round + 1) * 300; s++) server.append(payload(s), 0, payload(s).length)
       await waitFor(() => sink.seqs.length >= (round + 1) * 300, 3000, 'round ' + round)
-      server.dropClients()
+      proxy.dropAll()
     }
     await waitFor(() => stats.reconnects >= 5 && stats.loggedIn === 1, 3000, 'last reconnect')
     expect(sink.seqs).toEqual(range(1, 1500))
