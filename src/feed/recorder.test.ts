@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { seededRandom } from '../../test-support/seeded-random.js'
+import { BootError } from '../errors.js'
 import { CaptureRecorder, RECORDING_BAD, RECORDING_OK, RECORDING_TRUNCATED, parseRecordingHeader, readRecording } from './recorder.js'
 import type { SessionSink } from './session-sink.js'
 
@@ -58,6 +59,34 @@ describe('CaptureRecorder', () => {
   })
 
   it('refuses a path it cannot open at construction', () => {
-    expect(() => new CaptureRecorder(path.join(dir, 'no/such/dir/x.tcap'), 'tops', new Collect())).toThrow()
+    expect(() => new CaptureRecorder(path.join(dir, 'no/such/dir/x.tcap'), 'tops', new Collect())).toThrow(expect.objectContaining({ code: 'RECORD_OPEN' }))
+  })
+
+  it('refuses to overwrite an earlier capture at the same path (a restart must not wipe it), leaving it intact', async () => {
+    const file = path.join(dir, 'restart.tcap'), first = new CaptureRecorder(file, 'native', new Collect(), { session: 'DAY1' })
+    first.beginBatch(1); first.message(Buffer.from('payload'), 0, 7, 1); first.endBatch()
+    await first.close()
+    const before = fs.readFileSync(file)
+    let err: unknown = null
+    try { new CaptureRecorder(file, 'native', new Collect()) } catch (e) { err = e }
+    expect(err).toBeInstanceOf(BootError)
+    expect(err).toMatchObject({ code: 'RECORD_EXISTS' })
+    expect((err as Error).message).toContain(file)
+    expect((err as Error).message).toMatch(/move it away or choose another/)
+    expect(fs.readFileSync(file)).toEqual(before)
+    const back: string[] = []
+    expect(readRecording(fs.readFileSync(file), { record(b, o, l) { back.push(b.toString('latin1', o, o + l)) } })).toBe(RECORDING_OK)
+    expect(back).toEqual(['payload'])
+  })
+
+  it('records into an existing empty file (nothing to lose)', async () => {
+    const file = path.join(dir, 'touched.tcap')
+    fs.writeFileSync(file, '')
+    const rec = new CaptureRecorder(file, 'tops', new Collect())
+    rec.beginBatch(1); rec.message(Buffer.from('ab'), 0, 2, 5); rec.endBatch()
+    await rec.close()
+    const bytes = fs.readFileSync(file)
+    expect(parseRecordingHeader(bytes)).toMatchObject({ protocol: 'tops', firstSeq: 5 })
+    expect(readRecording(bytes, { record() {} })).toBe(RECORDING_OK)
   })
 })

@@ -2,6 +2,7 @@
 // Must never write per message or block ingest on the disk: records go into 1 MiB chunks written asynchronously.
 import fs from 'node:fs'
 import { performance } from 'node:perf_hooks'
+import { BootError } from '../errors.js'
 import type { SessionSink } from './session-sink.js'
 
 // File layout (feeds/README.md):
@@ -55,9 +56,14 @@ export class CaptureRecorder implements SessionSink {
   private closing: Promise<void> | null = null
   lastError = ''
 
-  /** Opens (truncates) `path` synchronously: a path that cannot be written is a boot error, not a silent loss. */
+  /**
+   * Opens `path` synchronously: a path that cannot be written, or that already holds data, is a boot error
+   * (RECORD_OPEN, RECORD_EXISTS), not a silent loss. An earlier capture is never truncated or appended to: the
+   * format has one header and no per-record sequence (feeds/README.md), so a second session appended would read
+   * back as a continuation of the first. An existing empty file (nothing was ever written to it) is reused.
+   */
   constructor(readonly path: string, readonly protocol: string, private readonly next: SessionSink, private readonly opts: RecorderOptions = {}) {
-    this.fd = fs.openSync(path, 'w')
+    this.fd = openNewCapture(path)
     this.chunkBytes = Math.max(128 * 1024, opts.chunkBytes ?? 1024 * 1024) // > the largest record (65,545 B)
     this.maxBacklogBytes = opts.maxBacklogBytes ?? 256 * 1024 * 1024
     this.chunk = Buffer.allocUnsafe(this.chunkBytes)
@@ -147,6 +153,19 @@ export class CaptureRecorder implements SessionSink {
     else this.backlog -= b.length
     this.writeNext()
   }
+}
+
+function openNewCapture(path: string): number {
+  try {
+    return fs.openSync(path, 'wx')
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException
+    if (err.code !== 'EEXIST') throw new BootError('RECORD_OPEN', `cannot create the capture file ${path}: ${err.message}`)
+  }
+  if (fs.statSync(path).size > 0) {
+    throw new BootError('RECORD_EXISTS', `${path} already holds a capture; move it away or choose another record= path (tickcast never overwrites or appends to a capture)`)
+  }
+  return fs.openSync(path, 'r+')
 }
 
 export interface RecordingHeader {
