@@ -1,6 +1,7 @@
-// Owns the process: parses the command line, starts tickcast, traps signals, exits with a meaningful code.
+// Owns the process as composition root: parses the command line, wires in feeds/ (embedded simulator), traps signals, exits.
 // Must never hold pipeline logic: everything it runs comes from server.ts.
 import { readFileSync } from 'node:fs'
+import { startEmbeddedSimulator } from '../feeds/sim/embedded.js'
 import { ConfigError, loadConfig } from './config.js'
 import { BootError } from './errors.js'
 import { registerPageRoutes } from './http/page-routes.js'
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   const config = cli.config
   const log = createLogger(config.logLevel)
   log.info({ config: { ...config, mqttPassword: config.mqttPassword ? '***' : '' } }, 'starting')
-  const app = await startTickcast(config, log, { extraRoutes: (uws) => registerPageRoutes(uws) })
+  const app = await startTickcast(config, log, { extraRoutes: (uws) => registerPageRoutes(uws), startSimulator: startEmbeddedSimulator })
   process.stdout.write(`tickcast ready\n  WebSocket  ${app.url}\n  HTTP       http://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl ?? 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
 
   let signals = 0

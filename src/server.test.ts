@@ -9,9 +9,11 @@ import type { RunningSimulator } from '../feeds/sim/simulator.js'
 import { loadConfig } from './config.js'
 import { writeQuote, writeSymbolDirectory, writeTrade } from '../feeds/native-encoder.js'
 import { SoupServer } from '../feeds/soup-server.js'
+import type { EmbeddedSimulatorOptions } from './embedded-feed.js'
 import { createLogger } from './log.js'
 import { startTickcast } from './server.js'
 import type { Tickcast } from './server.js'
+import { startInProcessSimulator } from '../test-support/embedded-simulator.js'
 import { mosquittoAvailable, startMosquitto } from '../test-support/mosquitto.js'
 import { startTcpProxy } from '../test-support/tcp-proxy.js'
 import { sleep, waitFor } from '../test-support/wait-for.js'
@@ -70,6 +72,29 @@ function expectSnapshotThenContiguous(events: Event[]): Map<string, number> {
 }
 
 describe('tickcast end to end', () => {
+  it('refuses to boot with no feed when no simulator starter is handed in (src/ never imports feeds/)', async () => {
+    const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none'], {})
+    if (cli.kind !== 'run') throw new Error('bad test config')
+    await expect(startTickcast(cli.config, createLogger('silent'), { processMetrics: false })).rejects.toMatchObject({ code: 'NO_FEED' })
+  })
+
+  it('starts the simulator it is handed when no feed is configured, and stops it with the server', async () => {
+    const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--sim-symbols', '5', '--sim-rate', '500'], {})
+    if (cli.kind !== 'run') throw new Error('bad test config')
+    const asked: EmbeddedSimulatorOptions[] = []
+    let stopped = 0
+    const t = await startTickcast(cli.config, createLogger('silent'), {
+      processMetrics: false,
+      startSimulator: async (o) => { asked.push(o); const sim = await startInProcessSimulator(o); return { port: sim.port, stop: () => { stopped++; return sim.stop() } } },
+    })
+    running.push(t)
+    await waitFor(() => t.symbols.size === 5, 5000, 'the simulated directory')
+    expect(asked).toEqual([expect.objectContaining({ port: 0, symbols: 5, rate: 500 })])
+    expect(t.simulatorPort).toBeGreaterThan(0)
+    await t.stop()
+    expect(stopped).toBe(1)
+  })
+
   it('serves json, msgpack and pattern subscribers a snapshot then gap-free per-symbol sequences; unsubscribe stops them', async () => {
     const sim = await simulator(20_000)
     const t = await server(['--feed', `sim=native:tcp://127.0.0.1:${sim.port}`, '--mqtt-url', 'none'])

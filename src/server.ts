@@ -4,8 +4,8 @@ import type { Logger } from 'pino'
 import { LastValueCache } from './cache/last-value-cache.js'
 import { FORMAT_JSON, FORMAT_MSGPACK } from './codec/tick-codec.js'
 import type { Config, FeedConfig } from './config.js'
-import { startEmbeddedSimulator } from './embedded-simulator.js'
-import type { EmbeddedSimulator } from './embedded-simulator.js'
+import type { EmbeddedSimulator, StartSimulator } from './embedded-feed.js'
+import { BootError } from './errors.js'
 import { DispatchStats, Dispatcher } from './fanout/dispatcher.js'
 import { startEmbeddedBroker } from './fanout/embedded-broker.js'
 import { FanoutWorkers } from './fanout/fanout-workers.js'
@@ -48,6 +48,11 @@ export interface StartOptions {
   extraRoutes?: (app: TemplatedApp) => void
   /** collect Node process metrics (off in tests that start many servers) */
   processMetrics?: boolean
+  /**
+   * Starts the feed simulator when no feed is configured (embedded mode); unused otherwise. main.ts passes
+   * feeds/sim/embedded.ts (a worker thread); without it, a config with no feed is a boot error (NO_FEED).
+   */
+  startSimulator?: StartSimulator
 }
 
 export async function startTickcast(config: Config, log: Logger, opts: StartOptions = {}): Promise<Tickcast> {
@@ -71,7 +76,9 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     let feedConfigs: readonly FeedConfig[] = config.feeds
     let simulator: EmbeddedSimulator | null = null
     if (feedConfigs.length === 0) {
-      simulator = await startEmbeddedSimulator({ port: 0, symbols: config.simSymbols, rate: config.simRate, seed: config.simSeed })
+      // src/ never imports feeds/: the composition root hands the simulator in (StartOptions.startSimulator)
+      if (!opts.startSimulator) throw new BootError('NO_FEED', 'no feed configured (--feed) and no embedded simulator to start')
+      simulator = await opts.startSimulator({ port: 0, symbols: config.simSymbols, rate: config.simRate, seed: config.simSeed })
       undo.push({ stage: INFRA, stop: () => simulator!.stop() })
       feedConfigs = [{ name: 'sim', protocol: 'native', lines: [{ host: '127.0.0.1', port: simulator.port }], username: '', password: '', session: '', startSeq: 1 }]
       log.info({ port: simulator.port, symbols: config.simSymbols, rate: config.simRate }, 'embedded feed simulator started (no --feed given)')

@@ -6,6 +6,7 @@ import { loadConfig } from '../config.js'
 import { createLogger } from '../log.js'
 import { startTickcast } from '../server.js'
 import type { Tickcast } from '../server.js'
+import { startInProcessSimulator } from '../../test-support/embedded-simulator.js'
 import { sleep, waitFor } from '../../test-support/wait-for.js'
 import { FeedGenerator } from '../../feeds/sim/generator.js'
 import { loadUniverse } from '../../feeds/sim/universe.js'
@@ -126,7 +127,7 @@ describe('--workers N fan-out', () => {
   it('stops with workers: every client gets 1001 and /metrics summed all threads before', async () => {
     const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--sim-rate', '2000', '--workers', '2'], {})
     if (cli.kind !== 'run') throw new Error('config')
-    const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false })
+    const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false, startSimulator: startInProcessSimulator })
     running.push(t)
     const clients = await Promise.all([0, 1, 2, 3].map(() => client(t.url)))
     await waitFor(() => clients.every((c) => c.events.length > 4), 5000, 'events on every client')

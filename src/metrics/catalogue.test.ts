@@ -13,6 +13,7 @@ import { SymbolTable } from '../model/symbols.js'
 import { TickRing } from '../ring/ring-buffer.js'
 import { startTickcast } from '../server.js'
 import type { Tickcast } from '../server.js'
+import { startInProcessSimulator } from '../../test-support/embedded-simulator.js'
 import { binaryAvailable, PROMTOOL_BIN, promtoolCheckMetrics } from '../../test-support/prometheus.js'
 import { waitFor } from '../../test-support/wait-for.js'
 import { registerCatalogue } from './catalogue.js'
@@ -25,7 +26,7 @@ afterEach(async () => { for (const r of running.splice(0).reverse()) await r.sto
 async function server(flags: string[]): Promise<Tickcast> {
   const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--sim-rate', '3000', ...flags], {})
   if (cli.kind !== 'run') throw new Error('bad test config')
-  const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false })
+  const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false, startSimulator: startInProcessSimulator })
   running.push(t)
   return t
 }
