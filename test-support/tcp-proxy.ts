@@ -15,6 +15,12 @@ export interface TcpProxy {
   retarget(port: number): void
   /** Cuts every proxied connection (both sides). */
   dropAll(): void
+  /**
+   * Stops forwarding both ways: connections stay open but nothing arrives, not even heartbeats (a silent link).
+   * Connections made while held are held too. release() forwards again, everything that waited included.
+   */
+  hold(): void
+  release(): void
   /** Writes `bytes` to every proxied client as if its backend had sent them (between two forwarded chunks). */
   inject(bytes: Buffer): void
   /**
@@ -42,8 +48,14 @@ class Conn {
   /** a cut was asked for: the connection no longer counts as open */
   cutting = false
   onCut: ((cut: boolean) => void) | null = null
+  /** forwarding stopped by hold(): both sockets paused, and a 'drain' must not resume them */
+  held = false
 
   constructor(readonly client: Socket, readonly upstream: Socket) {}
+
+  hold(): void { this.held = true; this.client.pause(); this.upstream.pause() }
+
+  release(): void { this.held = false; this.client.resume(); this.upstream.resume() }
 
   onDownstream(chunk: Buffer): void {
     if (this.client.writableEnded) return // cut: nothing more reaches the client
@@ -56,7 +68,7 @@ class Conn {
       if (p + 1 < n) this.left = 2 + chunk.readUInt16BE(p)
       else { this.hi = chunk[p]; p++ }
     }
-    if (!this.client.write(chunk)) { this.upstream.pause(); this.client.once('drain', () => this.upstream.resume()) }
+    if (!this.client.write(chunk)) { this.upstream.pause(); this.client.once('drain', () => { if (!this.held) this.upstream.resume() }) }
   }
 
   private cutAt(chunk: Buffer, start: number): void {
@@ -75,7 +87,7 @@ class Conn {
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
-  let target = targetPort
+  let target = targetPort, held = false
   const conns = new Set<Conn>()
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: '127.0.0.1', port: target })
@@ -88,6 +100,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     client.pipe(upstream)
     upstream.on('data', (chunk: Buffer) => c.onDownstream(chunk))
     upstream.on('end', () => client.end())
+    if (held) c.hold()
   })
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve) })
   const addr = server.address()
@@ -101,6 +114,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     get connectionCount() { let n = 0; for (const c of conns) if (!c.cutting) n++; return n },
     retarget(p) { target = p },
     dropAll,
+    hold() { held = true; for (const c of conns) c.hold() },
+    release() { held = false; for (const c of conns) c.release() },
     inject(bytes) { for (const c of conns) c.client.write(bytes) },
     cutMidFrame(cutBytes) {
       // the connections open now: one made while this cut waits for a frame is not its business
