@@ -1,14 +1,24 @@
 // Owns the process as composition root: parses the command line, wires in feeds/ (embedded simulator), traps signals, exits.
 // Must never hold pipeline logic: everything it runs comes from server.ts.
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { startEmbeddedSimulator } from '../feeds/sim/embedded.js'
 import { ConfigError, loadConfig } from './config.js'
 import { BootError } from './errors.js'
+import { PAGE_HTML } from './client/page/page-html.js'
 import { registerPageRoutes } from './http/page-routes.js'
+import type { PageRouteOptions } from './http/page-routes.js'
 import { createLogger } from './log.js'
 import { startTickcast } from './server.js'
 
 const EXIT_OK = 0, EXIT_FAILURE = 1, EXIT_USAGE = 2
+
+/** Paths from this file's compiled location, dist/src/main.js: the browser deliverable beside it, the contract at the root. */
+const PAGE: PageRouteOptions = {
+  clientDir: fileURLToPath(new URL('./client/', import.meta.url)),
+  pageHtml: PAGE_HTML,
+  asyncapiPath: fileURLToPath(new URL('../../asyncapi.json', import.meta.url)),
+}
 
 async function main(): Promise<void> {
   let cli
@@ -30,7 +40,9 @@ async function main(): Promise<void> {
   const config = cli.config
   const log = createLogger(config.logLevel)
   log.info({ config: { ...config, mqttPassword: config.mqttPassword ? '***' : '' } }, 'starting')
-  const app = await startTickcast(config, log, { extraRoutes: (uws) => registerPageRoutes(uws), startSimulator: startEmbeddedSimulator })
+  const app = await startTickcast(config, log, {
+    extraRoutes: (uws) => registerPageRoutes(uws, PAGE), pageRoutes: PAGE, startSimulator: startEmbeddedSimulator,
+  })
   process.stdout.write(`tickcast ready\n  WebSocket  ${app.url}\n  HTTP       http://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl ?? 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
 
   let signals = 0

@@ -6,6 +6,7 @@ import { FORMAT_JSON, FORMAT_MSGPACK } from './codec/tick-codec.js'
 import type { Config, FeedConfig } from './config.js'
 import type { EmbeddedSimulator, StartSimulator } from './embedded-feed.js'
 import { BootError } from './errors.js'
+import type { PageRouteOptions } from './http/page-routes.js'
 import { DispatchStats, Dispatcher } from './fanout/dispatcher.js'
 import { startEmbeddedBroker } from './fanout/embedded-broker.js'
 import { FanoutWorkers } from './fanout/fanout-workers.js'
@@ -46,6 +47,11 @@ export interface Tickcast {
 export interface StartOptions {
   /** extra HTTP routes on the same app (the live page) */
   extraRoutes?: (app: TemplatedApp) => void
+  /**
+   * The live page's routes for fan-out worker threads' apps (FanoutWorkerData.pageRoutes): the same options
+   * extraRoutes registers on the main app. main.ts passes both.
+   */
+  pageRoutes?: PageRouteOptions
   /** collect Node process metrics (off in tests that start many servers) */
   processMetrics?: boolean
   /**

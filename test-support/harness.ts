@@ -1,13 +1,30 @@
 // Owns starting real tickcast servers fed by a real simulator for the client, page and contract tests.
 // Must never fake the server: every helper runs the real pipeline on loopback and registers its own cleanup.
+import { fileURLToPath } from 'node:url'
 import { startSimulator } from '../feeds/sim/simulator.js'
 import type { RunningSimulator } from '../feeds/sim/simulator.js'
 import { loadConfig } from '../src/config.js'
+import { PAGE_HTML } from '../src/client/page/page-html.js'
+import { registerPageRoutes } from '../src/http/page-routes.js'
+import type { PageRouteOptions } from '../src/http/page-routes.js'
 import { createLogger } from '../src/log.js'
 import { startTickcast } from '../src/server.js'
 import type { StartOptions, Tickcast } from '../src/server.js'
 
 export type Stoppable = { stop(): Promise<unknown> }
+
+/**
+ * The page routes as production serves them: the compiled client that vitest's global setup builds into
+ * dist/src/client before the suite (vitest.global-setup.ts), the page HTML, the repository's asyncapi.json.
+ */
+export const PAGE_ROUTES: PageRouteOptions = {
+  clientDir: fileURLToPath(new URL('../dist/src/client/', import.meta.url)),
+  pageHtml: PAGE_HTML,
+  asyncapiPath: fileURLToPath(new URL('../asyncapi.json', import.meta.url)),
+}
+
+/** StartOptions that serve the live page on the main app and on every fan-out worker's app. */
+export const WITH_PAGE: StartOptions = { extraRoutes: (app) => registerPageRoutes(app, PAGE_ROUTES), pageRoutes: PAGE_ROUTES }
 
 /** Stop everything in reverse order of start (call from afterEach). */
 export async function stopAll(list: Stoppable[]): Promise<void> {

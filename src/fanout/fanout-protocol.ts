@@ -1,5 +1,6 @@
 // Owns the messages between the main thread and fan-out worker threads, and the counters they carry.
 // Must never carry per-tick data: ticks travel through the shared ring; these are control-plane messages only.
+import type { PageRouteOptions } from '../http/page-routes.js'
 import type { MetricsBody, ReadyState } from '../http/routes.js'
 import type { SharedSymbolsHandle } from '../model/shared-symbols.js'
 import type { SymbolSequencesHandle } from '../normalize/symbol-sequences.js'
@@ -13,8 +14,8 @@ export interface FanoutWorkerData {
   symbols: SharedSymbolsHandle
   seqs: SymbolSequencesHandle
   ws: Omit<WsServerOptions, 'ready' | 'metrics' | 'extraRoutes'>
-  /** register the live page's routes (src/http/page-routes.ts) on the worker's app */
-  pageRoutes: boolean
+  /** the live page's routes (src/http/page-routes.ts) for the worker's app, as the main app has them; null = none */
+  pageRoutes: PageRouteOptions | null
   logLevel: string
 }
 

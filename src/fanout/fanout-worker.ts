@@ -41,8 +41,9 @@ const metrics = (): Promise<MetricsBody> => new Promise((resolve, reject) => {
   metricsWaiters.set(id, (b) => { if (b) resolve(b); else reject(new Error('metrics unavailable')) })
   post({ t: 'metrics', id })
 })
+const pageRoutes = data.pageRoutes
 const ws = new WsServer({
-  ...data.ws, ready: () => readyState, metrics, extraRoutes: data.pageRoutes ? (app) => registerPageRoutes(app) : undefined,
+  ...data.ws, ready: () => readyState, metrics, extraRoutes: pageRoutes ? (app) => registerPageRoutes(app, pageRoutes) : undefined,
 }, symbols, lvc, wsStats, log)
 const dispatcher = new Dispatcher(local, lvc, symbols, seqs, ws, null, (lost, named) => {
   log.warn({ lost, symbols: named }, 'fan-out worker lapped by the feed: affected symbols marked stale (lapped)')

@@ -4,12 +4,11 @@ import { mkdirSync } from 'node:fs'
 import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { registerPageRoutes } from '../http/page-routes.js'
-import { sleep, waitFor } from '../../test-support/wait-for.js'
-import { restSnapshot, simulator, stopAll, tickcast } from '../../test-support/harness.js'
-import type { Stoppable } from '../../test-support/harness.js'
-import { startTcpProxy } from '../../test-support/tcp-proxy.js'
-import type { Tickcast } from '../server.js'
+import { sleep, waitFor } from '../../../test-support/wait-for.js'
+import { WITH_PAGE, restSnapshot, simulator, stopAll, tickcast } from '../../../test-support/harness.js'
+import type { Stoppable } from '../../../test-support/harness.js'
+import { startTcpProxy } from '../../../test-support/tcp-proxy.js'
+import type { Tickcast } from '../../server.js'
 
 function chromiumPath(): string | null {
   if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH
@@ -31,8 +30,6 @@ beforeAll(async () => {
 })
 afterAll(async () => { await browser?.close() })
 afterEach(() => stopAll(running))
-
-const withPage = { extraRoutes: (app: Parameters<typeof registerPageRoutes>[0]) => registerPageRoutes(app) }
 
 interface RowText { sym: string; cells: string[] }
 function readRows(page: Page): Promise<RowText[]> {
@@ -69,7 +66,7 @@ async function expectPageMatchesServer(page: Page, t: Tickcast, syms: readonly s
 describe.skipIf(executablePath === null)('live page in Chromium', () => {
   it('shows the server\'s prices for the symbols it subscribes to, keeps updating, and recovers after a restart', async () => {
     const sim1 = await simulator(running, 200, 7)
-    const t1 = await tickcast(running, sim1.port, withPage)
+    const t1 = await tickcast(running, sim1.port, WITH_PAGE)
     await waitFor(() => t1.symbols.size === 30, 5000, 'the directory')
     // The page connects to its own origin; uWS cannot re-bind a served port for ~60 s, so that origin is a
     // fixed proxy in front of tickcast (as a load balancer would be) and the restarted server sits behind it.
@@ -109,7 +106,7 @@ describe.skipIf(executablePath === null)('live page in Chromium', () => {
 
     await t1.stop()
     const sim2 = await simulator(running, 200, 99)
-    const t2 = await tickcast(running, sim2.port, withPage)
+    const t2 = await tickcast(running, sim2.port, WITH_PAGE)
     await waitFor(() => t2.symbols.size === 30, 5000, 'the new directory')
     proxy.retarget(t2.port)
     await page.waitForFunction(() => document.getElementById('state')?.textContent === 'open', undefined, { timeout: 8000 })
@@ -121,7 +118,7 @@ describe.skipIf(executablePath === null)('live page in Chromium', () => {
 
     // a screenshot with the default symbol list (first 10 from /v1/symbols) for the README
     const sim3 = await simulator(running, 400, 5)
-    const t3 = await tickcast(running, sim3.port, withPage)
+    const t3 = await tickcast(running, sim3.port, WITH_PAGE)
     await waitFor(() => t3.symbols.size === 30, 5000, 'the third directory')
     const shot = await browser!.newPage({ viewport: { width: 1180, height: 560 } })
     running.push({ stop: () => shot.close() })

@@ -1,7 +1,7 @@
 // Owns the live ticker page's behaviour: rows per symbol, add/remove, connection state, at most one render per frame.
 // Must never talk to the server except through the client library, nor touch the DOM outside requestAnimationFrame.
-import { TickcastClient } from '../client/tickcast-client.js'
-import type { SymbolState } from '../client/tickcast-client.js'
+import { TickcastClient } from '../tickcast-client.js'
+import type { SymbolState } from '../tickcast-client.js'
 
 const DEFAULT_SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA', 'AMD', 'AVGO', 'PLTR']
 const DEFAULT_COUNT = 10

@@ -73,7 +73,7 @@ footer a { color: var(--accent); }
   </table>
 </main>
 <footer>Built on the tickcast client library (<a href="/client.js">/client.js</a>) · contract: <a href="/asyncapi.json">/asyncapi.json</a></footer>
-<script type="module" src="/page/live-page.js"></script>
+<script type="module" src="/client/page/live-page.js"></script>
 </body>
 </html>
 `
