@@ -144,7 +144,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     if (config.workers > 0) {
       // started before the feeds, so each worker's mirror sees the ring from sequence 0
       workers = new FanoutWorkers({
-        count: config.workers, ring, symbols: sharedSymbols, seqs, ws: wsOptions, pageRoutes: opts.extraRoutes !== undefined, logLevel: config.logLevel,
+        count: config.workers, ring, symbols: sharedSymbols, seqs, ws: wsOptions, pageRoutes: opts.pageRoutes ?? null, logLevel: config.logLevel,
         metrics: scrape, ready: isReady,
       }, log)
       undo.push({ stage: PIPELINE, stop: () => workers!.stop() })

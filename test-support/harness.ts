@@ -52,6 +52,8 @@ export interface RestSnapshot {
   e: 'snap'; s: string; n: number
   bp: number | null; bs: number | null; ap: number | null; as: number | null; qt: number | null
   p: number | null; q: number | null; tt: number | null; st: string | null
+  /** null = complete; else why it may not be: 'feed_gap' | 'feed_down' | 'lapped' */
+  stale: string | null
 }
 
 export async function restSnapshot(port: number, symbol: string): Promise<RestSnapshot> {

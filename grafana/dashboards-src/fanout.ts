@@ -9,7 +9,7 @@ export function fanoutDashboard(): Dashboard {
   return dashboard('tickcast-fanout', 'tickcast / Fan-out',
     'From the ring to the sockets: ring headroom and laps, publish rates, data age, slow consumers, backpressure and closes.',
     [instanceVar], [
-      stat({ title: 'Ring fill', unit: 'percentunit', description: 'Slots between the writer and the slowest reader, as a share of capacity. At 100 % the reader is lapped and clients get a gap.',
+      stat({ title: 'Ring fill', unit: 'percentunit', description: 'Slots between the writer and the slowest reader, as a share of capacity. At 100 % the reader is lapped: the symbols it lost events of are marked stale (lapped) in-band.',
         queries: [q(FILL, 'fill')], thresholds: [['green', null], ['yellow', 0.5], ['red', 0.9]], min: 0, max: 1 }),
       stat({ title: 'Connections', unit: 'none', description: 'Open WebSocket connections.',
         queries: [q(`sum(tickcast_ws_connections{${INST}})`, 'connections')], thresholds: OK_ONLY }),

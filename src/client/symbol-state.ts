@@ -18,6 +18,12 @@ export interface SymbolState {
   tradeTime: number | null
   /** trading status: 'T' trading, 'H' halted, 'P' paused, 'Q' quotation only, 'C' closed; null = unknown */
   status: string | null
+  /**
+   * null while everything the source sent has been delivered; else why updates may be missing and the values above
+   * may be out of date: 'feed_gap' (the feed lost messages), 'feed_down' (the feed is down or silent), 'lapped'
+   * (the server's fan-out fell behind). Cleared by a `fresh` event.
+   */
+  stale: string | null
   /** updates applied since this state was created (snapshots excluded) */
   updates: number
 }
@@ -25,9 +31,11 @@ export interface SymbolState {
 export interface QuoteEvent { symbol: string; n: number; bid: number; bidSize: number; ask: number; askSize: number; time: number }
 export interface TradeEvent { symbol: string; n: number; price: number; size: number; side: 'B' | 'S' | null; id: number; time: number }
 export interface StatusEvent { symbol: string; n: number; status: string | null; time: number }
+/** The symbol's completeness changed: `reason` as SymbolState.stale (null = fresh again); `n` takes no sequence. */
+export interface StaleEvent { symbol: string; n: number; reason: string | null; time: number }
 
 export function newSymbolState(symbol: string): SymbolState {
-  return { symbol, n: -1, bid: null, bidSize: null, ask: null, askSize: null, quoteTime: null, last: null, lastSize: null, tradeTime: null, status: null, updates: 0 }
+  return { symbol, n: -1, bid: null, bidSize: null, ask: null, askSize: null, quoteTime: null, last: null, lastSize: null, tradeTime: null, status: null, stale: null, updates: 0 }
 }
 
 /** A wire event as decoded from JSON text or msgpack (fields per the AsyncAPI document). */
@@ -68,6 +76,13 @@ export function statusOf(ev: WireEvent): StatusEvent {
   return { symbol: String(ev.s), n: num(ev.n), status: optStr(ev.st), time: num(ev.t) }
 }
 
+/** A `stale` event (reason given) or a `fresh` one (reason absent). */
+export function staleOf(ev: WireEvent): StaleEvent {
+  return { symbol: String(ev.s), n: num(ev.n), reason: ev.e === 'fresh' ? null : optStr(ev.reason) ?? 'unknown', time: num(ev.t) }
+}
+
+export function applyStale(s: SymbolState, st: StaleEvent): void { s.n = st.n; s.stale = st.reason }
+
 export function applyQuote(s: SymbolState, q: QuoteEvent): void {
   s.n = q.n; s.bid = q.bid; s.bidSize = q.bidSize; s.ask = q.ask; s.askSize = q.askSize; s.quoteTime = q.time; s.updates++
 }
@@ -89,4 +104,5 @@ export function applySnapshot(s: SymbolState, ev: WireEvent, msgpack: boolean): 
   s.last = priceOf(ev, 'p', msgpack); s.lastSize = sizeOf(ev, 'q', msgpack)
   s.tradeTime = optNum(ev.tt)
   s.status = optStr(ev.st)
+  s.stale = optStr(ev.stale)
 }

@@ -2,21 +2,23 @@
 // Must never depend on Node or a package (browsers load it as-is) nor expose an update out of sequence to callers.
 import { decodeMsgpack } from './msgpack-decode.js'
 import {
-  applyQuote, applySnapshot, applyStatus, applyTrade, newSymbolState, quoteOf, statusOf, tradeOf,
+  applyQuote, applySnapshot, applyStale, applyStatus, applyTrade, newSymbolState, quoteOf, staleOf, statusOf, tradeOf,
 } from './symbol-state.js'
-import type { QuoteEvent, StatusEvent, SymbolState, TradeEvent, WireEvent } from './symbol-state.js'
+import type { QuoteEvent, StaleEvent, StatusEvent, SymbolState, TradeEvent, WireEvent } from './symbol-state.js'
 
-export type { QuoteEvent, StatusEvent, SymbolState, TradeEvent } from './symbol-state.js'
+export type { QuoteEvent, StaleEvent, StatusEvent, SymbolState, TradeEvent } from './symbol-state.js'
 export { scaledToNumber, scaledToString } from './decimal.js'
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'
 
 /**
- * A sequence gap. `reason: 'sequence'`: update `received` of `symbol` arrived when `expected` was due; the
- * client re-requests that symbol's snapshot. `reason: 'server'`: the server lost `lost` updates (its own
- * `{"type":"gap"}`); the client re-requests every snapshot. Until a snapshot arrives, updates are ignored.
+ * An unexplained sequence gap: update `received` of `symbol` arrived when `expected` was due, with no `stale` event
+ * before it to say why (the server announces every loss it knows of in-band, so this means frames were lost between
+ * the server and this client). The client re-requests that symbol's snapshot (a plain subscribe: the server
+ * snapshots every symbol a subscribe names) and ignores its updates until it arrives. A pattern-only symbol has no
+ * snapshot to ask for: the update becomes its new baseline.
  */
-export interface GapEvent { reason: 'sequence' | 'server'; symbol: string | null; expected: number; received: number; lost: number }
+export interface GapEvent { reason: 'sequence'; symbol: string; expected: number; received: number; lost: number }
 
 /** A control error from the server (`code` per src/errors.ts ERR_*), or a client-side DECODE / SOCKET problem. */
 export interface ClientError { code: string; message: string; symbol: string | null }
@@ -26,6 +28,8 @@ export interface ClientEvents {
   trade: TradeEvent
   status: StatusEvent
   snapshot: SymbolState
+  /** the symbol's data may be incomplete (`reason`), or is complete again (`reason` null): SymbolState.stale */
+  stale: StaleEvent
   gap: GapEvent
   state: ConnectionState
   error: ClientError
@@ -72,15 +76,13 @@ export class TickcastClient {
   /** ms of the last ping round trip; NaN until the first pong */
   latencyMs = NaN
   readonly stats = { framesIn: 0, eventsIn: 0, duplicates: 0, gaps: 0, reconnects: 0 }
-  /** Test hook: drop this many incoming data frames (as if the network lost them) to exercise gap healing. */
-  readonly debug = { dropDataFrames: 0 }
 
   private readonly opts: Required<Omit<TickcastClientOptions, 'token' | 'WebSocket' | 'reconnect'>> & { token: string | undefined }
   private readonly Ws: new (url: string) => object
   private readonly minMs: number
   private readonly maxMs: number
   private readonly handlers: HandlerSets = {
-    quote: new Set(), trade: new Set(), status: new Set(), snapshot: new Set(), gap: new Set(), state: new Set(), error: new Set(), latency: new Set(),
+    quote: new Set(), trade: new Set(), status: new Set(), snapshot: new Set(), stale: new Set(), gap: new Set(), state: new Set(), error: new Set(), latency: new Set(),
   }
   /** every symbol or pattern the caller wants, resubscribed after each reconnect */
   private readonly wanted = new Set<string>()
@@ -190,10 +192,12 @@ export class TickcastClient {
     }
   }
 
-  /** Re-requests snapshots: unsubscribe + subscribe, since the server only snapshots newly subscribed symbols. */
+  /**
+   * Re-requests snapshots with a plain subscribe: the server snapshots every symbol a subscribe names, held or not
+   * (an unsubscribe first would get no snapshot for a symbol one of our patterns still covers).
+   */
   private resync(symbols: readonly string[]): void {
     for (const s of symbols) if (!s.endsWith('*')) this.awaiting.add(s)
-    this.request('unsubscribe', symbols)
     this.request('subscribe', symbols)
   }
 
@@ -274,16 +278,11 @@ export class TickcastClient {
         this.wanted.delete(symbol); this.states.delete(symbol); this.awaiting.delete(symbol)
       }
       this.emit('error', { code: String(m.code), message: String(m.message ?? ''), symbol })
-    } else if (m.type === 'gap') {
-      this.stats.gaps++
-      this.emit('gap', { reason: 'server', symbol: null, expected: -1, received: -1, lost: typeof m.lost === 'number' ? m.lost : -1 })
-      this.resync(Array.from(this.wanted))
     }
   }
 
   private onDataFrame(events: unknown[], msgpack: boolean): void {
     this.stats.framesIn++
-    if (this.debug.dropDataFrames > 0) { this.debug.dropDataFrames--; return }
     for (let i = 0; i < events.length; i++) {
       const ev = events[i] as WireEvent
       this.stats.eventsIn++
@@ -304,18 +303,29 @@ export class TickcastClient {
       }
       if (this.awaiting.has(sym)) continue
       const n = ev.n as number
+      if (kind === 'stale' || kind === 'fresh') {
+        // Markers carry the symbol's sequence without taking one; a stale marker may move it on (the server says
+        // which updates it lost), a fresh one never does.
+        if (s.n >= 0 && (n < s.n || (kind === 'fresh' && n !== s.n))) { this.sequenceGap(s, sym, n); if (this.awaiting.has(sym)) continue }
+        const st = staleOf(ev); applyStale(s, st); this.emit('stale', st)
+        continue
+      }
       if (s.n >= 0 && n <= s.n) { this.stats.duplicates++; continue }
       if (s.n >= 0 && n !== s.n + 1) {
-        this.stats.gaps++
-        this.emit('gap', { reason: 'sequence', symbol: sym, expected: s.n + 1, received: n, lost: n - s.n - 1 })
-        if (this.wanted.has(sym)) this.resync([sym])
-        else s.n = n - 1 // pattern-only symbol: no snapshot to ask for, accept this update as the new baseline
+        this.sequenceGap(s, sym, n)
         if (this.awaiting.has(sym)) continue
       }
       if (kind === 'q') { const q = quoteOf(ev, msgpack); applyQuote(s, q); this.emit('quote', q) }
       else if (kind === 't') { const t = tradeOf(ev, msgpack); applyTrade(s, t); this.emit('trade', t) }
       else if (kind === 'st') { const st = statusOf(ev); applyStatus(s, st); this.emit('status', st) }
     }
+  }
+
+  private sequenceGap(s: SymbolState, sym: string, n: number): void {
+    this.stats.gaps++
+    this.emit('gap', { reason: 'sequence', symbol: sym, expected: s.n + 1, received: n, lost: n - s.n - 1 })
+    if (this.wanted.has(sym)) this.resync([sym])
+    else s.n = n - 1 // pattern-only symbol: no snapshot to ask for, accept this update as the new baseline
   }
 
   private coveredByPattern(sym: string): boolean {

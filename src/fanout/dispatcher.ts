@@ -143,7 +143,11 @@ export class Dispatcher {
       // A sequence jump means this reader lost events of the symbol (markers carry the current sequence, data +1).
       const n = r.symbolSeq[i], expected = kind <= LAST_DATA_KIND ? lvc.seq[id] + 1 : lvc.seq[id]
       let before = lvc.staleReason(id), flags = 0
-      if (n > expected) { flags = NOTE_LAPPED_BEFORE; if (lvc.lapped[id] === 0) { lvc.lapped[id] = 1; this.stats.lappedSymbols++ } before = STALE_LAPPED }
+      if (n > expected) {
+        flags = NOTE_LAPPED_BEFORE; before = STALE_LAPPED
+        if (lvc.lapped[id] === 0) { lvc.lapped[id] = 1; this.stats.lappedSymbols++ }
+        lvc.upstreamStale[id] = this.seqs.upstreamStale[id] // the feed's markers may have been among the lost
+      }
       lvc.apply(r, i)
       if (kind === KIND_QUOTE && lvc.lapped[id] !== 0) lvc.lapped[id] = 0 // a whole top of book again
       const after = lvc.staleReason(id)
@@ -191,6 +195,7 @@ export class Dispatcher {
       named++
       if (lvc.lapped[id] !== 0) continue
       lvc.lapped[id] = 1; this.stats.lappedSymbols++
+      lvc.upstreamStale[id] = this.seqs.upstreamStale[id]
       this.events?.stateChanged(id)
       if (this.head[id] === NONE) { this.head[id] = MARKER_ONLY; this.dirty[this.dirtyCount++] = id }
     }

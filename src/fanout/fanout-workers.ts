@@ -18,7 +18,7 @@ export interface FanoutWorkersOptions {
   symbols: SharedSymbols
   seqs: SymbolSequences
   ws: FanoutWorkerData['ws']
-  pageRoutes: boolean
+  pageRoutes: FanoutWorkerData['pageRoutes']
   logLevel: string
   /** the main thread's Prometheus exposition, served by every worker's /metrics */
   metrics: () => Promise<MetricsBody>

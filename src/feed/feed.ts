@@ -16,14 +16,18 @@ import { FeedIngest } from './feed-ingest.js'
 import { FeedStats } from './feed-stats.js'
 import { CaptureRecorder } from './recorder.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
-import { SESSION_DISCONNECTED, SESSION_END, SESSION_GAP, SESSION_LOGGED_IN } from './session-sink.js'
+import { SESSION_GAP } from './session-sink.js'
 import { SoupClient } from './soup-client.js'
 import type { SoupClientOptions } from './soup-client.js'
 
 export interface FeedTiming {
   heartbeatIntervalMs: number
   deadAfterMs: number
-  /** logged in but silent this long: the feed's symbols are marked stale (feed_down) until it is heard again */
+  /**
+   * nothing heard (data or heartbeats) this long, connected or not: the feed's symbols are marked stale (feed_down)
+   * until it is heard again. A reconnect that resumes sooner is not an outage clients need to hear about: SoupBinTCP
+   * replays what was missed, and a loss shows up as a gap.
+   */
   staleAfterMs: number
 }
 
@@ -57,7 +61,6 @@ export class Feed {
   private readonly session: SoupClient | AbSession
   private readonly normalizer: Normalizer
   private freshnessTimer: NodeJS.Timeout | null = null
-  private live = false
 
   constructor(
     readonly config: FeedConfig,
@@ -79,7 +82,7 @@ export class Feed {
       if (ev.kind === SESSION_GAP) {
         this.log.warn({ feed: ev.feed, fromSeq: ev.fromSeq, missed: ev.count }, 'feed gap: every symbol of the feed is marked stale')
         normalizer.feedGap()
-      } else if (ev.kind === SESSION_LOGGED_IN || ev.kind === SESSION_DISCONNECTED || ev.kind === SESSION_END) this.checkFreshness()
+      }
     }
     const lineOpts = config.lines.map((line): SoupClientOptions => ({
       name: config.name, host: line.host, port: line.port, username: config.username, password: config.password,
@@ -112,17 +115,14 @@ export class Feed {
   }
 
   /**
-   * Down (logged out, or silent past staleAfterMs) → the feed's symbols get stale (feed_down) markers; live again →
-   * fresh ones. Runs on session events and on a timer (silence has no event), never per message.
+   * Silent past staleAfterMs → the feed's symbols get stale (feed_down) markers; heard again (a heartbeat will do; an
+   * event marks them itself, in order) → fresh ones. Runs on a timer: silence has no event. Never per message.
    */
   private checkFreshness(): void {
-    const live = this.isFresh(performance.now(), this.timing.staleAfterMs)
-    if (live === this.live) return
-    this.live = live
-    if (live) this.normalizer.feedUp()
-    else {
-      this.log.warn({ feed: this.config.name, loggedIn: this.stats.loggedIn === 1 }, 'feed down or silent: its symbols are marked stale')
-      this.normalizer.feedDown()
-    }
+    const silent = !(performance.now() - this.stats.lastReceiveMs <= this.timing.staleAfterMs) // NaN: never heard
+    if (silent === this.normalizer.isDown) return
+    if (!silent) { this.normalizer.feedUp(); this.log.info({ feed: this.config.name }, 'feed heard again: its symbols are fresh unless a gap stands'); return }
+    this.log.warn({ feed: this.config.name, loggedIn: this.stats.loggedIn === 1, staleAfterMs: this.timing.staleAfterMs }, 'feed silent: its symbols are marked stale (feed_down)')
+    this.normalizer.feedDown()
   }
 }

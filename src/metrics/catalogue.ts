@@ -110,6 +110,8 @@ export function registerCatalogue(m: MetricsRegistry, s: MetricSources): void {
   m.gauge('tickcast_ring_consumer_lag_events', 'Events written but not yet read by this consumer.', () => [{ labels: FANOUT_CONSUMER, value: ring.cursor - ringConsumerSeq(dispatch) }])
   m.counter('tickcast_ring_consumer_laps_total', 'Times the writer lapped this consumer.', () => [{ labels: FANOUT_CONSUMER, value: dispatch.laps }])
   m.counter('tickcast_ring_consumer_lapped_events_total', 'Events overwritten before this consumer read them.', () => [{ labels: FANOUT_CONSUMER, value: dispatch.lapped }])
+  m.counter('tickcast_ring_consumer_lapped_symbols_total', 'Symbols this consumer marked stale (lapped) because a lap took some of their events.',
+    () => [{ labels: FANOUT_CONSUMER, value: dispatch.lappedSymbols }])
   m.gauge('tickcast_ring_exchange_delay_seconds',
     'Receive wall-clock time minus exchange timestamp of the newest ring event (includes clock skew; NaN when empty).',
     () => {

@@ -120,10 +120,17 @@ describe('Normalizer: a feed\'s word on its symbols\' completeness, in the ring 
     expect(events(ring, 2)).toEqual([[KIND_STALE, 0, 0, STALE_FEED_DOWN], [KIND_STALE, 1, 0, STALE_FEED_DOWN]])
     a.feedGap() // down and a gap: the gap is the reason clients are given (it outlasts the outage)
     expect(events(ring, 4)).toEqual([[KIND_STALE, 0, 0, STALE_FEED_GAP], [KIND_STALE, 1, 0, STALE_FEED_GAP]])
-    a.quote(1, 1, 10, 1, 11, 1, 0) // AAPL's gap is repaired, but the feed is still down
-    expect(events(ring, 6)).toEqual([[KIND_QUOTE, 0, 1, 0], [KIND_STALE, 0, 1, STALE_FEED_DOWN]])
-    a.feedUp()
-    expect(events(ring, 8)).toEqual([[KIND_FRESH, 0, 1, 0]]) // MSFT still waits for a quote after the gap
+    a.quote(1, 1, 10, 1, 11, 1, 0) // an event proves the feed is up; AAPL's quote repairs its gap
+    expect(events(ring, 6)).toEqual([[KIND_QUOTE, 0, 1, 0], [KIND_FRESH, 0, 1, 0]]) // MSFT still waits for a quote
+    expect(a.isDown).toBe(false)
+  })
+
+  it('says fresh when the feed is heard again (heartbeats) after an outage with no gap', () => {
+    const { ring, a } = setup()
+    a.defineSymbol(1, 'AAPL', -4, 0); a.defineSymbol(2, 'MSFT', -4, 0)
+    a.feedDown(); a.feedUp(); a.feedUp()
+    expect(events(ring, 2).map((e) => [e[0], e[1], e[3]])).toEqual([
+      [KIND_STALE, 0, STALE_FEED_DOWN], [KIND_STALE, 1, STALE_FEED_DOWN], [KIND_FRESH, 0, 0], [KIND_FRESH, 1, 0]])
   })
 
   it('publishes markers written outside a TCP chunk at once, and those inside with the chunk', () => {

@@ -85,7 +85,14 @@ export class Normalizer implements TickSink {
     this.commitIfIdle()
   }
 
-  /** The feed is live again and resumed where it left off (SoupBinTCP replays what it missed): fresh, unless a gap. */
+  /** True between feedDown() and feedUp(). */
+  get isDown(): boolean { return this.down }
+
+  /**
+   * The feed is live again and resumed where it left off (SoupBinTCP replays what it missed): fresh, unless a gap.
+   * Called by the feed when it hears heartbeats again, and by the normalizer itself on the first event after an outage
+   * (an event proves the feed is up, and the markers must come before it).
+   */
   feedUp(): void {
     if (!this.down) return
     this.down = false
@@ -133,6 +140,7 @@ export class Normalizer implements TickSink {
       bp = (bp * pm) / pd; ap = (ap * pm) / pd; bs = (bs * sm) / sd; as = (as * sm) / sd
       if (!exact(bp) || !exact(ap) || !exact(bs) || !exact(as)) return DECODE_BAD_VALUE
     }
+    if (this.down) this.feedUp()
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = KIND_QUOTE; r.code[i] = flags; r.symbolId[i] = id
     r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
@@ -153,6 +161,7 @@ export class Normalizer implements TickSink {
       p = (p * this.priceMul[locate]) / this.priceDiv[locate]; q = (q * this.sizeMul[locate]) / this.sizeDiv[locate]
       if (!exact(p) || !exact(q)) return DECODE_BAD_VALUE
     }
+    if (this.down) this.feedUp()
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = KIND_TRADE; r.code[i] = side; r.symbolId[i] = id
     r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
@@ -166,6 +175,7 @@ export class Normalizer implements TickSink {
   status(locate: number, exchTimeUs: number, code: number): DecodeStatus {
     const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NO_SYMBOL
     if (id === NO_SYMBOL) return DECODE_UNKNOWN_SYMBOL
+    if (this.down) this.feedUp()
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = KIND_STATUS; r.code[i] = code; r.symbolId[i] = id
     r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
@@ -204,6 +214,7 @@ export class Normalizer implements TickSink {
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = kind; r.code[i] = code; r.symbolId[i] = id
     r.symbolSeq[i] = this.seqs.next[id]
+    if (kind !== KIND_SYMBOL) this.seqs.upstreamStale[id] = code
     r.exchTimeUs[i] = Date.now() * 1000; r.recvTimeMs[i] = performance.now()
     r.advance()
     if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.commit()

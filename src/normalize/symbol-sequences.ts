@@ -7,16 +7,20 @@ export interface SymbolSequencesHandle { capacity: number; buffer: SharedArrayBu
  * `next[id]`: the sequence of the symbol's last event (its next event gets +1; 0 = none yet). A symbol may come from
  * several feeds, so the counter is shared. `lastRingSeq[id]`: the ring sequence of the symbol's last event (-1 =
  * none), so a lapped reader can name exactly the symbols whose last events it lost (fanout/dispatcher.ts).
+ * `upstreamStale[id]`: the STALE_* reason of the symbol's last stale/fresh marker, so a reader that lost markers in a
+ * lap takes the feed's current word instead of one it never heard revoked.
  */
 export class SymbolSequences {
   readonly next: Float64Array
   readonly lastRingSeq: Float64Array
+  readonly upstreamStale: Uint8Array
   private readonly buffer: SharedArrayBuffer
 
   constructor(readonly capacity: number, handle: SymbolSequencesHandle | null = null) {
-    this.buffer = handle?.buffer ?? new SharedArrayBuffer(capacity * 16)
+    this.buffer = handle?.buffer ?? new SharedArrayBuffer(capacity * 17)
     this.next = new Float64Array(this.buffer, 0, capacity)
     this.lastRingSeq = new Float64Array(this.buffer, capacity * 8, capacity)
+    this.upstreamStale = new Uint8Array(this.buffer, capacity * 16, capacity)
     if (handle === null) this.lastRingSeq.fill(-1)
   }
 

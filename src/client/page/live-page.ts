@@ -92,7 +92,8 @@ class LivePage {
       if (e.symbol !== null && (e.code === 'UNKNOWN_SYMBOL' || e.code === 'BAD_SYMBOL')) this.dropRow(e.symbol)
       this.say(e.symbol ? e.code + ': ' + e.symbol : e.message)
     })
-    c.on('gap', (g) => { this.say(g.reason === 'server' ? 'server gap: resynchronising' : 'gap on ' + g.symbol + ': resynchronising') })
+    c.on('gap', (g) => { this.say('gap on ' + g.symbol + ': resynchronising') })
+    c.on('stale', (st) => { this.say(st.reason === null ? st.symbol + ' is complete again' : st.symbol + ' may be missing updates (' + st.reason + ')'); this.touch(st.symbol) })
     ;(document.getElementById('format') as HTMLElement).textContent = format
     ;(document.getElementById('add') as HTMLFormElement).addEventListener('submit', (ev) => {
       ev.preventDefault()
@@ -190,7 +191,7 @@ class LivePage {
     const ref = s.last ?? mid
     if (Number.isNaN(row.first) && ref !== null && ref > 0) row.first = ref
     const chg = ref !== null && row.first > 0 ? ((ref - row.first) / row.first) * 100 : NaN
-    row.tr.className = s.n < 0 ? 'wait' : ''
+    row.tr.className = s.n < 0 ? 'wait' : s.stale !== null ? 'stale' : '' // stale: the values may be out of date
     this.cell(row, COL_BID, formatPrice(s.bid))
     this.cell(row, COL_ASK, formatPrice(s.ask))
     this.cell(row, COL_BS, formatSize(s.bidSize))
