@@ -4,6 +4,7 @@ import WebSocket from 'ws'
 import { sleep, waitFor } from '../../test-support/wait-for.js'
 import { TickcastClient } from './tickcast-client.js'
 import type { GapEvent, SymbolState } from './tickcast-client.js'
+import { startFakeServer } from '../../test-support/fake-tickcast.js'
 import { startTcpProxy } from '../../test-support/tcp-proxy.js'
 import { restSnapshot, simulator, stopAll, tickcast } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
@@ -64,48 +65,45 @@ describe('TickcastClient against a real tickcast', () => {
     expect(c.stats.gaps).toBe(0)
   })
 
-  it('detects a dropped frame as a sequence gap and heals it with a fresh snapshot', async () => {
-    const sim = await simulator(running, 3000)
-    const t = await tickcast(running, sim.port)
+  it('marks its symbols stale when the feed goes down and fresh when it is back, as the server says in-band', async () => {
+    const sim = await simulator(running, 2000)
+    const feedLine = await startTcpProxy(sim.port) // the network between the exchange and tickcast
+    running.push({ stop: () => feedLine.close() })
+    const t = await tickcast(running, feedLine.port, {}, ['--feed-stale-after-ms', '300'])
     await waitFor(() => t.symbols.size === 30, 5000, 'the directory')
     const syms = t.symbols.name.slice(0, 3)
-    const c = client(t.url, 'msgpack')
+    const c = client(t.url, 'json')
     const rec = sequenceRecorder(c)
-    const gaps: GapEvent[] = []
-    c.on('gap', (g) => gaps.push(g))
+    const marks: string[] = []
+    c.on('stale', (e) => marks.push(`${e.symbol}:${e.reason}`))
     c.subscribe(syms); c.connect()
     await waitFor(() => rec.snapshots.size === 3 && rec.updates >= 20, 5000, 'snapshots and updates')
-    c.debug.dropDataFrames = 1 // as if the network lost one frame of one symbol
-    await waitFor(() => gaps.length > 0, 5000, 'a gap event')
-    const g = gaps[0]
-    expect(g.reason).toBe('sequence')
-    expect(syms).toContain(g.symbol)
-    expect(g.received).toBeGreaterThan(g.expected)
-    expect(g.lost).toBe(g.received - g.expected)
-    const sym = g.symbol as string
-    await waitFor(() => (rec.snapshots.get(sym) ?? 0) >= 2, 3000, 'the healing snapshot')
-    // updates delivered to callers never skip: the only break is the healing snapshot, not an update
-    expect(rec.breaks).toEqual([])
-    await sim.stop(0)
-    await expectConverged(c, t.port, syms)
+    expect(syms.map((sym) => c.get(sym)!.stale)).toEqual([null, null, null])
+    const before = rec.updates
+    feedLine.hold() // the feed stays connected but nothing arrives, not even heartbeats: silent past --feed-stale-after-ms
+    await waitFor(() => syms.every((sym) => c.get(sym)!.stale === 'feed_down'), 5000, 'stale (feed_down) on every symbol')
+    expect((await restSnapshot(t.port, syms[0])).stale).toBe('feed_down')
+    feedLine.release()
+    await waitFor(() => syms.every((sym) => c.get(sym)!.stale === null) && rec.updates > before + 10, 5000, 'fresh again, with updates')
+    expect(marks.filter((m) => m.endsWith(':feed_down')).sort()).toEqual(syms.map((sym) => `${sym}:feed_down`).sort())
+    expect(marks.filter((m) => m.endsWith(':null')).sort()).toEqual(syms.map((sym) => `${sym}:null`).sort())
+    expect(rec.breaks).toEqual([]) // markers take no sequence number: updates stay contiguous
+    expect(c.stats.gaps).toBe(0)
+    expect((await restSnapshot(t.port, syms[0])).stale).toBeNull()
   })
 
-  it('ignores duplicates and reports server errors and the server gap notice', async () => {
+  it('ignores duplicates and reports server errors', async () => {
     const sim = await simulator(running, 500)
     const t = await tickcast(running, sim.port)
     await waitFor(() => t.symbols.size === 30, 5000, 'the directory')
     const c = client(t.url, 'json')
-    const errors: string[] = [], gaps: GapEvent[] = []
+    const errors: string[] = []
     c.on('error', (e) => errors.push(`${e.code}:${e.symbol}`))
-    c.on('gap', (g) => gaps.push(g))
     const rec = sequenceRecorder(c)
     c.subscribe([t.symbols.name[0], 'ZZZZ9']); c.connect()
     await waitFor(() => errors.length > 0 && rec.snapshots.size === 1, 3000, 'the error and the snapshot')
     expect(errors).toEqual(['UNKNOWN_SYMBOL:ZZZZ9'])
     expect(c.subscriptions()).toEqual([t.symbols.name[0]]) // not retried after every reconnect
-    t.ws.broadcastGap(7) // what the server sends when the fan-out was lapped
-    await waitFor(() => gaps.length === 1 && (rec.snapshots.get(t.symbols.name[0]) ?? 0) === 2, 3000, 'resync after the server gap')
-    expect(gaps[0]).toMatchObject({ reason: 'server', lost: 7, symbol: null })
     const before = c.stats.duplicates
     // replay the last update through the client's message path: it must be counted and ignored
     const s = c.get(t.symbols.name[0])!, n = s.n, bid = s.bid
@@ -143,5 +141,34 @@ describe('TickcastClient against a real tickcast', () => {
     expect(c.stats.reconnects).toBeGreaterThanOrEqual(1)
     await sim2.stop(0)
     await expectConverged(c, t2.port, syms) // the new server's values (a different seed), not stale ones
+  })
+})
+
+describe('TickcastClient sequence checks (a scripted server: frames lost on the way, which the real one never does)', () => {
+  it('detects an unexplained jump, resyncs that symbol with a plain subscribe, and accepts a jump a stale marker explains', async () => {
+    const fake = await startFakeServer()
+    running.push({ stop: () => fake.close() })
+    const c = client(fake.url, 'json')
+    const rec = sequenceRecorder(c)
+    const gaps: GapEvent[] = [], marks: string[] = []
+    c.on('gap', (g) => gaps.push(g))
+    c.on('stale', (e) => marks.push(`${e.n}:${e.reason}`))
+    c.subscribe(['AAPL', 'A*']); c.connect()
+    const sub = await fake.nextRequest()
+    expect(sub).toMatchObject({ op: 'subscribe', symbols: ['AAPL', 'A*'] })
+    const q = (n: number) => ({ e: 'q', s: 'AAPL', n, bp: 1, bs: 1, ap: 2, as: 1, t: 0 })
+    fake.send([{ e: 'snap', s: 'AAPL', n: 5, bp: 1, bs: 1, ap: 2, as: 1, qt: 0, p: null, q: null, tt: null, st: 'T', stale: null }])
+    fake.send([q(6), q(9)]) // 7 and 8 went missing on the way, and nothing said so
+    const resync = await fake.nextRequest()
+    expect(resync).toMatchObject({ op: 'subscribe', symbols: ['AAPL'] }) // no unsubscribe: the A* pattern still covers it
+    expect(gaps).toEqual([{ reason: 'sequence', symbol: 'AAPL', expected: 7, received: 9, lost: 2 }])
+    fake.send([q(10)]) // in flight before the new snapshot: ignored
+    fake.send([{ e: 'snap', s: 'AAPL', n: 10, bp: 3, bs: 1, ap: 4, as: 1, qt: 0, p: null, q: null, tt: null, st: 'T', stale: null }])
+    fake.send([{ e: 'stale', s: 'AAPL', n: 14, reason: 'lapped', t: 0 }, q(15), { e: 'fresh', s: 'AAPL', n: 15, t: 0 }, q(16)])
+    await waitFor(() => c.get('AAPL')!.n === 16, 3000, 'AAPL at 16')
+    expect(marks).toEqual(['14:lapped', '15:null'])
+    expect(gaps).toHaveLength(1) // the jump 10 → 15 was explained by the stale marker
+    expect(rec.breaks).toEqual(['AAPL: 10 → 15']) // what the caller sees: the marker said why
+    expect(c.get('AAPL')).toMatchObject({ n: 16, bid: 1, stale: null })
   })
 })
