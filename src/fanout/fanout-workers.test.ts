@@ -4,7 +4,6 @@ import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { loadConfig } from '../config.js'
 import { createLogger } from '../log.js'
-import { startTickcast } from '../server.js'
 import type { Tickcast } from '../server.js'
 import { startInProcessSimulator } from '../../test-support/embedded-simulator.js'
 import { sleep, waitFor } from '../../test-support/wait-for.js'
@@ -13,10 +12,17 @@ import { loadUniverse } from '../../feeds/sim/universe.js'
 import { loadCapture, startReplay } from '../../feeds/replay/index.js'
 import { NativeDecoder } from '../feed/decoders/native.js'
 import { FeedStats } from '../feed/feed-stats.js'
+import { bootError } from '../errors.js'
 import { DispatchStats } from './dispatcher.js'
+import { FanoutWorkers } from './fanout-workers.js'
+import type { FanoutWorkersOptions } from './fanout-workers.js'
 import { WsStats } from './ws-stats.js'
 
-// Workers run the compiled dist/src/fanout/fanout-worker.js (the global setup builds dist/); the rest runs from sources.
+// Worker threads load JavaScript only, so these tests run the server exactly as `npm start` does: the compiled dist/
+// (the global setup builds it), worker entry and all. No compiled-vs-source branch exists in the product.
+// (The path is a variable so typecheck, which runs before any build, does not look for it.)
+const DIST_SERVER = '../../dist/src/server.js'
+const { startTickcast } = await import(DIST_SERVER) as typeof import('../server.js')
 const running: Tickcast[] = []
 const children: ChildProcessWithoutNullStreams[] = []
 const sockets: WebSocket[] = []
@@ -155,5 +161,26 @@ describe('--workers N fan-out', () => {
     expect(await exited).toBe(0)
     expect(await Promise.all(clients.map((c) => c.close))).toEqual([1001, 1001, 1001, 1001])
     expect(err).not.toMatch(/uv_loop_close|Assertion|abort/i)
+  })
+
+  it('hands no new connection to a worker that died: every client is still served', async () => {
+    const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--sim-rate', '2000', '--workers', '2'], {})
+    if (cli.kind !== 'run') throw new Error('config')
+    const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false, startSimulator: startInProcessSimulator })
+    running.push(t)
+    expect(t.workers!.alive).toBe(2)
+    // a crash from outside the product: terminate one worker thread as a fatal error in it would
+    const slots = (t.workers as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots
+    await slots[0].worker.terminate()
+    await sleep(100) // its exit event reaches the main thread
+    const clients = await Promise.all(Array.from({ length: 6 }, () => client(t.url))) // round-robin would give 3 to the dead one
+    await waitFor(() => clients.every((c) => c.events.length > 2), 5000, 'events on every client')
+    expect(t.workers!.alive).toBe(1)
+  })
+
+  it('refuses --workers where the ring mirror\'s tear check would not hold (not x86-64), with a clear boot error', () => {
+    const make = (): FanoutWorkers => new FanoutWorkers({} as FanoutWorkersOptions, { info: () => {}, warn: () => {} }, 'arm64')
+    expect(make).toThrow(bootError('WORKERS_ARCH', '').constructor as new () => Error)
+    expect(make).toThrow(/WORKERS_ARCH: --workers needs an x86-64 CPU \(this one is arm64\)/)
   })
 })
