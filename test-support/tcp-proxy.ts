@@ -1,6 +1,7 @@
 // Owns a loopback TCP proxy on a fixed port whose backend can be re-targeted: a stand-in for a load balancer, and
-// the place where tests inject network faults (cuts, stray bytes) from outside the servers they test.
-// Must never rewrite bytes: it forwards both ways as received; a fault is only ever a cut or an insertion.
+// the place where tests inject network faults (cuts, stray bytes, silences) from outside the servers they test.
+// Must never rewrite bytes: it forwards both ways as received; a fault is only ever a cut, an insertion or a hold
+// (nothing forwarded either way, connections left open; the paused sockets' own buffers are all that waits).
 // Why: uWS cannot re-bind a port for ~60 s after serving WebSockets (TIME_WAIT, no SO_REUSEADDR), so a
 // "server restart on the same address" in tests is a new tickcast on a new port behind this fixed front port;
 // and product servers (feeds/soup-server.ts) carry no test hooks: faults go through here.

@@ -1,4 +1,5 @@
-// The AsyncAPI contract (asyncapi.json): it parses with 0 errors, and real messages from a running server match it.
+// The AsyncAPI contract (asyncapi.json): it parses with 0 errors, and real messages from a running server match it,
+// stale/fresh markers included (a real feed outage: the feed line is held silent, then released).
 import { readFileSync } from 'node:fs'
 import { Parser } from '@asyncapi/parser'
 import { Ajv } from 'ajv'
@@ -9,17 +10,18 @@ import WebSocket from 'ws'
 import * as errors from '../errors.js'
 import { STATUS_HALTED } from '../feed/decoders/native.js'
 import { writeTradingStatus } from '../../feeds/native-encoder.js'
-import { quoteTopicFor, statusTopicFor, tradeTopicFor } from '../fanout/mqtt-topics.js'
+import { quoteTopicFor, stateTopicFor, statusTopicFor, tradeTopicFor } from '../fanout/mqtt-topics.js'
 import { waitFor } from '../../test-support/wait-for.js'
+import { startTcpProxy } from '../../test-support/tcp-proxy.js'
 import { decodeMsgpack } from './msgpack-decode.js'
-import { simulator, stopAll, tickcast } from '../../test-support/harness.js'
+import { restSnapshot, simulator, stopAll, tickcast } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
 
 process.env.SCARF_ANALYTICS = 'false'
 const DOC_TEXT = readFileSync(new URL('../../asyncapi.json', import.meta.url), 'utf8')
 const DOC = JSON.parse(DOC_TEXT) as {
   channels: Record<string, { address: string; 'x-close-codes'?: Record<string, string> }>
-  components: { schemas: Record<string, { enum?: string[] }> }
+  components: { schemas: Record<string, { enum?: string[]; examples?: unknown[] }> }
 }
 
 const running: Stoppable[] = []
@@ -33,16 +35,33 @@ function check(schema: string, value: unknown): string[] {
   return v(value) ? [] : [`${schema}: ${JSON.stringify(value)} → ${ajv.errorsText(v.errors)}`]
 }
 
-const EVENT_SCHEMA: Record<string, string> = { q: 'Quote', t: 'Trade', st: 'Status', snap: 'Snapshot' }
-const REPLY_SCHEMA: Record<string, string> = { subscribed: 'Subscribed', unsubscribed: 'Unsubscribed', pong: 'Pong', error: 'Error', gap: 'Gap' }
+const EVENT_SCHEMA: Record<string, string> = { q: 'Quote', t: 'Trade', st: 'Status', snap: 'Snapshot', stale: 'Stale', fresh: 'Fresh' }
+const REPLY_SCHEMA: Record<string, string> = { subscribed: 'Subscribed', unsubscribed: 'Unsubscribed', pong: 'Pong', error: 'Error' }
+
+type Ev = Record<string, unknown>
+/**
+ * The client's rule on one connection's events: per symbol, `last` = n of its latest snapshot, update or marker;
+ * an update must carry last + 1, a fresh marker last, a stale marker last or more (a jump it explains).
+ */
+function sequenceBreaks(events: readonly Ev[]): string[] {
+  const last = new Map<string, number>(), breaks: string[] = []
+  for (const e of events) {
+    const s = e.s as string, n = e.n as number, prev = last.get(s)
+    if (e.e === 'snap') { last.set(s, n); continue }
+    const ok = prev !== undefined && (e.e === 'stale' ? n >= prev : e.e === 'fresh' ? n === prev : n === prev + 1)
+    if (!ok) breaks.push(`${s}: ${e.e as string} n=${n} after ${prev}`)
+    last.set(s, n)
+  }
+  return breaks
+}
 
 describe('AsyncAPI document', () => {
   it('parses with @asyncapi/parser without errors and lists every channel and operation', async () => {
     const { document, diagnostics } = await new Parser().parse(DOC_TEXT)
     expect(diagnostics.filter((d) => d.severity === 0).map((d) => d.message)).toEqual([])
     expect(document!.channels().all().map((c) => c.address()).sort())
-      .toEqual(['/v1/stream', 'md/v1/quotes/{symbol}', 'md/v1/status/{nodeId}', 'md/v1/trades/{symbol}'])
-    expect(document!.operations().all().length).toBe(6)
+      .toEqual(['/v1/stream', 'md/v1/quotes/{symbol}', 'md/v1/state/{symbol}', 'md/v1/status/{nodeId}', 'md/v1/trades/{symbol}'])
+    expect(document!.operations().all().length).toBe(7)
   })
 
   it('names every control error code and close code tickcast defines, and the MQTT topics it builds', () => {
@@ -52,6 +71,7 @@ describe('AsyncAPI document', () => {
     expect(Object.keys(DOC.channels.stream['x-close-codes']!).sort()).toEqual(closeCodes)
     expect(quoteTopicFor('md/v1', 'BRK.B')).toBe(DOC.channels.quotes.address.replace('{symbol}', 'BRK.B'))
     expect(tradeTopicFor('md/v1', 'AAPL')).toBe(DOC.channels.trades.address.replace('{symbol}', 'AAPL'))
+    expect(stateTopicFor('md/v1', 'AAPL')).toBe(DOC.channels.state.address.replace('{symbol}', 'AAPL'))
     expect(statusTopicFor('md/v1', 'node-1')).toBe(DOC.channels.status.address.replace('{nodeId}', 'node-1'))
   })
 
@@ -61,6 +81,29 @@ describe('AsyncAPI document', () => {
     expect(check('QuoteMsgpack', { e: 'q', s: 'AAPL', n: 1, bp: 1.5, bs: 1, ap: 16, as: 1, px: -1, qx: 0, t: 1 })).not.toEqual([])
     expect(check('DataFrameJson', [{ e: 'x', s: 'AAPL', n: 1 }])).not.toEqual([])
     expect(check('Error', { type: 'error', code: 'NOPE', message: '' })).not.toEqual([])
+    const stale = { e: 'stale', s: 'AAPL', n: 41, reason: 'feed_gap', t: 1 }
+    expect(check('StaleJson', stale)).toEqual([])
+    expect(check('StaleMsgpack', stale)).toEqual([])
+    expect(check('DataFrameJson', [stale, { e: 'fresh', s: 'AAPL', n: 41, t: 2 }])).toEqual([])
+    expect(check('StaleJson', { ...stale, reason: 'gap' })).not.toEqual([])
+    expect(check('StaleJson', { e: 'stale', s: 'AAPL', n: 41, t: 1 })).not.toEqual([])
+    expect(check('FreshJson', { ...stale, e: 'fresh' })).not.toEqual([])
+    expect(check('DataFrameMsgpack', [{ ...stale, reason: 'lost' }])).not.toEqual([])
+    expect(check('StaleMsgpack', { ...stale, px: -4 })).not.toEqual([])
+    const snap = DOC.components.schemas.SnapshotJson.examples![0] as Ev
+    expect(check('SnapshotJson', { ...snap, stale: 'feed_down' })).toEqual([])
+    expect(check('SnapshotJson', { ...snap, stale: 'stale' })).not.toEqual([])
+    expect(check('SnapshotJson', { ...snap, stale: undefined })).not.toEqual([])
+  })
+
+  it('holds examples that satisfy their own schemas', () => {
+    const problems: string[] = []
+    let examples = 0
+    for (const [name, schema] of Object.entries(DOC.components.schemas)) {
+      for (const ex of schema.examples ?? []) { examples++; problems.push(...check(name, ex)) }
+    }
+    expect(problems).toEqual([])
+    expect(examples).toBeGreaterThan(10)
   })
 })
 
@@ -88,19 +131,24 @@ class Capture {
 }
 
 describe('messages from a running tickcast match the contract', () => {
-  it('every WebSocket event and reply (JSON and msgpack) and every MQTT payload validates', async () => {
+  it('every WebSocket event and reply (JSON and msgpack), stale/fresh markers and every MQTT payload validate', async () => {
     const sim = await simulator(running, 3000)
-    const t = await tickcast(running, sim.port, {}, ['--mqtt-url', '', '--mqtt-node-id', 'contract-1'])
+    const feedLine = await startTcpProxy(sim.port) // the network between the exchange and tickcast: held to silence the feed
+    running.push({ stop: () => feedLine.close() })
+    const t = await tickcast(running, feedLine.port, {}, ['--mqtt-url', '', '--mqtt-node-id', 'contract-1', '--feed-stale-after-ms', '300'])
     await waitFor(() => t.symbols.size === 30, 5000, 'the directory')
     const mq = mqtt.connect(t.mqttUrl!, { protocolVersion: 4, reconnectPeriod: 0 })
     running.push({ stop: () => mq.endAsync() })
     const mqttMessages: Array<{ topic: string; payload: Buffer }> = []
     mq.on('message', (topic, payload) => { mqttMessages.push({ topic, payload }) })
-    await mq.subscribeAsync(['md/v1/quotes/+', 'md/v1/trades/+', 'md/v1/status/+'])
+    await mq.subscribeAsync(['md/v1/quotes/+', 'md/v1/trades/+', 'md/v1/status/+', 'md/v1/state/+'])
+    /** MQTT state markers (e) of `sym` received from index `from` on */
+    const mqttStates = (sym: string, from = 0): unknown[] => mqttMessages.slice(from)
+      .filter((m) => m.topic === 'md/v1/state/' + sym).map((m) => (unpack(m.payload) as Ev).e)
 
     const caps = [new Capture(t.url, 'json'), new Capture(t.url, 'msgpack')]
     await Promise.all(caps.map((c) => c.opened()))
-    const [s0, s1] = t.symbols.name
+    const [s0, s1, s2] = t.symbols.name
     for (const c of caps) {
       c.send({ op: 'ping', id: 'p1' })
       c.send({ op: 'subscribe', symbols: [s0, s1, 'ZZZZ9', 'bad symbol!'], id: 'r1' })
@@ -110,31 +158,51 @@ describe('messages from a running tickcast match the contract', () => {
     // statuses are rare in the simulator: inject a halt for the first symbol into the live feed
     const b = Buffer.alloc(64), us = Date.now() * 1000
     sim.server.append(b, 0, writeTradingStatus(b, 0, 1, us, 0, STATUS_HALTED))
-    t.ws.broadcastGap(5)
     for (const c of caps) c.send({ op: 'unsubscribe', symbols: [s1], id: 2 })
-    await waitFor(() => caps.every((c) => c.kinds().has('st') && c.types().size === 5), 5000, 'a status event and all reply types')
-    await waitFor(() => new Set(mqttMessages.map((m) => m.topic.split('/')[2])).size === 3, 5000, 'quotes, trades and status on MQTT')
+    await waitFor(() => caps.every((c) => c.kinds().has('st') && c.types().size === 4), 5000, 'a status event and all reply types')
+    await waitFor(() => new Set(mqttMessages.map((m) => m.topic.split('/')[2])).size === 4, 5000, 'quotes, trades, state and status on MQTT')
+    expect(mqttStates(s0)[0], 'first state of the run').toBe('fresh')
 
-    const problems: string[] = []
+    // The feed goes silent (connected, nothing arrives, not even heartbeats) past --feed-stale-after-ms.
+    const heldAt = mqttMessages.length
+    feedLine.hold()
+    await waitFor(() => caps.every((c) => c.events.some((e) => e.e === 'stale' && e.s === s0)) && mqttStates(s0, heldAt).includes('stale'),
+      5000, 'stale markers on both connections and on MQTT')
+    const rest = await restSnapshot(t.port, s0)
+    expect(rest.stale).toBe('feed_down')
+    // a symbol subscribed while stale: its snapshot says so (no separate marker)
+    for (const c of caps) c.send({ op: 'subscribe', symbols: [s2], id: 'r3' })
+    await waitFor(() => caps.every((c) => c.events.some((e) => e.e === 'snap' && e.s === s2)), 5000, 'the snapshot taken while stale')
+    feedLine.release()
+    await waitFor(() => caps.every((c) => [s0, s2].every((s) => c.events.some((e) => e.e === 'fresh' && e.s === s)))
+      && mqttStates(s0, heldAt).includes('fresh'), 5000, 'fresh markers on both connections and on MQTT')
+
+    const problems: string[] = [...check('SnapshotJson', rest)]
     for (const c of caps) {
       const suffix = c.format === 'json' ? 'Json' : 'Msgpack'
-      expect([...c.kinds()].sort(), c.format).toEqual(['q', 'snap', 'st', 't'])
-      expect([...c.types()].sort(), c.format).toEqual(['error', 'gap', 'pong', 'subscribed', 'unsubscribed'])
+      expect([...c.kinds()].sort(), c.format).toEqual(['fresh', 'q', 'snap', 'st', 'stale', 't'])
+      expect([...c.types()].sort(), c.format).toEqual(['error', 'pong', 'subscribed', 'unsubscribed'])
       expect(new Set(c.replies.filter((r) => r.type === 'error').map((r) => r.code)), c.format)
         .toEqual(new Set(['UNKNOWN_SYMBOL', 'BAD_SYMBOL', 'MALFORMED']))
+      expect(c.events.filter((e) => e.e === 'stale' && e.s === s0).map((e) => e.reason), c.format).toEqual(['feed_down'])
+      expect(c.events.find((e) => e.e === 'snap' && e.s === s2)!.stale, c.format).toBe('feed_down')
+      expect(c.events.filter((e) => e.e === 'snap' && e.s === s0).map((e) => e.stale), c.format).toEqual([null])
+      expect(sequenceBreaks(c.events), c.format).toEqual([]) // markers take no sequence number
       for (const f of c.frames) problems.push(...check('DataFrame' + suffix, f))
       for (const e of c.events) problems.push(...check(EVENT_SCHEMA[e.e as string] + suffix, e))
       for (const r of c.replies) problems.push(...check(REPLY_SCHEMA[r.type as string] ?? 'unknown reply', r))
       expect(c.mismatches, 'client decoder vs msgpackr').toEqual([])
     }
-    // MQTT payloads: msgpack (the default --mqtt-format) on quotes/trades, text on the node status
+    // MQTT payloads: msgpack (the default --mqtt-format) on quotes/trades/state, text on the node status
     for (const m of mqttMessages) {
       const kind = m.topic.split('/')[2]
       if (kind === 'status') { expect(m.topic).toBe('md/v1/status/contract-1'); problems.push(...check('NodeStatus', m.payload.toString())); continue }
-      const ev = unpack(m.payload) as Record<string, unknown>
+      const ev = unpack(m.payload) as Ev
       expect(m.topic).toBe(`md/v1/${kind}/${ev.s as string}`)
+      if (kind === 'state') expect(['stale', 'fresh']).toContain(ev.e)
       problems.push(...check(kind === 'quotes' ? 'QuoteMsgpack' : EVENT_SCHEMA[ev.e as string] + 'Msgpack', ev))
     }
+    expect(mqttStates(s0, heldAt)).toEqual(['stale', 'fresh'])
     expect(problems).toEqual([])
   })
 })

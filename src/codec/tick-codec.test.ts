@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { Ajv } from 'ajv'
 import { unpack } from 'msgpackr'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -5,7 +7,10 @@ import { LastValueCache } from '../cache/last-value-cache.js'
 import { symbolTable } from '../../test-support/symbols.js'
 import { KIND_QUOTE, KIND_STATUS, KIND_TRADE, TickRing } from '../ring/ring-buffer.js'
 import { writeDecimal, writeInt } from './ascii.js'
-import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote, writeSnapshot } from './tick-codec.js'
+import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote, writeMarker, writeSnapshot } from './tick-codec.js'
+import type { WireFormat } from './tick-codec.js'
+import { JSON_EVENT_MAX_BYTES } from './json-codec.js'
+import { STALE_FEED_DOWN, STALE_FEED_GAP, STALE_LAPPED, STALE_NONE, STALE_REASONS } from '../model/staleness.js'
 import { writeMpInt } from './msgpack-codec.js'
 
 const buf = Buffer.alloc(4096)
@@ -82,12 +87,91 @@ describe('event encoding', () => {
   it('snapshots a symbol with nulls for what it has not seen yet, and the latest state after', () => {
     const lvc = new LastValueCache(4)
     expect(JSON.parse(buf.toString('latin1', 0, writeSnapshot(FORMAT_JSON, lvc, symbols, 0, buf, 0))))
-      .toEqual({ e: 'snap', s: 'BRK.B', n: 0, bp: null, bs: null, ap: null, as: null, qt: null, p: null, q: null, tt: null, st: null })
+      .toEqual({ e: 'snap', s: 'BRK.B', n: 0, bp: null, bs: null, ap: null, as: null, qt: null, p: null, q: null, tt: null, st: null, stale: null })
     const r = ringWith(KIND_QUOTE, (r, i) => { r.bidPrice[i] = 100; r.bidSize[i] = 1; r.askPrice[i] = 200; r.askSize[i] = 2 })
     lvc.apply(r, 0)
     const snap = unpack(buf.subarray(0, writeSnapshot(FORMAT_MSGPACK, lvc, symbols, 0, buf, 0)))
     expect(snap).toMatchObject({ e: 'snap', n: 7, bp: 100, ap: 200, p: null, st: null, px: -8 })
     expect(JSON.parse(buf.toString('latin1', 0, writeLastQuote(FORMAT_JSON, lvc, symbols, 0, buf, 0))))
       .toEqual({ e: 'q', s: 'BRK.B', n: 7, bp: 0.000001, bs: 1, ap: 0.000002, as: 2, t: 1732619000123456 })
+  })
+})
+
+describe('stale/fresh markers and snapshot staleness match the AsyncAPI contract', () => {
+  const symbols = symbolTable(['BRK.B', 'AIG+'], 4, -8)
+  const ajv = new Ajv({ strict: false, allErrors: true })
+  ajv.addSchema(JSON.parse(readFileSync(new URL('../../asyncapi.json', import.meta.url), 'utf8')) as object, 'asyncapi')
+  const check = (schema: string, value: unknown): string[] => {
+    const v = ajv.getSchema('asyncapi#/components/schemas/' + schema)
+    if (!v) throw new Error('no schema ' + schema)
+    return v(value) ? [] : [`${schema}: ${JSON.stringify(value)} → ${ajv.errorsText(v.errors)}`]
+  }
+  const decode = (format: WireFormat, end: number): Record<string, unknown> =>
+    format === FORMAT_JSON ? JSON.parse(buf.toString('latin1', 0, end)) as Record<string, unknown> : unpack(buf.subarray(0, end)) as Record<string, unknown>
+  const FORMATS = [[FORMAT_JSON, 'Json'], [FORMAT_MSGPACK, 'Msgpack']] as const
+
+  it('writes every reason as a stale marker and reason 0 as a fresh one, in both formats, as the schemas say', () => {
+    const t = 1732619000123456 // > 2^32: float64 in msgpack
+    for (const [format, suffix] of FORMATS) {
+      for (const id of [0, 1]) {
+        const s = symbols.name[id]
+        expect(decode(format, writeMarker(format, symbols, id, 41, STALE_NONE, t, buf, 0)), suffix).toEqual({ e: 'fresh', s, n: 41, t })
+        expect(check('Fresh' + suffix, decode(format, writeMarker(format, symbols, id, 0, STALE_NONE, t, buf, 0)))).toEqual([])
+        for (const reason of [STALE_FEED_GAP, STALE_FEED_DOWN, STALE_LAPPED]) {
+          const ev = decode(format, writeMarker(format, symbols, id, 41, reason, t, buf, 0))
+          expect(ev, suffix).toEqual({ e: 'stale', s, n: 41, reason: STALE_REASONS[reason], t })
+          expect(check('Stale' + suffix, ev)).toEqual([])
+          expect(check('Fresh' + suffix, ev), 'a stale marker is not a fresh one').not.toEqual([])
+        }
+      }
+    }
+  })
+
+  it('keeps the longest marker within JSON_EVENT_MAX_BYTES', () => {
+    const long = symbolTable(['ABCDEFGHIJKLMNOP'], 4)
+    const end = writeMarker(FORMAT_JSON, long, 0, Number.MAX_SAFE_INTEGER, STALE_FEED_DOWN, Number.MAX_SAFE_INTEGER, buf, 0)
+    expect(end).toBeLessThanOrEqual(JSON_EVENT_MAX_BYTES)
+  })
+
+  it('puts markers in data frames that validate', () => {
+    const r = ringWith(KIND_QUOTE, (r, i) => { r.bidPrice[i] = 100; r.bidSize[i] = 1; r.askPrice[i] = 200; r.askSize[i] = 2 })
+    let off = 0
+    buf[off++] = 91 // [
+    off = writeMarker(FORMAT_JSON, symbols, 0, 6, STALE_LAPPED, 1, buf, off); buf[off++] = 44
+    off = writeEvent(FORMAT_JSON, r, 0, symbols, buf, off); buf[off++] = 44
+    off = writeMarker(FORMAT_JSON, symbols, 0, 7, STALE_NONE, 2, buf, off); buf[off++] = 93
+    const frame = JSON.parse(buf.toString('latin1', 0, off)) as unknown[]
+    expect(frame.map((e) => (e as { e: string }).e)).toEqual(['stale', 'q', 'fresh'])
+    expect(check('DataFrameJson', frame)).toEqual([])
+    const mp = [0, 2].map((reason) => unpack(buf.subarray(0, writeMarker(FORMAT_MSGPACK, symbols, 1, 9, reason, 3, buf, 0))))
+    expect(check('DataFrameMsgpack', mp)).toEqual([])
+  })
+
+  it('snapshots say stale: null when complete, else the reason (lapped here wins over the feed\'s word)', () => {
+    const lvc = new LastValueCache(4)
+    const r = ringWith(KIND_QUOTE, (r, i) => { r.bidPrice[i] = 100; r.bidSize[i] = 1; r.askPrice[i] = 200; r.askSize[i] = 2 })
+    lvc.apply(r, 0)
+    const cases: Array<[() => void, string | null]> = [
+      [() => {}, null],
+      [() => { lvc.upstreamStale[0] = STALE_FEED_GAP }, 'feed_gap'],
+      [() => { lvc.upstreamStale[0] = STALE_FEED_DOWN }, 'feed_down'],
+      [() => { lvc.lapped[0] = 1 }, 'lapped'],
+      [() => { lvc.lapped[0] = 0; lvc.upstreamStale[0] = STALE_NONE }, null],
+    ]
+    for (const [set, stale] of cases) {
+      set()
+      for (const [format, suffix] of FORMATS) {
+        const snap = decode(format, writeSnapshot(format, lvc, symbols, 0, buf, 0))
+        expect(snap.stale, `${suffix} ${String(stale)}`).toBe(stale)
+        expect(check('Snapshot' + suffix, snap)).toEqual([])
+      }
+    }
+    // a symbol that has seen nothing yet can still be stale (its feed is down)
+    lvc.upstreamStale[1] = STALE_FEED_DOWN
+    for (const [format, suffix] of FORMATS) {
+      const snap = decode(format, writeSnapshot(format, lvc, symbols, 1, buf, 0))
+      expect(snap).toMatchObject({ e: 'snap', s: 'AIG+', n: 0, bp: null, stale: 'feed_down' })
+      expect(check('Snapshot' + suffix, snap)).toEqual([])
+    }
   })
 })
