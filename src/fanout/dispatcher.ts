@@ -140,22 +140,15 @@ export class Dispatcher {
       const i = seq & r.mask, id = r.symbolId[i], kind = r.kind[i]
       if (id >= symbols.size) this.learn(id) // its KIND_SYMBOL, or one a lapped reader never saw
       if (kind === KIND_SYMBOL) continue
-      // A sequence jump means this reader lost events of the symbol (markers carry the current sequence, data +1).
-      const n = r.symbolSeq[i], expected = kind <= LAST_DATA_KIND ? lvc.seq[id] + 1 : lvc.seq[id]
-      let before = lvc.staleReason(id), flags = 0
-      if (n > expected) {
-        flags = NOTE_LAPPED_BEFORE; before = STALE_LAPPED
-        if (lvc.lapped[id] === 0) { lvc.lapped[id] = 1; this.stats.lappedSymbols++ }
-        lvc.upstreamStale[id] = this.seqs.upstreamStale[id] // the feed's markers may have been among the lost
+      // Fast path: the symbol's next data event, nothing lost, nothing to say about its completeness.
+      if (kind <= LAST_DATA_KIND && r.symbolSeq[i] === lvc.seq[id] + 1 && lvc.lapped[id] === 0) {
+        lvc.apply(r, i)
+        if (events !== null) events.offer(r, i)
+        note[i] = 0
+        this.chain(id, i)
+        continue
       }
-      lvc.apply(r, i)
-      if (kind === KIND_QUOTE && lvc.lapped[id] !== 0) lvc.lapped[id] = 0 // a whole top of book again
-      const after = lvc.staleReason(id)
-      if (after !== before) flags |= NOTE_STATE_AFTER | after
-      if (flags !== 0 && events !== null) events.stateChanged(id)
-      if (kind <= LAST_DATA_KIND) { if (events !== null) events.offer(r, i) } else if (flags === 0) continue // a marker that changes nothing for clients
-      note[i] = flags
-      this.chain(id, i)
+      if (this.noteState(i, id, kind)) this.chain(id, i)
     }
     this.stats.events += last - first + 1
     this.readSeq = last
@@ -164,6 +157,30 @@ export class Dispatcher {
     if (events !== null) events.flush()
     this.stats.ageAtPublishSec.observe((performance.now() - oldestRecvMs) / 1000)
     if (r.cursor > this.readSeq) this.schedule()
+  }
+
+  /**
+   * Slow path (markers, sequence jumps, a lapped symbol's next quote): applies slot `i` and notes what its symbol's
+   * subscribers must be told before and after it. Returns false for a marker that changes nothing for clients.
+   */
+  private noteState(i: number, id: number, kind: number): boolean {
+    const r = this.ring, lvc = this.lvc, events = this.events, data = kind <= LAST_DATA_KIND
+    // A sequence jump means this reader lost events of the symbol (markers carry the current sequence, data +1).
+    const n = r.symbolSeq[i], expected = data ? lvc.seq[id] + 1 : lvc.seq[id]
+    let before = lvc.staleReason(id), flags = 0
+    if (n > expected) {
+      flags = NOTE_LAPPED_BEFORE; before = STALE_LAPPED
+      if (lvc.lapped[id] === 0) { lvc.lapped[id] = 1; this.stats.lappedSymbols++ }
+      lvc.upstreamStale[id] = this.seqs.upstreamStale[id] // the feed's markers may have been among the lost
+    }
+    lvc.apply(r, i)
+    if (kind === KIND_QUOTE && lvc.lapped[id] !== 0) lvc.lapped[id] = 0 // a whole top of book again
+    const after = lvc.staleReason(id)
+    if (after !== before) flags |= NOTE_STATE_AFTER | after
+    if (flags !== 0 && events !== null) events.stateChanged(id)
+    if (data) { if (events !== null) events.offer(r, i) } else if (flags === 0) return false
+    this.note[i] = flags
+    return true
   }
 
   private chain(id: number, i: number): void {
