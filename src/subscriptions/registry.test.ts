@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { FORMAT_JSON, FORMAT_MSGPACK } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { WsStats } from '../fanout/ws-stats.js'
-import { SymbolTable } from '../model/symbols.js'
+import { addSymbol, symbolTable } from '../../test-support/symbols.js'
 import { RequestResult, Subscriber, SubscriptionRegistry } from './registry.js'
 
 class FakeSocket {
@@ -12,8 +12,7 @@ class FakeSocket {
 }
 
 function setup(maxSymbols = 3, maxPatterns = 2) {
-  const symbols = new SymbolTable(64), stats = new WsStats()
-  for (const n of ['AAPL', 'AMZN', 'MSFT', 'MS.PR']) symbols.add(n, -4)
+  const symbols = symbolTable(['AAPL', 'AMZN', 'MSFT', 'MS.PR']), stats = new WsStats()
   const reg = new SubscriptionRegistry(symbols, { maxSymbolsPerConnection: maxSymbols, maxPatternsPerConnection: maxPatterns }, stats)
   const sub = (format: WireFormat = FORMAT_JSON) => { const s = new Subscriber(format), ws = new FakeSocket(); s.ws = ws; return { s, ws } }
   return { symbols, stats, reg, sub, out: new RequestResult() }
@@ -54,11 +53,22 @@ describe('subscription registry', () => {
     expect(reg.counts.every((c) => c === 0)).toBe(true)
   })
 
+  it('lists every explicit symbol of a subscribe, held already or not, while adding only new topics', () => {
+    const { reg, sub, out, symbols } = setup()
+    const { s } = sub()
+    reg.subscribe(s, ['A*', 'MSFT'], out)
+    out.reset(); reg.subscribe(s, ['AAPL', 'MSFT', 'AAPL', 'MS.PR'], out) // AAPL: covered by A*; MSFT: held already
+    expect(out.added.map((id) => symbols.name[id])).toEqual(['MS.PR'])
+    expect(out.listed.map((id) => symbols.name[id])).toEqual(['AAPL', 'MSFT', 'MS.PR']) // each gets a snapshot
+    expect(out.symbols).toEqual(['AAPL', 'MSFT', 'MS.PR'])
+  })
+
   it('subscribes pattern holders to matching symbols that appear later', () => {
     const { reg, sub, out, symbols } = setup()
     const all = sub(), ms = sub(FORMAT_MSGPACK)
     reg.subscribe(all.s, ['*'], out); reg.subscribe(ms.s, ['MS*'], out)
-    const id = symbols.add('MSTR', -4), other = symbols.add('ZM', -4)
+    const id = addSymbol(symbols, 'MSTR'), other = addSymbol(symbols, 'ZM')
+    reg.symbolAdded(id); reg.symbolAdded(other) // the dispatcher's call once each KIND_SYMBOL passed
     expect(all.ws.topics.has('json/MSTR') && all.ws.topics.has('json/ZM')).toBe(true)
     expect(ms.ws.topics.has('msgpack/MSTR')).toBe(true)
     expect(reg.wants(id, FORMAT_MSGPACK)).toBe(true)

@@ -33,22 +33,24 @@ export class Subscriber {
   /** symbol ids this connection is subscribed to in uWS: explicit ∪ pattern matches */
   get topics(): Set<number> { return this.topicSet ??= new Set() }
   /**
-   * topics held outside uWS (conflating or throttled): not subscribed in uWS and not in `counts`, so the
-   * dispatcher neither encodes nor publishes for them; the fan-out sends their latest values itself
+   * topics held outside uWS (conflating, throttled, or waiting for an owed snapshot): not subscribed in uWS and not
+   * in `counts`, so the dispatcher neither encodes nor publishes for them; the connection sends their latest values
    */
   get detached(): Set<number> { return this.detachedSet ??= new Set() }
 }
 
-/** What one subscribe/unsubscribe did; reused per request by the server. */
+/** What one subscribe/unsubscribe did; reused per request by the server (the connection snapshots `added` ∪ `listed`). */
 export class RequestResult {
   symbols: string[] = []
   patterns: string[] = []
-  /** ids newly subscribed in uWS by this request, in order (they get snapshots) */
+  /** ids this request newly subscribed (explicit or through a pattern), in order */
   added: number[] = []
+  /** ids of the explicit symbols this request lists and the connection now holds, new or already held, in order */
+  listed: number[] = []
   errorCodes: string[] = []
   errorSymbols: string[] = []
   errorMessages: string[] = []
-  reset(): void { this.symbols = []; this.patterns = []; this.added = []; this.errorCodes = []; this.errorSymbols = []; this.errorMessages = [] }
+  reset(): void { this.symbols = []; this.patterns = []; this.added = []; this.listed = []; this.errorCodes = []; this.errorSymbols = []; this.errorMessages = [] }
   error(code: string, symbol: string, message: string): void {
     if (this.errorCodes.length >= MAX_ERRORS_PER_REQUEST) return
     this.errorCodes.push(code); this.errorSymbols.push(symbol); this.errorMessages.push(message)
@@ -70,7 +72,6 @@ export class SubscriptionRegistry {
   constructor(private readonly symbols: SymbolTable, private readonly limits: RegistryLimits, private readonly stats: WsStats) {
     this.counts = new Uint32Array(symbols.capacity * 2)
     for (let id = 0; id < symbols.size; id++) this.addTopics(id)
-    symbols.onAdded((id) => this.onSymbolAdded(id))
   }
 
   wants(id: number, format: WireFormat): boolean { return this.counts[(id << 1) | format] !== 0 }
@@ -104,7 +105,7 @@ export class SubscriptionRegistry {
         s.explicit.add(id); this.stats.subscriptions++
         if (this.addTopic(s, id)) out.added.push(id)
       }
-      if (!out.symbols.includes(entry)) out.symbols.push(entry)
+      if (!out.symbols.includes(entry)) { out.symbols.push(entry); out.listed.push(id) }
     }
   }
 
@@ -129,7 +130,7 @@ export class SubscriptionRegistry {
     }
   }
 
-  /** Takes topic `id` out of uWS for this connection (conflation, throttling); a no-op when not held or already out. */
+  /** Takes topic `id` out of uWS for this connection (conflation, throttling, an owed snapshot); false when not held or already out. */
   detach(s: Subscriber, id: number): boolean {
     if (!s.topics.has(id) || s.detached.has(id)) return false
     s.detached.add(id)
@@ -184,8 +185,11 @@ export class SubscriptionRegistry {
     for (let f = 0; f < FORMAT_NAMES.length; f++) this.topics[(id << 1) | f] = Buffer.from(`${FORMAT_NAMES[f]}/${name}`, 'latin1')
   }
 
-  /** A new symbol (once per symbol, never per tick): precompute its topics, subscribe matching patterns. */
-  private onSymbolAdded(id: number): void {
+  /**
+   * The consumer learned a symbol from the ring (once per symbol, never per tick): precompute its topics, subscribe
+   * matching patterns. Called by the dispatcher in ring order, so the symbol's first events reach pattern subscribers.
+   */
+  symbolAdded(id: number): void {
     this.addTopics(id)
     const name = this.symbols.name[id]
     for (const s of this.patternSubscribers) {
