@@ -2,12 +2,13 @@ import type net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { LastValueCache } from '../cache/last-value-cache.js'
-import { SymbolTable } from '../model/symbols.js'
+import { SymbolSequences } from '../normalize/symbol-sequences.js'
 import { KIND_QUOTE, KIND_TRADE, TickRing } from '../ring/ring-buffer.js'
 import { Dispatcher } from './dispatcher.js'
 import { WsServer } from './ws-server.js'
 import type { WsServerOptions } from './ws-server.js'
 import { WsStats } from './ws-stats.js'
+import { symbolTable } from '../../test-support/symbols.js'
 
 const silent = { info() {}, warn() {} }
 const NAMES = ['AAPL', 'AMZN', 'MSFT', 'NVDA', 'TSLA']
@@ -16,10 +17,9 @@ afterEach(async () => { for (const f of cleanup.splice(0).reverse()) await f() }
 
 /** A real WsServer + Dispatcher over a hand-written ring; emit() writes events, pump() drains synchronously. */
 async function start(opts: WsServerOptions) {
-  const symbols = new SymbolTable(64), lvc = new LastValueCache(64), ring = new TickRing(1 << 16), stats = new WsStats()
-  for (const n of NAMES) symbols.add(n, -2)
+  const symbols = symbolTable(NAMES, 64, -2), lvc = new LastValueCache(64), ring = new TickRing(1 << 16), stats = new WsStats()
   const server = new WsServer({ closeGraceMs: 20, ...opts }, symbols, lvc, stats, silent)
-  const dispatcher = new Dispatcher(ring, lvc, symbols, server, null)
+  const dispatcher = new Dispatcher(ring, lvc, symbols, new SymbolSequences(64), server, null)
   cleanup.push(() => server.close(), () => dispatcher.stop())
   const port = await server.listen('127.0.0.1', 0)
   const seqs = new Float64Array(64), trades = new Float64Array(64)
@@ -32,7 +32,7 @@ async function start(opts: WsServerOptions) {
     ring.bidPrice[i] = px; ring.bidSize[i] = 100; ring.askPrice[i] = px + 1; ring.askSize[i] = 200
     ring.tradePrice[i] = px; ring.tradeSize[i] = 5; ring.tradeId[i] = seqs[id]
     if (kind === KIND_TRADE) trades[id]++
-    ring.publish()
+    ring.advance()
   }
   return { server, dispatcher, port, stats, lvc, seqs, trades, emit }
 }

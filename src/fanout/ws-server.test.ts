@@ -8,12 +8,12 @@ import type { WireFormat } from '../codec/tick-codec.js'
 import { JSON_FRAME_CLOSE, JSON_FRAME_OPEN, JSON_FRAME_SEP } from '../codec/json-codec.js'
 import { writeMsgpackFrameHeader } from '../codec/msgpack-codec.js'
 import { CLOSE_RATE_LIMITED, CLOSE_SLOW_CONSUMER } from '../errors.js'
-import { SymbolTable } from '../model/symbols.js'
 import { KIND_QUOTE, TickRing } from '../ring/ring-buffer.js'
-import { WsServer } from './ws-server.js'
+import { SLOW_SCAN_MS, WsServer } from './ws-server.js'
 import type { WsServerOptions } from './ws-server.js'
 import { HTTP_ROUTES, HTTP_STATUS_CLASSES, HttpStats } from '../metrics/http-stats.js'
 import { WsStats } from './ws-stats.js'
+import { addSymbol, symbolTable } from '../../test-support/symbols.js'
 
 const silent = { info() {}, warn() {} }
 const servers: WsServer[] = []
@@ -24,13 +24,12 @@ afterEach(async () => {
 })
 
 /** A server plus a hand-driven "dispatcher": quotes go through a TickRing and the LVC, then to wants()/publish(). */
-async function start(opts: WsServerOptions = {}) {
-  const symbols = new SymbolTable(64), lvc = new LastValueCache(64), ring = new TickRing(1024), stats = new WsStats()
-  for (const n of ['AAPL', 'AMZN', 'MSFT']) symbols.add(n, -4)
+async function start(opts: WsServerOptions = {}, names: readonly string[] = ['AAPL', 'AMZN', 'MSFT'], capacity = 64) {
+  const symbols = symbolTable(names, capacity), lvc = new LastValueCache(capacity), ring = new TickRing(1024), stats = new WsStats()
   const server = new WsServer({ closeGraceMs: 20, ...opts }, symbols, lvc, stats, silent)
   servers.push(server)
   const port = await server.listen('127.0.0.1', 0)
-  const seqs = new Float64Array(64), buf = Buffer.alloc(1 << 20)
+  const seqs = new Float64Array(capacity), buf = Buffer.alloc(1 << 20)
   /** one quote per call, published as a one-event frame per format; `batch` events per frame when > 1 */
   function quote(name: string, bid: number, batch = 1): void {
     const id = symbols.idOf(name)
@@ -39,7 +38,7 @@ async function start(opts: WsServerOptions = {}) {
       const i = ring.nextSlot()
       ring.kind[i] = KIND_QUOTE; ring.symbolId[i] = id; ring.symbolSeq[i] = ++seqs[id]; ring.exchTimeUs[i] = 1732619000000000 + seqs[id]
       ring.bidPrice[i] = bid; ring.bidSize[i] = 100; ring.askPrice[i] = bid + 1; ring.askSize[i] = 200
-      ring.publish(); lvc.apply(ring, i)
+      ring.advance(); lvc.apply(ring, i)
       if (first < 0) first = ring.cursor
     }
     for (const f of [FORMAT_JSON, FORMAT_MSGPACK] as WireFormat[]) {
@@ -65,6 +64,8 @@ interface Client {
   events: Array<Record<string, unknown>>
   /** raw text of JSON data frames */
   rawFrames: string[]
+  /** bytes of every data frame */
+  frameBytes: number[]
   frames: number
   closed: Promise<{ code: number; reason: string }>
 }
@@ -72,11 +73,11 @@ interface Client {
 function connect(port: number, format = 'json', options: WebSocket.ClientOptions = {}): Promise<Client> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream?format=${format}`, options)
   clients.push(ws)
-  const c: Client = { ws, control: [], events: [], rawFrames: [], frames: 0, closed: new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() }))) }
+  const c: Client = { ws, control: [], events: [], rawFrames: [], frameBytes: [], frames: 0, closed: new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() }))) }
   ws.on('message', (data: Buffer, isBinary) => {
-    if (isBinary) { c.frames++; c.events.push(...(unpack(data) as Array<Record<string, unknown>>)); return }
+    if (isBinary) { c.frames++; c.frameBytes.push(data.length); for (const e of unpack(data) as Array<Record<string, unknown>>) c.events.push(e); return }
     const text = data.toString(), v = JSON.parse(text)
-    if (Array.isArray(v)) { c.frames++; c.rawFrames.push(text); c.events.push(...v) } else c.control.push(v)
+    if (Array.isArray(v)) { c.frames++; c.rawFrames.push(text); c.frameBytes.push(data.length); for (const e of v) c.events.push(e) } else c.control.push(v)
   })
   ws.on('error', () => {})
   return new Promise((resolve, reject) => { ws.once('open', () => resolve(c)); ws.once('unexpected-response', (_q, res) => reject(new Error(`HTTP ${res.statusCode}`))) })
@@ -134,7 +135,7 @@ describe('WebSocket fan-out', () => {
     const { port, quote, symbols, server } = await start()
     const c = await connect(port)
     expect(await request(c, { op: 'subscribe', symbols: ['A*'], id: 1, snapshot: false })).toMatchObject({ patterns: ['A*'], symbols: [] })
-    symbols.add('ABNB', -4)
+    server.symbolAdded(addSymbol(symbols, 'ABNB')) // as the dispatcher does when its KIND_SYMBOL passes
     expect(server.wants(symbols.idOf('ABNB'), FORMAT_JSON)).toBe(true)
     quote('AAPL', 10); quote('MSFT', 20); quote('ABNB', 30); quote('AMZN', 40)
     await barrier(c)
@@ -157,6 +158,50 @@ describe('WebSocket fan-out', () => {
       expect(n0).toBeGreaterThan(0)
       expect(c.events.slice(0, 30).map((e) => e.n)).toEqual(Array.from({ length: 30 }, (_, k) => n0 + k))
     }
+  })
+
+  it('resyncs a symbol a pattern also covers with a plain subscribe: a snap, then contiguous updates', async () => {
+    const { port, quote } = await start()
+    const c = await connect(port)
+    await request(c, { op: 'subscribe', symbols: ['A*', 'AAPL'], id: 1, snapshot: false })
+    let running = true, turns = 0
+    const loop = () => { quote('AAPL', 1000 + turns); if (running && ++turns < 5000) setImmediate(loop) } // a dispatcher's pace
+    setImmediate(loop)
+    try {
+      await until(() => c.events.length >= 10, 'updates before the resync')
+      c.ws.send('{"op":"subscribe","symbols":["AAPL"],"id":2}') // no unsubscribe: A* and AAPL both still hold it
+      await until(() => c.events.findIndex((e) => e.e === 'snap') >= 0 && c.events.length >= c.events.findIndex((e) => e.e === 'snap') + 30, 'snap and 30 updates')
+    } finally { running = false }
+    const k = c.events.findIndex((e) => e.e === 'snap'), n0 = c.events[k].n as number
+    expect(c.control.find((m) => m.id === 2)).toEqual({ type: 'subscribed', id: 2, symbols: ['AAPL'], patterns: [] })
+    expect(c.events.slice(0, k).map((e) => e.n)).toEqual(Array.from({ length: k }, (_, i) => i + 1))
+    expect(c.events.slice(k, k + 31).map((e) => e.n)).toEqual(Array.from({ length: 31 }, (_, i) => n0 + i))
+    expect(c.events.filter((e) => e.e === 'snap').length).toBe(1)
+  })
+
+  it('30,000-symbol universe: a * subscriber gets every snap in frames of at most 64 KiB, is not closed, then gets updates', async () => {
+    // Before, this was one frame of ~5 MB (snapshots were split only at 65,535 events): alone over the 1 MiB soft
+    // limit, and over the 4 MiB hard one for any reader slower than loopback. Frames are now split by bytes and written
+    // only while the socket's buffer is under half the soft limit; loopback buffers here take megabytes, so that
+    // pacing is shown with a socket that does not read in ws/connection.test.ts ("paces a big snapshot by the reader").
+    const names = Array.from({ length: 30_000 }, (_, k) => `S${k}`)
+    const { port, quote, stats } = await start({}, names, 32_768)
+    for (let k = 0; k < names.length; k++) quote(names[k], 1891200 + k) // every snap carries a quote
+    const j = await connect(port, 'json'), m = await connect(port, 'msgpack')
+    for (const c of [j, m]) c.ws.send('{"op":"subscribe","symbols":["*"],"id":"all"}')
+    await until(() => j.events.length === names.length && m.events.length === names.length, 'all 30,000 snaps on both', 20_000)
+    await new Promise((r) => setTimeout(r, 2 * SLOW_SCAN_MS)) // a scan or two after the burst: still normal
+    for (const c of [j, m]) {
+      expect(c.control).toEqual([{ type: 'subscribed', id: 'all', symbols: [], patterns: ['*'] }])
+      expect(new Set(c.events.map((e) => e.s)).size).toBe(names.length)
+      expect(c.events.every((e) => e.e === 'snap' && e.n === 1)).toBe(true)
+      expect(Math.max(...c.frameBytes)).toBeLessThanOrEqual(64 * 1024)
+      expect(c.frames).toBeGreaterThan(1)
+    }
+    expect([stats.slowConflateEntered, stats.closes.slow_consumer, stats.connections]).toEqual([0, 0, 2])
+    quote('S12345', 1); quote('S0', 2)
+    await until(() => j.events.length === names.length + 2 && m.events.length === names.length + 2, 'updates after the snapshot')
+    for (const c of [j, m]) expect(c.events.slice(-2).map((e) => [e.e, e.s, e.n])).toEqual([['q', 'S12345', 2], ['q', 'S0', 2]])
   })
 
   it('stops updates after unsubscribe, keeping symbols another subscription still covers', async () => {

@@ -20,7 +20,9 @@
  *   else TOO_LARGE). An entry is
  *   a symbol (`^[A-Za-z0-9][A-Za-z0-9._+=^-]{0,15}$`, case-sensitive) or a pattern: `*` alone = every symbol,
  *   `PREFIX*` = every symbol starting with PREFIX, including symbols that appear later.
- * - `snapshot` (optional, default true): send the current state of every *newly* subscribed symbol.
+ * - `snapshot` (optional, default true): send the current state of every symbol the request names explicitly,
+ *   *held already or not*, and of every symbol its patterns newly cover. A plain subscribe to a symbol the
+ *   connection already holds is how a client resyncs it (PROTOCOL.md, "Client reaction").
  * - `maxHz` (optional, > 0): at most this many updates per second per symbol for the symbols this request newly
  *   subscribes; `maxAgeMs` (optional, > 0): a staleness budget, updates are coalesced for at most this long and
  *   the latest value replaces older ones. Throttled symbols get `snap` events (latest state, per-symbol `n`), and
@@ -33,7 +35,6 @@
  * {"type":"unsubscribed","id":"r2","symbols":["AAPL"],"patterns":["MS*"]}
  * {"type":"pong","id":"r3","time":1732619000123}            time = server clock, ms since the Unix epoch
  * {"type":"error","code":"UNKNOWN_SYMBOL","symbol":"ZZZZ","id":"r1","message":"..."}
- * {"type":"gap","lost":1234,"time":1732619000123}           the server lost updates (resubscribe for snapshots)
  * ```
  * - `subscribed` lists the explicit symbols and patterns now held for this request (new or already held);
  *   `unsubscribed` lists those actually removed (entries that were not held are ignored). A symbol stays
@@ -46,23 +47,35 @@
  *   `controlBurst`), TOO_LARGE (too many entries in one request). None of them closes the connection.
  *
  * Data frames: JSON connections get text frames `[event,event,...]`; msgpack connections get binary frames
- * holding a msgpack array of event maps (src/codec). On subscribe, the snapshots of the newly subscribed
- * symbols (`"e":"snap"`, per-symbol sequence `n`, nulls for what the symbol has not seen; `n` = 0 when it has
- * seen nothing) arrive in one data frame after the ack and before any update of those symbols, so the next
- * update of a symbol carries `n + 1`. A symbol that appears later and matches a pattern gets no snapshot:
- * its first update carries `n = 1`.
+ * holding a msgpack array of event maps (src/codec). On subscribe, the snapshots (`"e":"snap"`, per-symbol
+ * sequence `n`, nulls for what the symbol has not seen; `n` = 0 when it has seen nothing; `stale`: null when
+ * complete, else the reason) of the symbols the request names explicitly (held already or not) and of those its
+ * patterns newly cover arrive after the ack and before any update of those symbols, in data frames of at most
+ * 64 KiB, so the next update of a symbol carries `n + 1`. A big snapshot (`*` over a large universe) is written as
+ * the client reads it: a frame goes out only while the connection's buffered bytes are at most half
+ * `maxBackpressureBytes`, and is at most half of it, so a snapshot alone never starts the slow-consumer ladder. A
+ * symbol still waiting for its snapshot gets no update before it; its trades after the ack and before the snapshot
+ * are counted in a `trades_skipped` just before it. A symbol that appears later and matches a pattern gets no
+ * snapshot: its first update carries `n = 1`. When a symbol's data may be incomplete, its own stream says so with
+ * `stale` / `fresh` markers, in order with its updates (PROTOCOL.md); there is no connection-wide loss message.
  *
  * Slow consumers (a ladder, each step announced and counted):
  * 1. full rate while the socket's buffered bytes stay under `maxBackpressureBytes` (the soft limit);
  * 2. over it: `{"type":"slow","state":"conflating","time":..,"bufferedBytes":N}`; the connection gets nothing
  *    while it drains; per symbol only "changed since" is kept. When its buffer is under half the soft limit:
- *    `{"type":"trades_skipped","symbol":S,"count":k}` per symbol whose trades were not delivered one by one,
- *    one data frame of `snap` events (latest state, per-symbol `n`: the sequence jump the slow message explains),
- *    then `{"type":"slow","state":"normal","time":..,"symbols":k,"tradesSkipped":T}` and updates resume at n + 1;
+ *    symbols that did not change resume at once; per symbol that did, `{"type":"trades_skipped","symbol":S,"count":k}`
+ *    when its trades were not delivered one by one, then its `snap` (latest state, per-symbol `n`: the sequence jump
+ *    the slow message explains), in frames written as it drains like any snapshot; then
+ *    `{"type":"slow","state":"normal","time":..,"symbols":k,"snapshots":m,"tradesSkipped":T}` and updates resume at
+ *    n + 1. Should the buffer pass the soft limit again before the last snap, `normal` comes at once (with what was
+ *    sent) before the next `conflating`, and the remaining snaps come with the next catch-up;
  * 3. still conflating after `slowGraceMs` (the buffer never drained): closed with 4001.
  * Close codes: 1001 shutdown; 4001 slow consumer (the close frame itself may be lost behind the full buffer,
  * so the client can see 1006); 4005 rate limited (kept sending while limited).
  * Heartbeats: the server pings automatically; a peer silent for `idleTimeoutSec` is dropped.
+ *
+ * Data events, stale/fresh markers and how a client reacts to each: PROTOCOL.md beside this file, which copies
+ * the text above.
  */
 import { ERR_MALFORMED, ERR_TOO_LARGE, ERR_UNKNOWN_OP } from '../errors.js'
 
@@ -162,8 +175,4 @@ export function errorReply(code: string, message: string, id: RequestId, symbol?
 
 export function pongReply(id: RequestId, timeMs: number): string {
   return JSON.stringify({ type: 'pong', id, time: timeMs })
-}
-
-export function gapReply(lost: number, timeMs: number): string {
-  return JSON.stringify({ type: 'gap', lost, time: timeMs })
 }

@@ -1,0 +1,286 @@
+// Owns what one connection is sent beside its topics' publishes: snapshots (paced, or owed until the writer lets
+// them out), symbols held outside uWS (throttled, conflated), and carrying out the writer's ladder decisions.
+// Must never decide when a reader is slow or a held symbol is due (writer.ts), nor publish data frames (hub.ts).
+import { FORMAT_MSGPACK, FORMAT_NAMES } from '../../codec/tick-codec.js'
+import type { WireFormat } from '../../codec/tick-codec.js'
+import { slowReply, tradesSkippedReply } from '../../subscriptions/protocol.js'
+import { Subscriber } from '../../subscriptions/registry.js'
+import type { RequestResult } from '../../subscriptions/registry.js'
+import type { CloseReason } from '../ws-stats.js'
+import type { ConnectionHost, ConnectionSocket } from './connection-host.js'
+import type { DetachedHolder } from './detached-symbols.js'
+import {
+  HELD_BECAME_DIRTY, HELD_SEND, HELD_SENT, HELD_TICK, HELD_UPDATE, HeldSymbol, LADDER_CATCHING_UP, LADDER_CATCH_UP,
+  LADDER_CAUGHT_UP, LADDER_CLOSE, LADDER_CLOSED, LADDER_CONFLATE, LADDER_CONFLATING, LADDER_DRAIN, LADDER_DROPPED,
+  LADDER_RESUME, LADDER_SCAN, LadderState, maySendSnapshots, snapshotFrameBytes, stepHeld, stepLadder,
+} from './writer.js'
+
+const SEND_DROPPED = 2
+/** writeSnapshots: the ids come from this request (write in order) / the owed queue (skip stale) / the throttle (due) */
+const FROM_REQUEST = 0, FROM_QUEUE = 1, FROM_THROTTLE = 2
+/** scratch, shared by every connection (single thread, never re-entered) */
+const frameIds: number[] = [], dueIds: number[] = [], snapIds: number[] = []
+const seen = new Set<number>()
+
+interface CatchUpTally { symbols: number; snapshots: number; tradesSkipped: number }
+
+export class ConnectionOutput extends Subscriber implements DetachedHolder {
+  readonly ladder = new LadderState()
+  /** set just before this server ends the socket, so the close handler counts the right reason */
+  closeReason: CloseReason | null = null
+  // Held symbols exist only once a connection has been slow, throttled or owed a snapshot (made on first use).
+  private heldMap: Map<number, HeldSymbol> | null = null
+  /** throttled ids that became dirty, in order (the throttle timer reads only these) */
+  private dirtyIds: number[] | null = null
+  /** ids owed a snapshot, in order; entries whose HeldSymbol is no longer owed are stale and skipped */
+  private owedIds: number[] | null = null
+  private owedHead = 0
+  private throttledCount = 0
+  /** what the current catch-up did, for the `normal` announcement (made at the first catch-up) */
+  private tally: CatchUpTally | null = null
+
+  constructor(format: WireFormat, protected readonly host: ConnectionHost) { super(format) }
+
+  /** uWS's socket (Subscriber.ws, null before open and after close) */
+  protected get sock(): ConnectionSocket | null { return this.ws as ConnectionSocket | null }
+  private get held(): Map<number, HeldSymbol> { return this.heldMap ??= new Map() }
+  private get owed(): number[] { return this.owedIds ??= [] }
+  private owesSnapshots(): boolean { return this.owedIds !== null && this.owedHead < this.owedIds.length }
+
+  open(ws: ConnectionSocket): void { this.ws = ws }
+
+  /**
+   * A snapshot for every explicit symbol the request lists, held already or not (that is how a client resyncs one),
+   * and for every symbol its patterns newly cover. Written here, in the message handler: the dispatcher runs between
+   * event-loop callbacks and alone moves the cache, so snapshot n is followed by update n + 1 on this socket. What
+   * the writer does not let out now is owed: detached until its snapshot is written, so no update can overtake it.
+   */
+  protected snapshot(out: RequestResult, nowMs: number): void {
+    const ids = snapIds
+    ids.length = 0; seen.clear()
+    for (const id of out.added) if (!seen.has(id)) { seen.add(id); ids.push(id) }
+    for (const id of out.listed) if (!seen.has(id)) { seen.add(id); ids.push(id) }
+    let k = 0
+    if (!this.owesSnapshots()) k = this.writeSnapshots(ids, 0, FROM_REQUEST, nowMs) // none queued: no order to keep
+    for (; k < ids.length; k++) this.owe(ids[k])
+    this.pump(nowMs)
+  }
+
+  /**
+   * Writes snap frames of ids[from..] (split by bytes, each ≤ snapshotFrameBytes) and returns where it stopped: paced
+   * by the writer unless a throttle made them due. Trades a held symbol did not deliver are signalled before its snap.
+   */
+  private writeSnapshots(ids: readonly number[], from: number, source: number, nowMs: number): number {
+    const host = this.host, frames = host.frames, lim = host.limits, maxBytes = snapshotFrameBytes(lim)
+    let k = from
+    while (k < ids.length && this.sock !== null && this.ladder.mode !== LADDER_CLOSED) {
+      if (source !== FROM_THROTTLE && !maySendSnapshots(this.ladder, this.sock.getBufferedAmount(), lim)) break
+      frames.begin(this.format, maxBytes)
+      frameIds.length = 0
+      for (; k < ids.length && frames.hasRoom(); k++) {
+        const id = ids[k], h = this.heldMap?.get(id)
+        if (source === FROM_QUEUE && (h === undefined || !h.owed)) continue // unsubscribed, or written since
+        if (h !== undefined) { h.owed = false; if (h.trades > 0) this.signalTrades(id, h.trades) }
+        frames.add(id)
+        frameIds.push(id)
+      }
+      if (frameIds.length === 0) continue
+      this.send(frames.end(), this.format === FORMAT_MSGPACK)
+      if (this.ladder.mode === LADDER_CATCHING_UP) this.tally!.snapshots += frameIds.length
+      for (const id of frameIds) this.snapshotWritten(id, nowMs)
+    }
+    return k
+  }
+
+  /** Its latest value is on the socket: a throttled symbol's interval restarts, any other goes back into uWS. */
+  private snapshotWritten(id: number, nowMs: number): void {
+    const h = this.heldMap?.get(id)
+    if (h === undefined) return // attached all along
+    if (h.throttled) { stepHeld(h, HELD_SENT, nowMs); return }
+    this.held.delete(id)
+    this.host.hub.attach(this, id)
+  }
+
+  private signalTrades(id: number, count: number): void {
+    this.host.stats.tradesSkipped += count
+    if (this.ladder.mode === LADDER_CATCHING_UP) this.tally!.tradesSkipped += count
+    this.sendText(tradesSkippedReply(this.host.symbols.name[id], count))
+  }
+
+  /** Detaches `id` from uWS (if it is not already) and keeps its state; undefined when the connection lacks it. */
+  protected hold(id: number): HeldSymbol | undefined {
+    let h = this.heldMap?.get(id)
+    if (h !== undefined) return h
+    if (!this.host.hub.detach(this, id)) return undefined
+    h = new HeldSymbol(id)
+    this.held.set(id, h)
+    return h
+  }
+
+  private owe(id: number): void {
+    const h = this.hold(id)
+    if (h === undefined || h.owed) return
+    h.owed = true
+    this.owed.push(id)
+  }
+
+  /** Writes owed snapshots while the writer allows; a catch-up whose queue is empty is over. */
+  private pump(nowMs: number): void {
+    const q = this.owedIds
+    if (q !== null && this.owedHead < q.length) {
+      this.owedHead = this.writeSnapshots(q, this.owedHead, FROM_QUEUE, nowMs)
+      if (this.owedHead < q.length) return
+      q.length = 0; this.owedHead = 0
+    }
+    if (this.ladder.mode === LADDER_CATCHING_UP && this.sock !== null) this.step(LADDER_CAUGHT_UP, this.sock.getBufferedAmount(), nowMs)
+  }
+
+  /** The host's scan timer (outside any publish): the ladder looks at the buffer; owed snapshots go out if they may. */
+  scan(nowMs: number): void {
+    if (this.sock === null) return
+    this.step(LADDER_SCAN, this.sock.getBufferedAmount(), nowMs)
+    this.pump(nowMs)
+  }
+
+  /** uWS wrote some of the socket's buffer. */
+  drain(nowMs: number): void {
+    if (this.sock === null) return
+    this.step(LADDER_DRAIN, this.sock.getBufferedAmount(), nowMs)
+    this.pump(nowMs)
+  }
+
+  /**
+   * Over the hard limit (uWS maxBackpressure) uWS drops frames, and after the first `dropped` it skips the rest of
+   * that flush silently (measured: trades lost without a callback), so exact accounting ends here: the ladder's last
+   * step closes the connection. This may run inside a uWS publish: the close is deferred.
+   */
+  dropped(): void { this.step(LADDER_DROPPED, 0, 0) }
+
+  private step(input: number, bufferedBytes: number, nowMs: number): void {
+    const was = this.ladder.mode, sinceMs = this.ladder.conflatingSinceMs
+    switch (stepLadder(this.ladder, input, bufferedBytes, nowMs, this.host.limits)) {
+      case LADDER_CONFLATE: this.conflate(was === LADDER_CATCHING_UP, bufferedBytes); break
+      case LADDER_CATCH_UP: this.catchUp(); break
+      case LADDER_RESUME: this.resume(); break
+      case LADDER_CLOSE:
+        if (was === LADDER_CONFLATING) this.host.stats.slowConflating--
+        this.host.log.warn(input === LADDER_DROPPED ? { format: FORMAT_NAMES[this.format], over: 'hard limit' }
+          : { format: FORMAT_NAMES[this.format], bufferedBytes, conflatedMs: was === LADDER_CONFLATING ? Math.round(nowMs - sinceMs) : 0 }, 'slow consumer closed')
+        this.host.closeLater(this)
+        break
+    }
+  }
+
+  /** Ladder step 2: every topic leaves uWS at once, so every frame before is in the buffer and every update after is marked. */
+  private conflate(interruptedCatchUp: boolean, bufferedBytes: number): void {
+    if (interruptedCatchUp) this.resume() // steps alternate: the rest of that catch-up comes with the next one
+    for (const id of this.topics) this.hold(id)
+    const stats = this.host.stats
+    stats.slowConflating++; stats.slowConflateEntered++
+    this.sendText(slowReply('conflating', Date.now(), { bufferedBytes }))
+  }
+
+  /** Drained: what changed is owed a snapshot (paced), the rest goes back into uWS now. */
+  private catchUp(): void {
+    this.host.stats.slowConflating--
+    const t = this.tally ??= { symbols: 0, snapshots: 0, tradesSkipped: 0 }
+    t.symbols = 0; t.snapshots = 0; t.tradesSkipped = 0
+    if (this.heldMap === null) return
+    for (const [id, h] of this.heldMap) {
+      if (h.throttled || h.owed) continue
+      t.symbols++
+      if (h.dirty) { h.owed = true; this.owed.push(id); continue }
+      this.heldMap.delete(id) // deleting the current entry while iterating a Map is safe
+      this.host.hub.attach(this, id)
+    }
+  }
+
+  /** Ladder step back to 1, announced after the catch-up's trades_skipped and snaps. */
+  private resume(): void {
+    const stats = this.host.stats, t = this.tally!
+    stats.slowRecovered++; stats.slowCatchupSnapshots += t.snapshots
+    this.sendText(slowReply('normal', Date.now(), { symbols: t.symbols, snapshots: t.snapshots, tradesSkipped: t.tradesSkipped }))
+  }
+
+  /** maxHz / maxAgeMs: these symbols leave uWS for good; flushThrottled sends their latest state when due. */
+  protected throttle(ids: readonly number[], hz: number, ageMs: number, nowMs: number): void {
+    let n = 0
+    for (const id of ids) {
+      const h = this.hold(id)
+      if (h === undefined || h.throttled) continue
+      h.minIntervalMs = hz > 0 ? 1000 / hz : 0; h.maxAgeMs = ageMs
+      h.lastSentMs = nowMs // the subscribe snapshot counts as the first value
+      n++
+    }
+    if (n === 0) return
+    this.throttledCount += n; this.host.stats.throttledSubscriptions += n
+    this.host.throttling(this, true)
+  }
+
+  /** The host's throttle timer: one frame (or more, by bytes) with the due symbols' snaps. */
+  flushThrottled(nowMs: number): void {
+    const dirty = this.dirtyIds
+    if (dirty === null || dirty.length === 0 || this.ladder.mode === LADDER_CONFLATING || this.heldMap === null) return
+    dueIds.length = 0
+    let keep = 0
+    for (const id of dirty) {
+      const h = this.heldMap.get(id)
+      if (h === undefined || !h.dirty || !h.throttled) continue
+      if (stepHeld(h, HELD_TICK, nowMs) === HELD_SEND) dueIds.push(id)
+      else dirty[keep++] = id
+    }
+    dirty.length = keep
+    if (dueIds.length === 0) return
+    this.host.stats.throttledUpdates += dueIds.length
+    this.writeSnapshots(dueIds, 0, FROM_THROTTLE, nowMs)
+  }
+
+  /** DetachedHolder: the dispatcher published held symbol `id` in this batch. */
+  detachedUpdate(id: number, trades: number, nowMs: number): void {
+    const h = this.heldMap?.get(id)
+    if (h !== undefined && stepHeld(h, HELD_UPDATE, nowMs, trades) === HELD_BECAME_DIRTY && h.throttled) (this.dirtyIds ??= []).push(id)
+  }
+
+  /** After an unsubscribe: symbols no longer held leave the detached index (stale queue entries are skipped later). */
+  protected forgetUnsubscribed(): void {
+    if (this.heldMap === null) return
+    for (const [id, h] of this.heldMap) {
+      if (this.topics.has(id)) continue
+      if (h.throttled) { this.throttledCount--; this.host.stats.throttledSubscriptions-- }
+      this.heldMap.delete(id)
+      this.host.hub.forget(this, id)
+    }
+    if (this.throttledCount === 0) this.host.throttling(this, false)
+  }
+
+  protected sendText(text: string): void { this.send(text, false) }
+
+  private send(data: string | Uint8Array, isBinary: boolean): void {
+    const ws = this.sock
+    if (ws === null) return
+    const stats = this.host.stats
+    stats.framesOut++
+    stats.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length
+    if (ws.send(data, isBinary, false) === SEND_DROPPED) this.dropped()
+  }
+
+  /** Ends the socket now (the close handler runs at once). */
+  end(reason: CloseReason, code: number, message: string): void {
+    const ws = this.sock
+    if (ws === null) return
+    this.closeReason = reason
+    ws.end(code, message)
+  }
+
+  /** The socket closed: give back every held symbol and topic. */
+  protected releaseOutput(): void {
+    const stats = this.host.stats
+    if (this.ladder.mode === LADDER_CONFLATING) stats.slowConflating--
+    this.ladder.mode = LADDER_CLOSED
+    if (this.throttledCount > 0) { stats.throttledSubscriptions -= this.throttledCount; this.throttledCount = 0 }
+    this.host.throttling(this, false)
+    if (this.heldMap !== null) { for (const id of this.heldMap.keys()) this.host.hub.forget(this, id); this.heldMap.clear() }
+    this.owedIds = null; this.owedHead = 0; this.dirtyIds = null
+    this.host.hub.release(this) // sets ws (and so sock) to null
+  }
+}

@@ -1,0 +1,84 @@
+// Owns one WebSocket connection's control protocol: rate limit, subscribe/unsubscribe/ping, acks and errors, and
+// the accounting of its close. Must never write data frames itself: snapshots and held symbols are ConnectionOutput's.
+import { FORMAT_NAMES } from '../../codec/tick-codec.js'
+import type { WireFormat } from '../../codec/tick-codec.js'
+import { CLOSE_RATE_LIMITED, ERR_RATE_LIMITED } from '../../errors.js'
+import { OP_PING, OP_SUBSCRIBE, ackReply, errorReply, parseControl, pongReply } from '../../subscriptions/protocol.js'
+import type { CloseReason, ControlErrorCode } from '../ws-stats.js'
+import { ConnectionOutput } from './connection-output.js'
+import type { ConnectionHost } from './connection-host.js'
+import { LADDER_CONFLATING, effectiveMaxAgeMs, effectiveMaxHz } from './writer.js'
+
+export type { ConnectionHost, ConnectionLimits, ConnectionLog, ConnectionSocket } from './connection-host.js'
+
+// uWS reports its own closes only as reason strings (reliability.md §B): map them to a bounded set.
+export function classifyClose(code: number, message: string): CloseReason {
+  if (code === 1000 || code === 1001 || code === 1005) return 'normal'
+  if (message.includes('too big')) return 'too_big'
+  if (message.includes('inactivity') || message.includes('timed out')) return 'idle'
+  if (message.includes('invalid') || message.includes('Invalid')) return 'protocol'
+  return 'abnormal'
+}
+
+/** One per socket; uWS copies userData's own properties, so it rides as `{ c }`. */
+export class Connection extends ConnectionOutput {
+  private tokens: number
+  private lastRefillMs: number
+
+  constructor(format: WireFormat, host: ConnectionHost, nowMs: number) {
+    super(format, host)
+    this.tokens = host.limits.controlBurst; this.lastRefillMs = nowMs
+  }
+
+  onMessage(data: ArrayBuffer, isBinary: boolean, nowMs: number): void {
+    const host = this.host, lim = host.limits
+    host.stats.controlMessages++
+    // token bucket; the debt may go negative so a client that keeps pushing while limited gets closed
+    this.tokens = Math.min(lim.controlBurst, this.tokens + (nowMs - this.lastRefillMs) * lim.maxControlMessagesPerSec / 1000) - 1
+    this.lastRefillMs = nowMs
+    if (this.tokens < 0) {
+      if (this.tokens <= -lim.controlBurst) {
+        host.log.warn({ format: FORMAT_NAMES[this.format] }, 'client closed: control messages over the rate limit')
+        this.end('rate_limited', CLOSE_RATE_LIMITED, 'rate limited')
+        return
+      }
+      this.sendError(ERR_RATE_LIMITED, `at most ${lim.maxControlMessagesPerSec} control messages per second`, undefined, undefined)
+      return
+    }
+    const req = host.req
+    if (!parseControl(data, isBinary, lim.maxEntriesPerRequest, req)) { this.sendError(req.errorCode, req.errorMessage, req.id, undefined); return }
+    if (req.op === OP_PING) { this.sendText(pongReply(req.id, Date.now())); return }
+    const out = host.result
+    out.reset()
+    const subscribe = req.op === OP_SUBSCRIBE
+    if (subscribe) host.hub.subscribe(this, req.symbols, out)
+    else host.hub.unsubscribe(this, req.symbols, out)
+    for (let i = 0; i < out.errorCodes.length; i++) this.sendError(out.errorCodes[i], out.errorMessages[i], req.id, out.errorSymbols[i])
+    if (!subscribe) { this.forgetUnsubscribed(); this.sendText(ackReply('unsubscribed', req.id, out.symbols, out.patterns)); return }
+    // a conflating connection gets nothing until it drains: what this request added waits with the rest
+    if (this.ladder.mode === LADDER_CONFLATING) for (const id of out.added) this.hold(id)
+    let hz = 0, age = 0
+    // Throttling applies to the symbols this request newly subscribes; with none, the ack reports none (a
+    // symbol already held keeps its rate, so claiming the new one would be false).
+    if ((req.maxHz > 0 || req.maxAgeMs > 0) && out.added.length > 0) {
+      hz = effectiveMaxHz(req.maxHz); age = effectiveMaxAgeMs(hz, req.maxAgeMs)
+      this.throttle(out.added, hz, age, nowMs)
+    }
+    this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age))
+    if (req.snapshot) this.snapshot(out, nowMs)
+  }
+
+  private sendError(code: string, message: string, id: string | number | undefined, symbol: string | undefined): void {
+    const counts = this.host.stats.controlErrors
+    if (code in counts) counts[code as ControlErrorCode]++
+    this.sendText(errorReply(code, message, id, symbol))
+  }
+
+  /** The close handler (uWS calls it for every close, ours included): count the reason, give everything back. */
+  closed(code: number, message: string): void {
+    const stats = this.host.stats
+    stats.closes[this.closeReason ?? classifyClose(code, message)]++
+    stats.connections--
+    this.releaseOutput()
+  }
+}
