@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { markdownTable } from '../src/config.js'
 import { DispatchStats } from '../src/fanout/dispatcher.js'
-import { MqttStats } from '../src/fanout/mqtt-publisher.js'
+import { MqttStats } from '../src/fanout/mqtt-stats.js'
 import { WsStats } from '../src/fanout/ws-stats.js'
 import { FeedStats, LineStats } from '../src/feed/feed-stats.js'
 import { registerCatalogue } from '../src/metrics/catalogue.js'

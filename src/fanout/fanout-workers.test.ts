@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { loadConfig } from '../config.js'
 import { createLogger } from '../log.js'
+import type * as ServerModule_ from '../server.js'
 import type { Tickcast } from '../server.js'
+type ServerModule = typeof ServerModule_
 import { startInProcessSimulator } from '../../test-support/embedded-simulator.js'
 import { sleep, waitFor } from '../../test-support/wait-for.js'
 import { FeedGenerator } from '../../feeds/sim/generator.js'
@@ -22,7 +24,7 @@ import { WsStats } from './ws-stats.js'
 // (the global setup builds it), worker entry and all. No compiled-vs-source branch exists in the product.
 // (The path is a variable so typecheck, which runs before any build, does not look for it.)
 const DIST_SERVER = '../../dist/src/server.js'
-const { startTickcast } = await import(DIST_SERVER) as typeof import('../server.js')
+const { startTickcast } = await import(DIST_SERVER) as ServerModule
 const running: Tickcast[] = []
 const children: ChildProcessWithoutNullStreams[] = []
 const sockets: WebSocket[] = []

@@ -14,7 +14,7 @@ import { startMosquitto } from '../../test-support/mosquitto.js'
 import { freePort } from '../../test-support/processes.js'
 import type { Mosquitto } from '../../test-support/mosquitto.js'
 import { MqttPublisher } from './mqtt-publisher.js'
-import type { MqttPublisherOptions } from './mqtt-publisher.js'
+import type { MqttPublisherOptions } from './mqtt-stats.js'
 
 const silent = pino({ level: 'silent' })
 const CAP = 1024
@@ -159,7 +159,7 @@ describe('conflation and trades', () => {
     const trades = sub.msgs.filter((m) => m.topic === 'md/v1/trades/AAA')
     expect(trades.length).toBe(4)
     for (const t of trades) expect(t.packet.retain).toBe(false)
-    expect(pub.stats.publishes).toBe(6 + 4 + 2)
+    expect(pub.stats.publishes).toBe(6 + 4 + 2 + 4) // + each symbol's retained state, once on its first data
     expect(pub.stats.skippedDisconnected).toBe(0)
   })
 })
@@ -170,13 +170,16 @@ describe('per-symbol trading status', () => {
     await startPublisher(rig)
     const sub = await subscribe('md/v1/+/HALT')
     rig.quote(id, 500); rig.status(id, 72); rig.pub?.flush() // 'H' = halted
-    await waitFor('quote and status', () => sub.msgs.length === 2)
+    await waitFor('quote, status and state', () => sub.msgs.length === 3)
     const st = sub.msgs.find((m) => m.topic === 'md/v1/trades/HALT')
     expect(st?.packet.retain).toBe(false)
     expect(unpack(st?.payload ?? Buffer.alloc(0))).toMatchObject({ e: 'st', s: 'HALT', n: 2 })
     const late = await subscribe('md/v1/+/HALT')
-    await waitFor('retained quote', () => late.msgs.length === 1)
-    expectQuoteEqualsLvc(rig, FORMAT_MSGPACK, late.msgs[0])
+    await waitFor('retained quote and state', () => late.msgs.length === 2)
+    expectQuoteEqualsLvc(rig, FORMAT_MSGPACK, late.msgs.find((m) => m.topic === 'md/v1/quotes/HALT')!)
+    const state = late.msgs.find((m) => m.topic === 'md/v1/state/HALT')!
+    expect(state.packet.retain).toBe(true)
+    expect(unpack(state.payload)).toMatchObject({ e: 'fresh', s: 'HALT', n: 2 }) // complete, as of the flush
   })
 })
 
@@ -194,12 +197,12 @@ describe('invalid symbols', () => {
     rig.trade(good, 1); rig.pub?.flush() // sentinel: everything before it has been delivered
     await waitFor('sentinel', () => all.msgs.some((m) => m.topic === 'md/v1/trades/GOOD'))
     expect(pub.stats.invalidTopics).toBe(8)
-    expect(all.msgs.map((m) => m.topic).sort()).toEqual(['md/v1/quotes/GOOD', 'md/v1/status/node-1', 'md/v1/trades/GOOD'])
-    expect(pub.stats.publishes).toBe(2)
+    expect(all.msgs.map((m) => m.topic).sort()).toEqual(['md/v1/quotes/GOOD', 'md/v1/state/GOOD', 'md/v1/status/node-1', 'md/v1/trades/GOOD'])
+    expect(pub.stats.publishes).toBe(3)
     const fresh = await subscribe('#')
-    await waitFor('retained set', () => fresh.msgs.length >= 2)
+    await waitFor('retained set', () => fresh.msgs.length >= 3)
     await new Promise((r) => setTimeout(r, 50))
-    expect(fresh.msgs.map((m) => m.topic).sort()).toEqual(['md/v1/quotes/GOOD', 'md/v1/status/node-1'])
+    expect(fresh.msgs.map((m) => m.topic).sort()).toEqual(['md/v1/quotes/GOOD', 'md/v1/state/GOOD', 'md/v1/status/node-1'])
   })
 })
 
@@ -261,7 +264,7 @@ describe('broker outage', () => {
 
     await broker.restart()
     await waitFor('publisher reconnected', () => pub.stats.connected === 1 && pub.stats.reconnects === 1)
-    expect(pub.stats.publishes - publishesBefore).toBe(N) // the LVC, once per symbol; no queued backlog
+    expect(pub.stats.publishes - publishesBefore).toBe(2 * N) // the LVC's quote and state, once per symbol; no queued backlog
 
     await waitFor('the surviving subscriber has every symbol again', () => new Set(quotesOf(across.msgs.slice(mark)).map((m) => m.topic)).size === N)
     const afterOutage = across.msgs.slice(mark)

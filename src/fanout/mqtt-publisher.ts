@@ -7,63 +7,15 @@ import type { Logger } from 'pino'
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import { JSON_EVENT_MAX_BYTES } from '../codec/json-codec.js'
 import { MSGPACK_EVENT_MAX_BYTES } from '../codec/msgpack-codec.js'
-import { CONTENT_TYPES, FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote, writeMarker } from '../codec/tick-codec.js'
+import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote, writeMarker } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { bootError } from '../errors.js'
-import { LATENCY_BUCKETS_SEC, PlainHistogram } from '../metrics/histogram.js'
 import type { SymbolTable } from '../model/symbols.js'
 import { KIND_QUOTE } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
+import { MqttStats, publishOptions, redactUrl } from './mqtt-stats.js'
+import type { MqttPublisherOptions } from './mqtt-stats.js'
 import { DEFAULT_TOPIC_PREFIX, isValidNodeId, isValidTopicPrefix, statusTopicFor, TopicCache } from './mqtt-topics.js'
-
-export interface MqttPublisherOptions {
-  url: string
-  /** names the status topic `${prefix}/status/${nodeId}`; the default client id is `tickcast-${nodeId}` */
-  nodeId: string
-  clientId?: string
-  username?: string
-  password?: string
-  /** 5 (default) or 4 = MQTT 3.1.1 (aedes): with 4 no MQTT 5 properties are sent */
-  protocolVersion?: 4 | 5
-  topicPrefix?: string
-  format?: WireFormat
-  /** MQTT 5 message expiry of retained quotes: the broker drops them if we stop updating; 0 = none */
-  quoteExpirySec?: number
-  keepaliveSec?: number
-  reconnectPeriodMs?: number
-  /** socket writable length above which nothing is written: quotes stay dirty, trades are dropped */
-  maxBufferedBytes?: number
-  /** start() rejects when no CONNACK arrived within this time */
-  connectTimeoutMs?: number
-  /** stop() resolves after this time even if the broker never acknowledged `offline` */
-  stopTimeoutMs?: number
-}
-
-/** Plain counters read at scrape time by the metrics module (no prom-client on the publish path). */
-export class MqttStats {
-  /** 1 while connected (CONNACK seen, no close since), else 0 */
-  connected = 0
-  /** PUBLISH packets written (quotes, trades, status events; not the node status) */
-  publishes = 0
-  /** payload bytes of those publishes */
-  bytes = 0
-  /** offers (quotes, trades, status events) made while disconnected; quotes are republished on connect */
-  skippedDisconnected = 0
-  /** quote updates superseded while the socket was backed up (a later one for the same symbol replaced them unsent) */
-  conflated = 0
-  /** trades and status events not published because the socket was backed up (live only, never retried) */
-  tradesDropped = 0
-  /** connects after the first */
-  reconnects = 0
-  /** events refused because their symbol name cannot be a topic level */
-  invalidTopics = 0
-  /** receive → MQTT publish, seconds; one observation per flush while live (the batch's oldest event) */
-  readonly ageAtPublishSec = new PlainHistogram(LATENCY_BUCKETS_SEC)
-  /** bytes queued on the broker socket, read at scrape time (the publisher installs the reader on start) */
-  readBacklogBytes: () => number = noBacklog
-}
-
-function noBacklog(): number { return 0 }
 
 const SLAB_BYTES = 64 * 1024
 /** what a dirty symbol still has to publish (retained): its latest quote, its stale/fresh state */
@@ -137,15 +89,7 @@ export class MqttPublisher {
     this.dirtyIds = new Uint32Array(symbols.capacity)
     this.stateSent = new Uint8Array(symbols.capacity)
     const v5 = (opts.protocolVersion ?? 5) === 5
-    const expiry = opts.quoteExpirySec ?? 60
-    const contentType = CONTENT_TYPES[this.format], utf8 = this.format === FORMAT_JSON
-    this.quoteOpts = v5
-      ? { qos: 0, retain: true, properties: expiry > 0
-        ? { messageExpiryInterval: expiry, contentType, payloadFormatIndicator: utf8 }
-        : { contentType, payloadFormatIndicator: utf8 } }
-      : { qos: 0, retain: true }
-    this.tradeOpts = v5 ? { qos: 0, retain: false, properties: { contentType, payloadFormatIndicator: utf8 } } : { qos: 0, retain: false }
-    this.stateOpts = v5 ? { qos: 0, retain: true, properties: { contentType, payloadFormatIndicator: utf8 } } : { qos: 0, retain: true }
+    ;({ quote: this.quoteOpts, trade: this.tradeOpts, state: this.stateOpts } = publishOptions(this.format, v5, opts.quoteExpirySec ?? 60))
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 2000
     this.url = opts.url
@@ -351,16 +295,5 @@ export class MqttPublisher {
   private clearDrainWait(): void {
     if (this.drainWaitOn !== null) { this.drainWaitOn.removeListener('drain', this.onDrain); this.drainWaitOn = null }
     if (this.drainTimer !== null) { clearTimeout(this.drainTimer); this.drainTimer = null }
-  }
-}
-
-/** The broker URL without credentials, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.password !== '') u.password = '***'
-    return u.toString()
-  } catch {
-    return '<invalid url>'
   }
 }

@@ -83,6 +83,6 @@ describe('RingMirror against a writer with a large uncommitted batch', () => {
     }
     norm.endBatch()
     expect(worst).toBeLessThan(MAX_UNCOMMITTED_EVENTS)
-    expect(ring.loadSharedCursor()).toBe(19_999)
+    expect(ring.loadSharedCursor()).toBe(20_000) // the symbol's KIND_SYMBOL, then 20,000 quotes
   })
 })

@@ -214,8 +214,8 @@ export class Normalizer implements TickSink {
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = kind; r.code[i] = code; r.symbolId[i] = id
     r.symbolSeq[i] = this.seqs.next[id]
-    if (kind !== KIND_SYMBOL) this.seqs.upstreamStale[id] = code
-    r.exchTimeUs[i] = Date.now() * 1000; r.recvTimeMs[i] = performance.now()
+    if (kind === KIND_SYMBOL) { r.exchTimeUs[i] = 0; r.recvTimeMs[i] = this.recvTimeMs } // carried by the data: no clock read
+    else { this.seqs.upstreamStale[id] = code; r.exchTimeUs[i] = Date.now() * 1000; r.recvTimeMs[i] = performance.now() }
     r.advance()
     if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.commit()
   }

@@ -1,0 +1,81 @@
+// Owns what the MQTT publisher is configured with and what it counts: options, per-kind publish options, counters.
+// Must never touch prom-client or a socket: the metrics registry reads these numbers at scrape time.
+import type { IClientPublishOptions } from 'mqtt'
+import { CONTENT_TYPES, FORMAT_JSON } from '../codec/tick-codec.js'
+import type { WireFormat } from '../codec/tick-codec.js'
+import { LATENCY_BUCKETS_SEC, PlainHistogram } from '../metrics/histogram.js'
+
+export interface MqttPublisherOptions {
+  url: string
+  /** names the status topic `${prefix}/status/${nodeId}`; the default client id is `tickcast-${nodeId}` */
+  nodeId: string
+  clientId?: string
+  username?: string
+  password?: string
+  /** 5 (default) or 4 = MQTT 3.1.1 (aedes): with 4 no MQTT 5 properties are sent */
+  protocolVersion?: 4 | 5
+  topicPrefix?: string
+  format?: WireFormat
+  /** MQTT 5 message expiry of retained quotes: the broker drops them if we stop updating; 0 = none */
+  quoteExpirySec?: number
+  keepaliveSec?: number
+  reconnectPeriodMs?: number
+  /** socket writable length above which nothing is written: quotes stay dirty, trades are dropped */
+  maxBufferedBytes?: number
+  /** start() rejects when no CONNACK arrived within this time */
+  connectTimeoutMs?: number
+  /** stop() resolves after this time even if the broker never acknowledged `offline` */
+  stopTimeoutMs?: number
+}
+
+/** Plain counters read at scrape time by the metrics module (no prom-client on the publish path). */
+export class MqttStats {
+  /** 1 while connected (CONNACK seen, no close since), else 0 */
+  connected = 0
+  /** PUBLISH packets written (quotes, trades, status events; not the node status) */
+  publishes = 0
+  /** payload bytes of those publishes */
+  bytes = 0
+  /** offers (quotes, trades, status events) made while disconnected; quotes are republished on connect */
+  skippedDisconnected = 0
+  /** quote updates superseded while the socket was backed up (a later one for the same symbol replaced them unsent) */
+  conflated = 0
+  /** trades and status events not published because the socket was backed up (live only, never retried) */
+  tradesDropped = 0
+  /** connects after the first */
+  reconnects = 0
+  /** events refused because their symbol name cannot be a topic level */
+  invalidTopics = 0
+  /** receive → MQTT publish, seconds; one observation per flush while live (the batch's oldest event) */
+  readonly ageAtPublishSec = new PlainHistogram(LATENCY_BUCKETS_SEC)
+  /** bytes queued on the broker socket, read at scrape time (the publisher installs the reader on start) */
+  readBacklogBytes: () => number = noBacklog
+}
+
+function noBacklog(): number { return 0 }
+
+/** The broker URL without credentials, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password !== '') u.password = '***'
+    return u.toString()
+  } catch {
+    return '<invalid url>'
+  }
+}
+
+/**
+ * One publish options object per kind, built once and reused for every publish (mqtt.js copies it). MQTT 5 adds the
+ * content type, the payload format indicator and, on retained quotes, a message expiry so a dead publisher's quotes go.
+ */
+export function publishOptions(format: WireFormat, v5: boolean, quoteExpirySec: number): Record<'quote' | 'trade' | 'state', IClientPublishOptions> {
+  const contentType = CONTENT_TYPES[format], payloadFormatIndicator = format === FORMAT_JSON
+  if (!v5) return { quote: { qos: 0, retain: true }, trade: { qos: 0, retain: false }, state: { qos: 0, retain: true } }
+  return {
+    quote: { qos: 0, retain: true, properties: quoteExpirySec > 0 ? { messageExpiryInterval: quoteExpirySec, contentType, payloadFormatIndicator } : { contentType, payloadFormatIndicator } },
+    trade: { qos: 0, retain: false, properties: { contentType, payloadFormatIndicator } },
+    // a symbol's state is true until the next state says otherwise: no expiry
+    state: { qos: 0, retain: true, properties: { contentType, payloadFormatIndicator } },
+  }
+}
