@@ -136,9 +136,10 @@ export class Dispatcher {
     const last = Math.min(end, seq + MAX_EVENTS_PER_DRAIN - 1)
     if (last < seq) { this.publishDirty(); return }
     const first = seq, oldestRecvMs = r.recvTimeMs[seq & r.mask]
+    let known = symbols.size
     for (; seq <= last; seq++) {
       const i = seq & r.mask, id = r.symbolId[i], kind = r.kind[i]
-      if (id >= symbols.size) this.learn(id) // its KIND_SYMBOL, or one a lapped reader never saw
+      if (id >= known) { this.learn(id); known = symbols.size } // its KIND_SYMBOL, or one a lapped reader never saw
       if (kind === KIND_SYMBOL) continue
       // Fast path: the symbol's next data event, nothing lost, nothing to say about its completeness.
       if (kind <= LAST_DATA_KIND && r.symbolSeq[i] === lvc.seq[id] + 1 && lvc.lapped[id] === 0) {
