@@ -1,19 +1,13 @@
-// Owns the ITCH order book of every symbol at once, reduced to top of book: orders, price levels, best prices.
+// Owns the ITCH order book of every symbol at once, reduced to top of book: price levels, best prices, quotes on change.
 // Must never allocate per order or per message: all state lives in typed arrays that grow only by rehash.
 import { DECODE_BAD_VALUE, DECODE_OK } from '../errors.js'
 import type { DecodeStatus } from '../errors.js'
 import type { TickSink } from '../normalize/tick-sink.js'
+import { EMPTY, GOLD, MAX_LOAD, OrderTable, log2, pow2AtLeast } from './order-table.js'
 
 /*
  * Layout (struct of arrays, no object per order or level):
- * - orders: one Int32Array, 4 words (16 bytes) per slot, so a probe touches one cache line, not three:
- *     | ref lo u32 | ref hi + 1 (0 = empty slot) | remaining shares u32 | level id |
- *   Open addressing, linear probing, backward-shift deletion (no tombstones, so a day of churn never
- *   degrades it). Home slot = Fibonacci hash of (ref >> 8, hi) picks a group of 256 slots (one 4 KiB
- *   page), ref & 255 the slot in it. ITCH refs rise through the day (4 interleaved sequences stepping by 4
- *   in real captures) and most cancels hit recent orders, so the orders in flight share a few hot pages
- *   and cache lines instead of one TLB and cache miss each (bench: 1.3-1.6× over a per-ref hash), while
- *   older groups still spread over the whole table by the top bits of the product. Probes stay ≈ 1.01.
+ * - orders: an OrderTable (order-table.ts), 16 bytes per slot | ref | remaining shares | level id |.
  *   Locate, side and price live on the level. Load factor ≤ 0.75 → 21..43 bytes per live order.
  * - levels: a pool of (book, price) levels with aggregated shares, found through a second open-addressing
  *   table (Int32Array, 2 words per slot: book + 1 (0 = empty) | level id; the price is the level's), book =
@@ -27,10 +21,8 @@ import type { TickSink } from '../normalize/tick-sink.js'
  * the cold paths (growth, level creation) sit in their own methods so the hot ones stay inlinable.
  */
 export const SIDE_BID = 0, SIDE_ASK = 1
-const LOCATES = 65536, BOOKS = LOCATES * 2, EMPTY = -1, NONE = -1
-const MAX_LOAD = 0.75, TWO_M32 = 2 ** -32
-const GROUP_BITS = 8, GROUP_MASK = (1 << GROUP_BITS) - 1 // 256 slots × 16 bytes = one 4 KiB page
-const GOLD = 0x9e3779b1 | 0, MIX_HI = 0x85ebca6b | 0, MIX_BOOK = 0x27d4eb2d | 0
+const LOCATES = 65536, BOOKS = LOCATES * 2, NONE = -1
+const MIX_BOOK = 0x27d4eb2d | 0
 
 export type QuoteSink = Pick<TickSink, 'quote'>
 
@@ -41,18 +33,11 @@ export interface OrderBookOptions {
   expectedLevels?: number
 }
 
-const pow2AtLeast = (n: number): number => { let c = 16; while (c < n) c *= 2; return c }
-const log2 = (n: number): number => 31 - Math.clz32(n)
-/** Shift that leaves log2(slots / group) top bits of a 32-bit product (≥ 1 bit: `>>> 32` would be `>>> 0`). */
-const groupShift = (slots: number): number => 32 - Math.max(1, log2(slots) - GROUP_BITS)
-
 export class OrderBook {
   // orders: [lo, hi + 1, shares, level] per slot
+  private readonly orders: OrderTable
+  /** orders.slots, re-read after every claim() (growth replaces it): the hot reads skip a hop (bench:decode) */
   private ord: Int32Array
-  private oMask: number
-  private oShift: number // the top bits of the product pick a group of 256 slots
-  private oLimit: number // grow beyond this many live orders
-  liveOrders = 0
   // levels pool + (book, price) index
   private lPrice: Uint32Array
   private lShares: Float64Array
@@ -84,8 +69,7 @@ export class OrderBook {
   quotesEmitted = 0
 
   constructor(private readonly sink: QuoteSink, opts: OrderBookOptions = {}) {
-    const oc = pow2AtLeast((opts.expectedOrders ?? 1 << 16) / MAX_LOAD)
-    this.ord = new Int32Array(oc * 4); this.oMask = oc - 1; this.oShift = groupShift(oc); this.oLimit = oc * MAX_LOAD
+    this.orders = new OrderTable(opts.expectedOrders ?? 1 << 16); this.ord = this.orders.slots
     const lc = pow2AtLeast(opts.expectedLevels ?? 1 << 14)
     this.lPrice = new Uint32Array(lc); this.lShares = new Float64Array(lc); this.lNext = new Int32Array(lc)
     this.lPrev = new Int32Array(lc); this.lBook = new Int32Array(lc)
@@ -113,7 +97,7 @@ export class OrderBook {
     let n = shares
     if (n > left) { this.overReductions++; n = left }
     this.lShares[lvl] -= n
-    if (n === left) this.removeAt(i)
+    if (n === left) this.orders.removeAt(i)
     else a[p + 2] = left - n
     if (this.lShares[lvl] === 0) this.removeLevel(lvl)
     return this.emitIfChanged(this.lastLocate, tsUs)
@@ -139,14 +123,15 @@ export class OrderBook {
 
   /** Finds an order and sets lastLocate/lastSide/lastPrice; returns its slot or -1 (counted). */
   lookup(ref: number): number {
-    const i = this.findOrder(ref)
+    const i = this.orders.find(ref)
     if (i === EMPTY) { this.unknownRefs++; return EMPTY }
     const lvl = this.ord[(i << 2) + 3], book = this.lBook[lvl]
     this.lastLocate = book >>> 1; this.lastSide = book & 1; this.lastPrice = this.lPrice[lvl]
     return i
   }
 
-  sharesOf(ref: number): number { const i = this.findOrder(ref); return i === EMPTY ? 0 : this.ord[(i << 2) + 2] >>> 0 }
+  get liveOrders(): number { return this.orders.live }
+  sharesOf(ref: number): number { const i = this.orders.find(ref); return i === EMPTY ? 0 : this.ord[(i << 2) + 2] >>> 0 }
   bestPrice(locate: number, side: number): number { const h = this.head[locate * 2 + side]; return h === NONE ? 0 : this.lPrice[h] }
   bestSize(locate: number, side: number): number { const h = this.head[locate * 2 + side]; return h === NONE ? 0 : this.lShares[h] }
 
@@ -154,16 +139,7 @@ export class OrderBook {
   bytesPerLiveOrder(): number { return this.liveOrders === 0 ? Infinity : this.bytesTotal() / this.liveOrders }
 
   /** Mean slots probed to find a live order (1 = every order at its home slot); O(table), for benches and tests. */
-  meanProbeLength(): number {
-    const a = this.ord, mask = this.oMask
-    let n = 0, sum = 0
-    for (let i = 0; i <= mask; i++) {
-      const h1 = a[(i << 2) + 1]
-      if (h1 === 0) continue
-      n++; sum += ((i - this.homeOrder(a[i << 2], h1)) & mask) + 1
-    }
-    return n === 0 ? 0 : sum / n
-  }
+  meanProbeLength(): number { return this.orders.meanProbeLength() }
 
   bytesTotal(): number {
     const arrays = [this.ord, this.lPrice, this.lShares, this.lNext, this.lPrev, this.lBook,
@@ -189,39 +165,15 @@ export class OrderBook {
     return DECODE_OK // a refused quote is the sink's concern (counted above), not a decode error
   }
 
-  // ---- orders table ----
-  /** Home slot of (lo int32, hi + 1): group from the top bits of a Fibonacci product, slot in group = lo & 3. */
-  private homeOrder(lo: number, hi1: number): number {
-    return (((Math.imul((lo >>> GROUP_BITS) ^ Math.imul(hi1, MIX_HI), GOLD) >>> this.oShift) << GROUP_BITS) | (lo & GROUP_MASK)) & this.oMask
-  }
-
-  private findOrder(ref: number): number {
-    const lo32 = ref >>> 0, lo = lo32 | 0, hi1 = (ref - lo32) * TWO_M32 + 1
-    const a = this.ord, mask = this.oMask
-    for (let i = this.homeOrder(lo, hi1); ; i = (i + 1) & mask) {
-      const h = a[(i << 2) + 1]
-      if (h === hi1 && a[i << 2] === lo) return i
-      if (h === 0) return EMPTY
-    }
-  }
-
+  // ---- orders ----
   /** Inserts a new order (false, nothing changed, when the ref is live already). */
   private insertOrder(ref: number, book: number, price: number, shares: number): boolean {
-    if (this.liveOrders >= this.oLimit) this.growOrders()
-    const lo32 = ref >>> 0, lo = lo32 | 0, hi1 = (ref - lo32) * TWO_M32 + 1
-    const a = this.ord, mask = this.oMask
-    let i = this.homeOrder(lo, hi1)
-    for (;;) {
-      const h = a[(i << 2) + 1]
-      if (h === 0) break
-      if (h === hi1 && a[i << 2] === lo) return false
-      i = (i + 1) & mask
-    }
+    const i = this.orders.claim(ref)
+    if (i === EMPTY) return false
     const lvl = this.levelFor(book, price)
     this.lShares[lvl] += shares
-    const p = i << 2
-    a[p] = lo; a[p + 1] = hi1; a[p + 2] = shares; a[p + 3] = lvl
-    this.liveOrders++
+    const a = this.ord = this.orders.slots, p = i << 2 // claim() may have grown the table
+    a[p + 2] = shares; a[p + 3] = lvl
     return true
   }
 
@@ -229,39 +181,8 @@ export class OrderBook {
   private dropAt(i: number): void {
     const a = this.ord, lvl = a[(i << 2) + 3]
     this.lShares[lvl] -= a[(i << 2) + 2] >>> 0
-    this.removeAt(i)
+    this.orders.removeAt(i)
     if (this.lShares[lvl] === 0) this.removeLevel(lvl)
-  }
-
-  private removeAt(i: number): void {
-    const a = this.ord, mask = this.oMask
-    let j = i
-    for (;;) { // backward shift: pull later entries of the same probe run into the hole
-      j = (j + 1) & mask
-      const q = j << 2, h1 = a[q + 1]
-      if (h1 === 0) break
-      const h = this.homeOrder(a[q], h1)
-      if (i <= j ? (h <= i || h > j) : (h <= i && h > j)) {
-        const p = i << 2
-        a[p] = a[q]; a[p + 1] = h1; a[p + 2] = a[q + 2]; a[p + 3] = a[q + 3]; i = j
-      }
-    }
-    a[(i << 2) + 1] = 0
-    this.liveOrders--
-  }
-
-  private growOrders(): void {
-    const old = this.ord, n = (this.oMask + 1) * 2
-    const a = new Int32Array(n * 4)
-    this.ord = a; this.oMask = n - 1; this.oShift = groupShift(n); this.oLimit = n * MAX_LOAD
-    const mask = this.oMask
-    for (let q = 0; q < old.length; q += 4) {
-      if (old[q + 1] === 0) continue
-      let i = this.homeOrder(old[q], old[q + 1])
-      while (a[(i << 2) + 1] !== 0) i = (i + 1) & mask
-      const p = i << 2
-      a[p] = old[q]; a[p + 1] = old[q + 1]; a[p + 2] = old[q + 2]; a[p + 3] = old[q + 3]
-    }
   }
 
   // ---- levels ----
