@@ -4,65 +4,13 @@ import { decodeMsgpack } from './msgpack-decode.js'
 import {
   applyQuote, applySnapshot, applyStale, applyStatus, applyTrade, newSymbolState, quoteOf, staleOf, statusOf, tradeOf,
 } from './symbol-state.js'
-import type { QuoteEvent, StaleEvent, StatusEvent, SymbolState, TradeEvent, WireEvent } from './symbol-state.js'
+import type { SymbolState, WireEvent } from './symbol-state.js'
+import type { ClientEvents, ConnectionState, TickcastClientOptions, WebSocketLike } from './client-types.js'
 
+// the public API stays importable from this one module (the /client.js entry re-exports it)
 export type { QuoteEvent, StaleEvent, StatusEvent, SymbolState, TradeEvent } from './symbol-state.js'
+export type { ClientError, ClientEvents, ConnectionState, GapEvent, TickcastClientOptions } from './client-types.js'
 export { scaledToNumber, scaledToString } from './decimal.js'
-
-export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'
-
-/**
- * An unexplained sequence gap: update `received` of `symbol` arrived when `expected` was due, with no `stale` event
- * before it to say why (the server announces every loss it knows of in-band, so this means frames were lost between
- * the server and this client). The client re-requests that symbol's snapshot (a plain subscribe: the server
- * snapshots every symbol a subscribe names) and ignores its updates until it arrives. A pattern-only symbol has no
- * snapshot to ask for: the update becomes its new baseline.
- */
-export interface GapEvent { reason: 'sequence'; symbol: string; expected: number; received: number; lost: number }
-
-/** A control error from the server (`code` per src/errors.ts ERR_*), or a client-side DECODE / SOCKET problem. */
-export interface ClientError { code: string; message: string; symbol: string | null }
-
-export interface ClientEvents {
-  quote: QuoteEvent
-  trade: TradeEvent
-  status: StatusEvent
-  snapshot: SymbolState
-  /** the symbol's data may be incomplete (`reason`), or is complete again (`reason` null): SymbolState.stale */
-  stale: StaleEvent
-  gap: GapEvent
-  state: ConnectionState
-  error: ClientError
-  /** ping → pong round trip in ms (performance.now) */
-  latency: number
-}
-
-/** The subset of the WHATWG WebSocket the client uses (browsers' WebSocket and the `ws` package both fit). */
-interface WebSocketLike {
-  binaryType: string
-  onopen: (() => void) | null
-  onclose: ((ev: { code: number; reason: string }) => void) | null
-  onerror: (() => void) | null
-  onmessage: ((ev: { data: unknown }) => void) | null
-  send(data: string): void
-  close(code?: number, reason?: string): void
-}
-
-export interface TickcastClientOptions {
-  /** ws://host:port/v1/stream, or a function called before each (re)connect */
-  url: string | (() => string)
-  format?: 'json' | 'msgpack'
-  /**
-   * Sent as the `token` query parameter. tickcast has no authentication yet and ignores unknown query
-   * parameters; this is where a gateway or a later version reads it.
-   */
-  token?: string
-  /** WebSocket constructor: default globalThis.WebSocket; in Node pass the `ws` package's export */
-  WebSocket?: new (url: string) => object
-  reconnect?: { minMs?: number; maxMs?: number }
-  /** ping period for the latency figure; 0 = only explicit ping() calls */
-  pingIntervalMs?: number
-}
 
 const OPEN_CODE_NORMAL = 1000
 const ignore = (): void => undefined
