@@ -7,37 +7,13 @@ import { FRAMER_BAD_LENGTH, Framer } from './framer.js'
 import { SESSION_CONNECTED, SESSION_DISCONNECTED, SESSION_END, SESSION_GAP, SESSION_LOGGED_IN } from './session-sink.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
 import {
-  CLIENT_HEARTBEAT_PACKET, LOGOUT_REQUEST_PACKET, LOGIN_REQUEST_BYTES, MAX_BODY_BYTES, PKT_END_OF_SESSION,
+  CLIENT_HEARTBEAT_PACKET, LOGOUT_REQUEST_PACKET, LOGIN_REQUEST_BYTES, PKT_END_OF_SESSION,
   PKT_LOGIN_ACCEPTED, PKT_LOGIN_REJECTED, PKT_SEQUENCED, acceptedSeq, rejectReason, writeLoginRequest,
 } from './soupbin.js'
+import { resolveSoupOptions, tickPeriodMs } from './soup-options.js'
+import type { ResolvedSoupOptions, SoupClientOptions } from './soup-options.js'
 
-export interface SoupClientOptions {
-  name: string
-  host: string
-  port: number
-  username: string
-  password: string
-  /** blank = the server's current session */
-  session?: string
-  /** sequence requested at the very first login (default 1); 0 = start with the next live message */
-  startSeq?: number
-  /**
-   * Asked at every login with this line's own resume point (nextExpectedSeq); returns the sequence to request
-   * instead. An A/B session answers with where the merged stream is, so a line that was away does not replay
-   * what the other line already delivered. Default: resume where this line left off.
-   */
-  resumeFrom?: ResumeFrom
-  heartbeatIntervalMs?: number
-  deadAfterMs?: number
-  backoffMinMs?: number
-  backoffMaxMs?: number
-  connectTimeoutMs?: number
-  /** largest acceptable length field (type + payload), ≤ 65535; a longer frame is a bad frame */
-  maxFrameBytes?: number
-}
-
-/** Returns the sequence a line should log in at, given where it would resume on its own. */
-export type ResumeFrom = (lineNextSeq: number) => number
+export type { ResumeFrom, SoupClientOptions } from './soup-options.js'
 
 const ST_IDLE = 0, ST_CONNECTING = 1, ST_LOGGING_IN = 2, ST_LOGGED_IN = 3, ST_BACKOFF = 4
 /** terminal: stop() was called or the server ended the session */
@@ -65,8 +41,7 @@ const YIELD_AFTER_BYTES = 1024 * 1024
  */
 export class SoupClient {
   readonly name: string
-  private readonly opts: Required<Omit<SoupClientOptions, 'resumeFrom'>>
-  private readonly resumeFrom: ResumeFrom | null
+  private readonly opts: ResolvedSoupOptions
   private readonly framer: Framer
   private socket: net.Socket | null = null
   private state = ST_IDLE
@@ -94,19 +69,11 @@ export class SoupClient {
   constructor(opts: SoupClientOptions, private readonly sink: SessionSink, readonly stats: FeedStats,
     private readonly onEvent: (ev: SessionEvent) => void = noop) {
     this.name = opts.name
-    this.opts = {
-      name: opts.name, host: opts.host, port: opts.port, username: opts.username, password: opts.password,
-      session: opts.session ?? '', startSeq: opts.startSeq ?? 1, heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000,
-      deadAfterMs: opts.deadAfterMs ?? 15000, backoffMinMs: opts.backoffMinMs ?? 100,
-      backoffMaxMs: opts.backoffMaxMs ?? 5000, connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
-      maxFrameBytes: opts.maxFrameBytes ?? MAX_BODY_BYTES,
-    }
-    this.resumeFrom = opts.resumeFrom ?? null
+    this.opts = resolveSoupOptions(opts)
     this.nextSeq = this.opts.startSeq
     stats.nextSeqGauge = this.nextSeq
     this.framer = new Framer(this.onFrame.bind(this), this.opts.maxFrameBytes)
-    // One ticker drives heartbeats, dead-link and connect timeouts: a quarter of the tightest deadline.
-    this.tickMs = Math.max(5, Math.min(250, this.opts.heartbeatIntervalMs / 4, this.opts.deadAfterMs / 4))
+    this.tickMs = tickPeriodMs(this.opts)
     this.onData = this.onData.bind(this)
     this.onRead = this.onRead.bind(this)
     this.resumeRead = this.resumeRead.bind(this)
@@ -167,7 +134,7 @@ export class SoupClient {
     this.stats.connected = 1
     this.lastRecvMs = performance.now() // the login answer is due within deadAfterMs
     this.emit(SESSION_CONNECTED, 0, 0, '')
-    if (this.resumeFrom !== null) this.moveTo(this.resumeFrom(this.nextSeq))
+    if (this.opts.resumeFrom !== null) this.moveTo(this.opts.resumeFrom(this.nextSeq))
     const login = Buffer.allocUnsafe(LOGIN_REQUEST_BYTES) // one per login, never reused while in flight
     this.requestedSeq = this.nextSeq
     writeLoginRequest(login, 0, this.opts.username, this.opts.password, this.opts.session, this.requestedSeq)
