@@ -12,7 +12,7 @@ export class RecvStats {
   controls = 0
   /** feed exchange timestamp → receive wall clock, µs; one sample per WebSocket frame (its first, oldest update) */
   latencyUs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
-  /** control messages seen by type (slow, trades_skipped, gap...) */
+  /** control messages seen by type (slow, trades_skipped...) */
   readonly controlTypes: Record<string, number> = {}
   reset(): void {
     this.updates = 0; this.frames = 0; this.bytes = 0; this.controls = 0

@@ -54,7 +54,7 @@ const TOPIC_INVALID = 2
 
 /**
  * Topic strings per symbol id, built once on first use (never a template string per message). Lazy
- * rather than onAdded so a name is validated at the moment it would be published.
+ * rather than when the symbol is learned, so a name is validated at the moment it would be published.
  */
 export class TopicCache {
   readonly quote: string[] = []
