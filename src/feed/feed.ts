@@ -3,6 +3,7 @@
 // Must never publish to clients: it ends at the ring, where gaps and outages travel in order with the data.
 import type { Logger } from 'pino'
 import type { FeedConfig } from '../config.js'
+import { PARTIAL_GAP } from '../model/book-state.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
 import { Normalizer } from '../normalize/normalizer.js'
 import type { SymbolSequences } from '../normalize/symbol-sequences.js'
@@ -60,6 +61,8 @@ export class Feed {
   readonly recorder: CaptureRecorder | null
   private readonly session: SoupClient | AbSession
   private readonly normalizer: Normalizer
+  /** the payload decoder; an ItchDecoder owns the order books and their state (markAllPartial, clearBooks, markAllSynced) */
+  readonly decoder: PayloadDecoder
   private freshnessTimer: NodeJS.Timeout | null = null
 
   constructor(
@@ -74,7 +77,9 @@ export class Feed {
     this.stats = new FeedStats(config.name)
     const normalizer = new Normalizer(ring, symbols, seqs, { quotesAreFullState: config.protocol !== 'itch' })
     this.normalizer = normalizer
-    const ingest = new FeedIngest(decoderFor(config.protocol, normalizer, this.stats, { sessionDate, expectedOrders: opts.expectedOrders }), normalizer)
+    const decoder = decoderFor(config.protocol, normalizer, this.stats, { sessionDate, expectedOrders: opts.expectedOrders })
+    this.decoder = decoder
+    const ingest = new FeedIngest(decoder, normalizer)
     this.recorder = record ? new CaptureRecorder(record, config.protocol, ingest, { session: config.session }) : null
     const sink: SessionSink = this.recorder ?? ingest
     const onEvent = (ev: SessionEvent): void => {
@@ -82,6 +87,7 @@ export class Feed {
       if (ev.kind === SESSION_GAP) {
         this.log.warn({ feed: ev.feed, fromSeq: ev.fromSeq, missed: ev.count }, 'feed gap: every symbol of the feed is marked stale')
         normalizer.feedGap()
+        if (decoder instanceof ItchDecoder) decoder.markAllPartial(PARTIAL_GAP) // orders may be missing from every book
       }
     }
     const lineOpts = config.lines.map((line): SoupClientOptions => ({
