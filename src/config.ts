@@ -61,7 +61,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'feedStaleAfterMs', flag: 'feed-stale-after-ms', env: 'TICKCAST_FEED_STALE_AFTER_MS', kind: 'int', def: '5000', min: 100, max: 600000, help: '/readyz fails when a feed has received nothing for this long' },
   { key: 'authJwtSecretFile', flag: 'auth-jwt-secret-file', env: 'TICKCAST_AUTH_JWT_SECRET_FILE', kind: 'string', def: '', help: 'file holding the HS256 JWT secret (≥ 32 bytes); enables authentication' },
   { key: 'authJwksFile', flag: 'auth-jwks-file', env: 'TICKCAST_AUTH_JWKS_FILE', kind: 'string', def: '', help: 'JWKS file of RS256/ES256/EdDSA public keys (reloaded when it changes); enables authentication' },
-  { key: 'authJwksUrl', flag: 'auth-jwks-url', env: 'TICKCAST_AUTH_JWKS_URL', kind: 'string', def: '', help: 'JWKS URL (fetched, cached 10 min, refetched for an unknown kid at most every 30 s); enables authentication' },
+  { key: 'authJwksUrl', flag: 'auth-jwks-url', env: 'TICKCAST_AUTH_JWKS_URL', kind: 'string', def: '', help: 'JWKS URL (fetched, cached 10 min, refetched for an unknown kid at most once a second); enables authentication' },
   { key: 'authJwtIssuer', flag: 'auth-jwt-issuer', env: 'TICKCAST_AUTH_JWT_ISSUER', kind: 'string', def: '', help: 'required JWT iss; empty = not checked' },
   { key: 'authJwtAudience', flag: 'auth-jwt-audience', env: 'TICKCAST_AUTH_JWT_AUDIENCE', kind: 'string', def: '', help: 'required JWT aud; empty = not checked' },
   { key: 'authClockSkewSec', flag: 'auth-clock-skew-sec', env: 'TICKCAST_AUTH_CLOCK_SKEW_SEC', kind: 'int', def: '30', min: 0, max: 300, help: 'clock skew tolerated on JWT exp/nbf' },

@@ -20,7 +20,7 @@ export interface JwtOptions {
   audience: string
   /** bounded clock skew for exp / nbf / iat */
   clockSkewSec: number
-  /** how long an unknown `kid` waits before another JWKS fetch (jose cooldownDuration); default 30 s */
+  /** how long an unknown `kid` waits before another JWKS fetch (jose cooldownDuration); default 1 s: at most one fetch a second, whatever kids clients invent */
   jwksCooldownMs?: number
 }
 
@@ -49,7 +49,7 @@ export class JwtVerifier {
       const f = this.jwksFile = new WatchedFile(o.jwksFile, 'JWKS file', (t) => createLocalJWKSet(JSON.parse(t)), log)
       jwks = (h, t) => f.current(h, t)
     } else if (o.jwksUrl) {
-      jwks = createRemoteJWKSet(new URL(o.jwksUrl), { cooldownDuration: o.jwksCooldownMs ?? 30_000, cacheMaxAge: 600_000, timeoutDuration: 5000 })
+      jwks = createRemoteJWKSet(new URL(o.jwksUrl), { cooldownDuration: o.jwksCooldownMs ?? 1000, cacheMaxAge: 600_000, timeoutDuration: 5000 })
     }
     this.algorithms = [...(secret ? ['HS256'] : []), ...(jwks ? ASYMMETRIC : [])]
     const s = secret, j = jwks
