@@ -1,5 +1,7 @@
 // JWT authentication against a real server: HS256, RS256, ES256, EdDSA; expired, wrong audience, not yet valid; a JWKS
 // served by a loopback HTTP server and rotated; the non-loopback boot refusal; in-band op:auth, its deadline and expiry.
+import { Ajv } from 'ajv'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import { writeFileSync } from 'node:fs'
@@ -17,6 +19,13 @@ const running: Stoppable[] = []
 afterEach(() => stopAll(running))
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!'
 const AUD = ['--auth-jwt-issuer', 'https://idp.test', '--auth-jwt-audience', 'tickcast']
+const ajv = new Ajv({ strict: false, allErrors: true })
+ajv.addSchema(JSON.parse(readFileSync(new URL('../../asyncapi.json', import.meta.url), 'utf8')) as object, 'asyncapi')
+/** The contract's verdict on one reply (asyncapi.json components/schemas). */
+function contract(schema: string, value: unknown): string {
+  const v = ajv.getSchema('asyncapi#/components/schemas/' + schema)!
+  return v(value) ? 'ok' : ajv.errorsText(v.errors)
+}
 const CLAIMS = { sub: 'alice', iss: 'https://idp.test', aud: 'tickcast', symbols: ['AAPL', 'MS*'] }
 
 async function subscribeAck(url: string, token: string): Promise<Record<string, unknown>> {
@@ -113,16 +122,20 @@ describe('JWT authentication', () => {
     const sim = await simulator(running, 500)
     const t = await tickcast(running, sim.port, {}, ['--auth-jwt-secret-file', secretFile, '--auth-expiry-warn-sec', '60', '--auth-clock-skew-sec', '0'])
     const hs = hsSigner(SECRET)
-    const lazy = connect(t.url, await hs.sign({ sub: 'carol', symbols: ['*'] }, 2)), keen = connect(t.url, await hs.sign({ sub: 'carol', symbols: ['*'] }, 2))
+    // signed up front: on a loaded machine the refresh must still land well inside the 4 s lifetime
+    const fresh = await hs.sign({ sub: 'carol', symbols: ['*'] }, 600), other = await hs.sign({ sub: 'mallory', symbols: ['*'] }, 600)
+    const lazy = connect(t.url, await hs.sign({ sub: 'carol', symbols: ['*'] }, 4)), keen = connect(t.url, await hs.sign({ sub: 'carol', symbols: ['*'] }, 4))
     await Promise.all([opened(lazy), opened(keen)])
     await waitFor(() => keen.control.some((m) => m.type === 'auth_expiring'), 5000, 'auth_expiring')
-    keen.send({ op: 'auth', token: await hs.sign({ sub: 'carol', symbols: ['*'] }, 600), id: 'r1' })
+    keen.send({ op: 'auth', token: fresh, id: 'r1' })
     await waitFor(() => keen.control.some((m) => m.id === 'r1'), 5000, 'refresh reply')
     expect(keen.control.find((m) => m.id === 'r1')).toMatchObject({ type: 'authenticated', principal: 'carol' })
     // another principal's token is no refresh
-    keen.send({ op: 'auth', token: await hs.sign({ sub: 'mallory', symbols: ['*'] }, 600), id: 'r2' })
+    keen.send({ op: 'auth', token: other, id: 'r2' })
     await waitFor(() => keen.control.some((m) => m.id === 'r2'), 5000, 'refused refresh')
     expect(keen.control.find((m) => m.id === 'r2')).toMatchObject({ type: 'error', code: 'UNAUTHORIZED' })
+    // every auth reply matches the published contract
+    for (const m of keen.control) expect(contract({ authenticated: 'Authenticated', auth_expiring: 'AuthExpiring', error: 'Error' }[m.type as string] ?? '?', m)).toBe('ok')
     expect(await lazy.closed).toEqual({ code: 4402, reason: 'token expired' })
     expect(lazy.control.some((m) => m.type === 'auth_expiring')).toBe(true)
     await new Promise((r) => setTimeout(r, 500))
