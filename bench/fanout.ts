@@ -2,6 +2,7 @@
 // same load generator (forked processes of lean clients). Never used by the server itself.
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -78,9 +79,20 @@ class LoadProc {
 
 interface Target { pids: number[]; host: string; port: number; path: string; stop(): Promise<void> }
 
-async function startTarget(kind: TargetKind, feedPort: number): Promise<Target> {
-  if (kind === 'tickcast') {
-    const extra = a['tickcast-args'] ? a['tickcast-args'].split(' ') : []
+/** tickcast-auth: one API key per client (hashes only in the file), entitled through a role listing every symbol by name. */
+const benchKey = (c: number): string => `bench-key-${c}`
+function authArgs(subs: number): string[] {
+  const dir = join(tmpdir(), `tickcast-bench-auth-${process.pid}`)
+  mkdirSync(dir, { recursive: true })
+  const keys = Array.from({ length: subs }, (_, c) => ({ sha256: createHash('sha256').update(benchKey(c)).digest('hex'), principal: `client-${c}`, roles: ['bench'] }))
+  writeFileSync(join(dir, 'keys.json'), JSON.stringify({ keys }))
+  writeFileSync(join(dir, 'roles.json'), JSON.stringify({ roles: { bench: { symbols: names } } }))
+  return ['--auth-api-keys-file', join(dir, 'keys.json'), '--auth-roles-file', join(dir, 'roles.json')]
+}
+
+async function startTarget(kind: TargetKind, feedPort: number, subs: number): Promise<Target> {
+  if (kind === 'tickcast' || kind === 'tickcast-auth') {
+    const extra = [...(a['tickcast-args'] ? a['tickcast-args'].split(' ') : []), ...(kind === 'tickcast-auth' ? authArgs(subs) : [])]
     const { child, match } = await spawnReady('node', [dist('src/main.js'), '--port', '0', '--mqtt-url', 'none', '--log-level', 'warn',
       '--feed', `sim=native:tcp://127.0.0.1:${feedPort}`, ...extra], /ws:\/\/127\.0\.0\.1:(\d+)\/v1\/stream/)
     return { pids: [child.pid!], host: '127.0.0.1', port: Number(match[1]), path: '/v1/stream', stop: () => stop(child) }
@@ -103,14 +115,16 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function runCell(kind: TargetKind, subs: number, rate: number, paused: number, idleOnly = false): Promise<Cell> {
   const { child: sim, match } = await spawnReady('node', [dist('feeds/sim.js'), '--port', '0', '--rate', String(rate), '--symbols', String(SYMBOLS)], /"port":(\d+)/)
-  const target = await startTarget(kind, Number(match[1]))
+  const target = await startTarget(kind, Number(match[1]), subs)
   const procs = Array.from({ length: PROCS }, () => new LoadProc())
   try {
     await Promise.all(procs.map((p) => p.next()))
     await sleep(500)
     const rssBefore = target.pids.reduce((s, p) => s + rssBytes(p), 0)
     const specs: ClientSpec[][] = procs.map(() => [])
-    for (let c = 0; c < subs; c++) specs[c % PROCS].push({ symbols: idleOnly ? [] : pickSymbols(c), paused: c < paused * 2 && c % 2 === 0 })
+    for (let c = 0; c < subs; c++) {
+      specs[c % PROCS].push({ symbols: idleOnly ? [] : pickSymbols(c), paused: c < paused * 2 && c % 2 === 0, token: kind === 'tickcast-auth' ? benchKey(c) : undefined })
+    }
     const conn = await Promise.all(procs.map((p, k) => p.call<{ n: number }>({ cmd: 'connect', kind, host: target.host, port: target.port, path: target.path, clients: specs[k] })))
     const connected = conn.reduce((s, c) => s + c.n, 0)
     await sleep(WARMUP_MS)
@@ -187,6 +201,10 @@ async function main(): Promise<void> {
     const find = (t: TargetKind): Cell | undefined => cells.find((c) => c.target === t && c.subscribers === subs && c.rate === r && c.paused === 0 && c.idleBytesPerConn === undefined)
     const tc = find('tickcast')
     if (!tc) continue
+    const au = cells.filter((c) => c.target === 'tickcast-auth' && c.subscribers === subs && c.rate === r)
+    const off = cells.filter((c) => c.target === 'tickcast' && c.subscribers === subs && c.rate === r && c.paused === 0 && c.idleBytesPerConn === undefined)
+    const mean = (cs: Cell[]): number => cs.reduce((s, c) => s + c.updatesPerSec, 0) / cs.length
+    if (au.length > 0) console.log(`  ${subs} subs @ ${r}: auth on ${Math.round(mean(au))} vs off ${Math.round(mean(off))} updates/s (mean of ${au.length}/${off.length} runs): ${((mean(au) / mean(off) - 1) * 100).toFixed(1)} %`)
     for (const b of ['nats', 'naive'] as const) {
       const bc = find(b)
       if (!bc) continue

@@ -63,6 +63,25 @@ export const OPTIONS: readonly Option[] = [
   { key: 'feedHeartbeatMs', flag: 'feed-heartbeat-ms', env: 'TICKCAST_FEED_HEARTBEAT_MS', kind: 'int', def: '1000', min: 50, max: 60000, help: 'SoupBinTCP client heartbeat interval' },
   { key: 'feedDeadAfterMs', flag: 'feed-dead-after-ms', env: 'TICKCAST_FEED_DEAD_AFTER_MS', kind: 'int', def: '15000', min: 100, max: 600000, help: 'silence after which a feed line is declared dead and reconnected' },
   { key: 'feedStaleAfterMs', flag: 'feed-stale-after-ms', env: 'TICKCAST_FEED_STALE_AFTER_MS', kind: 'int', def: '5000', min: 100, max: 600000, help: '/readyz fails when a feed has received nothing for this long' },
+  { key: 'authJwtSecretFile', flag: 'auth-jwt-secret-file', env: 'TICKCAST_AUTH_JWT_SECRET_FILE', kind: 'string', def: '', help: 'file holding the HS256 JWT secret (≥ 32 bytes); enables authentication' },
+  { key: 'authJwksFile', flag: 'auth-jwks-file', env: 'TICKCAST_AUTH_JWKS_FILE', kind: 'string', def: '', help: 'JWKS file of RS256/ES256/EdDSA public keys (reloaded when it changes); enables authentication' },
+  { key: 'authJwksUrl', flag: 'auth-jwks-url', env: 'TICKCAST_AUTH_JWKS_URL', kind: 'string', def: '', help: 'JWKS URL (fetched, cached 10 min, refetched for an unknown kid at most once a second); enables authentication' },
+  { key: 'authJwtIssuer', flag: 'auth-jwt-issuer', env: 'TICKCAST_AUTH_JWT_ISSUER', kind: 'string', def: '', help: 'required JWT iss; empty = not checked' },
+  { key: 'authJwtAudience', flag: 'auth-jwt-audience', env: 'TICKCAST_AUTH_JWT_AUDIENCE', kind: 'string', def: '', help: 'required JWT aud; empty = not checked' },
+  { key: 'authClockSkewSec', flag: 'auth-clock-skew-sec', env: 'TICKCAST_AUTH_CLOCK_SKEW_SEC', kind: 'int', def: '30', min: 0, max: 300, help: 'clock skew tolerated on JWT exp/nbf' },
+  { key: 'authApiKeysFile', flag: 'auth-api-keys-file', env: 'TICKCAST_AUTH_API_KEYS_FILE', kind: 'string', def: '', help: 'API keys file (SHA-256 hashes → principal, entitlements; reloaded live); enables authentication' },
+  { key: 'authRolesFile', flag: 'auth-roles-file', env: 'TICKCAST_AUTH_ROLES_FILE', kind: 'string', def: '', help: 'roles file: role → symbol patterns, maxHz, maxSymbols, maxConnections (reloaded live)' },
+  { key: 'allowAnonymous', flag: 'allow-anonymous', env: 'TICKCAST_ALLOW_ANONYMOUS', kind: 'bool', def: 'false', help: 'accept clients without a credential on a non-loopback address (with auth on: role "anonymous")' },
+  { key: 'authQueryToken', flag: 'auth-query-token', env: 'TICKCAST_AUTH_QUERY_TOKEN', kind: 'bool', def: 'false', help: 'also accept ?token= on the upgrade and REST (URLs reach proxy logs: off by default)' },
+  { key: 'authDeadlineMs', flag: 'auth-deadline-ms', env: 'TICKCAST_AUTH_DEADLINE_MS', kind: 'int', def: '5000', min: 100, max: 60000, help: 'a connection without a credential on the upgrade must send op:auth within this long (else 4401)' },
+  { key: 'authExpiryWarnSec', flag: 'auth-expiry-warn-sec', env: 'TICKCAST_AUTH_EXPIRY_WARN_SEC', kind: 'int', def: '60', min: 1, max: 3600, help: 'auth_expiring is sent this long before a token expires' },
+  { key: 'tlsCertFile', flag: 'tls-cert-file', env: 'TICKCAST_TLS_CERT_FILE', kind: 'string', def: '', help: 'PEM certificate chain: serve https:// and wss:// (TLS ≥ 1.2)' },
+  { key: 'tlsKeyFile', flag: 'tls-key-file', env: 'TICKCAST_TLS_KEY_FILE', kind: 'string', def: '', help: 'PEM private key of --tls-cert-file' },
+  { key: 'tlsPassphraseFile', flag: 'tls-passphrase-file', env: 'TICKCAST_TLS_PASSPHRASE_FILE', kind: 'string', def: '', help: 'file holding the passphrase of --tls-key-file' },
+  { key: 'mqttCaFile', flag: 'mqtt-ca-file', env: 'TICKCAST_MQTT_CA_FILE', kind: 'string', def: '', help: 'PEM CA the MQTT broker certificate must chain to (mqtts://)' },
+  { key: 'mqttCertFile', flag: 'mqtt-cert-file', env: 'TICKCAST_MQTT_CERT_FILE', kind: 'string', def: '', help: 'PEM client certificate for the MQTT broker' },
+  { key: 'mqttKeyFile', flag: 'mqtt-key-file', env: 'TICKCAST_MQTT_KEY_FILE', kind: 'string', def: '', help: 'PEM private key of --mqtt-cert-file' },
+  { key: 'mqttServername', flag: 'mqtt-servername', env: 'TICKCAST_MQTT_SERVERNAME', kind: 'string', def: '', help: 'TLS server name (SNI and certificate check) for the MQTT broker; empty = the URL host' },
   { key: 'logLevel', flag: 'log-level', env: 'TICKCAST_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], def: 'info', help: 'log level (pino)' },
   { key: 'shutdownDeadlineMs', flag: 'shutdown-deadline-ms', env: 'TICKCAST_SHUTDOWN_DEADLINE_MS', kind: 'int', def: '2000', min: 100, max: 60000, help: 'after SIGTERM, exit 1 if shutdown takes longer' },
 ]
@@ -77,6 +96,10 @@ export interface Config {
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
   feedHeartbeatMs: number; feedDeadAfterMs: number; feedStaleAfterMs: number
   logLevel: string; shutdownDeadlineMs: number
+  authJwtSecretFile: string; authJwksFile: string; authJwksUrl: string; authJwtIssuer: string; authJwtAudience: string; authClockSkewSec: number
+  authApiKeysFile: string; authRolesFile: string; allowAnonymous: boolean; authQueryToken: boolean; authDeadlineMs: number; authExpiryWarnSec: number
+  tlsCertFile: string; tlsKeyFile: string; tlsPassphraseFile: string
+  mqttCaFile: string; mqttCertFile: string; mqttKeyFile: string; mqttServername: string
 }
 
 /** Every problem found, reported at once; `usage` marks command-line mistakes (exit 2) vs bad values (exit 1). */
@@ -169,7 +192,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const parseOptions: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
     help: { type: 'boolean' }, version: { type: 'boolean' }, markdown: { type: 'boolean' }, config: { type: 'string' },
   }
-  for (const o of OPTIONS) parseOptions[o.flag] = { type: 'string', multiple: o.kind === 'feeds' }
+  for (const o of OPTIONS) parseOptions[o.flag] = { type: o.kind === 'bool' ? 'boolean' : 'string', multiple: o.kind === 'feeds' }
   let parsed: ReturnType<typeof parseArgs>
   try {
     parsed = parseArgs({ args: [...argv], options: parseOptions, strict: true, allowPositionals: false })
@@ -195,6 +218,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     let raw: string
     if (o.kind === 'feeds' && Array.isArray(flag) && flag.length > 0) raw = flag.join(' ')
     else if (typeof flag === 'string') raw = flag
+    else if (flag === true) raw = 'true'
     else if (env[o.env] !== undefined) raw = env[o.env]!
     else if (file[o.flag] !== undefined) raw = Array.isArray(file[o.flag]) ? (file[o.flag] as unknown[]).join(o.kind === 'feeds' ? ' ' : ',') : String(file[o.flag])
     else raw = o.def
@@ -213,6 +237,11 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   for (const origin of c.allowedOrigins) {
     if (origin === 'null' || !/^https?:\/\/[^/]+$/.test(origin)) problems.push(`--allowed-origins: "${origin}" must be scheme://host[:port]`)
   }
+  if (Boolean(c.tlsCertFile) !== Boolean(c.tlsKeyFile)) problems.push('--tls-cert-file and --tls-key-file go together')
+  if (c.tlsCertFile && c.workers > 0) problems.push('--tls-cert-file with --workers > 0 is not supported: terminate TLS at a reverse proxy (README, Security)')
+  if (Boolean(c.mqttCertFile) !== Boolean(c.mqttKeyFile)) problems.push('--mqtt-cert-file and --mqtt-key-file go together')
+  if (c.authJwksFile && c.authJwksUrl) problems.push('--auth-jwks-file and --auth-jwks-url: give one')
+  if (c.authJwksUrl && !/^https?:\/\//.test(c.authJwksUrl)) problems.push(`--auth-jwks-url: "${c.authJwksUrl}" must be an http(s) URL`)
   if (!c.mqttNodeId) c.mqttNodeId = `tickcast-${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}`
   else if (!/^[A-Za-z0-9_-]{1,64}$/.test(c.mqttNodeId)) problems.push(`--mqtt-node-id: "${c.mqttNodeId}" must be 1-64 of [A-Za-z0-9_-]`)
   if (problems.length > 0) throw new ConfigError(problems, false)

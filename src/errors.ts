@@ -16,6 +16,13 @@ export type DecodeStatus = number
 export const CLOSE_GOING_AWAY = 1001
 export const CLOSE_SLOW_CONSUMER = 4001
 export const CLOSE_RATE_LIMITED = 4005
+// Authentication (issue 10), numbered after the HTTP statuses they mirror. 4401: no valid credential (bad token, no
+// op:auth within the deadline, another message before it): do not reconnect with the same token. 4402: the token
+// expired without an in-band refresh: reconnect with a fresh one. 4403: the principal was revoked or is over its
+// connection cap: do not reconnect.
+export const CLOSE_UNAUTHENTICATED = 4401
+export const CLOSE_TOKEN_EXPIRED = 4402
+export const CLOSE_FORBIDDEN = 4403
 
 // Control-message error codes sent in `{"type":"error","code":...}`; the connection stays open.
 export const ERR_MALFORMED = 'MALFORMED'
@@ -26,10 +33,12 @@ export const ERR_TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS'
 export const ERR_RATE_LIMITED = 'RATE_LIMITED'
 export const ERR_TOO_LARGE = 'TOO_LARGE'
 /**
- * RESERVED, not emitted yet: the entitlement check on subscribe belongs to the open auth/entitlements issue
- * (issue 10). It stays in the published list (asyncapi.json ErrorCode) so that work adds behaviour, not a code.
+ * The principal may not receive this symbol (its entitlements, src/auth/entitlements.ts): sent per denied subscribe
+ * entry, and per symbol taken away when entitlements shrink on a live connection. REST answers 403 with it.
  */
 export const ERR_NOT_ENTITLED = 'NOT_ENTITLED'
+/** An in-band op:auth refresh was refused; the connection keeps its current token until that expires. */
+export const ERR_UNAUTHORIZED = 'UNAUTHORIZED'
 
 /** A problem found at boot (config, listen, capacity): the process reports it and exits non-zero. */
 export class BootError extends Error {

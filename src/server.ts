@@ -1,6 +1,7 @@
 // Owns assembling tickcast from a Config: feeds → normalizer → ring → dispatcher → WebSocket / MQTT, and stopping it.
 // Must never parse configuration or touch process state (signals, exit): main.ts does that.
 import type { Logger } from 'pino'
+import { authOptions, mqttTls, serverTls } from './auth/from-config.js'
 import { LastValueCache } from './cache/last-value-cache.js'
 import { FORMAT_JSON, FORMAT_MSGPACK } from './codec/tick-codec.js'
 import type { Config, FeedConfig } from './config.js'
@@ -106,7 +107,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       mqtt = new MqttPublisher({
         url: mqttUrl, nodeId: config.mqttNodeId, protocolVersion, topicPrefix: config.mqttPrefix,
         format: config.mqttFormat === 'json' ? FORMAT_JSON : FORMAT_MSGPACK, quoteExpirySec: config.mqttQuoteExpirySec,
-        username: config.mqttUsername || undefined, password: config.mqttPassword || undefined,
+        username: config.mqttUsername || undefined, password: config.mqttPassword || undefined, tls: mqttTls(config),
       }, symbols, lvc, log)
       await mqtt.start()
       undo.push({ stage: PIPELINE, stop: () => mqtt!.stop() })
@@ -126,6 +127,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       maxBackpressureBytes: config.wsMaxBackpressureBytes, slowGraceMs: config.wsSlowGraceMs, slowHardLimitBytes: config.wsSlowHardLimitBytes,
       idleTimeoutSec: config.wsIdleTimeoutSec,
       allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null,
+      auth: authOptions(config), tls: serverTls(config),
     }
     // --workers N: the main thread keeps ingest, MQTT (its dispatcher feeds the LVC behind it) and the listen socket;
     // its app hands every accepted connection to one of N worker threads (uWS child apps), each mirroring the ring
@@ -172,7 +174,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     // workers and the main app close together: every client gets its 1001 within one close grace
     undo.push({ stage: CLIENTS, stop: () => workers !== null ? Promise.all([ws.close(), workers.stop()]) : ws.close() })
 
-    const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/v1/stream`
+    const url = `${config.tlsCertFile ? 'wss' : 'ws'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/v1/stream`
     log.info({ url, http: `http://${config.host}:${port}/`, mqtt: mqttUrl, feeds: feedConfigs.map((f) => f.name) }, 'tickcast listening')
 
     let stopping: Promise<void> | null = null

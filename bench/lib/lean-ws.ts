@@ -33,7 +33,8 @@ export class LeanWsClient {
 
   constructor(private readonly handler: FrameHandler) {}
 
-  connect(host: string, port: number, path: string, timeoutMs = 30_000): Promise<void> {
+  /** `token`: sent as `Authorization: Bearer` on the upgrade (tickcast with authentication on). */
+  connect(host: string, port: number, path: string, timeoutMs = 30_000, token = ''): Promise<void> {
     return new Promise((resolve, reject) => {
       const sock = net.connect({ host, port })
       this.socket = sock
@@ -58,7 +59,8 @@ export class LeanWsClient {
       sock.on('close', () => { if (this.closeCode === 0) this.closeCode = 1006 })
       sock.on('connect', () => {
         sock.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n` +
+          (token ? `Authorization: Bearer ${token}\r\n` : '') + '\r\n')
       })
     })
   }

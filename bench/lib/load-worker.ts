@@ -4,8 +4,9 @@ import * as hdr from 'hdr-histogram-js'
 import { LeanWsClient } from './lean-ws.js'
 import { JsonUpdatesReceiver, NatsReceiver, RecvStats } from './receivers.js'
 
-export type TargetKind = 'tickcast' | 'naive' | 'nats'
-export interface ClientSpec { symbols: string[]; paused: boolean }
+/** tickcast-auth: tickcast with authentication on, every client with its own API key (issue 10's figure) */
+export type TargetKind = 'tickcast' | 'tickcast-auth' | 'naive' | 'nats'
+export interface ClientSpec { symbols: string[]; paused: boolean; token?: string }
 export type WorkerCommand =
   | { cmd: 'connect'; kind: TargetKind; host: string; port: number; path: string; clients: ClientSpec[]; options?: Record<string, unknown> }
   | { cmd: 'reset' } | { cmd: 'report' } | { cmd: 'close' }
@@ -29,7 +30,7 @@ async function connectAll(c: Extract<WorkerCommand, { cmd: 'connect' }>): Promis
       const handler = c.kind === 'nats' ? new NatsReceiver(stats, (s) => holder.client?.sendText(s)) : new JsonUpdatesReceiver(stats)
       const client = holder.client = new LeanWsClient(handler)
       try {
-        await client.connect(c.host, c.port, c.path)
+        await client.connect(c.host, c.port, c.path, 30_000, spec.token)
       } catch { failed++; return }
       clients.push(client)
       if (c.kind === 'nats') {

@@ -47,11 +47,13 @@ export interface TickcastClientOptions {
   /** ws://host:port/v1/stream, or a function called before each (re)connect */
   url: string | (() => string)
   format?: 'json' | 'msgpack'
-  /**
-   * Sent as the `token` query parameter. tickcast has no authentication yet and ignores unknown query
-   * parameters; this is where a gateway or a later version reads it.
-   */
+  /** A fixed credential (JWT or API key), sent in-band as the first message (`op: auth`), never in the URL. */
   token?: string
+  /**
+   * Called for a credential at each (re)connect and when the server warns that the current one expires
+   * (`auth_expiring`): the client refreshes in-band. Wins over `token`. A 4401/4403 close ends the session.
+   */
+  getToken?: () => string | Promise<string>
   /** WebSocket constructor: default globalThis.WebSocket; in Node pass the `ws` package's export */
   WebSocket?: new (url: string) => object
   reconnect?: { minMs?: number; maxMs?: number }

@@ -6,6 +6,9 @@ import {
 } from './symbol-state.js'
 import type { SymbolState, WireEvent } from './symbol-state.js'
 import type { ClientEvents, ConnectionState, TickcastClientOptions, WebSocketLike } from './client-types.js'
+import { FINAL_CLOSE_CODES, sendAuth } from './client-auth.js'
+import type { GetToken } from './client-auth.js'
+import { Pings } from './pings.js'
 
 // the public API stays importable from this one module (the /client.js entry re-exports it)
 export type { BookEvent, QuoteEvent, StaleEvent, StatusEvent, SymbolState, TradeEvent } from './symbol-state.js'
@@ -25,7 +28,9 @@ export class TickcastClient {
   latencyMs = NaN
   readonly stats = { framesIn: 0, eventsIn: 0, duplicates: 0, gaps: 0, reconnects: 0 }
 
-  private readonly opts: Required<Omit<TickcastClientOptions, 'token' | 'WebSocket' | 'reconnect'>> & { token: string | undefined }
+  private readonly opts: Required<Omit<TickcastClientOptions, 'token' | 'getToken' | 'WebSocket' | 'reconnect'>>
+  /** null = the server needs no credential; else asked for a token at each (re)connect and each auth_expiring */
+  private readonly getToken: GetToken | null
   private readonly Ws: new (url: string) => object
   private readonly minMs: number
   private readonly maxMs: number
@@ -37,16 +42,17 @@ export class TickcastClient {
   private readonly states = new Map<string, SymbolState>()
   /** symbols whose updates are ignored until their snapshot arrives */
   private readonly awaiting = new Set<string>()
-  private readonly pings = new Map<string, { t0: number; resolve: (ms: number) => void }>()
+  private readonly pings = new Pings()
   private ws: WebSocketLike | null = null
   private st: ConnectionState = 'idle'
   private attempt = 0
   private nextId = 0
   private retryTimer: ReturnType<typeof setTimeout> | null = null
-  private pingTimer: ReturnType<typeof setInterval> | null = null
 
   constructor(options: TickcastClientOptions) {
-    this.opts = { url: options.url, format: options.format ?? 'json', token: options.token, pingIntervalMs: options.pingIntervalMs ?? 5000 }
+    this.opts = { url: options.url, format: options.format ?? 'json', pingIntervalMs: options.pingIntervalMs ?? 5000 }
+    const token = options.token
+    this.getToken = options.getToken ?? (token ? () => token : null)
     const Ws = options.WebSocket ?? (globalThis as { WebSocket?: new (url: string) => object }).WebSocket
     if (!Ws) throw new Error('no WebSocket implementation: pass options.WebSocket (in Node: the ws package)')
     this.Ws = Ws
@@ -76,8 +82,7 @@ export class TickcastClient {
     this.clearRetry()
     this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting')
     const base = typeof this.opts.url === 'function' ? this.opts.url() : this.opts.url
-    let url = base + (base.includes('?') ? '&' : '?') + 'format=' + this.opts.format
-    if (this.opts.token) url += '&token=' + encodeURIComponent(this.opts.token)
+    const url = base + (base.includes('?') ? '&' : '?') + 'format=' + this.opts.format
     let ws: WebSocketLike
     try {
       ws = new this.Ws(url) as WebSocketLike
@@ -93,7 +98,7 @@ export class TickcastClient {
 
   /** Closes for good: no reconnect until connect() is called again. */
   close(): void {
-    this.clearRetry(); this.stopPinger()
+    this.clearRetry(); this.pings.stop()
     const ws = this.ws
     this.ws = null
     // keep an error handler: closing a socket still connecting fails it with an error event (ws throws if unheard)
@@ -125,11 +130,7 @@ export class TickcastClient {
   ping(): Promise<number> {
     const ws = this.ws
     if (!ws || this.st !== 'open') return Promise.reject(new Error('not connected'))
-    const id = 'p' + (this.nextId++)
-    return new Promise<number>((resolve) => {
-      this.pings.set(id, { t0: performance.now(), resolve })
-      ws.send(JSON.stringify({ op: 'ping', id }))
-    })
+    return this.pings.ping((text) => ws.send(text))
   }
 
   private request(op: 'subscribe' | 'unsubscribe', entries: readonly string[]): void {
@@ -149,23 +150,30 @@ export class TickcastClient {
     this.request('subscribe', symbols)
   }
 
-  private onOpen(): void {
+  /** With a credential, the session is open once the server says `authenticated` (nothing else may go first). */
+  private onOpen(): void { if (this.getToken) this.authenticate(); else this.ready() }
+
+  private authenticate(): void {
+    const ws = this.ws
+    if (ws) sendAuth(ws, this.getToken!, () => this.ws === ws, (message) => this.emit('error', { code: 'AUTH', message, symbol: null }))
+  }
+
+  private ready(): void {
     this.attempt = 0
     this.setState('open')
     // a new connection has no subscriptions: every symbol gets a fresh snapshot as its new baseline
     for (const s of this.states.keys()) this.awaiting.add(s)
     this.request('subscribe', Array.from(this.wanted))
-    this.startPinger()
+    this.pings.start(this.opts.pingIntervalMs, () => { this.ping().catch(() => undefined) })
   }
 
   private onClose(ev: { code: number; reason: string }): void {
     this.ws = null
-    this.stopPinger()
-    for (const p of this.pings.values()) p.resolve(NaN)
-    this.pings.clear()
+    this.pings.stop(true)
     if (this.st === 'closed') return
-    this.emit('error', { code: 'SOCKET', message: 'connection closed (' + ev.code + (ev.reason ? ' ' + ev.reason : '') + ')', symbol: null })
-    this.scheduleReconnect()
+    const final = FINAL_CLOSE_CODES.includes(ev.code) // 4402 (token expired) reconnects with a fresh token
+    this.emit('error', { code: final ? 'AUTH' : 'SOCKET', message: 'connection closed (' + ev.code + (ev.reason ? ' ' + ev.reason : '') + ')', symbol: null })
+    if (final) this.setState('closed'); else this.scheduleReconnect()
   }
 
   private onError(): void { /* onclose follows every error event and carries the code: handled there */ }
@@ -182,15 +190,6 @@ export class TickcastClient {
   }
 
   private clearRetry(): void { if (this.retryTimer !== null) { clearTimeout(this.retryTimer); this.retryTimer = null } }
-
-  private startPinger(): void {
-    this.stopPinger()
-    if (this.opts.pingIntervalMs <= 0) return
-    this.pingTimer = setInterval(() => { this.ping().catch(() => undefined) }, this.opts.pingIntervalMs)
-    this.ping().catch(() => undefined)
-  }
-
-  private stopPinger(): void { if (this.pingTimer !== null) { clearInterval(this.pingTimer); this.pingTimer = null } }
 
   private onMessage(ev: { data: unknown }): void {
     const data = ev.data
@@ -211,14 +210,10 @@ export class TickcastClient {
   }
 
   private onControl(m: Record<string, unknown>): void {
-    if (m.type === 'pong') {
-      const id = String(m.id), p = this.pings.get(id)
-      if (!p) return
-      this.pings.delete(id)
-      const ms = performance.now() - p.t0
-      this.latencyMs = ms
-      p.resolve(ms)
-      this.emit('latency', ms)
+    if (m.type === 'authenticated') { if (this.st !== 'open') this.ready() } else if (m.type === 'auth_expiring') this.authenticate()
+    else if (m.type === 'pong') {
+      const ms = this.pings.pong(m.id)
+      if (!Number.isNaN(ms)) { this.latencyMs = ms; this.emit('latency', ms) }
     } else if (m.type === 'error') {
       const symbol = typeof m.symbol === 'string' ? m.symbol : null
       // an unknown or malformed symbol would fail again after every reconnect: stop asking for it

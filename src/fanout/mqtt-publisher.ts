@@ -105,6 +105,7 @@ export class MqttPublisher {
       // Critical: the default (true) queued 10,000 stale quotes during an outage and replayed them.
       queueQoSZero: false,
       will: { topic: this.statusTopic, payload: OFFLINE, qos: 1, retain: true },
+      ...opts.tls, // mqtts:// / wss://: CA, client certificate and key, server name (src/auth/from-config.ts)
     }
     this.stats.readBacklogBytes = this.readBacklogBytes
   }

@@ -11,6 +11,8 @@ export interface MqttPublisherOptions {
   nodeId: string
   clientId?: string
   username?: string
+  /** TLS to the broker (mqtts:// or wss://): PEM CA, client certificate and key, server name */
+  tls?: { ca?: string; cert?: string; key?: string; servername?: string }
   password?: string
   /** 5 (default) or 4 = MQTT 3.1.1 (aedes): with 4 no MQTT 5 properties are sent */
   protocolVersion?: 4 | 5

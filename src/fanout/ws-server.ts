@@ -7,6 +7,11 @@
 //   ws/hub.ts          who wants which symbol: uWS topics, counts, detached holders; the dispatcher's FrameSink
 //   http/routes.ts, http/app-host.ts   HTTP routes; listening or serving as a worker's child app
 import * as uWS from 'uWebSockets.js'
+import { AuditLog } from '../auth/audit-log.js'
+import { AUTH_DEFAULTS, Authenticator } from '../auth/authenticator.js'
+import type { AuthOptions } from '../auth/authenticator.js'
+import { httpAuthorizer } from '../auth/http-auth.js'
+import { WsAuth } from '../auth/ws-auth.js'
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER } from '../errors.js'
@@ -53,6 +58,14 @@ export interface WsServerOptions {
   /** HTTP request counters (tickcast_http_requests_total) */
   http?: HttpStats
   extraRoutes?: (app: uWS.TemplatedApp) => void
+  /** authentication and entitlements (README, Security); absent = anonymous clients see every symbol (loopback only) */
+  auth?: Partial<AuthOptions>
+  /** TLS (uWS SSLApp): PEM files and the key's passphrase (read from its file by the caller) */
+  tls?: { certFile: string; keyFile: string; passphrase: string } | null
+}
+
+const NO_AUTH: AuthOptions = {
+  ...AUTH_DEFAULTS, secretFile: '', jwksFile: '', jwksUrl: '', issuer: '', audience: '', apiKeysFile: '', rolesFile: '', allowAnonymous: false, queryToken: false,
 }
 
 export const WS_DEFAULTS = Object.freeze({
@@ -84,6 +97,7 @@ export class WsServer implements FrameSink {
   readonly app: uWS.TemplatedApp
   private readonly hub: Hub
   private readonly host: ConnectionHost
+  readonly auth: WsAuth
   private readonly allowedOrigins: ReadonlySet<string> | null
   private readonly closeGraceMs: number
   private readonly connections = new Set<Connection>()
@@ -114,10 +128,13 @@ export class WsServer implements FrameSink {
     this.scan = this.scan.bind(this)
     this.flushThrottled = this.flushThrottled.bind(this)
     this.closeQueued = this.closeQueued.bind(this)
-    this.app = uWS.App()
+    const tls = opts.tls
+    this.app = tls ? uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, passphrase: tls.passphrase || undefined }) : uWS.App()
+    const authn = new Authenticator({ ...NO_AUTH, ...opts.auth }, stats, { info: (o, m) => log.info(o, m), error: (o, m) => log.warn(o, m) })
+    this.auth = new WsAuth(authn, new AuditLog(log))
     this.hub = new Hub(this.app, symbols, registryLimits, stats)
     this.host = {
-      hub: this.hub, lvc, symbols, stats, log, limits, frames: new SnapshotFrames(lvc, symbols),
+      hub: this.hub, lvc, symbols, stats, log, limits, frames: new SnapshotFrames(lvc, symbols), auth: this.auth,
       req: new ControlRequest(), result: new RequestResult(),
       closeLater: (c) => this.closeLater(c),
       throttling: (c, on) => this.throttling(c, on),
@@ -138,7 +155,8 @@ export class WsServer implements FrameSink {
       close: this.onClose.bind(this),
     })
     registerRoutes(this.app, {
-      symbols, lvc, ready: opts.ready, metrics: opts.metrics, extraRoutes: opts.extraRoutes, http: opts.http,
+      symbols, lvc, ready: opts.ready, metrics: opts.metrics, extraRoutes: opts.extraRoutes, http: opts.http, auth: httpAuthorizer(authn, this.auth.audit),
+      onDenied: (ip, principal, symbol) => { authn.denied(1); this.auth.audit.denied(ip, principal, [symbol], 'rest') },
       isClosing: () => this.closing !== null,
     })
   }
@@ -154,6 +172,7 @@ export class WsServer implements FrameSink {
   symbolAdded(id: number): void { this.hub.symbolAdded(id) }
 
   async listen(host: string, port: number): Promise<number> {
+    this.auth.authn.checkExposure(host)
     const l = await listenApp(this.app, host, port)
     this.listenSocket = l.socket
     this.startScan()
@@ -189,6 +208,7 @@ export class WsServer implements FrameSink {
       if (this.listenSocket) { closeListening(this.listenSocket); this.listenSocket = null }
       if (this.scanTimer) { clearInterval(this.scanTimer); this.scanTimer = null }
       if (this.throttleTimer) { clearInterval(this.throttleTimer); this.throttleTimer = null }
+      this.auth.stop()
       await new Promise((r) => setTimeout(r, this.closeGraceMs))
       this.app.close()
       this.log.info({ connections: n }, 'websocket server closed')
@@ -198,6 +218,7 @@ export class WsServer implements FrameSink {
 
   private startScan(): void {
     if (this.scanTimer !== null) return
+    this.auth.start()
     this.scanTimer = setInterval(this.scan, SLOW_SCAN_MS)
     this.scanTimer.unref()
   }
@@ -242,9 +263,11 @@ export class WsServer implements FrameSink {
   private onUpgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
     const format = upgradeFormat(res, req, this.allowedOrigins, this.stats)
     if (format === -1) return
-    const data: UserData = { c: new Connection(format, this.host, performance.now()) }
-    res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
-      req.getHeader('sec-websocket-extensions'), context)
+    // read before ws-auth may wait for a JWT check: uWS invalidates req when this handler returns
+    const key = req.getHeader('sec-websocket-key'), protocol = req.getHeader('sec-websocket-protocol'), ext = req.getHeader('sec-websocket-extensions')
+    this.auth.upgrade(res, req, (session) => {
+      res.upgrade<UserData>({ c: new Connection(format, this.host, performance.now(), session) }, key, protocol, ext, context)
+    })
   }
 
   private onOpen(ws: Ws): void {
@@ -252,6 +275,7 @@ export class WsServer implements FrameSink {
     c.open(ws)
     this.connections.add(c)
     this.stats.connections++; this.stats.connectionsTotal++
+    this.auth.opened(c)
   }
 
   private onMessage(ws: Ws, data: ArrayBuffer, isBinary: boolean): void { ws.getUserData().c.onMessage(data, isBinary, performance.now()) }

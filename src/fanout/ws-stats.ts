@@ -1,8 +1,11 @@
 // Owns the WebSocket fan-out's plain counters: connections, subscriptions, control errors, closes, rejected upgrades.
 // Must never hold a label map or a metric object: the metrics registry reads these numbers at scrape time.
+import { AUTH_FAILURE_REASONS } from '../auth/principal.js'
+import type { AuthFailureReason } from '../auth/principal.js'
 
 /** Why a connection ended; a bounded set so it can become a metric label. */
-export const CLOSE_REASONS = ['slow_consumer', 'too_big', 'protocol', 'rate_limited', 'shutdown', 'normal', 'idle', 'abnormal'] as const
+export const CLOSE_REASONS = ['slow_consumer', 'too_big', 'protocol', 'rate_limited', 'shutdown', 'normal', 'idle', 'abnormal',
+  'unauthenticated', 'token_expired', 'forbidden'] as const
 export type CloseReason = (typeof CLOSE_REASONS)[number]
 
 export const UPGRADE_REJECT_REASONS = ['origin', 'version', 'format'] as const
@@ -10,7 +13,7 @@ export type UpgradeRejectReason = (typeof UPGRADE_REJECT_REASONS)[number]
 
 /** The stable codes of src/errors.ts that a control reply can carry. */
 export const CONTROL_ERROR_CODES = [
-  'MALFORMED', 'UNKNOWN_OP', 'UNKNOWN_SYMBOL', 'BAD_SYMBOL', 'TOO_MANY_SUBSCRIPTIONS', 'RATE_LIMITED', 'TOO_LARGE',
+  'MALFORMED', 'UNKNOWN_OP', 'UNKNOWN_SYMBOL', 'BAD_SYMBOL', 'TOO_MANY_SUBSCRIPTIONS', 'RATE_LIMITED', 'TOO_LARGE', 'NOT_ENTITLED', 'UNAUTHORIZED',
 ] as const
 export type ControlErrorCode = (typeof CONTROL_ERROR_CODES)[number]
 
@@ -48,4 +51,7 @@ export class WsStats {
   readonly controlErrors: Record<ControlErrorCode, number> = zeros(CONTROL_ERROR_CODES)
   readonly closes: Record<CloseReason, number> = zeros(CLOSE_REASONS)
   readonly upgradesRejected: Record<UpgradeRejectReason, number> = zeros(UPGRADE_REJECT_REASONS)
+  /** credentials refused (WebSocket and REST), by bounded reason; and symbols refused or taken away as not entitled */
+  readonly authFailures: Record<AuthFailureReason, number> = zeros(AUTH_FAILURE_REASONS)
+  entitlementDenials = 0
 }

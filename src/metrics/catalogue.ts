@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import type { EventLoopUtilization } from 'node:perf_hooks'
+import { AUTH_FAILURE_REASONS } from '../auth/principal.js'
 import { DECODE_BAD_LENGTH, DECODE_BAD_VALUE, DECODE_UNKNOWN_SYMBOL, DECODE_UNKNOWN_TYPE } from '../errors.js'
 import type { DispatchStats } from '../fanout/dispatcher.js'
 import type { MqttStats } from '../fanout/mqtt-stats.js'
@@ -149,6 +150,8 @@ export function registerCatalogue(m: MetricsRegistry, s: MetricSources): void {
   m.counter('tickcast_ws_control_errors_total', 'Control messages answered with an error, by code.', perKey(CONTROL_ERROR_CODES, 'code', ws.controlErrors))
   m.counter('tickcast_ws_closes_total', 'WebSocket connections closed, by reason.', perKey(CLOSE_REASONS, 'reason', ws.closes))
   m.counter('tickcast_ws_upgrades_rejected_total', 'WebSocket upgrades refused, by reason.', perKey(UPGRADE_REJECT_REASONS, 'reason', ws.upgradesRejected))
+  m.counter('tickcast_auth_failures_total', 'Credentials refused (WebSocket and REST), by reason.', perKey(AUTH_FAILURE_REASONS, 'reason', ws.authFailures))
+  m.counter('tickcast_auth_entitlement_denials_total', 'Symbols refused (subscribe, REST) or taken away (reload) as not entitled.', () => ws.entitlementDenials)
   m.counter('tickcast_ws_backpressure_drops_total', 'Messages uWS dropped for a connection over its backpressure limit.', () => ws.backpressureDrops)
   // Slow-consumer ladder: conflate (latest value per symbol), catch up with snapshots, recover or close (4001).
   m.gauge('tickcast_ws_slow_conflating_connections', 'Connections currently conflated because they fell behind.', () => ws.slowConflating)

@@ -14,7 +14,14 @@
  * {"op":"subscribe","symbols":["AAPL","MS*","*"],"snapshot":true,"id":"r1"}
  * {"op":"unsubscribe","symbols":["AAPL","MS*"],"id":"r2"}
  * {"op":"ping","id":"r3"}
+ * {"op":"auth","token":"<JWT or API key>","id":"a1"}
  * ```
+ * - Authentication (when the server requires it; README, Security): a credential in `Authorization: Bearer` on the
+ *   upgrade, or `op:auth` as the first message within `--auth-deadline-ms` (anything else first, or another message
+ *   before the `{"type":"authenticated",...}` reply, closes 4401). Before `exp` the server sends
+ *   `{"type":"auth_expiring","expiresAt":ms,"time":ms}`; a new `op:auth` (same principal) refreshes in-band; at
+ *   `exp` unrefreshed → close 4402. Revoked principal or over its connection cap → 4403. A subscribe entry the
+ *   principal is not entitled to → error NOT_ENTITLED (patterns expand only to entitled symbols).
  * - `id` (optional): a string of ≤ 64 characters or a finite number, echoed in the reply.
  * - `symbols`: a non-empty array of strings (at most maxSymbolsPerConnection + maxPatternsPerConnection entries,
  *   else TOO_LARGE). An entry is
@@ -79,7 +86,7 @@
  */
 import { ERR_MALFORMED, ERR_TOO_LARGE, ERR_UNKNOWN_OP } from '../errors.js'
 
-export const OP_NONE = 0, OP_SUBSCRIBE = 1, OP_UNSUBSCRIBE = 2, OP_PING = 3
+export const OP_NONE = 0, OP_SUBSCRIBE = 1, OP_UNSUBSCRIBE = 2, OP_PING = 3, OP_AUTH = 4
 export const MAX_ID_CHARS = 64
 export const MAX_ERRORS_PER_REQUEST = 32
 /** `*` alone, or a symbol prefix followed by `*` */
@@ -96,6 +103,8 @@ export class ControlRequest {
   /** throttling asked for on subscribe: at most maxHz updates/s per symbol, staleness budget maxAgeMs; 0 = none */
   maxHz = 0
   maxAgeMs = 0
+  /** op:auth's credential (a JWT or an API key); '' otherwise. Never logged. */
+  token = ''
   /** '' when parsing succeeded, else the error code to reply with */
   errorCode = ''
   errorMessage = ''
@@ -112,7 +121,7 @@ function fail(out: ControlRequest, code: string, message: string): boolean {
  * Runs synchronously: uWS neuters `data` when the message handler returns.
  */
 export function parseControl(data: ArrayBuffer, isBinary: boolean, maxSymbolsPerRequest: number, out: ControlRequest): boolean {
-  out.op = OP_NONE; out.id = undefined; out.symbols = []; out.snapshot = true; out.maxHz = 0; out.maxAgeMs = 0; out.errorCode = ''; out.errorMessage = ''
+  out.op = OP_NONE; out.id = undefined; out.symbols = []; out.snapshot = true; out.maxHz = 0; out.maxAgeMs = 0; out.token = ''; out.errorCode = ''; out.errorMessage = ''
   if (isBinary) return fail(out, ERR_MALFORMED, 'control messages are JSON text frames')
   let msg: unknown
   try {
@@ -129,9 +138,15 @@ export function parseControl(data: ArrayBuffer, isBinary: boolean, maxSymbolsPer
   const op = m.op
   if (typeof op !== 'string') return fail(out, ERR_MALFORMED, 'op must be a string')
   if (op === 'ping') { out.op = OP_PING; return true }
+  if (op === 'auth') {
+    out.op = OP_AUTH
+    if (typeof m.token !== 'string' || m.token.length === 0) return fail(out, ERR_MALFORMED, 'token must be a non-empty string')
+    out.token = m.token
+    return true
+  }
   if (op === 'subscribe') out.op = OP_SUBSCRIBE
   else if (op === 'unsubscribe') out.op = OP_UNSUBSCRIBE
-  else return fail(out, ERR_UNKNOWN_OP, 'op must be subscribe, unsubscribe or ping')
+  else return fail(out, ERR_UNKNOWN_OP, 'op must be subscribe, unsubscribe, ping or auth')
   const symbols = m.symbols
   if (!Array.isArray(symbols) || symbols.length === 0) return fail(out, ERR_MALFORMED, 'symbols must be a non-empty array of strings')
   if (symbols.length > maxSymbolsPerRequest) return fail(out, ERR_TOO_LARGE, `at most ${maxSymbolsPerRequest} symbols per request`)

@@ -1,6 +1,6 @@
 // Owns who is subscribed to what: per-connection explicit symbols and patterns, per-symbol per-format counts, topics.
 // Must never send data or read the ring: it resolves subscriptions to per-symbol uWS topics and counts them.
-import { ERR_BAD_SYMBOL, ERR_TOO_MANY_SUBSCRIPTIONS, ERR_UNKNOWN_SYMBOL } from '../errors.js'
+import { ERR_BAD_SYMBOL, ERR_NOT_ENTITLED, ERR_TOO_MANY_SUBSCRIPTIONS, ERR_UNKNOWN_SYMBOL } from '../errors.js'
 import { FORMAT_NAMES } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { NO_SYMBOL, SYMBOL_PATTERN } from '../model/symbols.js'
@@ -14,10 +14,17 @@ export interface TopicSocket {
   unsubscribe(topic: Uint8Array): boolean
 }
 
+/** Which symbols a connection may hold (src/auth/entitlements.ts): asked at subscribe and expansion, never per tick. */
+export interface SymbolGate { allows(symbol: string): boolean }
+
 /** One connection's subscriptions. uWS topics are per symbol (v20 has no wildcards), so patterns expand here. */
 export class Subscriber {
   /** null before open and after close: uWS throws on a closed socket */
   ws: TopicSocket | null = null
+  /** the principal's entitlements; null = every symbol */
+  gate: SymbolGate | null = null
+  /** symbols this connection may hold at once, explicit and through patterns (the principal's cap); 0 = no cap */
+  maxTopics = 0
   /** pattern prefixes without the `*` ('' = every symbol), and the patterns as the client wrote them */
   get prefixes(): string[] { return this.prefixList ??= [] }
   get patterns(): string[] { return this.patternList ??= [] }
@@ -37,7 +44,12 @@ export class Subscriber {
    * in `counts`, so the dispatcher neither encodes nor publishes for them; the connection sends their latest values
    */
   get detached(): Set<number> { return this.detachedSet ??= new Set() }
+  /** A pattern of this connection just covered symbol `id`, learned from the ring (the connection may throttle it). */
+  topicLearned(_id: number): void {}
 }
+
+function entitled(s: Subscriber, name: string): boolean { return s.gate === null || s.gate.allows(name) }
+function full(s: Subscriber): boolean { return s.maxTopics > 0 && s.topics.size >= s.maxTopics }
 
 /** What one subscribe/unsubscribe did; reused per request by the server (the connection snapshots `added` ∪ `listed`). */
 export class RequestResult {
@@ -90,7 +102,11 @@ export class SubscriptionRegistry {
           const prefix = entry.slice(0, -1)
           s.patterns.push(entry); s.prefixes.push(prefix); this.patternSubscribers.add(s); this.stats.patterns++
           const names = this.symbols.name
-          for (let id = 0; id < names.length; id++) if (names[id].startsWith(prefix) && this.addTopic(s, id)) out.added.push(id)
+          for (let id = 0; id < names.length; id++) {
+            if (!names[id].startsWith(prefix) || !entitled(s, names[id]) || s.topics.has(id)) continue
+            if (full(s)) { out.error(ERR_TOO_MANY_SUBSCRIPTIONS, entry, `at most ${s.maxTopics} symbols for this principal`); break }
+            if (this.addTopic(s, id)) out.added.push(id)
+          }
         }
         if (!out.patterns.includes(entry)) out.patterns.push(entry)
         continue
@@ -98,9 +114,10 @@ export class SubscriptionRegistry {
       if (!SYMBOL_PATTERN.test(entry)) { out.error(ERR_BAD_SYMBOL, entry, `symbols match ${SYMBOL_PATTERN.source}`); continue }
       const id = this.symbols.idOf(entry)
       if (id === NO_SYMBOL) { out.error(ERR_UNKNOWN_SYMBOL, entry, 'no such symbol'); continue }
+      if (!entitled(s, entry)) { out.error(ERR_NOT_ENTITLED, entry, 'not entitled to this symbol'); continue }
       if (!s.explicit.has(id)) {
-        if (s.explicit.size >= maxSymbolsPerConnection) {
-          out.error(ERR_TOO_MANY_SUBSCRIPTIONS, entry, `at most ${maxSymbolsPerConnection} symbols per connection`); continue
+        if (s.explicit.size >= maxSymbolsPerConnection || (full(s) && !s.topics.has(id))) {
+          out.error(ERR_TOO_MANY_SUBSCRIPTIONS, entry, `at most ${full(s) ? s.maxTopics : maxSymbolsPerConnection} symbols per connection`); continue
         }
         s.explicit.add(id); this.stats.subscriptions++
         if (this.addTopic(s, id)) out.added.push(id)
@@ -127,6 +144,20 @@ export class SubscriptionRegistry {
       this.stats.subscriptions--
       if (!this.covers(s, id)) this.removeTopic(s, id)
       out.symbols.push(entry)
+    }
+  }
+
+  /**
+   * The connection's entitlements shrank (a reload, a refreshed token): every symbol it may no longer hold leaves, explicit
+   * or through a pattern (patterns stay, now expanding only to what is entitled). Removed ids land in out.added.
+   */
+  restrict(s: Subscriber, out: RequestResult): void {
+    const names = this.symbols.name
+    for (const id of s.topics) {
+      if (entitled(s, names[id])) continue
+      if (s.explicit.delete(id)) this.stats.subscriptions--
+      this.removeTopic(s, id) // deleting during for-of of a Set is safe
+      out.added.push(id)
     }
   }
 
@@ -193,7 +224,8 @@ export class SubscriptionRegistry {
     this.addTopics(id)
     const name = this.symbols.name[id]
     for (const s of this.patternSubscribers) {
-      for (const p of s.prefixes) if (name.startsWith(p)) { this.addTopic(s, id); break }
+      if (!entitled(s, name) || full(s)) continue
+      for (const p of s.prefixes) if (name.startsWith(p)) { if (this.addTopic(s, id)) s.topicLearned(id); break }
     }
   }
 }

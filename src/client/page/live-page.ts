@@ -73,9 +73,9 @@ class LivePage {
   private totalUpdates = 0
   private totalAtWindow = 0
 
-  constructor(format: 'json' | 'msgpack') {
+  constructor(format: 'json' | 'msgpack', token: string | undefined) {
     const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/stream'
-    this.client = new TickcastClient({ url, format, reconnect: { minMs: 250, maxMs: 5000 }, pingIntervalMs: 2000 })
+    this.client = new TickcastClient({ url, format, token, reconnect: { minMs: 250, maxMs: 5000 }, pingIntervalMs: 2000 })
     this.render = this.render.bind(this)
     this.removeSymbol = this.removeSymbol.bind(this)
     const c = this.client
@@ -227,11 +227,13 @@ class LivePage {
 function boot(): void {
   const q = new URLSearchParams(location.search)
   const format = q.get('format') === 'msgpack' ? 'msgpack' : 'json'
-  const page = new LivePage(format)
+  // a credential rides in the fragment (#token=...): browsers never send it to a server, so it reaches no log
+  const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? undefined
+  const page = new LivePage(format, token)
   const listed = q.get('symbols')
   if (listed !== null) { page.start(listed.split(',').filter((s) => s.length > 0)); return }
   // default: the first symbols the server knows (busiest first with the simulator), else a fixed list
-  fetch('/v1/symbols').then((r) => r.json() as Promise<string[]>).then(
+  fetch('/v1/symbols', token ? { headers: { authorization: 'Bearer ' + token } } : {}).then((r) => r.json() as Promise<string[]>).then(
     (names) => page.start(names.length > 0 ? names.slice(0, DEFAULT_COUNT) : DEFAULT_SYMBOLS),
     () => page.start(DEFAULT_SYMBOLS),
   )

@@ -1,5 +1,6 @@
 // Owns the contract between connections and the server hosting them: the socket they write to, their limits, and
 // what they share. Must never hold behaviour: types only, so the connection files and the server import it one way.
+import type { WsAuth } from '../../auth/ws-auth.js'
 import type { LastValueCache } from '../../cache/last-value-cache.js'
 import type { SymbolTable } from '../../model/symbols.js'
 import type { ControlRequest } from '../../subscriptions/protocol.js'
@@ -35,6 +36,8 @@ export interface ConnectionHost {
   readonly frames: SnapshotFrames
   readonly req: ControlRequest
   readonly result: RequestResult
+  /** authentication and entitlements (src/auth); absent in unit tests: every connection is anonymous and sees everything */
+  readonly auth?: WsAuth
   /** ends `c` with 4001 on a later turn: never inside a uWS publish or drop callback (measured: segfault) */
   closeLater(c: HostedConnection): void
   /** `c` has (true) or no longer has (false) throttled symbols: the host's throttle timer visits it */

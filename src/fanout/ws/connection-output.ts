@@ -253,7 +253,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
     if (this.throttledCount === 0) this.host.throttling(this, false)
   }
 
-  protected sendText(text: string): void { this.send(text, false) }
+  sendText(text: string): void { this.send(text, false) }
 
   private send(data: string | Uint8Array, isBinary: boolean): void {
     const ws = this.sock

@@ -2,8 +2,12 @@
 // the accounting of its close. Must never write data frames itself: snapshots and held symbols are ConnectionOutput's.
 import { FORMAT_NAMES } from '../../codec/tick-codec.js'
 import type { WireFormat } from '../../codec/tick-codec.js'
-import { CLOSE_RATE_LIMITED, ERR_RATE_LIMITED } from '../../errors.js'
-import { OP_PING, OP_SUBSCRIBE, ackReply, errorReply, parseControl, pongReply } from '../../subscriptions/protocol.js'
+import type { Entitlements } from '../../auth/entitlements.js'
+import { ANONYMOUS } from '../../auth/principal.js'
+import { AuthSession } from '../../auth/session.js'
+import type { AuthedConnection } from '../../auth/ws-auth.js'
+import { CLOSE_FORBIDDEN, CLOSE_RATE_LIMITED, CLOSE_TOKEN_EXPIRED, CLOSE_UNAUTHENTICATED, ERR_NOT_ENTITLED, ERR_RATE_LIMITED } from '../../errors.js'
+import { MAX_ERRORS_PER_REQUEST, OP_AUTH, OP_PING, OP_SUBSCRIBE, ackReply, errorReply, parseControl, pongReply } from '../../subscriptions/protocol.js'
 import type { CloseReason, ControlErrorCode } from '../ws-stats.js'
 import { ConnectionOutput } from './connection-output.js'
 import type { ConnectionHost } from './connection-host.js'
@@ -20,12 +24,15 @@ export function classifyClose(code: number, message: string): CloseReason {
   return 'abnormal'
 }
 
+/** A session that needs no credential (unit tests; servers without a WsAuth). */
+function openSession(): AuthSession { const s = new AuthSession('-', Infinity); s.grant = ANONYMOUS; return s }
+
 /** One per socket; uWS copies userData's own properties, so it rides as `{ c }`. */
-export class Connection extends ConnectionOutput {
+export class Connection extends ConnectionOutput implements AuthedConnection {
   private tokens: number
   private lastRefillMs: number
 
-  constructor(format: WireFormat, host: ConnectionHost, nowMs: number) {
+  constructor(format: WireFormat, host: ConnectionHost, nowMs: number, readonly session: AuthSession = openSession()) {
     super(format, host)
     this.tokens = host.limits.controlBurst; this.lastRefillMs = nowMs
   }
@@ -45,8 +52,10 @@ export class Connection extends ConnectionOutput {
       this.sendError(ERR_RATE_LIMITED, `at most ${lim.maxControlMessagesPerSec} control messages per second`, undefined, undefined)
       return
     }
-    const req = host.req
-    if (!parseControl(data, isBinary, lim.maxEntriesPerRequest, req)) { this.sendError(req.errorCode, req.errorMessage, req.id, undefined); return }
+    const req = host.req, parsed = parseControl(data, isBinary, lim.maxEntriesPerRequest, req)
+    // nothing but op:auth before authentication (ws-auth closes 4401); op:auth later is an in-band refresh
+    if (host.auth !== undefined && (!this.session.ready || (parsed && req.op === OP_AUTH))) { host.auth.control(this, parsed && req.op === OP_AUTH, req.token, req.id); return }
+    if (!parsed) { this.sendError(req.errorCode, req.errorMessage, req.id, undefined); return }
     if (req.op === OP_PING) { this.sendText(pongReply(req.id, Date.now())); return }
     const out = host.result
     out.reset()
@@ -54,14 +63,17 @@ export class Connection extends ConnectionOutput {
     if (subscribe) host.hub.subscribe(this, req.symbols, out)
     else host.hub.unsubscribe(this, req.symbols, out)
     for (let i = 0; i < out.errorCodes.length; i++) this.sendError(out.errorCodes[i], out.errorMessages[i], req.id, out.errorSymbols[i])
+    if (subscribe && out.errorCodes.includes(ERR_NOT_ENTITLED)) this.denied(out.errorSymbols.filter((_s, i) => out.errorCodes[i] === ERR_NOT_ENTITLED), 'subscribe')
     if (!subscribe) { this.forgetUnsubscribed(); this.sendText(ackReply('unsubscribed', req.id, out.symbols, out.patterns)); return }
     // a conflating connection gets nothing until it drains: what this request added waits with the rest
     if (this.ladder.mode === LADDER_CONFLATING) for (const id of out.added) this.hold(id)
     let hz = 0, age = 0
+    // the principal's maxHz tier caps what the client asks for (and applies when it asks for nothing)
+    const tier = this.session.ent.maxHz, wantHz = tier > 0 ? (req.maxHz > 0 ? Math.min(req.maxHz, tier) : tier) : req.maxHz
     // Throttling applies to the symbols this request newly subscribes; with none, the ack reports none (a
     // symbol already held keeps its rate, so claiming the new one would be false).
-    if ((req.maxHz > 0 || req.maxAgeMs > 0) && out.added.length > 0) {
-      hz = effectiveMaxHz(req.maxHz); age = effectiveMaxAgeMs(hz, req.maxAgeMs)
+    if ((wantHz > 0 || req.maxAgeMs > 0) && out.added.length > 0) {
+      hz = effectiveMaxHz(wantHz); age = effectiveMaxAgeMs(hz, req.maxAgeMs)
       this.throttle(out.added, hz, age, nowMs)
     }
     this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age))
@@ -74,11 +86,42 @@ export class Connection extends ConnectionOutput {
     this.sendText(errorReply(code, message, id, symbol))
   }
 
+  /** A pattern covered a symbol learned later: a principal with a maxHz tier gets it throttled like the rest. */
+  override topicLearned(id: number): void {
+    const tier = this.session.ent.maxHz
+    if (tier > 0) { const hz = effectiveMaxHz(tier); this.throttle([id], hz, effectiveMaxAgeMs(hz, 0), performance.now()) }
+  }
+
+  /** ws-auth: the principal's entitlements are (now) `ent`; symbols no longer allowed leave at once, each signalled. */
+  applyEntitlements(ent: Entitlements): void {
+    this.gate = ent.all ? null : ent; this.maxTopics = ent.maxSymbols
+    const out = this.host.result
+    out.reset()
+    this.host.hub.restrict(this, out)
+    if (out.added.length === 0) return
+    this.forgetUnsubscribed()
+    const names = out.added.map((id) => this.host.symbols.name[id])
+    this.denied(names, 'withdrawn')
+    for (const name of names.slice(0, MAX_ERRORS_PER_REQUEST)) this.sendError(ERR_NOT_ENTITLED, 'entitlement withdrawn: unsubscribed', undefined, name)
+  }
+
+  private denied(names: readonly string[], where: string): void {
+    const auth = this.host.auth
+    if (auth === undefined) return
+    auth.authn.denied(names.length)
+    auth.audit.denied(this.session.ip, this.session.principal, names, where)
+  }
+
+  endWith(code: number, reason: string): void {
+    this.end(code === CLOSE_TOKEN_EXPIRED ? 'token_expired' : code === CLOSE_FORBIDDEN ? 'forbidden' : code === CLOSE_UNAUTHENTICATED ? 'unauthenticated' : 'abnormal', code, reason)
+  }
+
   /** The close handler (uWS calls it for every close, ours included): count the reason, give everything back. */
   closed(code: number, message: string): void {
     const stats = this.host.stats
     stats.closes[this.closeReason ?? classifyClose(code, message)]++
     stats.connections--
+    this.host.auth?.closed(this, code)
     this.releaseOutput()
   }
 }

@@ -55,6 +55,9 @@ export class Hub implements FrameSink {
 
   unsubscribe(m: Subscriber, entries: readonly string[], out: RequestResult): void { this.registry.unsubscribe(m, entries, out) }
 
+  /** `m`'s entitlements shrank: what it may no longer hold leaves (ids in out.added). */
+  restrict(m: Subscriber, out: RequestResult): void { this.registry.restrict(m, out) }
+
   /** Takes topic `id` out of uWS for `m`, which is told of its updates from now on; false when not held in uWS. */
   detach(m: HubMember, id: number): boolean {
     if (!this.registry.detach(m, id)) return false
