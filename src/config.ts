@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
+import { redactUrl } from './redact.js'
 
 export interface FeedEndpoint { host: string; port: number }
 export interface FeedConfig {
@@ -32,7 +33,7 @@ interface Option {
 export const OPTIONS: readonly Option[] = [
   { key: 'host', flag: 'host', env: 'TICKCAST_HOST', kind: 'string', def: '127.0.0.1', help: 'address the WebSocket/HTTP server listens on' },
   { key: 'port', flag: 'port', env: 'TICKCAST_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'WebSocket/HTTP port (0 = any free port)' },
-  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD]; protocol native, itch or tops; repeatable (env: space-separated); none = embedded simulator' },
+  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD&password-file=FILE]; protocol native, itch or tops; the password may instead come from TICKCAST_FEED_<NAME>_PASSWORD; repeatable (env: space-separated); none = embedded simulator' },
   { key: 'simSymbols', flag: 'sim-symbols', env: 'TICKCAST_SIM_SYMBOLS', kind: 'int', def: '500', min: 1, max: 100000, help: 'embedded simulator: symbols from feeds/symbols/us-equities.csv' },
   { key: 'simRate', flag: 'sim-rate', env: 'TICKCAST_SIM_RATE', kind: 'int', def: '20000', min: 0, max: 100000000, help: 'embedded simulator: messages per second (0 = as fast as possible)' },
   { key: 'simSeed', flag: 'sim-seed', env: 'TICKCAST_SIM_SEED', kind: 'int', def: '1', min: 0, max: 2 ** 31, help: 'embedded simulator: random seed' },
@@ -90,41 +91,51 @@ const FEED_NAME = /^[a-z][a-z0-9_-]{0,31}$/
 
 /** Parses `name=protocol:tcp://[user:pass@]host:port[,tcp://host:port][?session=S&seq=N]`. */
 export function parseFeed(spec: string, problems: string[]): FeedConfig | null {
+  const shown = spec.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@') // problems are printed: never with the password
   const m = /^([^=]+)=(?:([a-z]+):)?(tcp:\/\/.+)$/.exec(spec.trim())
-  if (!m) { problems.push(`--feed "${spec}": expected name=protocol:tcp://host:port`); return null }
+  if (!m) { problems.push(`--feed "${shown}": expected name=protocol:tcp://host:port`); return null }
   const [, name, protocol = 'native', rest] = m
   const before = problems.length
-  if (!FEED_NAME.test(name)) problems.push(`--feed "${spec}": name must match ${FEED_NAME}`)
-  if (!(FEED_PROTOCOLS as readonly string[]).includes(protocol)) problems.push(`--feed "${spec}": protocol must be one of ${FEED_PROTOCOLS.join(', ')}`)
+  if (!FEED_NAME.test(name)) problems.push(`--feed "${shown}": name must match ${FEED_NAME}`)
+  if (!(FEED_PROTOCOLS as readonly string[]).includes(protocol)) problems.push(`--feed "${shown}": protocol must be one of ${FEED_PROTOCOLS.join(', ')}`)
   const [urls, query = ''] = rest.split('?', 2)
   const lines: FeedEndpoint[] = []
   let username = '', password = ''
   for (const u of urls.split(',')) {
     let url: URL
-    try { url = new URL(u) } catch { problems.push(`--feed "${spec}": "${u}" is not a URL`); continue }
+    try { url = new URL(u) } catch { problems.push(`--feed "${shown}": "${redactUrl(u)}" is not a URL`); continue }
     const port = Number(url.port)
     if (url.protocol !== 'tcp:' || !url.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
-      problems.push(`--feed "${spec}": "${u}" must be tcp://host:port with a port in 1..65535`); continue
+      problems.push(`--feed "${shown}": "${redactUrl(u)}" must be tcp://host:port with a port in 1..65535`); continue
     }
     if (url.username) { username = decodeURIComponent(url.username); password = decodeURIComponent(url.password) }
     lines.push({ host: url.hostname.replace(/^\[|\]$/g, ''), port })
   }
-  if (lines.length > 2) problems.push(`--feed "${spec}": at most two lines (A/B)`)
+  if (lines.length > 2) problems.push(`--feed "${shown}": at most two lines (A/B)`)
   const q = new URLSearchParams(query)
   const session = q.get('session') ?? ''
   const startSeq = Number(q.get('seq') ?? '1')
-  if (session.length > 10) problems.push(`--feed "${spec}": session is at most 10 characters`)
-  if (!Number.isInteger(startSeq) || startSeq < 0) problems.push(`--feed "${spec}": seq must be an integer ≥ 0`)
-  if (username.length > 6 || password.length > 10) problems.push(`--feed "${spec}": SoupBinTCP username ≤ 6 and password ≤ 10 characters`)
+  if (session.length > 10) problems.push(`--feed "${shown}": session is at most 10 characters`)
+  if (!Number.isInteger(startSeq) || startSeq < 0) problems.push(`--feed "${shown}": seq must be an integer ≥ 0`)
+  if (username.length > 6 || password.length > 10) problems.push(`--feed ${name}: SoupBinTCP username ≤ 6 and password ≤ 10 characters`)
+  // credentials need not sit in the URL (shell history, ps): ?password-file= reads it, TICKCAST_FEED_<NAME>_PASSWORD
+  // (applied by loadConfig, which owns env) overrides both
+  const passwordFile = q.get('password-file')
+  if (passwordFile !== null) {
+    try { password = readFileSync(passwordFile, 'utf8').trim() } catch (e) { problems.push(`--feed ${name}: password-file: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`) }
+  }
   const record = q.get('record') ?? undefined, sessionDate = q.get('date') ?? undefined
-  if (sessionDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(sessionDate)) problems.push(`--feed "${spec}": date must be YYYY-MM-DD`)
-  for (const k of q.keys()) if (!['session', 'seq', 'record', 'date'].includes(k)) problems.push(`--feed "${spec}": unknown parameter "${k}"`)
+  if (sessionDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(sessionDate)) problems.push(`--feed "${shown}": date must be YYYY-MM-DD`)
+  for (const k of q.keys()) if (!['session', 'seq', 'record', 'date', 'password-file'].includes(k)) problems.push(`--feed "${shown}": unknown parameter "${k}"`)
   if (problems.length > before) return null
   const feed: FeedConfig = { name, protocol: protocol as FeedConfig['protocol'], lines, username, password, session, startSeq }
   if (record) feed.record = record
   if (sessionDate) feed.sessionDate = sessionDate
   return feed
 }
+
+/** The env var holding a feed's password: TICKCAST_FEED_<NAME>_PASSWORD, the name upper-cased with - as _. */
+export function feedPasswordEnv(name: string): string { return `TICKCAST_FEED_${name.toUpperCase().replace(/-/g, '_')}_PASSWORD` }
 
 function parseValue(o: Option, raw: string, problems: string[]): unknown {
   const where = `--${o.flag} / ${o.env}`
@@ -199,7 +210,13 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (c.wsSlowHardLimitBytes <= c.wsMaxBackpressureBytes) problems.push(`--ws-slow-hard-limit-bytes: ${c.wsSlowHardLimitBytes} must exceed --ws-max-backpressure-bytes (${c.wsMaxBackpressureBytes})`)
   const names = new Set<string>()
   for (const f of c.feeds) { if (names.has(f.name)) problems.push(`--feed: duplicate feed name "${f.name}"`); names.add(f.name) }
-  if (c.mqttUrl && c.mqttUrl !== 'none' && !/^(mqtts?|wss?|tcp):\/\//.test(c.mqttUrl)) problems.push(`--mqtt-url / TICKCAST_MQTT_URL: "${c.mqttUrl}" must start with mqtt://, mqtts://, ws:// or wss://`)
+  c.feeds = c.feeds.map((f) => {
+    const fromEnv = env[feedPasswordEnv(f.name)]
+    if (fromEnv === undefined) return f
+    if (fromEnv.length > 10) problems.push(`${feedPasswordEnv(f.name)}: SoupBinTCP password ≤ 10 characters`)
+    return { ...f, password: fromEnv }
+  })
+  if (c.mqttUrl && c.mqttUrl !== 'none' && !/^(mqtts?|wss?|tcp):\/\//.test(c.mqttUrl)) problems.push(`--mqtt-url / TICKCAST_MQTT_URL: "${redactUrl(c.mqttUrl)}" must start with mqtt://, mqtts://, ws:// or wss://`)
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(c.mqttPrefix)) problems.push(`--mqtt-prefix / TICKCAST_MQTT_PREFIX: "${c.mqttPrefix}" must be topic levels of [A-Za-z0-9_-] (no wildcards)`)
   for (const origin of c.allowedOrigins) {
     if (origin === 'null' || !/^https?:\/\/[^/]+$/.test(origin)) problems.push(`--allowed-origins: "${origin}" must be scheme://host[:port]`)

@@ -20,6 +20,7 @@ import { MetricsRegistry } from './metrics/registry.js'
 import { SharedSymbols } from './model/shared-symbols.js'
 import { SymbolTable } from './model/symbols.js'
 import { SymbolSequences } from './normalize/symbol-sequences.js'
+import { redactUrl } from './redact.js'
 import { TickRing } from './ring/ring-buffer.js'
 import type { TemplatedApp } from 'uWebSockets.js'
 
@@ -100,7 +101,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
         undo.push({ stage: INFRA, stop: () => broker.close() })
         mqttUrl = broker.url
         protocolVersion = 4 // aedes speaks MQTT 3.1.1 only
-        log.info({ url: mqttUrl }, 'embedded MQTT broker started (no --mqtt-url given)')
+        log.info({ url: redactUrl(mqttUrl) }, 'embedded MQTT broker started (no --mqtt-url given)')
       }
       mqtt = new MqttPublisher({
         url: mqttUrl, nodeId: config.mqttNodeId, protocolVersion, topicPrefix: config.mqttPrefix,
@@ -169,7 +170,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     undo.push({ stage: CLIENTS, stop: () => workers !== null ? Promise.all([ws.close(), workers.stop()]) : ws.close() })
 
     const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/v1/stream`
-    log.info({ url, http: `http://${config.host}:${port}/`, mqtt: mqttUrl, feeds: feedConfigs.map((f) => f.name) }, 'tickcast listening')
+    log.info({ url, http: `http://${config.host}:${port}/`, mqtt: mqttUrl !== null ? redactUrl(mqttUrl) : null, feeds: feedConfigs.map((f) => f.name) }, 'tickcast listening')
 
     let stopping: Promise<void> | null = null
     return {
