@@ -42,7 +42,8 @@ export const OPTIONS: readonly Option[] = [
   { key: 'mqttFormat', flag: 'mqtt-format', env: 'TICKCAST_MQTT_FORMAT', kind: 'enum', values: ['msgpack', 'json'], def: 'msgpack', help: 'MQTT payload encoding' },
   { key: 'mqttProtocolVersion', flag: 'mqtt-protocol', env: 'TICKCAST_MQTT_PROTOCOL', kind: 'int', def: '5', min: 4, max: 5, help: 'MQTT protocol version (5, or 4 = 3.1.1; the embedded broker always uses 4)' },
   { key: 'mqttQuoteExpirySec', flag: 'mqtt-quote-expiry-sec', env: 'TICKCAST_MQTT_QUOTE_EXPIRY_SEC', kind: 'int', def: '60', min: 0, max: 86400, help: 'MQTT 5 message expiry of retained quotes (0 = never)' },
-  { key: 'mqttNodeId', flag: 'mqtt-node-id', env: 'TICKCAST_NODE_ID', kind: 'string', def: '', help: 'node id in the status topic and MQTT client id (default: tickcast-<hostname>)' },
+  { key: 'mqttNodeId', flag: 'mqtt-node-id', env: 'TICKCAST_NODE_ID', kind: 'string', def: '', help: 'node id in the status topic; the MQTT client id adds the pid and a random suffix, so instances never take over each other (default: tickcast-<hostname>)' },
+  { key: 'mqttEmbeddedPort', flag: 'mqtt-embedded-port', env: 'TICKCAST_MQTT_EMBEDDED_PORT', kind: 'int', def: '0', min: 0, max: 65535, help: 'port of the embedded MQTT broker (loopback; used when --mqtt-url is empty); 0 = any free port' },
   { key: 'mqttUsername', flag: 'mqtt-username', env: 'TICKCAST_MQTT_USERNAME', kind: 'string', def: '', help: 'MQTT username' },
   { key: 'mqttPassword', flag: 'mqtt-password', env: 'TICKCAST_MQTT_PASSWORD', kind: 'string', def: '', help: 'MQTT password' },
   { key: 'ringCapacity', flag: 'ring-capacity', env: 'TICKCAST_RING_CAPACITY', kind: 'int', def: '1048576', min: 1024, max: 2 ** 26, help: 'ring slots (power of two); about 110 bytes each' },
@@ -68,7 +69,7 @@ export interface Config {
   host: string; port: number; feeds: readonly FeedConfig[]
   simSymbols: number; simRate: number; simSeed: number
   mqttUrl: string; mqttPrefix: string; mqttFormat: 'msgpack' | 'json'; mqttProtocolVersion: 4 | 5
-  mqttQuoteExpirySec: number; mqttNodeId: string; mqttUsername: string; mqttPassword: string
+  mqttQuoteExpirySec: number; mqttNodeId: string; mqttEmbeddedPort: number; mqttUsername: string; mqttPassword: string
   ringCapacity: number; maxSymbols: number; workers: number
   wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]

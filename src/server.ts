@@ -9,6 +9,7 @@ import { BootError } from './errors.js'
 import type { PageRouteOptions } from './http/page-routes.js'
 import { DispatchStats, Dispatcher } from './fanout/dispatcher.js'
 import { startEmbeddedBroker } from './fanout/embedded-broker.js'
+import { mqttClientId, shutdownBudget } from './fanout/mqtt-identity.js'
 import { FanoutWorkers } from './fanout/fanout-workers.js'
 import { MqttPublisher } from './fanout/mqtt-publisher.js'
 import { WsServer } from './fanout/ws-server.js'
@@ -80,6 +81,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     const ring = new TickRing(config.ringCapacity)
     const lvc = new LastValueCache(config.maxSymbols)
 
+    const budget = shutdownBudget(config.shutdownDeadlineMs)
     let feedConfigs: readonly FeedConfig[] = config.feeds
     let simulator: EmbeddedSimulator | null = null
     if (feedConfigs.length === 0) {
@@ -96,8 +98,10 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     if (config.mqttUrl !== 'none') {
       let protocolVersion = config.mqttProtocolVersion
       mqttUrl = config.mqttUrl
+      let credentials = { username: config.mqttUsername, password: config.mqttPassword }
       if (!mqttUrl) {
-        const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 })
+        const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: config.mqttEmbeddedPort, closeTimeoutMs: budget.brokerCloseMs })
+        credentials = broker.credentials
         undo.push({ stage: INFRA, stop: () => broker.close() })
         mqttUrl = broker.url
         protocolVersion = 4 // aedes speaks MQTT 3.1.1 only
@@ -106,7 +110,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       mqtt = new MqttPublisher({
         url: mqttUrl, nodeId: config.mqttNodeId, protocolVersion, topicPrefix: config.mqttPrefix,
         format: config.mqttFormat === 'json' ? FORMAT_JSON : FORMAT_MSGPACK, quoteExpirySec: config.mqttQuoteExpirySec,
-        username: config.mqttUsername || undefined, password: config.mqttPassword || undefined,
+        username: credentials.username || undefined, password: credentials.password || undefined,
+        clientId: mqttClientId(config.mqttNodeId), stopTimeoutMs: budget.mqttStopMs,
       }, symbols, lvc, log)
       await mqtt.start()
       undo.push({ stage: PIPELINE, stop: () => mqtt!.stop() })
