@@ -7,6 +7,7 @@ import type { Config, FeedConfig } from './config.js'
 import type { EmbeddedSimulator, StartSimulator } from './embedded-feed.js'
 import { BootError } from './errors.js'
 import type { PageRouteOptions } from './http/page-routes.js'
+import { ensurePortFree } from './http/port-probe.js'
 import { DispatchStats, Dispatcher } from './fanout/dispatcher.js'
 import { startEmbeddedBroker } from './fanout/embedded-broker.js'
 import { mqttClientId, shutdownBudget } from './fanout/mqtt-identity.js'
@@ -82,6 +83,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     const lvc = new LastValueCache(config.maxSymbols)
 
     const budget = shutdownBudget(config.shutdownDeadlineMs)
+    await ensurePortFree(config.host, config.port) // before anything starts: a second instance fails fast
     let feedConfigs: readonly FeedConfig[] = config.feeds
     let simulator: EmbeddedSimulator | null = null
     if (feedConfigs.length === 0) {
