@@ -57,6 +57,9 @@ export const OPTIONS: readonly Option[] = [
   { key: 'wsSlowGraceMs', flag: 'ws-slow-grace-ms', env: 'TICKCAST_WS_SLOW_GRACE_MS', kind: 'int', def: '10000', min: 100, max: 600000, help: 'a connection still conflating after this long (its buffer never drained to half the soft limit) is closed 4001' },
   { key: 'wsSlowHardLimitBytes', flag: 'ws-slow-hard-limit-bytes', env: 'TICKCAST_WS_SLOW_HARD_LIMIT_BYTES', kind: 'bytes', def: '4194304', min: 16384, max: 1073741824, help: 'bytes queued for one connection before it is closed at once (4001); must exceed --ws-max-backpressure-bytes' },
   { key: 'wsIdleTimeoutSec', flag: 'ws-idle-timeout-sec', env: 'TICKCAST_WS_IDLE_TIMEOUT_SEC', kind: 'int', def: '60', min: 8, max: 960, help: 'close connections silent this long (pings are sent automatically)' },
+  { key: 'maxConnections', flag: 'max-connections', env: 'TICKCAST_MAX_CONNECTIONS', kind: 'int', def: '50000', min: 1, max: 1000000, help: 'open WebSocket connections (per thread with --workers); lowered to the descriptor limit minus 128; over it upgrades get 503' },
+  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: 'TICKCAST_MAX_CONNECTIONS_PER_IP', kind: 'int', def: '1000', min: 0, max: 1000000, help: 'open WebSocket connections from one address (0 = no cap); over it upgrades get 429' },
+  { key: 'upgradesPerIpPerSec', flag: 'upgrades-per-ip-per-sec', env: 'TICKCAST_UPGRADES_PER_IP_PER_SEC', kind: 'int', def: '100', min: 0, max: 1000000, help: 'sustained WebSocket upgrades per second from one address, bursts up to --max-connections-per-ip (0 = unlimited); over it 429' },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'TICKCAST_ALLOWED_ORIGINS', kind: 'list', def: '', help: 'comma-separated Origin allow-list for WebSocket upgrades; empty = any' },
   { key: 'feedHeartbeatMs', flag: 'feed-heartbeat-ms', env: 'TICKCAST_FEED_HEARTBEAT_MS', kind: 'int', def: '1000', min: 50, max: 60000, help: 'SoupBinTCP client heartbeat interval' },
   { key: 'feedDeadAfterMs', flag: 'feed-dead-after-ms', env: 'TICKCAST_FEED_DEAD_AFTER_MS', kind: 'int', def: '15000', min: 100, max: 600000, help: 'silence after which a feed line is declared dead and reconnected' },
@@ -73,6 +76,7 @@ export interface Config {
   ringCapacity: number; maxSymbols: number; workers: number
   wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
+  maxConnections: number; maxConnectionsPerIp: number; upgradesPerIpPerSec: number
   feedHeartbeatMs: number; feedDeadAfterMs: number; feedStaleAfterMs: number
   logLevel: string; shutdownDeadlineMs: number
 }

@@ -7,6 +7,7 @@ import type { Config, FeedConfig } from './config.js'
 import type { EmbeddedSimulator, StartSimulator } from './embedded-feed.js'
 import { BootError } from './errors.js'
 import type { PageRouteOptions } from './http/page-routes.js'
+import { admissionLimits } from './http/admission-config.js'
 import { ensurePortFree } from './http/port-probe.js'
 import { DispatchStats, Dispatcher } from './fanout/dispatcher.js'
 import { startEmbeddedBroker } from './fanout/embedded-broker.js'
@@ -133,6 +134,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       maxBackpressureBytes: config.wsMaxBackpressureBytes, slowGraceMs: config.wsSlowGraceMs, slowHardLimitBytes: config.wsSlowHardLimitBytes,
       idleTimeoutSec: config.wsIdleTimeoutSec,
       allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null,
+      admission: admissionLimits(config, log),
     }
     // --workers N: the main thread keeps ingest, MQTT (its dispatcher feeds the LVC behind it) and the listen socket;
     // its app hands every accepted connection to one of N worker threads (uWS child apps), each mirroring the ring

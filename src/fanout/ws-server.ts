@@ -11,6 +11,8 @@ import type { LastValueCache } from '../cache/last-value-cache.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER } from '../errors.js'
 import { addChildApp, childAppDescriptor, closeListening, listenApp, removeChildApp } from '../http/app-host.js'
+import { ConnectionGate, REFUSAL_STATUS } from '../http/connection-limits.js'
+import type { AdmissionLimits } from '../http/connection-limits.js'
 import { registerRoutes } from '../http/routes.js'
 import type { MetricsBody, ReadyState } from '../http/routes.js'
 import type { HttpStats } from '../metrics/http-stats.js'
@@ -53,6 +55,8 @@ export interface WsServerOptions {
   /** HTTP request counters (tickcast_http_requests_total) */
   http?: HttpStats
   extraRoutes?: (app: uWS.TemplatedApp) => void
+  /** global / per-IP connection caps and per-IP upgrade rate; absent = unlimited */
+  admission?: AdmissionLimits
 }
 
 export const WS_DEFAULTS = Object.freeze({
@@ -74,7 +78,7 @@ export interface WsLog {
   warn(obj: object, msg: string): void
 }
 
-interface UserData { c: Connection }
+interface UserData { c: Connection; ip: string }
 type Ws = uWS.WebSocket<UserData>
 
 /** How often each connection's writer looks at its buffered bytes (ladder steps 2 and 3, paced snapshots). */
@@ -87,6 +91,7 @@ export class WsServer implements FrameSink {
   private readonly allowedOrigins: ReadonlySet<string> | null
   private readonly closeGraceMs: number
   private readonly connections = new Set<Connection>()
+  private readonly gate: ConnectionGate
   private readonly throttled = new Set<HostedConnection>()
   private readonly closeQueue: HostedConnection[] = []
   private closeScheduled = false
@@ -110,6 +115,7 @@ export class WsServer implements FrameSink {
       maxEntriesPerRequest: registryLimits.maxSymbolsPerConnection + registryLimits.maxPatternsPerConnection,
     }
     this.closeGraceMs = opts.closeGraceMs ?? WS_DEFAULTS.closeGraceMs
+    this.gate = new ConnectionGate(opts.admission ?? { maxConnections: Number.MAX_SAFE_INTEGER, maxPerIp: 0, upgradesPerIpPerSec: 0 })
     this.allowedOrigins = opts.allowedOrigins ? new Set(opts.allowedOrigins) : null
     this.scan = this.scan.bind(this)
     this.flushThrottled = this.flushThrottled.bind(this)
@@ -240,9 +246,12 @@ export class WsServer implements FrameSink {
   }
 
   private onUpgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
+    const ip = Buffer.from(res.getRemoteAddressAsText()).toString()
+    const refused = this.gate.admit(ip, performance.now())
+    if (refused !== null) { this.stats.upgradesRejected[refused]++; res.writeStatus(REFUSAL_STATUS[refused]).writeHeader('Retry-After', '1').end(refused); return }
     const format = upgradeFormat(res, req, this.allowedOrigins, this.stats)
     if (format === -1) return
-    const data: UserData = { c: new Connection(format, this.host, performance.now()) }
+    const data: UserData = { c: new Connection(format, this.host, performance.now()), ip }
     res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
       req.getHeader('sec-websocket-extensions'), context)
   }
@@ -250,6 +259,7 @@ export class WsServer implements FrameSink {
   private onOpen(ws: Ws): void {
     const c = ws.getUserData().c
     c.open(ws)
+    this.gate.opened(ws.getUserData().ip)
     this.connections.add(c)
     this.stats.connections++; this.stats.connectionsTotal++
   }
@@ -266,6 +276,7 @@ export class WsServer implements FrameSink {
   private onClose(ws: Ws, code: number, message: ArrayBuffer): void {
     const c = ws.getUserData().c
     c.closed(code, Buffer.from(message).toString('latin1'))
+    this.gate.closed(ws.getUserData().ip)
     this.connections.delete(c)
   }
 }
