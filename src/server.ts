@@ -9,6 +9,7 @@ import { BootError } from './errors.js'
 import type { PageRouteOptions } from './http/page-routes.js'
 import { admissionLimits } from './http/admission-config.js'
 import { ensurePortFree } from './http/port-probe.js'
+import { cachedScrape } from './http/scrape-cache.js'
 import { DispatchStats, Dispatcher } from './fanout/dispatcher.js'
 import { startEmbeddedBroker } from './fanout/embedded-broker.js'
 import { mqttClientId, shutdownBudget } from './fanout/mqtt-identity.js'
@@ -141,10 +142,10 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     // with its own cache, dispatcher and WsServer. Workers answer /metrics by asking the main thread, which sums all.
     let workers: FanoutWorkers | null = null
     const sumWs = new WsStats(), sumDispatch = Object.assign(new DispatchStats(), { readSeq: -1 })
-    const scrape = async (): Promise<{ contentType: string; body: string | Uint8Array }> => {
+    const scrape = cachedScrape(async (): Promise<{ contentType: string; body: string | Uint8Array }> => {
       if (workers !== null) await workers.collect(wsStats, dispatcher.stats, sumWs, sumDispatch)
       return metrics.metrics()
-    }
+    })
     const ws = new WsServer({ ...wsOptions, ready: isReady, metrics: scrape, extraRoutes: opts.extraRoutes, http: httpStats }, symbols, lvc, wsStats, log)
 
     const dispatcher = new Dispatcher(ring, lvc, symbols, seqs, ws, mqtt, (lost, named) => {
