@@ -15,6 +15,7 @@ class Bystander {
   readonly ws: WebSocket
   constructor(url: string) {
     this.ws = new WebSocket(url)
+    this.ws.on('close', (code) => { console.log(`    bystander closed: ${code}`) })
     this.ws.on('open', () => this.ws.send(JSON.stringify({ op: 'subscribe', symbols: ['*'] })))
     this.ws.on('message', (d) => {
       const now = performance.now()
