@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
+import { redactUrl } from './redact.js'
 
 export interface FeedEndpoint { host: string; port: number }
 export interface FeedConfig {
@@ -36,7 +37,7 @@ interface Option {
 export const OPTIONS: readonly Option[] = [
   { key: 'host', flag: 'host', env: 'TICKCAST_HOST', kind: 'string', def: '127.0.0.1', help: 'address the WebSocket/HTTP server listens on' },
   { key: 'port', flag: 'port', env: 'TICKCAST_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'WebSocket/HTTP port (0 = any free port)' },
-  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD&symbols=AAPL,Z*&quota=N]; protocol native, itch or tops; repeatable (env: space-separated); none = embedded simulator' },
+  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD&symbols=AAPL,Z*&quota=N&password-file=FILE]; protocol native, itch or tops; the password may instead come from TICKCAST_FEED_<NAME>_PASSWORD; repeatable (env: space-separated); none = embedded simulator' },
   { key: 'simSymbols', flag: 'sim-symbols', env: 'TICKCAST_SIM_SYMBOLS', kind: 'int', def: '500', min: 1, max: 100000, help: 'embedded simulator: symbols from feeds/symbols/us-equities.csv' },
   { key: 'simRate', flag: 'sim-rate', env: 'TICKCAST_SIM_RATE', kind: 'int', def: '20000', min: 0, max: 100000000, help: 'embedded simulator: messages per second (0 = as fast as possible)' },
   { key: 'simSeed', flag: 'sim-seed', env: 'TICKCAST_SIM_SEED', kind: 'int', def: '1', min: 0, max: 2 ** 31, help: 'embedded simulator: random seed' },
@@ -45,7 +46,8 @@ export const OPTIONS: readonly Option[] = [
   { key: 'mqttFormat', flag: 'mqtt-format', env: 'TICKCAST_MQTT_FORMAT', kind: 'enum', values: ['msgpack', 'json'], def: 'msgpack', help: 'MQTT payload encoding' },
   { key: 'mqttProtocolVersion', flag: 'mqtt-protocol', env: 'TICKCAST_MQTT_PROTOCOL', kind: 'int', def: '5', min: 4, max: 5, help: 'MQTT protocol version (5, or 4 = 3.1.1; the embedded broker always uses 4)' },
   { key: 'mqttQuoteExpirySec', flag: 'mqtt-quote-expiry-sec', env: 'TICKCAST_MQTT_QUOTE_EXPIRY_SEC', kind: 'int', def: '60', min: 0, max: 86400, help: 'MQTT 5 message expiry of retained quotes (0 = never)' },
-  { key: 'mqttNodeId', flag: 'mqtt-node-id', env: 'TICKCAST_NODE_ID', kind: 'string', def: '', help: 'node id in the status topic and MQTT client id (default: tickcast-<hostname>)' },
+  { key: 'mqttNodeId', flag: 'mqtt-node-id', env: 'TICKCAST_NODE_ID', kind: 'string', def: '', help: 'node id in the status topic; the MQTT client id adds the pid and a random suffix, so instances never take over each other (default: tickcast-<hostname>)' },
+  { key: 'mqttEmbeddedPort', flag: 'mqtt-embedded-port', env: 'TICKCAST_MQTT_EMBEDDED_PORT', kind: 'int', def: '0', min: 0, max: 65535, help: 'port of the embedded MQTT broker (loopback; used when --mqtt-url is empty); 0 = any free port' },
   { key: 'mqttUsername', flag: 'mqtt-username', env: 'TICKCAST_MQTT_USERNAME', kind: 'string', def: '', help: 'MQTT username' },
   { key: 'mqttPassword', flag: 'mqtt-password', env: 'TICKCAST_MQTT_PASSWORD', kind: 'string', def: '', help: 'MQTT password' },
   { key: 'ringCapacity', flag: 'ring-capacity', env: 'TICKCAST_RING_CAPACITY', kind: 'int', def: '1048576', min: 1024, max: 2 ** 26, help: 'ring slots (power of two); about 110 bytes each' },
@@ -59,6 +61,9 @@ export const OPTIONS: readonly Option[] = [
   { key: 'wsSlowGraceMs', flag: 'ws-slow-grace-ms', env: 'TICKCAST_WS_SLOW_GRACE_MS', kind: 'int', def: '10000', min: 100, max: 600000, help: 'a connection still conflating after this long (its buffer never drained to half the soft limit) is closed 4001' },
   { key: 'wsSlowHardLimitBytes', flag: 'ws-slow-hard-limit-bytes', env: 'TICKCAST_WS_SLOW_HARD_LIMIT_BYTES', kind: 'bytes', def: '4194304', min: 16384, max: 1073741824, help: 'bytes queued for one connection before it is closed at once (4001); must exceed --ws-max-backpressure-bytes' },
   { key: 'wsIdleTimeoutSec', flag: 'ws-idle-timeout-sec', env: 'TICKCAST_WS_IDLE_TIMEOUT_SEC', kind: 'int', def: '60', min: 8, max: 960, help: 'close connections silent this long (pings are sent automatically)' },
+  { key: 'maxConnections', flag: 'max-connections', env: 'TICKCAST_MAX_CONNECTIONS', kind: 'int', def: '50000', min: 1, max: 1000000, help: 'open WebSocket connections (per thread with --workers); lowered to the descriptor limit minus 128; over it upgrades get 503' },
+  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: 'TICKCAST_MAX_CONNECTIONS_PER_IP', kind: 'int', def: '1000', min: 0, max: 1000000, help: 'open WebSocket connections from one address (0 = no cap); over it upgrades get 429' },
+  { key: 'upgradesPerIpPerSec', flag: 'upgrades-per-ip-per-sec', env: 'TICKCAST_UPGRADES_PER_IP_PER_SEC', kind: 'int', def: '100', min: 0, max: 1000000, help: 'sustained WebSocket upgrades per second from one address, bursts up to --max-connections-per-ip (0 = unlimited); over it 429' },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'TICKCAST_ALLOWED_ORIGINS', kind: 'list', def: '', help: 'comma-separated Origin allow-list for WebSocket upgrades; empty = any' },
   { key: 'feedHeartbeatMs', flag: 'feed-heartbeat-ms', env: 'TICKCAST_FEED_HEARTBEAT_MS', kind: 'int', def: '1000', min: 50, max: 60000, help: 'SoupBinTCP client heartbeat interval' },
   { key: 'feedDeadAfterMs', flag: 'feed-dead-after-ms', env: 'TICKCAST_FEED_DEAD_AFTER_MS', kind: 'int', def: '15000', min: 100, max: 600000, help: 'silence after which a feed line is declared dead and reconnected' },
@@ -90,10 +95,11 @@ export interface Config {
   host: string; port: number; feeds: readonly FeedConfig[]
   simSymbols: number; simRate: number; simSeed: number
   mqttUrl: string; mqttPrefix: string; mqttFormat: 'msgpack' | 'json'; mqttProtocolVersion: 4 | 5
-  mqttQuoteExpirySec: number; mqttNodeId: string; mqttUsername: string; mqttPassword: string
+  mqttQuoteExpirySec: number; mqttNodeId: string; mqttEmbeddedPort: number; mqttUsername: string; mqttPassword: string
   ringCapacity: number; maxSymbols: number; workers: number
   wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
+  maxConnections: number; maxConnectionsPerIp: number; upgradesPerIpPerSec: number
   feedHeartbeatMs: number; feedDeadAfterMs: number; feedStaleAfterMs: number
   logLevel: string; shutdownDeadlineMs: number
   authJwtSecretFile: string; authJwksFile: string; authJwksUrl: string; authJwtIssuer: string; authJwtAudience: string; authClockSkewSec: number
@@ -117,38 +123,45 @@ const FEED_NAME = /^[a-z][a-z0-9_-]{0,31}$/
 
 /** Parses `name=protocol:tcp://[user:pass@]host:port[,tcp://host:port][?session=S&seq=N]`. */
 export function parseFeed(spec: string, problems: string[]): FeedConfig | null {
+  const shown = spec.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@') // problems are printed: never with the password
   const m = /^([^=]+)=(?:([a-z]+):)?(tcp:\/\/.+)$/.exec(spec.trim())
-  if (!m) { problems.push(`--feed "${spec}": expected name=protocol:tcp://host:port`); return null }
+  if (!m) { problems.push(`--feed "${shown}": expected name=protocol:tcp://host:port`); return null }
   const [, name, protocol = 'native', rest] = m
   const before = problems.length
-  if (!FEED_NAME.test(name)) problems.push(`--feed "${spec}": name must match ${FEED_NAME}`)
-  if (!(FEED_PROTOCOLS as readonly string[]).includes(protocol)) problems.push(`--feed "${spec}": protocol must be one of ${FEED_PROTOCOLS.join(', ')}`)
+  if (!FEED_NAME.test(name)) problems.push(`--feed "${shown}": name must match ${FEED_NAME}`)
+  if (!(FEED_PROTOCOLS as readonly string[]).includes(protocol)) problems.push(`--feed "${shown}": protocol must be one of ${FEED_PROTOCOLS.join(', ')}`)
   const [urls, query = ''] = rest.split('?', 2)
   const lines: FeedEndpoint[] = []
   let username = '', password = ''
   for (const u of urls.split(',')) {
     let url: URL
-    try { url = new URL(u) } catch { problems.push(`--feed "${spec}": "${u}" is not a URL`); continue }
+    try { url = new URL(u) } catch { problems.push(`--feed "${shown}": "${redactUrl(u)}" is not a URL`); continue }
     const port = Number(url.port)
     if (url.protocol !== 'tcp:' || !url.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
-      problems.push(`--feed "${spec}": "${u}" must be tcp://host:port with a port in 1..65535`); continue
+      problems.push(`--feed "${shown}": "${redactUrl(u)}" must be tcp://host:port with a port in 1..65535`); continue
     }
     if (url.username) { username = decodeURIComponent(url.username); password = decodeURIComponent(url.password) }
     lines.push({ host: url.hostname.replace(/^\[|\]$/g, ''), port })
   }
-  if (lines.length > 2) problems.push(`--feed "${spec}": at most two lines (A/B)`)
+  if (lines.length > 2) problems.push(`--feed "${shown}": at most two lines (A/B)`)
   const q = new URLSearchParams(query)
   const session = q.get('session') ?? ''
   const startSeq = Number(q.get('seq') ?? '1')
-  if (session.length > 10) problems.push(`--feed "${spec}": session is at most 10 characters`)
-  if (!Number.isInteger(startSeq) || startSeq < 0) problems.push(`--feed "${spec}": seq must be an integer ≥ 0`)
-  if (username.length > 6 || password.length > 10) problems.push(`--feed "${spec}": SoupBinTCP username ≤ 6 and password ≤ 10 characters`)
+  if (session.length > 10) problems.push(`--feed "${shown}": session is at most 10 characters`)
+  if (!Number.isInteger(startSeq) || startSeq < 0) problems.push(`--feed "${shown}": seq must be an integer ≥ 0`)
+  if (username.length > 6 || password.length > 10) problems.push(`--feed ${name}: SoupBinTCP username ≤ 6 and password ≤ 10 characters`)
+  // credentials need not sit in the URL (shell history, ps): ?password-file= reads it, TICKCAST_FEED_<NAME>_PASSWORD
+  // (applied by loadConfig, which owns env) overrides both
+  const passwordFile = q.get('password-file')
+  if (passwordFile !== null) {
+    try { password = readFileSync(passwordFile, 'utf8').trim() } catch (e) { problems.push(`--feed ${name}: password-file: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`) }
+  }
   const record = q.get('record') ?? undefined, sessionDate = q.get('date') ?? undefined
-  if (sessionDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(sessionDate)) problems.push(`--feed "${spec}": date must be YYYY-MM-DD`)
+  if (sessionDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(sessionDate)) problems.push(`--feed "${shown}": date must be YYYY-MM-DD`)
   const symbols = q.get('symbols') ?? undefined, quota = q.get('quota') === null ? undefined : Number(q.get('quota'))
-  if (symbols !== undefined && !/^[A-Za-z0-9._+=^*-]+(,[A-Za-z0-9._+=^*-]+)*$/.test(symbols)) problems.push(`--feed "${spec}": symbols must be a comma-separated list of symbols or patterns with *`)
-  if (quota !== undefined && !(Number.isInteger(quota) && quota >= 1)) problems.push(`--feed "${spec}": quota must be an integer ≥ 1`)
-  for (const k of q.keys()) if (!['session', 'seq', 'record', 'date', 'symbols', 'quota'].includes(k)) problems.push(`--feed "${spec}": unknown parameter "${k}"`)
+  if (symbols !== undefined && !/^[A-Za-z0-9._+=^*-]+(,[A-Za-z0-9._+=^*-]+)*$/.test(symbols)) problems.push(`--feed "${shown}": symbols must be a comma-separated list of symbols or patterns with *`)
+  if (quota !== undefined && !(Number.isInteger(quota) && quota >= 1)) problems.push(`--feed "${shown}": quota must be an integer ≥ 1`)
+  for (const k of q.keys()) if (!['session', 'seq', 'record', 'date', 'symbols', 'quota', 'password-file'].includes(k)) problems.push(`--feed "${shown}": unknown parameter "${k}"`)
   if (problems.length > before) return null
   const feed: FeedConfig = { name, protocol: protocol as FeedConfig['protocol'], lines, username, password, session, startSeq }
   if (record) feed.record = record
@@ -157,6 +170,9 @@ export function parseFeed(spec: string, problems: string[]): FeedConfig | null {
   if (quota !== undefined) feed.quota = quota
   return feed
 }
+
+/** The env var holding a feed's password: TICKCAST_FEED_<NAME>_PASSWORD, the name upper-cased with - as _. */
+export function feedPasswordEnv(name: string): string { return `TICKCAST_FEED_${name.toUpperCase().replace(/-/g, '_')}_PASSWORD` }
 
 function parseValue(o: Option, raw: string, problems: string[]): unknown {
   const where = `--${o.flag} / ${o.env}`
@@ -232,7 +248,13 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (c.wsSlowHardLimitBytes <= c.wsMaxBackpressureBytes) problems.push(`--ws-slow-hard-limit-bytes: ${c.wsSlowHardLimitBytes} must exceed --ws-max-backpressure-bytes (${c.wsMaxBackpressureBytes})`)
   const names = new Set<string>()
   for (const f of c.feeds) { if (names.has(f.name)) problems.push(`--feed: duplicate feed name "${f.name}"`); names.add(f.name) }
-  if (c.mqttUrl && c.mqttUrl !== 'none' && !/^(mqtts?|wss?|tcp):\/\//.test(c.mqttUrl)) problems.push(`--mqtt-url / TICKCAST_MQTT_URL: "${c.mqttUrl}" must start with mqtt://, mqtts://, ws:// or wss://`)
+  c.feeds = c.feeds.map((f) => {
+    const fromEnv = env[feedPasswordEnv(f.name)]
+    if (fromEnv === undefined) return f
+    if (fromEnv.length > 10) problems.push(`${feedPasswordEnv(f.name)}: SoupBinTCP password ≤ 10 characters`)
+    return { ...f, password: fromEnv }
+  })
+  if (c.mqttUrl && c.mqttUrl !== 'none' && !/^(mqtts?|wss?|tcp):\/\//.test(c.mqttUrl)) problems.push(`--mqtt-url / TICKCAST_MQTT_URL: "${redactUrl(c.mqttUrl)}" must start with mqtt://, mqtts://, ws:// or wss://`)
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(c.mqttPrefix)) problems.push(`--mqtt-prefix / TICKCAST_MQTT_PREFIX: "${c.mqttPrefix}" must be topic levels of [A-Za-z0-9_-] (no wildcards)`)
   for (const origin of c.allowedOrigins) {
     if (origin === 'null' || !/^https?:\/\/[^/]+$/.test(origin)) problems.push(`--allowed-origins: "${origin}" must be scheme://host[:port]`)

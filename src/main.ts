@@ -9,6 +9,7 @@ import { PAGE_HTML } from './client/page/page-html.js'
 import { registerPageRoutes } from './http/page-routes.js'
 import type { PageRouteOptions } from './http/page-routes.js'
 import { createLogger } from './log.js'
+import { redactUrl, redactedConfig } from './redact.js'
 import { startTickcast } from './server.js'
 
 const EXIT_OK = 0, EXIT_FAILURE = 1, EXIT_USAGE = 2
@@ -39,11 +40,11 @@ async function main(): Promise<void> {
   }
   const config = cli.config
   const log = createLogger(config.logLevel)
-  log.info({ config: { ...config, mqttPassword: config.mqttPassword ? '***' : '' } }, 'starting')
+  log.info({ config: redactedConfig(config) }, 'starting')
   const app = await startTickcast(config, log, {
     extraRoutes: (uws) => registerPageRoutes(uws, PAGE), pageRoutes: PAGE, startSimulator: startEmbeddedSimulator,
   })
-  process.stdout.write(`tickcast ready\n  WebSocket  ${app.url}\n  HTTP       http://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl ?? 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
+  process.stdout.write(`tickcast ready\n  WebSocket  ${app.url}\n  HTTP       http://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl !== null ? redactUrl(app.mqttUrl) : 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
 
   let signals = 0
   const shutdown = (signal: string): void => {

@@ -8,8 +8,12 @@ import type { Config, FeedConfig } from './config.js'
 import type { EmbeddedSimulator, StartSimulator } from './embedded-feed.js'
 import { BootError } from './errors.js'
 import type { PageRouteOptions } from './http/page-routes.js'
+import { admissionLimits } from './http/admission-config.js'
+import { ensurePortFree } from './http/port-probe.js'
+import { cachedScrape } from './http/scrape-cache.js'
 import { DispatchStats, Dispatcher } from './fanout/dispatcher.js'
 import { startEmbeddedBroker } from './fanout/embedded-broker.js'
+import { mqttClientId, shutdownBudget } from './fanout/mqtt-identity.js'
 import { FanoutWorkers } from './fanout/fanout-workers.js'
 import { MqttPublisher } from './fanout/mqtt-publisher.js'
 import { WsServer } from './fanout/ws-server.js'
@@ -21,6 +25,7 @@ import { MetricsRegistry } from './metrics/registry.js'
 import { SharedSymbols } from './model/shared-symbols.js'
 import { SymbolTable } from './model/symbols.js'
 import { SymbolSequences } from './normalize/symbol-sequences.js'
+import { redactUrl } from './redact.js'
 import { TickRing } from './ring/ring-buffer.js'
 import { symbolGlob } from './normalize/symbol-ownership.js'
 import type { TemplatedApp } from 'uWebSockets.js'
@@ -81,6 +86,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     const ring = new TickRing(config.ringCapacity)
     const lvc = new LastValueCache(config.maxSymbols)
 
+    const budget = shutdownBudget(config.shutdownDeadlineMs)
+    await ensurePortFree(config.host, config.port) // before anything starts: a second instance fails fast
     let feedConfigs: readonly FeedConfig[] = config.feeds
     let simulator: EmbeddedSimulator | null = null
     if (feedConfigs.length === 0) {
@@ -97,17 +104,20 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     if (config.mqttUrl !== 'none') {
       let protocolVersion = config.mqttProtocolVersion
       mqttUrl = config.mqttUrl
+      let credentials = { username: config.mqttUsername, password: config.mqttPassword }
       if (!mqttUrl) {
-        const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 })
+        const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: config.mqttEmbeddedPort, closeTimeoutMs: budget.brokerCloseMs })
+        credentials = broker.credentials
         undo.push({ stage: INFRA, stop: () => broker.close() })
         mqttUrl = broker.url
         protocolVersion = 4 // aedes speaks MQTT 3.1.1 only
-        log.info({ url: mqttUrl }, 'embedded MQTT broker started (no --mqtt-url given)')
+        log.info({ url: redactUrl(mqttUrl) }, 'embedded MQTT broker started (no --mqtt-url given)')
       }
       mqtt = new MqttPublisher({
         url: mqttUrl, nodeId: config.mqttNodeId, protocolVersion, topicPrefix: config.mqttPrefix,
         format: config.mqttFormat === 'json' ? FORMAT_JSON : FORMAT_MSGPACK, quoteExpirySec: config.mqttQuoteExpirySec,
-        username: config.mqttUsername || undefined, password: config.mqttPassword || undefined, tls: mqttTls(config),
+        username: credentials.username || undefined, password: credentials.password || undefined, tls: mqttTls(config),
+        clientId: mqttClientId(config.mqttNodeId), stopTimeoutMs: budget.mqttStopMs,
       }, symbols, lvc, log)
       await mqtt.start()
       undo.push({ stage: PIPELINE, stop: () => mqtt!.stop() })
@@ -128,16 +138,17 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       idleTimeoutSec: config.wsIdleTimeoutSec,
       allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null,
       auth: authOptions(config), tls: serverTls(config),
+      admission: admissionLimits(config, log),
     }
     // --workers N: the main thread keeps ingest, MQTT (its dispatcher feeds the LVC behind it) and the listen socket;
     // its app hands every accepted connection to one of N worker threads (uWS child apps), each mirroring the ring
     // with its own cache, dispatcher and WsServer. Workers answer /metrics by asking the main thread, which sums all.
     let workers: FanoutWorkers | null = null
     const sumWs = new WsStats(), sumDispatch = Object.assign(new DispatchStats(), { readSeq: -1 })
-    const scrape = async (): Promise<{ contentType: string; body: string | Uint8Array }> => {
+    const scrape = cachedScrape(async (): Promise<{ contentType: string; body: string | Uint8Array }> => {
       if (workers !== null) await workers.collect(wsStats, dispatcher.stats, sumWs, sumDispatch)
       return metrics.metrics()
-    }
+    })
     const ws = new WsServer({ ...wsOptions, ready: isReady, metrics: scrape, extraRoutes: opts.extraRoutes, http: httpStats }, symbols, lvc, wsStats, log)
 
     const dispatcher = new Dispatcher(ring, lvc, symbols, seqs, ws, mqtt, (lost, named) => {
@@ -175,7 +186,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     undo.push({ stage: CLIENTS, stop: () => workers !== null ? Promise.all([ws.close(), workers.stop()]) : ws.close() })
 
     const url = `${config.tlsCertFile ? 'wss' : 'ws'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/v1/stream`
-    log.info({ url, http: `http://${config.host}:${port}/`, mqtt: mqttUrl, feeds: feedConfigs.map((f) => f.name) }, 'tickcast listening')
+    log.info({ url, http: `${config.tlsCertFile ? 'https' : 'http'}://${config.host}:${port}/`, mqtt: mqttUrl !== null ? redactUrl(mqttUrl) : null, feeds: feedConfigs.map((f) => f.name) }, 'tickcast listening')
 
     let stopping: Promise<void> | null = null
     return {

@@ -32,7 +32,7 @@ describe('embedded broker (aedes, MQTT 3.1.1)', () => {
     const shared = new SharedSymbols(16), symbols = new SymbolTable(shared), ring = new TickRing(16), lvc = new LastValueCache(16)
     const norm = new Normalizer(ring, shared, new SymbolSequences(16)), id = norm.locateOf('AAPL', -4, 0)
     symbols.learnUpTo(id) // as the dispatcher does when the KIND_SYMBOL event passes
-    const pub = new MqttPublisher({ url: broker.url, nodeId: 'embedded', protocolVersion: 4 }, symbols, lvc, pino({ level: 'silent' }))
+    const pub = new MqttPublisher({ url: broker.url, nodeId: 'embedded', protocolVersion: 4, ...broker.credentials }, symbols, lvc, pino({ level: 'silent' }))
     cleanups.push(() => pub.stop())
     await pub.start()
     const watch = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 })
@@ -68,5 +68,31 @@ describe('embedded broker (aedes, MQTT 3.1.1)', () => {
     await broker.close()
     await broker.close() // idempotent
     expect(await canListen(broker.port)).toBe(true)
+  })
+  it('lets only tickcast publish: readers cannot publish, plant a will, guess the password or take its client id', async () => {
+    const port = await new Promise<number>((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)) }) })
+    const broker = await startEmbeddedBroker({ host: '127.0.0.1', port })
+    cleanups.push(() => broker.close())
+    expect(broker.port).toBe(port) // a fixed port is honoured
+    const pub = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0, clientId: 'tickcast-x-1-abc', ...broker.credentials })
+    cleanups.push(() => pub.endAsync(true))
+    const reader = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 })
+    cleanups.push(() => reader.endAsync(true))
+    const seen: string[] = []
+    reader.on('message', (topic, payload) => { seen.push(`${topic}=${payload.toString()}`) })
+    await reader.subscribeAsync('md/v1/#')
+
+    // a hostile reader: publishes a fake quote, and leaves with a will claiming the node is offline
+    const evil = await connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0, will: { topic: 'md/v1/status/node', payload: Buffer.from('offline'), qos: 0, retain: true } })
+    evil.publish('md/v1/quotes/AAPL', 'fake', { retain: true })
+    await new Promise((r) => setTimeout(r, 100))
+    evil.stream.destroy() // ungraceful: the broker would send the will
+    await expect(connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0, username: 'tickcast', password: 'guess' })).rejects.toThrow()
+    await expect(connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0, clientId: 'tickcast-x-1-abc' })).rejects.toThrow()
+    await pub.publishAsync('md/v1/quotes/MSFT', 'real', { qos: 1 })
+    for (let k = 0; k < 100 && seen.length === 0; k++) await new Promise((r) => setTimeout(r, 10))
+    await new Promise((r) => setTimeout(r, 200))
+    expect(seen).toEqual(['md/v1/quotes/MSFT=real'])
+    expect(pub.connected).toBe(true)
   })
 })

@@ -56,16 +56,8 @@ export class MqttStats {
 
 function noBacklog(): number { return 0 }
 
-/** The broker URL without credentials, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.password !== '') u.password = '***'
-    return u.toString()
-  } catch {
-    return '<invalid url>'
-  }
-}
+/** The broker URL without credentials, for logs and errors (one implementation: src/redact.ts). */
+export { redactUrl } from '../redact.js'
 
 /**
  * One publish options object per kind, built once and reused for every publish (mqtt.js copies it). MQTT 5 adds the

@@ -327,7 +327,7 @@ describe('upgrade checks', () => {
     expect((await rejectStatus(port, '/v1/stream', { origin: 'null' })).status).toBe(403)
     await connect(port, 'json', { origin: 'https://app.example' })
     await connect(port, 'msgpack') // no Origin: non-browser client
-    expect(stats.upgradesRejected).toEqual({ origin: 2, version: 1, format: 1 })
+    expect(stats.upgradesRejected).toEqual({ origin: 2, version: 1, format: 1, capacity: 0, ip_limit: 0, ip_rate: 0 })
     expect(stats.connectionsTotal).toBe(2)
   })
 })

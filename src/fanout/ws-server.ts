@@ -16,6 +16,8 @@ import type { LastValueCache } from '../cache/last-value-cache.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER } from '../errors.js'
 import { addChildApp, childAppDescriptor, closeListening, listenApp, removeChildApp } from '../http/app-host.js'
+import { ConnectionGate, REFUSAL_STATUS } from '../http/connection-limits.js'
+import type { AdmissionLimits } from '../http/connection-limits.js'
 import { registerRoutes } from '../http/routes.js'
 import type { MetricsBody, ReadyState } from '../http/routes.js'
 import type { HttpStats } from '../metrics/http-stats.js'
@@ -62,6 +64,8 @@ export interface WsServerOptions {
   auth?: Partial<AuthOptions>
   /** TLS (uWS SSLApp): PEM files and the key's passphrase (read from its file by the caller) */
   tls?: { certFile: string; keyFile: string; passphrase: string } | null
+  /** global / per-IP connection caps and per-IP upgrade rate; absent = unlimited */
+  admission?: AdmissionLimits
 }
 
 const NO_AUTH: AuthOptions = {
@@ -87,7 +91,7 @@ export interface WsLog {
   warn(obj: object, msg: string): void
 }
 
-interface UserData { c: Connection }
+interface UserData { c: Connection; ip: string }
 type Ws = uWS.WebSocket<UserData>
 
 /** How often each connection's writer looks at its buffered bytes (ladder steps 2 and 3, paced snapshots). */
@@ -101,6 +105,7 @@ export class WsServer implements FrameSink {
   private readonly allowedOrigins: ReadonlySet<string> | null
   private readonly closeGraceMs: number
   private readonly connections = new Set<Connection>()
+  private readonly gate: ConnectionGate
   private readonly throttled = new Set<HostedConnection>()
   private readonly closeQueue: HostedConnection[] = []
   private closeScheduled = false
@@ -124,6 +129,7 @@ export class WsServer implements FrameSink {
       maxEntriesPerRequest: registryLimits.maxSymbolsPerConnection + registryLimits.maxPatternsPerConnection,
     }
     this.closeGraceMs = opts.closeGraceMs ?? WS_DEFAULTS.closeGraceMs
+    this.gate = new ConnectionGate(opts.admission ?? { maxConnections: Number.MAX_SAFE_INTEGER, maxPerIp: 0, upgradesPerIpPerSec: 0 })
     this.allowedOrigins = opts.allowedOrigins ? new Set(opts.allowedOrigins) : null
     this.scan = this.scan.bind(this)
     this.flushThrottled = this.flushThrottled.bind(this)
@@ -261,18 +267,22 @@ export class WsServer implements FrameSink {
   }
 
   private onUpgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
+    const ip = Buffer.from(res.getRemoteAddressAsText()).toString()
+    const refused = this.gate.admit(ip, performance.now())
+    if (refused !== null) { this.stats.upgradesRejected[refused]++; res.writeStatus(REFUSAL_STATUS[refused]).writeHeader('Retry-After', '1').end(refused); return }
     const format = upgradeFormat(res, req, this.allowedOrigins, this.stats)
     if (format === -1) return
     // read before ws-auth may wait for a JWT check: uWS invalidates req when this handler returns
     const key = req.getHeader('sec-websocket-key'), protocol = req.getHeader('sec-websocket-protocol'), ext = req.getHeader('sec-websocket-extensions')
     this.auth.upgrade(res, req, (session) => {
-      res.upgrade<UserData>({ c: new Connection(format, this.host, performance.now(), session) }, key, protocol, ext, context)
+      res.upgrade<UserData>({ c: new Connection(format, this.host, performance.now(), session), ip }, key, protocol, ext, context)
     })
   }
 
   private onOpen(ws: Ws): void {
     const c = ws.getUserData().c
     c.open(ws)
+    this.gate.opened(ws.getUserData().ip)
     this.connections.add(c)
     this.stats.connections++; this.stats.connectionsTotal++
     this.auth.opened(c)
@@ -290,6 +300,7 @@ export class WsServer implements FrameSink {
   private onClose(ws: Ws, code: number, message: ArrayBuffer): void {
     const c = ws.getUserData().c
     c.closed(code, Buffer.from(message).toString('latin1'))
+    this.gate.closed(ws.getUserData().ip)
     this.connections.delete(c)
   }
 }

@@ -8,7 +8,7 @@ export const CLOSE_REASONS = ['slow_consumer', 'too_big', 'protocol', 'rate_limi
   'unauthenticated', 'token_expired', 'forbidden'] as const
 export type CloseReason = (typeof CLOSE_REASONS)[number]
 
-export const UPGRADE_REJECT_REASONS = ['origin', 'version', 'format'] as const
+export const UPGRADE_REJECT_REASONS = ['origin', 'version', 'format', 'capacity', 'ip_limit', 'ip_rate'] as const
 export type UpgradeRejectReason = (typeof UPGRADE_REJECT_REASONS)[number]
 
 /** The stable codes of src/errors.ts that a control reply can carry. */

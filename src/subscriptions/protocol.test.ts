@@ -46,4 +46,16 @@ describe('control message parsing', () => {
     expect(JSON.parse(errorReply('UNKNOWN_SYMBOL', 'no such symbol', 'r1', 'ZZZZ')))
       .toEqual({ type: 'error', code: 'UNKNOWN_SYMBOL', symbol: 'ZZZZ', id: 'r1', message: 'no such symbol' })
   })
+  it('refuses absurd throttles and echoes only a short prefix of a bad entry', () => {
+    for (const bad of ['{"op":"subscribe","symbols":["*"],"maxHz":1e-300}', '{"op":"subscribe","symbols":["*"],"maxAgeMs":1e300}',
+      '{"op":"subscribe","symbols":["*"],"maxHz":0.0009}', '{"op":"subscribe","symbols":["*"],"maxAgeMs":3600001}']) {
+      expect(parse(bad), bad).toBe(false)
+      expect(req.errorCode).toBe('MALFORMED')
+    }
+    expect(parse('{"op":"subscribe","symbols":["*"],"maxHz":0.001,"maxAgeMs":3600000}')).toBe(true)
+    const long = 'A'.repeat(4000)
+    const reply = errorReply('BAD_SYMBOL', 'bad', 'r1', long)
+    expect(reply.length).toBeLessThan(200)
+    expect(JSON.parse(reply).symbol).toBe(`${'A'.repeat(32)}…(4000 chars)`)
+  })
 })

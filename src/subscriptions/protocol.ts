@@ -30,8 +30,8 @@
  * - `snapshot` (optional, default true): send the current state of every symbol the request names explicitly,
  *   *held already or not*, and of every symbol its patterns newly cover. A plain subscribe to a symbol the
  *   connection already holds is how a client resyncs it (PROTOCOL.md, "Client reaction").
- * - `maxHz` (optional, > 0): at most this many updates per second per symbol for the symbols this request newly
- *   subscribes; `maxAgeMs` (optional, > 0): a staleness budget, updates are coalesced for at most this long and
+ * - `maxHz` (optional, ≥ 0.001): at most this many updates per second per symbol for the symbols this request newly
+ *   subscribes; `maxAgeMs` (optional, in (0, 3600000]): a staleness budget, updates are coalesced for at most this long and
  *   the latest value replaces older ones. Throttled symbols get `snap` events (latest state, per-symbol `n`), and
  *   a `trades_skipped` control message counts the trades in between. The ack carries the effective values
  *   (maxHz ≤ 100, maxAgeMs ≥ 10 ms: the throttle timer's granularity; with both, maxAgeMs ≥ 1000/maxHz + 10).
@@ -85,6 +85,7 @@
  * the text above.
  */
 import { ERR_MALFORMED, ERR_TOO_LARGE, ERR_UNKNOWN_OP } from '../errors.js'
+import { echoPrefix } from '../redact.js'
 
 export const OP_NONE = 0, OP_SUBSCRIBE = 1, OP_UNSUBSCRIBE = 2, OP_PING = 3, OP_AUTH = 4
 export const MAX_ID_CHARS = 64
@@ -109,6 +110,12 @@ export class ControlRequest {
   errorCode = ''
   errorMessage = ''
 }
+
+/** Throttle bounds accepted on subscribe (documented in the README's limits table). */
+export const MIN_MAX_HZ = 0.001
+export const MAX_AGE_MS = 3_600_000
+/** Bad input echoed in an error reply: a symbol is ≤ 16 characters, so 32 shows any real mistake whole. */
+export const MAX_ECHO_CHARS = 32
 
 function fail(out: ControlRequest, code: string, message: string): boolean {
   out.errorCode = code; out.errorMessage = message
@@ -158,10 +165,12 @@ export function parseControl(data: ArrayBuffer, isBinary: boolean, maxSymbolsPer
   if (typeof snapshot === 'boolean') out.snapshot = snapshot
   else if (snapshot !== undefined) return fail(out, ERR_MALFORMED, 'snapshot must be a boolean')
   const maxHz = m.maxHz, maxAgeMs = m.maxAgeMs
-  if (typeof maxHz === 'number' && Number.isFinite(maxHz) && maxHz > 0) out.maxHz = maxHz
-  else if (maxHz !== undefined) return fail(out, ERR_MALFORMED, 'maxHz must be a number > 0')
-  if (typeof maxAgeMs === 'number' && Number.isFinite(maxAgeMs) && maxAgeMs > 0) out.maxAgeMs = maxAgeMs
-  else if (maxAgeMs !== undefined) return fail(out, ERR_MALFORMED, 'maxAgeMs must be a number > 0')
+  // Bounded both ways: below MIN_MAX_HZ or above MAX_AGE_MS a "subscription" only holds server state (1e-300 was
+  // accepted once); above 100 Hz maxHz is clamped to the throttle tick (the ack says so).
+  if (typeof maxHz === 'number' && Number.isFinite(maxHz) && maxHz >= MIN_MAX_HZ) out.maxHz = maxHz
+  else if (maxHz !== undefined) return fail(out, ERR_MALFORMED, `maxHz must be a number ≥ ${MIN_MAX_HZ}`)
+  if (typeof maxAgeMs === 'number' && Number.isFinite(maxAgeMs) && maxAgeMs > 0 && maxAgeMs <= MAX_AGE_MS) out.maxAgeMs = maxAgeMs
+  else if (maxAgeMs !== undefined) return fail(out, ERR_MALFORMED, `maxAgeMs must be a number in (0, ${MAX_AGE_MS}]`)
   return true
 }
 
@@ -184,8 +193,9 @@ export function tradesSkippedReply(symbol: string, count: number): string {
   return JSON.stringify({ type: 'trades_skipped', symbol, count })
 }
 
+/** `symbol` is the client's own entry, echoed so it can match the error: only its first MAX_ECHO_CHARS (amplification). */
 export function errorReply(code: string, message: string, id: RequestId, symbol?: string): string {
-  return JSON.stringify({ type: 'error', code, symbol, id, message })
+  return JSON.stringify({ type: 'error', code, symbol: symbol === undefined ? undefined : echoPrefix(symbol, MAX_ECHO_CHARS), id, message })
 }
 
 export function pongReply(id: RequestId, timeMs: number): string {
