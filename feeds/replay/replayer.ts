@@ -2,7 +2,7 @@
 // Must never pace per message (one timer per due batch) nor hold the event loop for more than a bounded batch.
 import { performance } from 'node:perf_hooks'
 import { SoupServer } from '../soup-server.js'
-import { loadCaptureFile } from './load-capture.js'
+import { capturePass, loadCaptureFile } from './load-capture.js'
 import type { CaptureFormat, LoadedCapture, ReplayProtocol } from './load-capture.js'
 
 /** 'recorded' = the capture's own timing, 'fast' = as fast as clients read, a number N = N× the capture's timing */
@@ -20,6 +20,8 @@ export interface ReplayOptions {
   sessionId?: string
   /** start over (sequence numbers keep counting) instead of ending the session */
   loop?: boolean
+  /** serve only this pass (1-based) of a multi-session capture, as a session of its own; default every pass in turn */
+  capturePass?: number
   /** hold the clock until the first client logs in (paced replays start with the client, not the process) */
   waitForClient?: boolean
   /** nothing is sent before this resolves (then waitForClient applies): lets a caller wire up consumers first */
@@ -34,8 +36,10 @@ export interface RunningReplay {
   port: number
   protocol: ReplayProtocol
   format: CaptureFormat
-  /** messages in one pass of the capture */
+  /** messages served per loop (the whole capture, or the one pass capturePass names) */
   messages: number
+  /** the whole capture as read (every pass, whatever capturePass serves) */
+  capture: LoadedCapture
   readonly server: SoupServer
   /** passes completed (loop) */
   readonly passes: number
@@ -62,7 +66,8 @@ export function parsePace(s: string): ReplayPace | null {
 }
 
 export async function startReplay(opts: ReplayOptions): Promise<RunningReplay> {
-  const cap = typeof opts.capture === 'string' ? loadCaptureFile(opts.capture, opts.protocol ?? 'auto') : opts.capture
+  const loaded = typeof opts.capture === 'string' ? loadCaptureFile(opts.capture, opts.protocol ?? 'auto') : opts.capture
+  const cap = opts.capturePass === undefined ? loaded : capturePass(loaded, opts.capturePass)
   const pace = opts.pace ?? 'fast', speed = pace === 'fast' ? 0 : pace === 'recorded' ? 1 : pace
   const loop = opts.loop ?? false
   let storeBytes = 0
@@ -150,7 +155,7 @@ export async function startReplay(opts: ReplayOptions): Promise<RunningReplay> {
   }
 
   return {
-    port, protocol: cap.protocol, format: cap.format, messages: count, server, done, stop,
+    port, protocol: cap.protocol, format: cap.format, messages: count, capture: loaded, server, done, stop,
     get passes() { return passes },
   }
 }
