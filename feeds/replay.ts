@@ -21,7 +21,7 @@ async function main(argv: string[]): Promise<void> {
   // What the capture held, before anything is served: passes (venue sequence restarts), copies left out, venue gaps.
   line({ event: 'capture', capture: o.capture, ...captureReport(replay.capture), served: replay.messages, pass: o.capturePass ?? 'all' })
   line({ event: 'listening', host: o.host, port: replay.port, session: o.sessionId, capture: o.capture, format: replay.format,
-    protocol: replay.protocol, messages: replay.messages, pace: o.pace, loop: o.loop })
+    protocol: replay.protocol, messages: replay.messages, pace: o.pace, loop: o.loop, ...(replay.glimpsePort !== null ? { glimpsePort: replay.glimpsePort } : {}) })
   // End of Session is queued for clients; the server stays up so late clients can still replay the whole session.
   void replay.done.then(() => { if (!exiting) line({ event: 'end_of_session', messages: replay.server.nextSeq - 1 }) })
 

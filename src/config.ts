@@ -20,6 +20,8 @@ export interface FeedConfig {
   record?: string
   /** ITCH session date YYYY-MM-DD (ITCH times are ns since midnight US Eastern); default today */
   sessionDate?: string
+  /** ITCH: GLIMPSE 5.0 snapshot endpoint that seeds the books at start and after every gap (feeds/README.md) */
+  glimpse?: FeedEndpoint & { username?: string; password?: string }
 }
 
 type Kind = 'string' | 'int' | 'bytes' | 'bool' | 'list' | 'feeds' | 'enum'
@@ -32,7 +34,7 @@ interface Option {
 export const OPTIONS: readonly Option[] = [
   { key: 'host', flag: 'host', env: 'TICKCAST_HOST', kind: 'string', def: '127.0.0.1', help: 'address the WebSocket/HTTP server listens on' },
   { key: 'port', flag: 'port', env: 'TICKCAST_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'WebSocket/HTTP port (0 = any free port)' },
-  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD]; protocol native, itch or tops; repeatable (env: space-separated); none = embedded simulator' },
+  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD&glimpse=tcp://host:port]; protocol native, itch or tops; repeatable (env: space-separated); none = embedded simulator' },
   { key: 'simSymbols', flag: 'sim-symbols', env: 'TICKCAST_SIM_SYMBOLS', kind: 'int', def: '500', min: 1, max: 100000, help: 'embedded simulator: symbols from feeds/symbols/us-equities.csv' },
   { key: 'simRate', flag: 'sim-rate', env: 'TICKCAST_SIM_RATE', kind: 'int', def: '20000', min: 0, max: 100000000, help: 'embedded simulator: messages per second (0 = as fast as possible)' },
   { key: 'simSeed', flag: 'sim-seed', env: 'TICKCAST_SIM_SEED', kind: 'int', def: '1', min: 0, max: 2 ** 31, help: 'embedded simulator: random seed' },
@@ -118,12 +120,29 @@ export function parseFeed(spec: string, problems: string[]): FeedConfig | null {
   if (username.length > 6 || password.length > 10) problems.push(`--feed "${spec}": SoupBinTCP username ≤ 6 and password ≤ 10 characters`)
   const record = q.get('record') ?? undefined, sessionDate = q.get('date') ?? undefined
   if (sessionDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(sessionDate)) problems.push(`--feed "${spec}": date must be YYYY-MM-DD`)
-  for (const k of q.keys()) if (!['session', 'seq', 'record', 'date'].includes(k)) problems.push(`--feed "${spec}": unknown parameter "${k}"`)
+  for (const k of q.keys()) if (!['session', 'seq', 'record', 'date', 'glimpse'].includes(k)) problems.push(`--feed "${spec}": unknown parameter "${k}"`)
+  const glimpse = parseGlimpse(q.get('glimpse'), protocol, `--feed "${spec}"`, problems)
   if (problems.length > before) return null
   const feed: FeedConfig = { name, protocol: protocol as FeedConfig['protocol'], lines, username, password, session, startSeq }
+  if (glimpse) feed.glimpse = glimpse
   if (record) feed.record = record
   if (sessionDate) feed.sessionDate = sessionDate
   return feed
+}
+
+/** `glimpse=tcp://[user:pass@]host:port`: ITCH feeds only (a GLIMPSE snapshot is an ITCH order book). */
+function parseGlimpse(v: string | null, protocol: string, where: string, problems: string[]): FeedConfig['glimpse'] | null {
+  if (v === null) return null
+  let url: URL | null = null
+  try { url = new URL(v) } catch { /* reported below */ }
+  const port = Number(url?.port)
+  if (!url || url.protocol !== 'tcp:' || !url.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
+    problems.push(`${where}: glimpse must be tcp://host:port with a port in 1..65535`); return null
+  }
+  if (protocol !== 'itch') { problems.push(`${where}: glimpse= needs protocol itch (GLIMPSE 5.0 snapshots are ITCH books)`); return null }
+  const g: NonNullable<FeedConfig['glimpse']> = { host: url.hostname.replace(/^\[|\]$/g, ''), port }
+  if (url.username) { g.username = decodeURIComponent(url.username); g.password = decodeURIComponent(url.password) }
+  return g
 }
 
 function parseValue(o: Option, raw: string, problems: string[]): unknown {

@@ -15,6 +15,7 @@ capture: IEX TOPS pcap/pcapng (.gz ok), ITCH MoldUDP64 pcap, Nasdaq ITCH BinaryF
   --capture-pass N    serve only pass N (1-based) of a capture whose venue sequence restarts (one session per day);
                       default: every pass in turn, numbered on as one session
   --wait-for-client   start the clock when the first client logs in
+  --glimpse-port N    ITCH: also serve GLIMPSE 5.0 snapshots (the book sent so far, then the resume sequence) on port N
   --help              this text
 `
 
@@ -39,6 +40,12 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
       case '--loop': opts.loop = true; break
       case '--wait-for-client': opts.waitForClient = true; break
       case '--host': opts.host = value(); break
+      case '--glimpse-port': {
+        const v = value(), n = Number(v)
+        if (v !== '' && (!Number.isInteger(n) || n < 0 || n > 65535)) errors.push(`--glimpse-port must be 0..65535, got ${v}`)
+        opts.glimpsePort = n
+        break
+      }
       case '--capture-pass': {
         const v = value(), n = Number(v)
         if (v !== '' && (!Number.isInteger(n) || n < 1)) errors.push(`--capture-pass must be an integer ≥ 1, got ${v}`)

@@ -1,6 +1,8 @@
 // Owns serving a loaded capture as a SoupBinTCP session: one Sequenced Data packet per message, paced or flat out.
 // Must never pace per message (one timer per due batch) nor hold the event loop for more than a bounded batch.
 import { performance } from 'node:perf_hooks'
+import { CaptureSnapshots } from '../glimpse/capture-snapshots.js'
+import { GlimpseServer } from '../glimpse/glimpse-server.js'
 import { SoupServer } from '../soup-server.js'
 import { capturePass, loadCaptureFile } from './load-capture.js'
 import type { CaptureFormat, LoadedCapture, ReplayProtocol } from './load-capture.js'
@@ -30,6 +32,11 @@ export interface ReplayOptions {
   deadAfterMs?: number
   /** minimum recovery store; it is raised to hold the whole capture so a late or slow client misses nothing */
   recoveryBytes?: number
+  /**
+   * ITCH only: also serve a GLIMPSE 5.0 snapshot endpoint on this port (0 = any free port): the book of the messages
+   * sent so far, then End of Snapshot with the next sequence. undefined = no GLIMPSE endpoint.
+   */
+  glimpsePort?: number
 }
 
 export interface RunningReplay {
@@ -41,6 +48,9 @@ export interface RunningReplay {
   /** the whole capture as read (every pass, whatever capturePass serves) */
   capture: LoadedCapture
   readonly server: SoupServer
+  /** the GLIMPSE endpoint's port and server (null without glimpsePort) */
+  glimpsePort: number | null
+  readonly glimpse: GlimpseServer | null
   /** passes completed (loop) */
   readonly passes: number
   /** resolves once End of Session has been queued (every message appended), or on stop() */
@@ -80,8 +90,17 @@ export async function startReplay(opts: ReplayOptions): Promise<RunningReplay> {
   })
   const port = await server.listen()
   const { buf, off, len, tsUs, count } = cap
-
   let i = 0, passes = 0, stopped = false, ended = false
+  let glimpse: GlimpseServer | null = null, glimpsePort: number | null = null
+  if (opts.glimpsePort !== undefined) {
+    if (cap.protocol !== 'itch') { await server.close(); throw new Error(`GLIMPSE serves ITCH books; this capture is ${cap.protocol}`) }
+    // i (next capture message) and server.nextSeq move together inside one synchronous pump: a snapshot taken between
+    // two turns pairs the book with exactly the sequence that follows it.
+    const snaps = new CaptureSnapshots(cap)
+    glimpse = new GlimpseServer(() => snaps.at(passes, i, server.nextSeq), { host: opts.host ?? '127.0.0.1', port: opts.glimpsePort, sessionId: opts.sessionId ?? 'REPLAY' })
+    glimpsePort = await glimpse.listen()
+  }
+
   let timer: NodeJS.Timeout | null = null, immediate: NodeJS.Immediate | null = null
   let wallStartMs = 0, t0Us = 0
   let resolveDone!: () => void
@@ -149,13 +168,13 @@ export async function startReplay(opts: ReplayOptions): Promise<RunningReplay> {
     stopping = (async () => {
       const deadline = performance.now() + graceMs
       while (server.clientCount > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-      await server.close()
+      await Promise.all([server.close(), glimpse?.close()])
     })()
     return stopping
   }
 
   return {
-    port, protocol: cap.protocol, format: cap.format, messages: count, capture: loaded, server, done, stop,
+    port, protocol: cap.protocol, format: cap.format, messages: count, capture: loaded, server, glimpse, glimpsePort, done, stop,
     get passes() { return passes },
   }
 }

@@ -28,6 +28,11 @@ export class FeedStats {
   /** frames whose length field is impossible (0, or over the maximum): the stream cannot resync */
   badFrames = 0
 
+  /** GLIMPSE recovery: snapshots applied, ITCH messages they carried, attempts that failed (retried) */
+  snapshots = 0
+  snapshotMessages = 0
+  snapshotFailures = 0
+
   /** A/B feeds: one entry per line (A, B); empty for a single-line feed */
   readonly lines: LineStats[] = []
 

@@ -14,6 +14,8 @@ import { NativeDecoder } from './decoders/native.js'
 import { TopsDecoder } from './decoders/tops.js'
 import { FeedIngest } from './feed-ingest.js'
 import { FeedStats } from './feed-stats.js'
+import { GlimpseRecovery } from './glimpse-recovery.js'
+import type { BookSync, LiveSession } from './glimpse-recovery.js'
 import { CaptureRecorder } from './recorder.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
 import { SESSION_GAP } from './session-sink.js'
@@ -58,8 +60,11 @@ export function decoderFor(protocol: FeedConfig['protocol'], sink: TickSink, sta
 export class Feed {
   readonly stats: FeedStats
   readonly recorder: CaptureRecorder | null
-  private readonly session: SoupClient | AbSession
+  /** the live session; with GLIMPSE, the recovery owns it (a new one after every snapshot) */
+  private readonly session: SoupClient | AbSession | null
+  private readonly recovery: GlimpseRecovery | null
   private readonly normalizer: Normalizer
+  readonly decoder: PayloadDecoder
   private freshnessTimer: NodeJS.Timeout | null = null
 
   constructor(
@@ -74,7 +79,9 @@ export class Feed {
     this.stats = new FeedStats(config.name)
     const normalizer = new Normalizer(ring, symbols, seqs, { quotesAreFullState: config.protocol !== 'itch' })
     this.normalizer = normalizer
-    const ingest = new FeedIngest(decoderFor(config.protocol, normalizer, this.stats, { sessionDate, expectedOrders: opts.expectedOrders }), normalizer)
+    const decoder = decoderFor(config.protocol, normalizer, this.stats, { sessionDate, expectedOrders: opts.expectedOrders })
+    this.decoder = decoder
+    const ingest = new FeedIngest(decoder, normalizer)
     this.recorder = record ? new CaptureRecorder(record, config.protocol, ingest, { session: config.session }) : null
     const sink: SessionSink = this.recorder ?? ingest
     const onEvent = (ev: SessionEvent): void => {
@@ -82,27 +89,40 @@ export class Feed {
       if (ev.kind === SESSION_GAP) {
         this.log.warn({ feed: ev.feed, fromSeq: ev.fromSeq, missed: ev.count }, 'feed gap: every symbol of the feed is marked stale')
         normalizer.feedGap()
+        this.recovery?.onGap()
       }
     }
     const lineOpts = config.lines.map((line): SoupClientOptions => ({
       name: config.name, host: line.host, port: line.port, username: config.username, password: config.password,
       session: config.session, startSeq: config.startSeq, heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs,
     }))
-    this.session = lineOpts.length === 2
-      ? new AbSession(config.name, [lineOpts[0], lineOpts[1]], sink, this.stats, onEvent)
-      : new SoupClient(lineOpts[0], sink, this.stats, onEvent)
+    const live = (startSeq: number): SoupClient | AbSession => lineOpts.length === 2
+      ? new AbSession(config.name, [{ ...lineOpts[0], startSeq }, { ...lineOpts[1], startSeq }], sink, this.stats, onEvent)
+      : new SoupClient({ ...lineOpts[0], startSeq }, sink, this.stats, onEvent)
+    const g = config.glimpse
+    if (g && !isBookSync(decoder)) throw new Error(`feed ${config.name}: glimpse= needs a decoder with books (ITCH)`)
+    if (g && isBookSync(decoder)) {
+      // Snapshot messages bypass the recorder: they carry no real-time sequence (a recording stays a session's stream).
+      this.recovery = new GlimpseRecovery({ host: g.host, port: g.port, username: g.username ?? config.username, password: g.password ?? config.password,
+        session: config.session, heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs },
+      ingest, decoder, (seq): LiveSession => live(seq), this.stats, log)
+      this.session = null
+    } else {
+      this.recovery = null
+      this.session = live(config.startSeq)
+    }
     if (record) log.info({ feed: config.name, record }, 'recording feed session')
   }
 
   start(): void {
-    this.session.start()
+    if (this.recovery) this.recovery.start(); else this.session?.start()
     this.freshnessTimer = setInterval(() => this.checkFreshness(), FRESHNESS_CHECK_MS)
     this.freshnessTimer.unref()
   }
 
   async stop(): Promise<void> {
     if (this.freshnessTimer !== null) { clearInterval(this.freshnessTimer); this.freshnessTimer = null }
-    await this.session.stop()
+    if (this.recovery) await this.recovery.stop(); else await this.session?.stop()
     if (this.recorder) {
       await this.recorder.close()
       this.log.info({ feed: this.config.name, file: this.recorder.path, ...this.recorder.stats }, 'feed recording closed')
@@ -125,4 +145,9 @@ export class Feed {
     this.log.warn({ feed: this.config.name, loggedIn: this.stats.loggedIn === 1, staleAfterMs: this.timing.staleAfterMs }, 'feed silent: its symbols are marked stale (feed_down)')
     this.normalizer.feedDown()
   }
+}
+
+function isBookSync(d: PayloadDecoder): d is PayloadDecoder & BookSync {
+  const b = d as Partial<BookSync>
+  return typeof b.clearBooks === 'function' && typeof b.markAllSynced === 'function'
 }
