@@ -12,6 +12,7 @@ import { loadCapture } from '../replay/load-capture.js'
 import { startReplay } from '../replay/replayer.js'
 import type { RunningReplay } from '../replay/replayer.js'
 import { CaptureSnapshots } from './capture-snapshots.js'
+import { ItchBookModel } from './itch-book-model.js'
 
 class Collect implements SessionSink {
   readonly msgs: Buffer[] = []
@@ -74,6 +75,30 @@ describe('GLIMPSE snapshots of a replayed ITCH capture', () => {
     }
     // a new loop starts from an empty book
     expect(snaps.at(1, 0, cap.count + 1).messages.length).toBe(0)
+  })
+
+  it('follows executions, cancels and a replace of a real order, keeping its symbol, side and attribution', () => {
+    // the sample's F (CASY, ref 18923125, S 100 @ 255.5200, MPID FLTU) and messages written for it with the spec layouts
+    const add = stream.find((m) => m.ref?.type === 'F')!.bytes
+    const ref = add.readUInt32BE(15), model = new ItchBookModel()
+    const msg = (type: string, len: number, fill: (b: Buffer) => void): Buffer => {
+      const b = Buffer.alloc(len); b.write(type, 0, 'latin1'); b.writeUInt16BE(add.readUInt16BE(1), 1); add.copy(b, 5, 5, 11); fill(b); return b
+    }
+    const exec = msg('E', 31, (b) => { b.writeUInt32BE(ref, 15); b.writeUInt32BE(30, 19) })
+    const cancel = msg('X', 23, (b) => { b.writeUInt32BE(ref, 15); b.writeUInt32BE(20, 19) })
+    const replace = msg('U', 35, (b) => { b.writeUInt32BE(ref, 15); b.writeUInt32BE(ref + 4, 23); b.writeUInt32BE(400, 27); b.writeUInt32BE(2555100, 31) })
+    for (const m of [add, exec, cancel, replace]) model.apply(m, 0, m.length)
+    expect(model.sharesOf(ref)).toBe(0)
+    expect(model.sharesOf(ref + 4)).toBe(400)
+    const [only] = model.snapshot()
+    const r: ItchRecord = {}
+    expect(decodeItchMessage(only, 0, only.length, r)).toBe(DECODE_OK)
+    expect(r).toMatchObject({ type: 'F', ref: ref + 4, side: 'S', shares: 400, stock: 'CASY', price: 2555100, mpid: 'FLTU' })
+    const del = msg('D', 19, (b) => { b.writeUInt32BE(ref + 4, 15) })
+    model.apply(del, 0, del.length)
+    expect(model.liveOrders).toBe(0)
+    model.apply(del, 0, del.length)
+    expect(model.unknownRefs).toBe(1)
   })
 
   it('refuses a login for another session, and the client says why', async () => {
