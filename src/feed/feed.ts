@@ -1,5 +1,6 @@
 // Owns one configured feed: its session line(s) (one, or A/B through an arbiter), payload decoder, optional
-// recorder, normalizer and counters, and their lifecycle; turns session events (gap, down, up) into ring markers.
+// recorder, normalizer, GLIMPSE recovery (ITCH) and counters, and their lifecycle; turns session events (gap, down,
+// up) into ring markers.
 // Must never publish to clients: it ends at the ring, where gaps and outages travel in order with the data.
 import type { Logger } from 'pino'
 import type { FeedConfig } from '../config.js'
