@@ -130,6 +130,13 @@ export class OrderBook {
     return i
   }
 
+  /** Empties every book (orders, levels, last tops) without reallocating; no quote is emitted. */
+  clear(): void {
+    this.orders.clear(); this.lix.fill(0); this.lFree = NONE; this.lUsed = 0; this.liveLevels = 0
+    this.head.fill(NONE); this.tail.fill(NONE)
+    this.topBidPx.fill(0); this.topAskPx.fill(0); this.topBidSz.fill(0); this.topAskSz.fill(0)
+  }
+
   get liveOrders(): number { return this.orders.live }
   sharesOf(ref: number): number { const i = this.orders.find(ref); return i === EMPTY ? 0 : this.ord[(i << 2) + 2] >>> 0 }
   bestPrice(locate: number, side: number): number { const h = this.head[locate * 2 + side]; return h === NONE ? 0 : this.lPrice[h] }

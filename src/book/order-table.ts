@@ -37,6 +37,9 @@ export class OrderTable {
     const n = pow2AtLeast(expectedOrders / MAX_LOAD)
     this.slots = new Int32Array(n * 4); this.mask = n - 1; this.shift = groupShift(n); this.limit = n * MAX_LOAD
   }
+  /** Drops every order, keeping the capacity (a snapshot is about to refill the table). */
+  clear(): void { this.slots.fill(0); this.live = 0 }
+
 
   /** Slot of a live order, or EMPTY. */
   find(ref: number): number {

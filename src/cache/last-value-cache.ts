@@ -1,7 +1,8 @@
 // Owns the latest quote, trade and status per symbol as the fan-out has published them, with their sequences.
 // Must never be written by ingest: it is a ring consumer, so a snapshot never runs ahead of the published updates.
 import { STALE_LAPPED, STALE_NONE } from '../model/staleness.js'
-import { KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_TRADE } from '../ring/ring-buffer.js'
+import { BOOK_NONE } from '../model/book-state.js'
+import { KIND_BOOK, KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_TRADE } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 
 /** Struct-of-arrays indexed by symbol id; NaN marks "never seen". */
@@ -27,6 +28,8 @@ export class LastValueCache {
   readonly status: Uint8Array
   /** STALE_* reason the feed declared (KIND_STALE / KIND_FRESH markers), 0 = fresh */
   readonly upstreamStale: Uint8Array
+  /** the order book's last KIND_BOOK code (PARTIAL_* reason, 0 = synced); BOOK_NONE = not an order-book symbol */
+  readonly book: Uint8Array
   /** 1 while this consumer lost events of the symbol (lapped) and has not applied a quote since */
   readonly lapped: Uint8Array
 
@@ -50,6 +53,7 @@ export class LastValueCache {
     this.status = new Uint8Array(capacity)
     this.upstreamStale = new Uint8Array(capacity)
     this.lapped = new Uint8Array(capacity)
+    this.book = new Uint8Array(capacity).fill(BOOK_NONE)
   }
 
   /** What clients are told: lapped here wins (nothing upstream can repair it), else the feed's word; 0 = fresh. */
@@ -77,6 +81,7 @@ export class LastValueCache {
         break
       case KIND_STALE: this.upstreamStale[id] = r.code[i]; break
       case KIND_FRESH: this.upstreamStale[id] = STALE_NONE; break
+      case KIND_BOOK: this.book[id] = r.code[i]; break
     }
     return id
   }

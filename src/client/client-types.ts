@@ -1,6 +1,6 @@
 // Owns the client library's public contract: the events it emits, the options it takes, the socket shape it drives.
 // Must never hold behaviour or a runtime import: tsc erases this file from tickcast-client.js, so a browser never loads it.
-import type { QuoteEvent, StaleEvent, StatusEvent, SymbolState, TradeEvent } from './symbol-state.js'
+import type { BookEvent, QuoteEvent, StaleEvent, StatusEvent, SymbolState, TradeEvent } from './symbol-state.js'
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'
 
@@ -23,6 +23,8 @@ export interface ClientEvents {
   snapshot: SymbolState
   /** the symbol's data may be incomplete (`reason`), or is complete again (`reason` null): SymbolState.stale */
   stale: StaleEvent
+  /** an order-book symbol's book became partial (`reason`) or synced again: SymbolState.book */
+  book: BookEvent
   gap: GapEvent
   state: ConnectionState
   error: ClientError

@@ -24,6 +24,13 @@ export interface SymbolState {
    * (the server's fan-out fell behind). Cleared by a `fresh` event.
    */
   stale: string | null
+  /**
+   * Order-book symbols (ITCH) only, else null: 'synced' when the server's book holds every order of the venue, 'partial'
+   * when it may miss some (the quotes still come, from what it holds): `bookReason` says why ('late_join', 'gap',
+   * 'unknown_order', 'recovering'). Changed by `book` events.
+   */
+  book: string | null
+  bookReason: string | null
   /** updates applied since this state was created (snapshots excluded) */
   updates: number
 }
@@ -33,9 +40,11 @@ export interface TradeEvent { symbol: string; n: number; price: number; size: nu
 export interface StatusEvent { symbol: string; n: number; status: string | null; time: number }
 /** The symbol's completeness changed: `reason` as SymbolState.stale (null = fresh again); `n` takes no sequence. */
 export interface StaleEvent { symbol: string; n: number; reason: string | null; time: number }
+/** An order book's state changed: `state` as SymbolState.book, `reason` why it is partial (null when synced). */
+export interface BookEvent { symbol: string; n: number; state: string; reason: string | null; time: number }
 
 export function newSymbolState(symbol: string): SymbolState {
-  return { symbol, n: -1, bid: null, bidSize: null, ask: null, askSize: null, quoteTime: null, last: null, lastSize: null, tradeTime: null, status: null, stale: null, updates: 0 }
+  return { symbol, n: -1, bid: null, bidSize: null, ask: null, askSize: null, quoteTime: null, last: null, lastSize: null, tradeTime: null, status: null, stale: null, book: null, bookReason: null, updates: 0 }
 }
 
 /** A wire event as decoded from JSON text or msgpack (fields per the AsyncAPI document). */
@@ -83,6 +92,13 @@ export function staleOf(ev: WireEvent): StaleEvent {
 
 export function applyStale(s: SymbolState, st: StaleEvent): void { s.n = st.n; s.stale = st.reason }
 
+/** A `book` event: `state` 'synced' | 'partial', `reason` when partial. */
+export function bookOf(ev: WireEvent): BookEvent {
+  return { symbol: String(ev.s), n: num(ev.n), state: optStr(ev.state) ?? 'partial', reason: optStr(ev.reason), time: num(ev.t) }
+}
+
+export function applyBook(s: SymbolState, b: BookEvent): void { s.book = b.state; s.bookReason = b.reason }
+
 export function applyQuote(s: SymbolState, q: QuoteEvent): void {
   s.n = q.n; s.bid = q.bid; s.bidSize = q.bidSize; s.ask = q.ask; s.askSize = q.askSize; s.quoteTime = q.time; s.updates++
 }
@@ -105,4 +121,5 @@ export function applySnapshot(s: SymbolState, ev: WireEvent, msgpack: boolean): 
   s.tradeTime = optNum(ev.tt)
   s.status = optStr(ev.st)
   s.stale = optStr(ev.stale)
+  s.book = optStr(ev.book); if (s.book !== 'partial') s.bookReason = null // a snapshot names the state, not the reason
 }

@@ -2,13 +2,13 @@
 // Must never depend on Node or a package (browsers load it as-is) nor expose an update out of sequence to callers.
 import { decodeMsgpack } from './msgpack-decode.js'
 import {
-  applyQuote, applySnapshot, applyStale, applyStatus, applyTrade, newSymbolState, quoteOf, staleOf, statusOf, tradeOf,
+  applyBook, applyQuote, applySnapshot, applyStale, applyStatus, applyTrade, bookOf, newSymbolState, quoteOf, staleOf, statusOf, tradeOf,
 } from './symbol-state.js'
 import type { SymbolState, WireEvent } from './symbol-state.js'
 import type { ClientEvents, ConnectionState, TickcastClientOptions, WebSocketLike } from './client-types.js'
 
 // the public API stays importable from this one module (the /client.js entry re-exports it)
-export type { QuoteEvent, StaleEvent, StatusEvent, SymbolState, TradeEvent } from './symbol-state.js'
+export type { BookEvent, QuoteEvent, StaleEvent, StatusEvent, SymbolState, TradeEvent } from './symbol-state.js'
 export type { ClientError, ClientEvents, ConnectionState, GapEvent, TickcastClientOptions } from './client-types.js'
 export { scaledToNumber, scaledToString } from './decimal.js'
 
@@ -30,7 +30,7 @@ export class TickcastClient {
   private readonly minMs: number
   private readonly maxMs: number
   private readonly handlers: HandlerSets = {
-    quote: new Set(), trade: new Set(), status: new Set(), snapshot: new Set(), stale: new Set(), gap: new Set(), state: new Set(), error: new Set(), latency: new Set(),
+    quote: new Set(), trade: new Set(), status: new Set(), snapshot: new Set(), stale: new Set(), book: new Set(), gap: new Set(), state: new Set(), error: new Set(), latency: new Set(),
   }
   /** every symbol or pattern the caller wants, resubscribed after each reconnect */
   private readonly wanted = new Set<string>()
@@ -258,6 +258,7 @@ export class TickcastClient {
         const st = staleOf(ev); applyStale(s, st); this.emit('stale', st)
         continue
       }
+      if (kind === 'book') { const b = bookOf(ev); applyBook(s, b); this.emit('book', b); continue } // takes no sequence
       if (s.n >= 0 && n <= s.n) { this.stats.duplicates++; continue }
       if (s.n >= 0 && n !== s.n + 1) {
         this.sequenceGap(s, sym, n)

@@ -2,6 +2,7 @@
 // Must never call JSON.stringify on the hot path: bytes are written once into a caller's buffer and shared.
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import type { SymbolTable } from '../model/symbols.js'
+import { BOOK_NONE, BOOK_STATES, PARTIAL_REASONS, bookStateOf } from '../model/book-state.js'
 import { STALE_REASONS } from '../model/staleness.js'
 import { ascii, writeBytes, writeDecimal, writeInt } from './ascii.js'
 
@@ -11,6 +12,10 @@ const SNAP_HEAD = ascii('{"e":"snap","s":'), STALE_HEAD = ascii('{"e":"stale","s
 const K_STALE = ascii(',"stale":'), K_REASON = ascii(',"reason":')
 /** `"feed_gap"` etc. with quotes, by STALE_* code (index 0, fresh, is null) */
 const REASON_JSON = STALE_REASONS.map((r, k) => ascii(k === 0 ? 'null' : JSON.stringify(r)))
+const BOOK_HEAD = ascii('{"e":"book","s":'), K_STATE = ascii(',"state":'), K_BOOK = ascii(',"book":')
+/** `"synced"` / `"partial"` by BOOK_* state; `"late_join"` etc. by PARTIAL_* reason */
+const BOOK_JSON = BOOK_STATES.map((b) => ascii(JSON.stringify(b)))
+const PARTIAL_JSON = PARTIAL_REASONS.map((r) => ascii(JSON.stringify(r)))
 const K_N = ascii(',"n":'), K_BP = ascii(',"bp":'), K_BS = ascii(',"bs":'), K_AP = ascii(',"ap":'), K_AS = ascii(',"as":')
 const K_T = ascii(',"t":'), K_P = ascii(',"p":'), K_Q = ascii(',"q":'), K_ID = ascii(',"id":'), K_SIDE = ascii(',"side":')
 const K_ST = ascii(',"st":'), K_QT = ascii(',"qt":'), K_TT = ascii(',"tt":'), NULL = ascii('null')
@@ -75,6 +80,7 @@ export function writeSnapshotJson(buf: Buffer, off: number, lvc: LastValueCache,
   off = writeBytes(buf, off, K_TT); off = t ? writeInt(buf, off, lvc.tradeTimeUs[id]) : writeBytes(buf, off, NULL)
   off = writeBytes(buf, off, K_ST); off = writeChar(buf, off, lvc.status[id])
   off = writeBytes(buf, off, K_STALE); off = writeBytes(buf, off, REASON_JSON[lvc.staleReason(id)])
+  off = writeBookField(buf, off, lvc.book[id], true)
   buf[off] = CLOSE; return off + 1
 }
 
@@ -82,10 +88,31 @@ export function writeSnapshotJson(buf: Buffer, off: number, lvc: LastValueCache,
  * A symbol's completeness changed: `{"e":"stale","s":"AAPL","n":41,"reason":"feed_gap","t":…}` (reason > 0) or
  * `{"e":"fresh","s":"AAPL","n":41,"t":…}`. `n` is the symbol's sequence at that point: markers never take one.
  */
-export function writeMarkerJson(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number): number {
+export function writeMarkerJson(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number, book = BOOK_NONE): number {
   off = writeBytes(buf, off, reason === 0 ? FRESH_HEAD : STALE_HEAD); off = writeBytes(buf, off, sym)
   off = writeBytes(buf, off, K_N); off = writeInt(buf, off, n)
   if (reason !== 0) { off = writeBytes(buf, off, K_REASON); off = writeBytes(buf, off, REASON_JSON[reason]) }
+  off = writeBookField(buf, off, book, false)
+  off = writeBytes(buf, off, K_T); off = writeInt(buf, off, tUs)
+  buf[off] = CLOSE; return off + 1
+}
+
+/** `,"book":"partial"` from a KIND_BOOK code (PARTIAL_* reason); BOOK_NONE → `null` (`nullable`) or nothing. */
+function writeBookField(buf: Buffer, off: number, code: number, nullable: boolean): number {
+  if (code === BOOK_NONE && !nullable) return off
+  off = writeBytes(buf, off, K_BOOK)
+  return writeBytes(buf, off, code === BOOK_NONE ? NULL : BOOK_JSON[bookStateOf(code)])
+}
+
+/**
+ * The symbol's order book changed state: `{"e":"book","s":"AAPL","n":41,"state":"partial","reason":"late_join","t":…}`
+ * or `{"e":"book","s":"AAPL","n":41,"state":"synced","t":…}`. `code` is the KIND_BOOK code (PARTIAL_*, 0 = synced).
+ */
+export function writeBookJson(buf: Buffer, off: number, sym: Buffer, n: number, code: number, tUs: number): number {
+  off = writeBytes(buf, off, BOOK_HEAD); off = writeBytes(buf, off, sym)
+  off = writeBytes(buf, off, K_N); off = writeInt(buf, off, n)
+  off = writeBytes(buf, off, K_STATE); off = writeBytes(buf, off, BOOK_JSON[bookStateOf(code)])
+  if (code !== 0) { off = writeBytes(buf, off, K_REASON); off = writeBytes(buf, off, PARTIAL_JSON[code] ?? NULL) }
   off = writeBytes(buf, off, K_T); off = writeInt(buf, off, tUs)
   buf[off] = CLOSE; return off + 1
 }

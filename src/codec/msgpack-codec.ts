@@ -2,6 +2,7 @@
 // Must never pack through a generic encoder on the hot path: maps are written byte by byte, no allocation.
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import type { SymbolTable } from '../model/symbols.js'
+import { BOOK_NONE, BOOK_STATES, PARTIAL_REASONS, bookStateOf } from '../model/book-state.js'
 import { STALE_REASONS } from '../model/staleness.js'
 import { writeBytes } from './ascii.js'
 
@@ -11,7 +12,8 @@ const E = key('e'), S = key('s'), N = key('n'), BP = key('bp'), BS = key('bs'), 
 const PX = key('px'), QX = key('qx'), T = key('t'), P = key('p'), Q = key('q'), SIDE = key('side'), ID = key('id')
 const ST = key('st'), QT = key('qt'), TT = key('tt')
 const V_Q = key('q'), V_T = key('t'), V_ST = key('st'), V_SNAP = key('snap'), V_STALE = key('stale'), V_FRESH = key('fresh')
-const STALE = key('stale'), REASON = key('reason')
+const STALE = key('stale'), REASON = key('reason'), BOOK = key('book'), STATE = key('state'), V_BOOK = key('book')
+const BOOK_MP = BOOK_STATES.map((b) => key(b)), PARTIAL_MP = PARTIAL_REASONS.map((r) => key(r))
 /** reason strings as fixstr by STALE_* code (index 0, fresh, is nil) */
 const REASON_MP = STALE_REASONS.map((r, k) => (k === 0 ? Buffer.from([0xc0]) : key(r)))
 const NIL = 0xc0
@@ -92,8 +94,8 @@ export function writeStatusMsgpack(buf: Buffer, off: number, sym: Buffer, n: num
 }
 
 export function writeSnapshotMsgpack(buf: Buffer, off: number, lvc: LastValueCache, symbols: SymbolTable, id: number): number {
-  const q = lvc.hasQuote(id), t = lvc.hasTrade(id)
-  buf[off++] = 0x8f
+  const q = lvc.hasQuote(id), t = lvc.hasTrade(id), book = lvc.book[id]
+  buf[off++] = 0xde; buf[off++] = 0; buf[off++] = 16 // map16: 16 entries
   off = writeBytes(buf, off, E); off = writeBytes(buf, off, V_SNAP)
   off = writeBytes(buf, off, S); off = writeBytes(buf, off, symbols.msgpackName[id])
   off = writeBytes(buf, off, N); off = writeMpInt(buf, off, lvc.seq[id])
@@ -107,16 +109,30 @@ export function writeSnapshotMsgpack(buf: Buffer, off: number, lvc: LastValueCac
   off = writeBytes(buf, off, TT); off = writeOptInt(buf, off, t, lvc.tradeTimeUs[id])
   off = writeBytes(buf, off, ST); off = writeChar(buf, off, lvc.status[id])
   off = writeBytes(buf, off, STALE); off = writeBytes(buf, off, REASON_MP[lvc.staleReason(id)])
+  off = writeBytes(buf, off, BOOK)
+  if (book === BOOK_NONE) buf[off++] = NIL; else off = writeBytes(buf, off, BOOK_MP[bookStateOf(book)])
   off = writeBytes(buf, off, PX); off = writeMpInt(buf, off, symbols.priceExponent[id])
   off = writeBytes(buf, off, QX); return writeMpInt(buf, off, symbols.sizeExponent[id])
 }
 
 /** The JSON marker shapes (json-codec.ts writeMarkerJson) as msgpack maps. */
-export function writeMarkerMsgpack(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number): number {
-  buf[off++] = reason === 0 ? 0x84 : 0x85
+export function writeMarkerMsgpack(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number, book = BOOK_NONE): number {
+  buf[off++] = (reason === 0 ? 0x84 : 0x85) + (book === BOOK_NONE ? 0 : 1)
   off = writeBytes(buf, off, E); off = writeBytes(buf, off, reason === 0 ? V_FRESH : V_STALE)
   off = writeBytes(buf, off, S); off = writeBytes(buf, off, sym)
   off = writeBytes(buf, off, N); off = writeMpInt(buf, off, n)
   if (reason !== 0) { off = writeBytes(buf, off, REASON); off = writeBytes(buf, off, REASON_MP[reason]) }
+  if (book !== BOOK_NONE) { off = writeBytes(buf, off, BOOK); off = writeBytes(buf, off, BOOK_MP[bookStateOf(book)]) }
+  off = writeBytes(buf, off, T); return writeMpInt(buf, off, tUs)
+}
+
+/** The JSON book event (json-codec.ts writeBookJson) as a msgpack map. */
+export function writeBookMsgpack(buf: Buffer, off: number, sym: Buffer, n: number, code: number, tUs: number): number {
+  buf[off++] = code === 0 ? 0x85 : 0x86
+  off = writeBytes(buf, off, E); off = writeBytes(buf, off, V_BOOK)
+  off = writeBytes(buf, off, S); off = writeBytes(buf, off, sym)
+  off = writeBytes(buf, off, N); off = writeMpInt(buf, off, n)
+  off = writeBytes(buf, off, STATE); off = writeBytes(buf, off, BOOK_MP[bookStateOf(code)])
+  if (code !== 0) { off = writeBytes(buf, off, REASON); off = writeBytes(buf, off, PARTIAL_MP[code] ?? Buffer.from([NIL])) }
   off = writeBytes(buf, off, T); return writeMpInt(buf, off, tUs)
 }

@@ -5,13 +5,14 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { LastValueCache } from '../cache/last-value-cache.js'
 import { symbolTable } from '../../test-support/symbols.js'
-import { KIND_QUOTE, KIND_STATUS, KIND_TRADE, TickRing } from '../ring/ring-buffer.js'
+import { KIND_BOOK, KIND_QUOTE, KIND_STATUS, KIND_TRADE, TickRing } from '../ring/ring-buffer.js'
 import { writeDecimal, writeInt } from './ascii.js'
-import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote, writeMarker, writeSnapshot } from './tick-codec.js'
+import { FORMAT_JSON, FORMAT_MSGPACK, writeBookMarker, writeEvent, writeLastQuote, writeMarker, writeSnapshot } from './tick-codec.js'
 import type { WireFormat } from './tick-codec.js'
 import { JSON_EVENT_MAX_BYTES } from './json-codec.js'
 import { STALE_FEED_DOWN, STALE_FEED_GAP, STALE_LAPPED, STALE_NONE, STALE_REASONS } from '../model/staleness.js'
 import { writeMpInt } from './msgpack-codec.js'
+import { PARTIAL_GAP, PARTIAL_LATE_JOIN, PARTIAL_NONE, PARTIAL_REASONS, PARTIAL_UNKNOWN_ORDER } from '../model/book-state.js'
 
 const buf = Buffer.alloc(4096)
 const dec = (m: number, x: number) => buf.toString('latin1', 0, writeDecimal(buf, 0, m, x))
@@ -87,7 +88,7 @@ describe('event encoding', () => {
   it('snapshots a symbol with nulls for what it has not seen yet, and the latest state after', () => {
     const lvc = new LastValueCache(4)
     expect(JSON.parse(buf.toString('latin1', 0, writeSnapshot(FORMAT_JSON, lvc, symbols, 0, buf, 0))))
-      .toEqual({ e: 'snap', s: 'BRK.B', n: 0, bp: null, bs: null, ap: null, as: null, qt: null, p: null, q: null, tt: null, st: null, stale: null })
+      .toEqual({ e: 'snap', s: 'BRK.B', n: 0, bp: null, bs: null, ap: null, as: null, qt: null, p: null, q: null, tt: null, st: null, stale: null, book: null })
     const r = ringWith(KIND_QUOTE, (r, i) => { r.bidPrice[i] = 100; r.bidSize[i] = 1; r.askPrice[i] = 200; r.askSize[i] = 2 })
     lvc.apply(r, 0)
     const snap = unpack(buf.subarray(0, writeSnapshot(FORMAT_MSGPACK, lvc, symbols, 0, buf, 0)))
@@ -172,6 +173,29 @@ describe('stale/fresh markers and snapshot staleness match the AsyncAPI contract
       const snap = decode(format, writeSnapshot(format, lvc, symbols, 1, buf, 0))
       expect(snap).toMatchObject({ e: 'snap', s: 'AIG+', n: 0, bp: null, stale: 'feed_down' })
       expect(check('Snapshot' + suffix, snap)).toEqual([])
+    }
+  })
+
+  it('book events, snapshot `book` and the MQTT state marker say an order book\'s state, valid against the AsyncAPI schemas', () => {
+    for (const code of [PARTIAL_NONE, PARTIAL_LATE_JOIN, PARTIAL_GAP, PARTIAL_UNKNOWN_ORDER]) {
+      for (const [format, suffix] of FORMATS) {
+        const ev = decode(format, writeBookMarker(format, symbols, 0, 41, code, 1732619000123456, buf, 0))
+        const want: Record<string, unknown> = { e: 'book', s: 'BRK.B', n: 41, state: code === 0 ? 'synced' : 'partial', t: 1732619000123456 }
+        if (code !== 0) want.reason = PARTIAL_REASONS[code]
+        expect(ev).toEqual(want)
+        expect(check('DataFrame' + suffix, [ev])).toEqual([])
+        const state = decode(format, writeMarker(format, symbols, 0, 41, STALE_FEED_GAP, 5, buf, 0, code))
+        expect(state).toMatchObject({ e: 'stale', reason: 'feed_gap', book: code === 0 ? 'synced' : 'partial' })
+        expect(check('Stale' + suffix, state)).toEqual([])
+      }
+    }
+    const lvc = new LastValueCache(4)
+    lvc.apply(ringWith(KIND_BOOK, (r, i) => { r.code[i] = PARTIAL_LATE_JOIN }), 0)
+    for (const [format, suffix] of FORMATS) {
+      const snap = decode(format, writeSnapshot(format, lvc, symbols, 0, buf, 0))
+      expect(snap).toMatchObject({ e: 'snap', book: 'partial' })
+      expect(check('Snapshot' + suffix, snap)).toEqual([])
+      expect(decode(format, writeSnapshot(format, lvc, symbols, 1, buf, 0))).toMatchObject({ book: null })
     }
   })
 })

@@ -1,11 +1,12 @@
 // Owns the mapping from a ring slot or a last value to its encoded bytes in either wire format.
 // Must never decide who receives bytes: it encodes once; the fan-out hands the same bytes to every sink.
 import type { LastValueCache } from '../cache/last-value-cache.js'
+import { BOOK_NONE } from '../model/book-state.js'
 import type { SymbolTable } from '../model/symbols.js'
 import { KIND_QUOTE, KIND_TRADE } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
-import { writeMarkerJson, writeQuoteJson, writeSnapshotJson, writeStatusJson, writeTradeJson } from './json-codec.js'
-import { writeMarkerMsgpack, writeQuoteMsgpack, writeSnapshotMsgpack, writeStatusMsgpack, writeTradeMsgpack } from './msgpack-codec.js'
+import { writeBookJson, writeMarkerJson, writeQuoteJson, writeSnapshotJson, writeStatusJson, writeTradeJson } from './json-codec.js'
+import { writeBookMsgpack, writeMarkerMsgpack, writeQuoteMsgpack, writeSnapshotMsgpack, writeStatusMsgpack, writeTradeMsgpack } from './msgpack-codec.js'
 
 export const FORMAT_JSON = 0
 export const FORMAT_MSGPACK = 1
@@ -33,10 +34,17 @@ export function writeEvent(format: WireFormat, r: TickRing, i: number, symbols: 
  * A stale (reason > 0) or fresh (reason 0) marker of symbol `id` at its sequence `n`. The consumer decides what a
  * marker says (its own view: lapped here, or the feed's word), so markers are not encoded from ring slots directly.
  */
-export function writeMarker(format: WireFormat, symbols: SymbolTable, id: number, n: number, reason: number, timeUs: number, buf: Buffer, off: number): number {
+export function writeMarker(format: WireFormat, symbols: SymbolTable, id: number, n: number, reason: number, timeUs: number, buf: Buffer, off: number, book = BOOK_NONE): number {
   return format === FORMAT_JSON
-    ? writeMarkerJson(buf, off, symbols.jsonName[id], n, reason, timeUs)
-    : writeMarkerMsgpack(buf, off, symbols.msgpackName[id], n, reason, timeUs)
+    ? writeMarkerJson(buf, off, symbols.jsonName[id], n, reason, timeUs, book)
+    : writeMarkerMsgpack(buf, off, symbols.msgpackName[id], n, reason, timeUs, book)
+}
+
+/** A book event of symbol `id` at its sequence `n`: `code` is the KIND_BOOK code (PARTIAL_* reason, 0 = synced). */
+export function writeBookMarker(format: WireFormat, symbols: SymbolTable, id: number, n: number, code: number, timeUs: number, buf: Buffer, off: number): number {
+  return format === FORMAT_JSON
+    ? writeBookJson(buf, off, symbols.jsonName[id], n, code, timeUs)
+    : writeBookMsgpack(buf, off, symbols.msgpackName[id], n, code, timeUs)
 }
 
 /** The symbol's latest quote as a quote event (MQTT retained payload); the caller checks lvc.hasQuote(id). */

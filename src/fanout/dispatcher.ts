@@ -4,13 +4,13 @@
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import { JSON_EVENT_MAX_BYTES, JSON_FRAME_CLOSE, JSON_FRAME_OPEN, JSON_FRAME_SEP } from '../codec/json-codec.js'
 import { MSGPACK_EVENT_MAX_BYTES, writeMsgpackFrameHeader } from '../codec/msgpack-codec.js'
-import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeMarker } from '../codec/tick-codec.js'
+import { FORMAT_JSON, FORMAT_MSGPACK, writeBookMarker, writeEvent, writeMarker } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { LATENCY_BUCKETS_SEC, PlainHistogram } from '../metrics/histogram.js'
 import { STALE_LAPPED } from '../model/staleness.js'
 import type { SymbolTable } from '../model/symbols.js'
 import type { SymbolSequences } from '../normalize/symbol-sequences.js'
-import { KIND_QUOTE, KIND_SYMBOL, KIND_TRADE, LAST_DATA_KIND } from '../ring/ring-buffer.js'
+import { KIND_BOOK, KIND_QUOTE, KIND_SYMBOL, KIND_TRADE, LAST_DATA_KIND } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 
 /** WebSocket side: per-symbol topics per format. */
@@ -61,6 +61,8 @@ const NOTE_REASON = 0x07
 const NOTE_LAPPED_BEFORE = 0x10
 /** after the slot, a marker says the symbol's new state (NOTE_REASON); on a marker slot: the slot itself is it */
 const NOTE_STATE_AFTER = 0x20
+/** a KIND_BOOK slot that changed the symbol's book state: a book event says it (code = the slot's PARTIAL_* reason) */
+const NOTE_BOOK = 0x40
 
 export class Dispatcher {
   readonly stats = new DispatchStats()
@@ -173,8 +175,11 @@ export class Dispatcher {
       flags = NOTE_LAPPED_BEFORE; before = STALE_LAPPED
       if (lvc.lapped[id] === 0) { lvc.lapped[id] = 1; this.stats.lappedSymbols++ }
       lvc.upstreamStale[id] = this.seqs.upstreamStale[id] // the feed's markers may have been among the lost
+      lvc.book[id] = this.seqs.book[id]
     }
+    const bookBefore = lvc.book[id]
     lvc.apply(r, i)
+    if (kind === KIND_BOOK && lvc.book[id] !== bookBefore) flags |= NOTE_BOOK
     if (kind === KIND_QUOTE && lvc.lapped[id] !== 0) lvc.lapped[id] = 0 // a whole top of book again
     const after = lvc.staleReason(id)
     if (after !== before) flags |= NOTE_STATE_AFTER | after
@@ -214,6 +219,7 @@ export class Dispatcher {
       if (lvc.lapped[id] !== 0) continue
       lvc.lapped[id] = 1; this.stats.lappedSymbols++
       lvc.upstreamStale[id] = this.seqs.upstreamStale[id]
+      lvc.book[id] = this.seqs.book[id]
       this.events?.stateChanged(id)
       if (this.head[id] === NONE) { this.head[id] = MARKER_ONLY; this.dirty[this.dirtyCount++] = id }
     }
@@ -258,6 +264,9 @@ export class Dispatcher {
       if (data) {
         if (kind === KIND_TRADE) this.frameTrades++
         off = writeEvent(format, r, i, symbols, buf, nextEvent(buf, off, count++, json))
+      }
+      if ((flags & NOTE_BOOK) !== 0) {
+        off = writeBookMarker(format, symbols, id, n, r.code[i], r.exchTimeUs[i], buf, nextEvent(buf, off, count++, json))
       }
       if ((flags & NOTE_STATE_AFTER) !== 0) {
         const t = data ? this.batchTimeUs : r.exchTimeUs[i] // a feed's marker keeps the time the feed said it

@@ -160,7 +160,7 @@ export class MqttPublisher {
     this.send(this.topics.trade[id], off, end, this.tradeOpts)
   }
 
-  /** The symbol's stale/fresh state changed (LastValueCache.staleReason): its retained state topic follows. */
+  /** The symbol's stale/fresh or book state changed (LastValueCache.staleReason / book): its retained state topic follows. */
   stateChanged(id: number): void {
     if (this.topics.ready(id)) this.markDirty(id, DIRTY_STATE)
   }
@@ -259,7 +259,7 @@ export class MqttPublisher {
       }
       if ((bits & DIRTY_STATE) !== 0) {
         const off = this.reserve()
-        const end = writeMarker(this.format, this.symbols, id, this.lvc.seq[id], this.lvc.staleReason(id), Date.now() * 1000, this.slab, off)
+        const end = writeMarker(this.format, this.symbols, id, this.lvc.seq[id], this.lvc.staleReason(id), Date.now() * 1000, this.slab, off, this.lvc.book[id])
         this.send(this.topics.state[id], off, end, this.stateOpts)
         this.stateSent[id] = 1
       }

@@ -1,6 +1,15 @@
 // Owns the plain per-feed counters and gauges that the session, framer and decoders bump on the hot path.
 // Must never hold protocol state (nothing reads a field back to decide anything) nor touch prom-client.
 
+/** Why an event reached no symbol (a bounded label set): its locate never named one, named an invalid one, or was refused. */
+export const UNATTRIBUTABLE_REASONS = ['no_stock', 'bad_symbol', 'refused'] as const
+export const UNATTRIBUTABLE_NO_STOCK = 0, UNATTRIBUTABLE_BAD_SYMBOL = 1, UNATTRIBUTABLE_REFUSED = 2
+/** ITCH message types that reference an order by its ref: unknown references are counted per type */
+export const UNKNOWN_ORDER_TYPES = ['E', 'C', 'X', 'D', 'U'] as const
+/** Why a symbol definition was refused (a bounded label set). */
+export const REFUSAL_REASONS = ['owner', 'pattern', 'quota', 'capacity'] as const
+export const REFUSED_OWNER = 0, REFUSED_PATTERN = 1, REFUSED_QUOTA = 2, REFUSED_CAPACITY = 3
+
 export class FeedStats {
   connected = 0
   loggedIn = 0
@@ -27,6 +36,16 @@ export class FeedStats {
   readonly decodeErrors = new Float64Array(8)
   /** frames whose length field is impossible (0, or over the maximum): the stream cannot resync */
   badFrames = 0
+  /** ITCH symbols learned from an order/trade/status message because no directory entry was seen (late join) */
+  lateJoins = 0
+  /** events refused as an unknown symbol, by UNATTRIBUTABLE_REASONS */
+  readonly unattributable = new Float64Array(UNATTRIBUTABLE_REASONS.length)
+  /** ITCH executions/cancels/deletes/replaces of an order the book never saw, by UNKNOWN_ORDER_TYPES */
+  readonly unknownOrders = new Float64Array(UNKNOWN_ORDER_TYPES.length)
+  /** symbol definitions this feed was refused, by REFUSAL_REASONS (another feed owns it, pattern, quota, capacity) */
+  readonly symbolRefusals = new Float64Array(REFUSAL_REASONS.length)
+  /** gauge: ITCH books currently partial (refreshed by the feed on scrape) */
+  partialBooks = 0
 
   /** GLIMPSE recovery: snapshots applied, ITCH messages they carried, attempts that failed (retried) */
   snapshots = 0

@@ -4,6 +4,7 @@
 // Must never publish to clients: it ends at the ring, where gaps and outages travel in order with the data.
 import type { Logger } from 'pino'
 import type { FeedConfig } from '../config.js'
+import { PARTIAL_GAP } from '../model/book-state.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
 import { Normalizer } from '../normalize/normalizer.js'
 import type { SymbolSequences } from '../normalize/symbol-sequences.js'
@@ -16,7 +17,7 @@ import { TopsDecoder } from './decoders/tops.js'
 import { FeedIngest } from './feed-ingest.js'
 import { FeedStats } from './feed-stats.js'
 import { GlimpseRecovery } from './glimpse-recovery.js'
-import type { BookSync, LiveSession } from './glimpse-recovery.js'
+import type { LiveSession } from './glimpse-recovery.js'
 import { CaptureRecorder } from './recorder.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
 import { SESSION_GAP } from './session-sink.js'
@@ -65,6 +66,7 @@ export class Feed {
   private readonly session: SoupClient | AbSession | null
   private readonly recovery: GlimpseRecovery | null
   private readonly normalizer: Normalizer
+  /** the payload decoder; an ItchDecoder owns the order books and their state (markAllPartial, clearBooks, markAllSynced) */
   readonly decoder: PayloadDecoder
   private freshnessTimer: NodeJS.Timeout | null = null
 
@@ -90,7 +92,8 @@ export class Feed {
       if (ev.kind === SESSION_GAP) {
         this.log.warn({ feed: ev.feed, fromSeq: ev.fromSeq, missed: ev.count }, 'feed gap: every symbol of the feed is marked stale')
         normalizer.feedGap()
-        this.recovery?.onGap()
+        if (decoder instanceof ItchDecoder) decoder.markAllPartial(PARTIAL_GAP) // orders may be missing from every book
+        this.recovery?.onGap() // GLIMPSE: a snapshot makes them synced again
       }
     }
     const lineOpts = config.lines.map((line): SoupClientOptions => ({
@@ -101,8 +104,8 @@ export class Feed {
       ? new AbSession(config.name, [{ ...lineOpts[0], startSeq }, { ...lineOpts[1], startSeq }], sink, this.stats, onEvent)
       : new SoupClient({ ...lineOpts[0], startSeq }, sink, this.stats, onEvent)
     const g = config.glimpse
-    if (g && !isBookSync(decoder)) throw new Error(`feed ${config.name}: glimpse= needs a decoder with books (ITCH)`)
-    if (g && isBookSync(decoder)) {
+    if (g && !(decoder instanceof ItchDecoder)) throw new Error(`feed ${config.name}: glimpse= needs a decoder with books (ITCH)`)
+    if (g && decoder instanceof ItchDecoder) {
       // Snapshot messages bypass the recorder: they carry no real-time sequence (a recording stays a session's stream).
       this.recovery = new GlimpseRecovery({ host: g.host, port: g.port, username: g.username ?? config.username, password: g.password ?? config.password,
         session: config.session, heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs },
@@ -146,9 +149,4 @@ export class Feed {
     this.log.warn({ feed: this.config.name, loggedIn: this.stats.loggedIn === 1, staleAfterMs: this.timing.staleAfterMs }, 'feed silent: its symbols are marked stale (feed_down)')
     this.normalizer.feedDown()
   }
-}
-
-function isBookSync(d: PayloadDecoder): d is PayloadDecoder & BookSync {
-  const b = d as Partial<BookSync>
-  return typeof b.clearBooks === 'function' && typeof b.markAllSynced === 'function'
 }

@@ -6,7 +6,7 @@ import type { DecodeStatus } from '../errors.js'
 import { NO_SYMBOL } from '../model/shared-symbols.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
 import { STALE_FEED_DOWN, STALE_FEED_GAP, STALE_NONE } from '../model/staleness.js'
-import { KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_SYMBOL, KIND_TRADE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
+import { KIND_BOOK, KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_SYMBOL, KIND_TRADE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 import type { SymbolSequences } from './symbol-sequences.js'
 import type { TickSink } from './tick-sink.js'
@@ -97,6 +97,19 @@ export class Normalizer implements TickSink {
     if (!this.down) return
     this.down = false
     if (this.staleCount > 0) for (const id of this.feedSymbols) this.clearBits(id, DOWN_BIT)
+    this.commitIfIdle()
+  }
+
+  /**
+   * The decoder's word on an order book (ITCH): `reason` PARTIAL_* (0 = synced) as a KIND_BOOK marker, once per change.
+   * A book synced again (a snapshot rebuilt it) is complete again: a gap's stale marker on it is lifted.
+   */
+  bookState(locate: number, reason: number): void {
+    const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NO_SYMBOL
+    if (id === NO_SYMBOL || this.seqs.book[id] === reason) return
+    this.seqs.book[id] = reason
+    this.marker(KIND_BOOK, id, reason)
+    if (reason === 0 && (this.staleBits[id] & GAP_BIT) !== 0) this.clearBits(id, GAP_BIT)
     this.commitIfIdle()
   }
 
@@ -231,7 +244,7 @@ export class Normalizer implements TickSink {
     r.kind[i] = kind; r.code[i] = code; r.symbolId[i] = id
     r.symbolSeq[i] = this.seqs.next[id]
     if (kind === KIND_SYMBOL) { r.exchTimeUs[i] = 0; r.recvTimeMs[i] = this.recvTimeMs } // carried by the data: no clock read
-    else { this.seqs.upstreamStale[id] = code; r.exchTimeUs[i] = Date.now() * 1000; r.recvTimeMs[i] = performance.now() }
+    else { if (kind !== KIND_BOOK) this.seqs.upstreamStale[id] = code; r.exchTimeUs[i] = Date.now() * 1000; r.recvTimeMs[i] = performance.now() }
     r.advance()
     if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.commit()
   }

@@ -17,6 +17,8 @@ export interface TickSink {
   trade(locate: number, exchTimeUs: number, price: number, size: number, tradeId: number, side: number): DecodeStatus
   /** `code` is an ASCII byte: 'T' trading, 'H' halted, 'P' paused, 'Q' quotation only, 'C' closed */
   status(locate: number, exchTimeUs: number, code: number): DecodeStatus
+  /** Order-book feeds (ITCH): the book of `locate` is synced (reason 0) or partial (PARTIAL_*, model/book-state.ts). */
+  bookState?(locate: number, reason: number): void
 }
 
 /** A payload decoder for one feed session: consumes one sequenced message at a time. */

@@ -18,6 +18,11 @@ export const KIND_SYMBOL = 4
 export const KIND_STALE = 5
 /** The symbol's state is complete again (after the data event just before it); symbolSeq as for KIND_STALE. */
 export const KIND_FRESH = 6
+/**
+ * The symbol's order book changed state (ITCH only): `code` = PARTIAL_* reason, 0 = synced (model/book-state.ts);
+ * symbolSeq as for KIND_STALE. Quotes keep flowing while partial: consumers flag them.
+ */
+export const KIND_BOOK = 7
 
 /**
  * The writer commits (publishes its cursor to other threads) at least every this many events, even inside one

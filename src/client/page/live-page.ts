@@ -93,6 +93,7 @@ class LivePage {
       this.say(e.symbol ? e.code + ': ' + e.symbol : e.message)
     })
     c.on('gap', (g) => { this.say('gap on ' + g.symbol + ': resynchronising') })
+    c.on('book', (b) => { this.say(b.state === 'synced' ? b.symbol + ' order book is complete again' : b.symbol + ' order book is partial (' + (b.reason ?? '?') + '): quotes may miss orders'); this.touch(b.symbol) })
     c.on('stale', (st) => { this.say(st.reason === null ? st.symbol + ' is complete again' : st.symbol + ' may be missing updates (' + st.reason + ')'); this.touch(st.symbol) })
     ;(document.getElementById('format') as HTMLElement).textContent = format
     ;(document.getElementById('add') as HTMLFormElement).addEventListener('submit', (ev) => {
@@ -191,7 +192,9 @@ class LivePage {
     const ref = s.last ?? mid
     if (Number.isNaN(row.first) && ref !== null && ref > 0) row.first = ref
     const chg = ref !== null && row.first > 0 ? ((ref - row.first) / row.first) * 100 : NaN
-    row.tr.className = s.n < 0 ? 'wait' : s.stale !== null ? 'stale' : '' // stale: the values may be out of date
+    // stale: the values may be out of date; partial: the venue's book may hold orders ours lacks (the quote is ours)
+    row.tr.className = s.n < 0 ? 'wait' : s.stale !== null ? 'stale' : s.book === 'partial' ? 'partial' : ''
+    row.tr.title = s.book === 'partial' ? 'order book partial (' + (s.bookReason ?? 'snapshot') + ')' : ''
     this.cell(row, COL_BID, formatPrice(s.bid))
     this.cell(row, COL_ASK, formatPrice(s.ask))
     this.cell(row, COL_BS, formatSize(s.bidSize))

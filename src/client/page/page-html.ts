@@ -45,6 +45,7 @@ td.c-x button:hover { color: var(--down); }
 /* a flash is a class set on change and cleared ~0.4 s later by the next frame: no CSS animations, which
    repaint every animating cell on every frame (500 rows under software rendering: p50 frame 333 ms vs 150 ms) */
 tr.stale td { opacity: .45; font-style: italic; }
+tr.partial td.c-bid, tr.partial td.c-ask { text-decoration: underline dotted var(--muted); }
 td.up { background: rgba(46, 204, 113, .28); } td.dn { background: rgba(255, 92, 92, .28); }
 footer { color: var(--muted); font-size: 12px; padding: 0 20px 16px; }
 footer a { color: var(--accent); }

@@ -1,12 +1,14 @@
 // Owns NASDAQ TotalView-ITCH 5.0 decoding: every message layout, field extraction, and the feed → book → sink flow.
 // Must never allocate per order message: strings are built only for the stock directory (once per symbol per day).
-import { DECODE_BAD_LENGTH, DECODE_BAD_VALUE, DECODE_OK, DECODE_UNKNOWN_TYPE } from '../../errors.js'
+import { DECODE_BAD_LENGTH, DECODE_BAD_VALUE, DECODE_OK, DECODE_UNKNOWN_SYMBOL, DECODE_UNKNOWN_TYPE } from '../../errors.js'
 import type { DecodeStatus } from '../../errors.js'
 import { OrderBook, SIDE_ASK, SIDE_BID } from '../../book/order-book.js'
 import type { OrderBookOptions } from '../../book/order-book.js'
+import { BOOK_NONE } from '../../model/book-state.js'
 import { SYMBOL_PATTERN } from '../../model/symbols.js'
 import type { PayloadDecoder, TickSink } from '../../normalize/tick-sink.js'
 import type { FeedStats } from '../feed-stats.js'
+import { ItchLocates, STOCK_OFFSET } from './itch-locates.js'
 
 // Every ITCH 5.0 message is big-endian and opens with the same 11 bytes:
 // 0      1          3            5                  11
@@ -140,18 +142,35 @@ export class ItchDecoder implements PayloadDecoder {
   readonly typeCounts = new Float64Array(256)
   badSymbols = 0
   brokenTrades = 0
+  /** per locate: defined or not, and its book's state (late join, partial/synced) */
+  readonly locates: ItchLocates
+  /** locates.state, read on the hot path without a hop */
+  private readonly locState: Uint8Array
 
   constructor(private readonly sink: TickSink, private readonly stats: FeedStats, opts: ItchDecoderOptions = {}) {
     this.book = new OrderBook(sink, opts)
+    this.locates = new ItchLocates(sink, stats); this.locState = this.locates.state
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date())
     this.midnightUs = easternMidnightUs(opts.sessionDate ?? today)
   }
 
   decode(buf: Buffer, off: number, len: number): DecodeStatus {
     const st = this.decodeOne(buf, off, len)
-    if (st !== DECODE_OK) this.stats.decodeErrors[st]++
+    if (st !== DECODE_OK) {
+      this.stats.decodeErrors[st]++
+      if (st === DECODE_UNKNOWN_SYMBOL) this.locates.unattributable(u16(buf, off + OFF_LOCATE))
+    }
     return st
   }
+
+  /** Every book of this feed becomes partial for `reason` (PARTIAL_*, model/book-state.ts); markers written. */
+  markAllPartial(reason: number): void { this.locates.markAllPartial(reason) }
+
+  /** Empties every order book (a snapshot is about to rebuild them); symbols and their book states are kept. */
+  clearBooks(): void { this.book.clear() }
+
+  /** Every book of this feed is synced again (a snapshot rebuilt them); markers written. */
+  markAllSynced(): void { this.locates.markAllSynced() }
 
   private decodeOne(b: Buffer, o: number, len: number): DecodeStatus {
     if (len < 1 || o < 0 || o + len > b.length) return DECODE_BAD_LENGTH
@@ -164,21 +183,29 @@ export class ItchDecoder implements PayloadDecoder {
     switch (t) {
       case 0x41: case 0x46: { // A, F
         if (!u64ok(b, o + OFF_REF)) return DECODE_BAD_VALUE
-        const side = b[o + OFF_A_SIDE]
+        const side = b[o + OFF_A_SIDE], locate = u16(b, o + OFF_LOCATE)
         if (side !== B && side !== S) return DECODE_BAD_VALUE
-        return this.book.add(u64(b, o + OFF_REF), u16(b, o + OFF_LOCATE), side === B ? SIDE_BID : SIDE_ASK,
+        if (this.locState[locate] === BOOK_NONE) this.locates.learn(b, o, locate) // late join: once per symbol
+        return this.book.add(u64(b, o + OFF_REF), locate, side === B ? SIDE_BID : SIDE_ASK,
           u32(b, o + OFF_A_PRICE), u32(b, o + OFF_A_SHARES), ts)
       }
       case 0x45: case 0x43: return this.executed(b, o, t, ts) // E, C
-      case 0x58: // X
+      case 0x58: { // X
         if (!u64ok(b, o + OFF_REF)) return DECODE_BAD_VALUE
-        return this.book.reduce(u64(b, o + OFF_REF), u32(b, o + OFF_X_SHARES), ts)
-      case 0x44: // D
+        const unknown = this.book.unknownRefs, st = this.book.reduce(u64(b, o + OFF_REF), u32(b, o + OFF_X_SHARES), ts)
+        return this.book.unknownRefs === unknown ? st : this.locates.unknownOrder(t, u16(b, o + OFF_LOCATE))
+      }
+      case 0x44: { // D
         if (!u64ok(b, o + OFF_REF)) return DECODE_BAD_VALUE
-        return this.book.delete(u64(b, o + OFF_REF), ts)
-      case 0x55: // U
+        const unknown = this.book.unknownRefs, st = this.book.delete(u64(b, o + OFF_REF), ts)
+        return this.book.unknownRefs === unknown ? st : this.locates.unknownOrder(t, u16(b, o + OFF_LOCATE))
+      }
+      case 0x55: { // U
         if (!u64ok(b, o + OFF_REF) || !u64ok(b, o + OFF_U_NEW_REF)) return DECODE_BAD_VALUE
-        return this.book.replace(u64(b, o + OFF_REF), u64(b, o + OFF_U_NEW_REF), u32(b, o + OFF_U_SHARES), u32(b, o + OFF_U_PRICE), ts)
+        const unknown = this.book.unknownRefs
+        const st = this.book.replace(u64(b, o + OFF_REF), u64(b, o + OFF_U_NEW_REF), u32(b, o + OFF_U_SHARES), u32(b, o + OFF_U_PRICE), ts)
+        return this.book.unknownRefs === unknown ? st : this.locates.unknownOrder(t, u16(b, o + OFF_LOCATE))
+      }
       default: return this.decodeOther(b, o, t, ts)
     }
   }
@@ -187,7 +214,7 @@ export class ItchDecoder implements PayloadDecoder {
   private executed(b: Buffer, o: number, t: number, ts: number): DecodeStatus {
     if (!u64ok(b, o + OFF_REF) || !u64ok(b, o + OFF_E_MATCH)) return DECODE_BAD_VALUE
     const book = this.book, shares = u32(b, o + OFF_E_SHARES), i = book.lookup(u64(b, o + OFF_REF))
-    if (i < 0) return DECODE_BAD_VALUE
+    if (i < 0) return this.locates.unknownOrder(t, u16(b, o + OFF_LOCATE))
     const locate = book.lastLocate, aggressor = book.lastSide === SIDE_BID ? S : B
     const price = t === 0x45 ? book.lastPrice : u32(b, o + OFF_C_PRICE)
     const printable = t === 0x45 || b[o + OFF_C_PRINTABLE] === Y
@@ -198,6 +225,7 @@ export class ItchDecoder implements PayloadDecoder {
 
   /** Everything but the order messages: rarer, kept out of decodeOne so that one stays small enough to inline. */
   private decodeOther(b: Buffer, o: number, t: number, ts: number): DecodeStatus {
+    if (STOCK_OFFSET[t] !== 0 && t !== 0x52 && this.locState[u16(b, o + OFF_LOCATE)] === BOOK_NONE) this.locates.learn(b, o, u16(b, o + OFF_LOCATE))
     switch (t) {
       case 0x50: { // P: a non-displayed order executed; its side is the resting one, the aggressor is the other
         if (!u64ok(b, o + OFF_P_MATCH)) return DECODE_BAD_VALUE
@@ -215,7 +243,7 @@ export class ItchDecoder implements PayloadDecoder {
       case 0x52: { // R: once per symbol per day, so a string here is fine
         const name = b.toString('latin1', o + OFF_R_STOCK, o + OFF_R_STOCK + 8).trimEnd()
         if (!SYMBOL_PATTERN.test(name)) { this.badSymbols++; return DECODE_OK }
-        return this.sink.defineSymbol(u16(b, o + OFF_LOCATE), name, -4, 0)
+        return this.locates.directory(u16(b, o + OFF_LOCATE), name, -4)
       }
       case 0x48: { // H
         const code = STATE_MAP[b[o + OFF_H_STATE]]
