@@ -36,6 +36,8 @@ export class FeedStats {
   readonly decodeErrors = new Float64Array(8)
   /** frames whose length field is impossible (0, or over the maximum): the stream cannot resync */
   badFrames = 0
+  /** gauge: connections in a row that ended on a bad frame (0 once a connection ends otherwise) */
+  badFrameStreak = 0
   /** ITCH symbols learned from an order/trade/status message because no directory entry was seen (late join) */
   lateJoins = 0
   /** events refused as an unknown symbol, by UNATTRIBUTABLE_REASONS */

@@ -20,7 +20,7 @@ import { GlimpseRecovery } from './glimpse-recovery.js'
 import type { LiveSession } from './glimpse-recovery.js'
 import { CaptureRecorder } from './recorder.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
-import { SESSION_GAP } from './session-sink.js'
+import { SESSION_DISCONNECTED, SESSION_GAP } from './session-sink.js'
 import { SoupClient } from './soup-client.js'
 import type { SoupClientOptions } from './soup-client.js'
 
@@ -34,6 +34,12 @@ export interface FeedTiming {
    */
   staleAfterMs: number
 }
+
+/**
+ * Largest sequenced message per payload protocol: ITCH 5.0's longest is 50 bytes ('I'); TOPS 1.6's 80 ('A'), and the
+ * spec lets messages grow, so 255; native v1 readers skip new types of any length (feeds/PROTOCOL.md).
+ */
+const MAX_MESSAGE_BYTES: Record<FeedConfig['protocol'], number> = { itch: 50, tops: 255, native: 65534 }
 
 /** How often a feed's silence is checked against staleAfterMs. */
 const FRESHNESS_CHECK_MS = 250
@@ -89,6 +95,10 @@ export class Feed {
     const sink: SessionSink = this.recorder ?? ingest
     const onEvent = (ev: SessionEvent): void => {
       this.log.info({ feed: ev.feed, event: ev.kind, fromSeq: ev.fromSeq, count: ev.count, reason: ev.reason }, 'feed session event')
+      if (ev.kind === SESSION_DISCONNECTED && ev.reason?.startsWith('bad frame') === true) {
+        this.log.warn({ feed: ev.feed, reason: ev.reason, badFrames: this.stats.badFrames, streak: this.stats.badFrameStreak },
+          'feed sent an implausible frame: reconnecting at last + 1 (backing off while it keeps doing so)')
+      }
       if (ev.kind === SESSION_GAP) {
         this.log.warn({ feed: ev.feed, fromSeq: ev.fromSeq, missed: ev.count }, 'feed gap: every symbol of the feed is marked stale')
         normalizer.feedGap()
@@ -98,7 +108,8 @@ export class Feed {
     }
     const lineOpts = config.lines.map((line): SoupClientOptions => ({
       name: config.name, host: line.host, port: line.port, username: config.username, password: config.password,
-      session: config.session, startSeq: config.startSeq, heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs,
+      session: config.session, startSeq: config.startSeq, maxMessageBytes: MAX_MESSAGE_BYTES[config.protocol],
+      maxFrameBytes: Math.min(65535, Math.max(1024, MAX_MESSAGE_BYTES[config.protocol] + 1)), heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs,
     }))
     const live = (startSeq: number): SoupClient | AbSession => lineOpts.length === 2
       ? new AbSession(config.name, [{ ...lineOpts[0], startSeq }, { ...lineOpts[1], startSeq }], sink, this.stats, onEvent)

@@ -8,7 +8,7 @@ import { SESSION_CONNECTED, SESSION_DISCONNECTED, SESSION_END, SESSION_GAP, SESS
 import type { SessionEvent, SessionSink } from './session-sink.js'
 import {
   CLIENT_HEARTBEAT_PACKET, LOGOUT_REQUEST_PACKET, LOGIN_REQUEST_BYTES, PKT_END_OF_SESSION,
-  PKT_LOGIN_ACCEPTED, PKT_LOGIN_REJECTED, PKT_SEQUENCED, acceptedSeq, rejectReason, writeLoginRequest,
+  PKT_LOGIN_ACCEPTED, PKT_LOGIN_REJECTED, PKT_SEQUENCED, SERVER_PACKET_LENGTHS, acceptedSeq, rejectReason, writeLoginRequest,
 } from './soupbin.js'
 import { resolveSoupOptions, tickPeriodMs } from './soup-options.js'
 import type { ResolvedSoupOptions, SoupClientOptions } from './soup-options.js'
@@ -65,6 +65,8 @@ export class SoupClient {
   private readonly tickMs: number
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
   private bytesSinceYield = 0
+  /** connections in a row that ended on a bad frame: a feed that keeps sending garbage backs off like a refused one */
+  private garbage = 0
 
   constructor(opts: SoupClientOptions, private readonly sink: SessionSink, readonly stats: FeedStats,
     private readonly onEvent: (ev: SessionEvent) => void = noop) {
@@ -163,16 +165,14 @@ export class SoupClient {
     this.sink.beginBatch(now)
     const st = this.framer.push(chunk)
     this.sink.endBatch()
-    if (st === FRAMER_BAD_LENGTH) {
-      s.badFrames++
-      this.drop('bad frame')
-    }
+    if (st === FRAMER_BAD_LENGTH) this.badFrame('length field 0 or over ' + this.opts.maxFrameBytes)
   }
 
   /** One SoupBinTCP packet: buf[off] is the type byte, len = type + payload. */
   private onFrame(buf: Buffer, off: number, len: number): void {
     const type = buf[off]
     if (type === PKT_SEQUENCED) {
+      if (len < 2 || len > this.opts.maxMessageBytes + 1) { this.badFrame('sequenced data of ' + (len - 1) + ' bytes'); return }
       if (this.state !== ST_LOGGED_IN) { this.protocolError('S before login'); return }
       const seq = this.recvSeq++, s = this.stats
       if (seq < this.nextSeq) { s.duplicates++; return } // replay overlap: already delivered
@@ -180,6 +180,8 @@ export class SoupClient {
       this.sink.message(buf, off + 1, len - 1, seq)
       return
     }
+    const want = SERVER_PACKET_LENGTHS[type]
+    if (want < 0 || (want > 0 && len !== want)) { this.badFrame('packet type 0x' + type.toString(16) + ' with length ' + len); return }
     if (type === PKT_LOGIN_ACCEPTED) this.onAccepted(acceptedSeq(buf, off, len))
     else if (type === PKT_LOGIN_REJECTED) this.onRejected(rejectReason(buf, off, len))
     else if (type === PKT_END_OF_SESSION) this.onEndOfSession()
@@ -218,6 +220,12 @@ export class SoupClient {
 
   private protocolError(why: string): void { this.drop('protocol error: ' + why) }
 
+  /** An implausible frame: the stream cannot be trusted past it. Counted; reconnect and log in again at last + 1. */
+  private badFrame(why: string): void {
+    this.stats.badFrames++; this.garbage++; this.stats.badFrameStreak = this.garbage
+    this.drop('bad frame: ' + why)
+  }
+
   /** Tear down the current connection (partial frame discarded) and schedule a reconnect. */
   private drop(reason: string): void {
     const sock = this.socket
@@ -235,8 +243,10 @@ export class SoupClient {
     if (this.state === ST_STOPPED) return
     if (wasConnected) this.emit(SESSION_DISCONNECTED, this.nextSeq, 0, reason)
     this.state = ST_BACKOFF
-    // Capped exponential backoff with full jitter: spreads a herd of feed lines after a venue restart.
-    const cap = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(this.attempts, 30))
+    if (!reason.startsWith('bad frame')) this.garbage = this.stats.badFrameStreak = 0
+    // Capped exponential backoff with full jitter: spreads a herd of feed lines after a venue restart. A login resets
+    // `attempts`, so a feed that logs in and then sends garbage backs off by its garbage streak instead.
+    const cap = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(Math.max(this.attempts, this.garbage), 30))
     this.attempts++
     this.backoffTimer = setTimeout(this.connect, Math.random() * cap)
   }

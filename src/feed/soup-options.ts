@@ -25,6 +25,8 @@ export interface SoupClientOptions {
   connectTimeoutMs?: number
   /** largest acceptable length field (type + payload), ≤ 65535; a longer frame is a bad frame */
   maxFrameBytes?: number
+  /** largest sequenced message the payload protocol has (ITCH 5.0: 50); a longer one is a bad frame (default 65534) */
+  maxMessageBytes?: number
 }
 
 /** Returns the sequence a line should log in at, given where it would resume on its own. */
@@ -39,7 +41,7 @@ export function resolveSoupOptions(opts: SoupClientOptions): ResolvedSoupOptions
     session: opts.session ?? '', startSeq: opts.startSeq ?? 1, resumeFrom: opts.resumeFrom ?? null,
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000, deadAfterMs: opts.deadAfterMs ?? 15000,
     backoffMinMs: opts.backoffMinMs ?? 100, backoffMaxMs: opts.backoffMaxMs ?? 5000, connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
-    maxFrameBytes: opts.maxFrameBytes ?? MAX_BODY_BYTES,
+    maxFrameBytes: opts.maxFrameBytes ?? MAX_BODY_BYTES, maxMessageBytes: opts.maxMessageBytes ?? MAX_BODY_BYTES - 1,
   }
 }
 

@@ -47,6 +47,16 @@ export const LOGIN_REJECTED_BYTES = 4
 export const REJECT_NOT_AUTHORIZED = 0x41 //       'A'
 export const REJECT_SESSION_UNAVAILABLE = 0x53 //  'S'
 
+/**
+ * Length field a server packet must carry, by type byte: n = exactly n, 0 = any (text, unsequenced data), -1 = not a
+ * server packet. Sequenced Data is checked against the payload protocol's largest message instead. A frame that breaks
+ * this is corruption: a stray byte read as a type must not end a session (End of Session counts only when well-formed).
+ */
+export const SERVER_PACKET_LENGTHS = new Int32Array(256).fill(-1)
+SERVER_PACKET_LENGTHS[PKT_SERVER_HEARTBEAT] = 1; SERVER_PACKET_LENGTHS[PKT_END_OF_SESSION] = 1
+SERVER_PACKET_LENGTHS[PKT_LOGIN_ACCEPTED] = LOGIN_ACCEPTED_BYTES - 2; SERVER_PACKET_LENGTHS[PKT_LOGIN_REJECTED] = LOGIN_REJECTED_BYTES - 2
+SERVER_PACKET_LENGTHS[PKT_DEBUG] = 0; SERVER_PACKET_LENGTHS[PKT_UNSEQUENCED] = 0
+
 /** an empty packet (heartbeats, end of session, logout): length 1, type only */
 export const EMPTY_PACKET_BYTES = 3
 

@@ -47,6 +47,8 @@ export class Normalizer implements TickSink {
   private staleCount = 0
   private down = false
   private readonly quotesAreFullState: boolean
+  /** locates at or above this are refused (symbol capacity, at least ITCH's 65,536) */
+  private readonly maxLocates: number
 
   constructor(
     private readonly ring: TickRing,
@@ -57,6 +59,7 @@ export class Normalizer implements TickSink {
     this.mapped = new Uint8Array(symbols.capacity)
     this.staleBits = new Uint8Array(symbols.capacity)
     this.quotesAreFullState = opts.quotesAreFullState
+    this.maxLocates = Math.max(symbols.capacity, 65536)
   }
 
   /** One clock read per TCP chunk: every tick of the chunk carries it. */
@@ -114,7 +117,9 @@ export class Normalizer implements TickSink {
   }
 
   defineSymbol(locate: number, name: string, priceExponent: number, sizeExponent: number): DecodeStatus {
-    if (!Number.isInteger(locate) || locate < 0 || locate > 0xffffff) return DECODE_BAD_VALUE
+    // Per-locate tables grow to the largest locate: bounded by the symbol capacity (or ITCH's u16), never by what a feed
+    // claims (a locate of 16,777,215 would cost ~600 MiB per feed).
+    if (!Number.isInteger(locate) || locate < 0 || locate >= this.maxLocates) return DECODE_BAD_VALUE
     if (locate >= this.idByLocate.length) this.grow(locate + 1)
     // A redefinition replaces the entry; a refused one unmaps the locate, so its later quotes are counted as
     // unknown instead of being published under the symbol it used to mean.

@@ -3,7 +3,9 @@
 import { DECODE_BAD_LENGTH, DECODE_BAD_VALUE, DECODE_OK, DECODE_UNKNOWN_SYMBOL, DECODE_UNKNOWN_TYPE } from '../../errors.js'
 import type { DecodeStatus } from '../../errors.js'
 import type { PayloadDecoder, TickSink } from '../../normalize/tick-sink.js'
+import { SYMBOL_PATTERN } from '../../model/symbols.js'
 import type { FeedStats } from '../feed-stats.js'
+import { UNATTRIBUTABLE_BAD_SYMBOL, UNATTRIBUTABLE_REFUSED } from '../feed-stats.js'
 
 // Every TOPS 1.6 message is little-endian and opens with | type u8 | flags/status u8 | timestamp i64 ns |.
 // Prices are i64 with 4 implied decimals; symbols are 8 ASCII bytes, right-padded with spaces.
@@ -42,6 +44,13 @@ const TWO32 = 2 ** 32
 /** Signed i64 LE; exact below 2^53 in magnitude (IEX prices are far below). */
 const i64 = (b: Buffer, o: number): number => b.readInt32LE(o + 4) * TWO32 + b.readUInt32LE(o)
 const u64 = (b: Buffer, o: number): number => b.readUInt32LE(o + 4) * TWO32 + b.readUInt32LE(o)
+/** |i64| < 2^53 (hi word within ±2^21): exact in a double. Anything else is refused, never rounded into the ring. */
+const i64ok = (b: Buffer, o: number): boolean => { const hi = b.readInt32LE(o + 4); return hi > -0x200000 && hi < 0x200000 }
+const u64ok = (b: Buffer, o: number): boolean => b.readUInt32LE(o + 4) < 0x200000
+/** Refused symbols (invalid, or refused by the sink) the cache remembers; past this they cost a lookup each, not memory. */
+export const TOPS_REFUSED_CACHE_LIMIT = 4096
+/** cached locate of a symbol that fails SYMBOL_PATTERN (vs -1: refused by the sink) */
+const LOC_BAD_SYMBOL = -2
 /** ns since epoch (i64 LE) → µs, exact: 2^32 = 4294967·1000 + 296, so no partial product passes 2^53. */
 export const nsToUs = (b: Buffer, o: number): number => {
   const hi = b.readUInt32LE(o + 4), lo = b.readUInt32LE(o)
@@ -117,9 +126,12 @@ function symbolString(buf: Buffer, o: number): string {
 
 /**
  * 8-byte symbol → sink locate, open addressing on the two u32 halves (linear probing, power-of-two).
- * A symbol the sink rejects is cached as -1 so it costs no string per message either.
+ * A symbol the sink rejects is cached as -1 (-2: not a valid symbol) so it costs no string per message either, up to
+ * TOPS_REFUSED_CACHE_LIMIT of them: a feed sending garbage symbols cannot grow the cache without bound.
  */
-class SymbolCache {
+export class SymbolCache {
+  /** refused symbols held; accepted ones are bounded by the symbol table's capacity */
+  refused = 0
   private hi = new Uint32Array(1024)
   private lo = new Uint32Array(1024)
   private loc = new Int32Array(1024)
@@ -135,11 +147,17 @@ class SymbolCache {
       if (this.lo[i] === lo && this.hi[i] === hi) return this.loc[i]
       i = (i + 1) & mask
     }
-    const l = this.sink.locateOf(symbolString(buf, o), PRICE_EXPONENT, SIZE_EXPONENT)
-    this.used[i] = 1; this.lo[i] = lo; this.hi[i] = hi; this.loc[i] = l < 0 ? -1 : l
+    const name = symbolString(buf, o)
+    const l = SYMBOL_PATTERN.test(name) ? Math.max(-1, this.sink.locateOf(name, PRICE_EXPONENT, SIZE_EXPONENT)) : LOC_BAD_SYMBOL
+    if (l < 0 && this.refused >= TOPS_REFUSED_CACHE_LIMIT) return l
+    if (l < 0) this.refused++
+    this.used[i] = 1; this.lo[i] = lo; this.hi[i] = hi; this.loc[i] = l
     if (++this.count * 2 > this.used.length) this.grow()
-    return l < 0 ? -1 : l
+    return l
   }
+
+  /** Slots held (bounded: symbol capacity + TOPS_REFUSED_CACHE_LIMIT). */
+  get size(): number { return this.count }
 
   private grow(): void {
     const oh = this.hi, ol = this.lo, oc = this.loc, ou = this.used, n = ou.length * 2, mask = n - 1
@@ -155,17 +173,22 @@ class SymbolCache {
 
 /** TOPS 1.6 → TickSink. Quote, trade and trading status reach the sink; the rest is counted only. */
 export class TopsDecoder implements PayloadDecoder {
-  private readonly symbols: SymbolCache
+  readonly symbols: SymbolCache
   /** messages per type byte, for tests and metrics */
   readonly typeCounts = new Float64Array(256)
   tradeBreaks = 0
+  /** the negative locate of the last unknown symbol (why it is unattributable) */
+  private missReason = 0
   constructor(private readonly sink: TickSink, private readonly stats: FeedStats) {
     this.symbols = new SymbolCache(sink)
   }
 
   decode(buf: Buffer, off: number, len: number): DecodeStatus {
     const st = this.decodeOne(buf, off, len)
-    if (st !== DECODE_OK) this.stats.decodeErrors[st]++
+    if (st !== DECODE_OK) {
+      this.stats.decodeErrors[st]++
+      if (st === DECODE_UNKNOWN_SYMBOL) this.stats.unattributable[this.missReason === LOC_BAD_SYMBOL ? UNATTRIBUTABLE_BAD_SYMBOL : UNATTRIBUTABLE_REFUSED]++
+    }
     return st
   }
 
@@ -176,14 +199,16 @@ export class TopsDecoder implements PayloadDecoder {
     if (len < need) return DECODE_BAD_LENGTH
     this.typeCounts[t]++
     if (t === T_QUOTE) {
+      if (!i64ok(buf, off + OFF_Q_BID_PX) || !i64ok(buf, off + OFF_Q_ASK_PX)) return DECODE_BAD_VALUE
       const loc = this.symbols.locate(buf, off + OFF_SYMBOL)
-      if (loc < 0) return DECODE_UNKNOWN_SYMBOL
+      if (loc < 0) { this.missReason = loc; return DECODE_UNKNOWN_SYMBOL }
       return this.sink.quote(loc, nsToUs(buf, off + OFF_TS), i64(buf, off + OFF_Q_BID_PX), buf.readUInt32LE(off + OFF_Q_BID_SIZE),
         i64(buf, off + OFF_Q_ASK_PX), buf.readUInt32LE(off + OFF_Q_ASK_SIZE), buf[off + OFF_FLAGS])
     }
     if (t === T_TRADE) {
+      if (!i64ok(buf, off + OFF_T_PRICE) || !u64ok(buf, off + OFF_T_TRADE_ID)) return DECODE_BAD_VALUE
       const loc = this.symbols.locate(buf, off + OFF_SYMBOL)
-      if (loc < 0) return DECODE_UNKNOWN_SYMBOL
+      if (loc < 0) { this.missReason = loc; return DECODE_UNKNOWN_SYMBOL }
       // TOPS does not say which side was the aggressor: side 0.
       return this.sink.trade(loc, nsToUs(buf, off + OFF_TS), i64(buf, off + OFF_T_PRICE), buf.readUInt32LE(off + OFF_T_SIZE),
         u64(buf, off + OFF_T_TRADE_ID), 0)
@@ -192,7 +217,7 @@ export class TopsDecoder implements PayloadDecoder {
       const code = STATUS_MAP[buf[off + OFF_FLAGS]]
       if (code === 0) return DECODE_BAD_VALUE // not a TOPS 1.6 status: counted, no tick
       const loc = this.symbols.locate(buf, off + OFF_SYMBOL)
-      if (loc < 0) return DECODE_UNKNOWN_SYMBOL
+      if (loc < 0) { this.missReason = loc; return DECODE_UNKNOWN_SYMBOL }
       return this.sink.status(loc, nsToUs(buf, off + OFF_TS), code)
     }
     if (t === T_BREAK) this.tradeBreaks++
