@@ -6,6 +6,7 @@ import { decodeItchMessage } from '../../src/feed/decoders/itch.js'
 import type { ItchRecord } from '../../src/feed/decoders/itch.js'
 import { SnapshotFailed, takeSnapshot } from '../../src/feed/glimpse-client.js'
 import type { SessionSink } from '../../src/feed/session-sink.js'
+import { LOGIN_ACCEPTED_BYTES, writeLoginAccepted, writeSequencedHeader } from '../../src/feed/soupbin.js'
 import { asBinaryFile, realItchStream, referenceBook } from '../../test-support/itch-sample.js'
 import type { RefOrder } from '../../test-support/itch-sample.js'
 import { loadCapture } from '../replay/load-capture.js'
@@ -108,6 +109,21 @@ describe('GLIMPSE snapshots of a replayed ITCH capture', () => {
     expect(err).toBeInstanceOf(SnapshotFailed)
     expect((err as SnapshotFailed).reason).toBe('login rejected: S')
     expect(replay.glimpse!.counters.rejected).toBe(1)
+  })
+
+  it('fails a snapshot whose server sends a message no ITCH message could be, and one that ends without End of Snapshot', async () => {
+    const { createServer } = await import('node:net')
+    const login = Buffer.alloc(LOGIN_ACCEPTED_BYTES); writeLoginAccepted(login, 0, 'NQ', 1)
+    const packet = (n: number): Buffer => { const b = Buffer.alloc(3 + n, 0x41); writeSequencedHeader(b, 0, n); return b }
+    for (const [bytes, reason] of [[packet(200), 'implausible 200-byte message'], [Buffer.alloc(0), 'closed before End of Snapshot']] as const) {
+      const srv = createServer((c) => { c.once('data', () => c.end(Buffer.concat([login, packet(36), bytes]))); c.on('error', () => {}) })
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+      const sink = new Collect()
+      const err = await takeSnapshot({ host: '127.0.0.1', port: (srv.address() as { port: number }).port, username: '', password: '' }, sink).catch((e: unknown) => e)
+      await new Promise<void>((r) => srv.close(() => r()))
+      expect((err as SnapshotFailed).reason).toBe(reason)
+      expect(sink.msgs.length).toBe(1)
+    }
   })
 
   it('is refused for a capture that is not ITCH', async () => {

@@ -10,6 +10,9 @@ import {
   PKT_LOGIN_REJECTED, PKT_SEQUENCED, rejectReason, writeLoginRequest,
 } from './soupbin.js'
 
+/** A GLIMPSE payload is one ITCH 5.0 message (≤ 50 bytes) or End of Snapshot (21): anything longer is corruption. */
+const MAX_SNAPSHOT_PAYLOAD = 64
+
 export interface SnapshotOptions {
   host: string
   port: number
@@ -61,6 +64,7 @@ export function takeSnapshot(opts: SnapshotOptions, sink: SessionSink, signal?: 
       const type = buf[off]
       if (type === PKT_SEQUENCED) {
         if (!loggedIn) { finish(new SnapshotFailed('sequenced data before login', messages)); return }
+        if (len - 1 > MAX_SNAPSHOT_PAYLOAD) { finish(new SnapshotFailed(`implausible ${len - 1}-byte message`, messages)); return }
         const next = endOfSnapshotSeq(buf, off + 1, len - 1)
         if (next > 0) { finish(null, next); return }
         sink.message(buf, off + 1, len - 1, ++messages)
