@@ -22,6 +22,10 @@ export interface FeedConfig {
   sessionDate?: string
   /** ITCH: GLIMPSE 5.0 snapshot endpoint that seeds the books at start and after every gap (feeds/README.md) */
   glimpse?: FeedEndpoint & { username?: string; password?: string }
+  /** `symbols=AAPL,MSFT,Z*`: the symbols this feed owns (no other feed may publish them; it may publish nothing else) */
+  symbols?: string
+  /** `quota=N`: most symbols this feed may define (default: the whole table) */
+  quota?: number
 }
 
 type Kind = 'string' | 'int' | 'bytes' | 'bool' | 'list' | 'feeds' | 'enum'
@@ -34,7 +38,7 @@ interface Option {
 export const OPTIONS: readonly Option[] = [
   { key: 'host', flag: 'host', env: 'TICKCAST_HOST', kind: 'string', def: '127.0.0.1', help: 'address the WebSocket/HTTP server listens on' },
   { key: 'port', flag: 'port', env: 'TICKCAST_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'WebSocket/HTTP port (0 = any free port)' },
-  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD&glimpse=tcp://host:port]; protocol native, itch or tops; repeatable (env: space-separated); none = embedded simulator' },
+  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD&symbols=AAPL,Z*&quota=N&glimpse=tcp://host:port]; protocol native, itch or tops; repeatable (env: space-separated); none = embedded simulator' },
   { key: 'simSymbols', flag: 'sim-symbols', env: 'TICKCAST_SIM_SYMBOLS', kind: 'int', def: '500', min: 1, max: 100000, help: 'embedded simulator: symbols from feeds/symbols/us-equities.csv' },
   { key: 'simRate', flag: 'sim-rate', env: 'TICKCAST_SIM_RATE', kind: 'int', def: '20000', min: 0, max: 100000000, help: 'embedded simulator: messages per second (0 = as fast as possible)' },
   { key: 'simSeed', flag: 'sim-seed', env: 'TICKCAST_SIM_SEED', kind: 'int', def: '1', min: 0, max: 2 ** 31, help: 'embedded simulator: random seed' },
@@ -120,13 +124,18 @@ export function parseFeed(spec: string, problems: string[]): FeedConfig | null {
   if (username.length > 6 || password.length > 10) problems.push(`--feed "${spec}": SoupBinTCP username ≤ 6 and password ≤ 10 characters`)
   const record = q.get('record') ?? undefined, sessionDate = q.get('date') ?? undefined
   if (sessionDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(sessionDate)) problems.push(`--feed "${spec}": date must be YYYY-MM-DD`)
-  for (const k of q.keys()) if (!['session', 'seq', 'record', 'date', 'glimpse'].includes(k)) problems.push(`--feed "${spec}": unknown parameter "${k}"`)
+  const symbols = q.get('symbols') ?? undefined, quota = q.get('quota') === null ? undefined : Number(q.get('quota'))
+  if (symbols !== undefined && !/^[A-Za-z0-9._+=^*-]+(,[A-Za-z0-9._+=^*-]+)*$/.test(symbols)) problems.push(`--feed "${spec}": symbols must be a comma-separated list of symbols or patterns with *`)
+  if (quota !== undefined && !(Number.isInteger(quota) && quota >= 1)) problems.push(`--feed "${spec}": quota must be an integer ≥ 1`)
+  for (const k of q.keys()) if (!['session', 'seq', 'record', 'date', 'symbols', 'quota', 'glimpse'].includes(k)) problems.push(`--feed "${spec}": unknown parameter "${k}"`)
   const glimpse = parseGlimpse(q.get('glimpse'), protocol, `--feed "${spec}"`, problems)
   if (problems.length > before) return null
   const feed: FeedConfig = { name, protocol: protocol as FeedConfig['protocol'], lines, username, password, session, startSeq }
   if (glimpse) feed.glimpse = glimpse
   if (record) feed.record = record
   if (sessionDate) feed.sessionDate = sessionDate
+  if (symbols) feed.symbols = symbols
+  if (quota !== undefined) feed.quota = quota
   return feed
 }
 

@@ -21,6 +21,7 @@ import { SharedSymbols } from './model/shared-symbols.js'
 import { SymbolTable } from './model/symbols.js'
 import { SymbolSequences } from './normalize/symbol-sequences.js'
 import { TickRing } from './ring/ring-buffer.js'
+import { symbolGlob } from './normalize/symbol-ownership.js'
 import type { TemplatedApp } from 'uWebSockets.js'
 
 export interface Tickcast {
@@ -150,9 +151,12 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       undo.push({ stage: PIPELINE, stop: () => workers!.stop() })
     }
 
-    for (const fc of feedConfigs) {
+    // a symbol belongs to the feed that defines it first, or to the feed whose symbols= pattern names it
+    const claims = feedConfigs.map((fc, k) => ({ index: k + 1, pattern: fc.symbols ? symbolGlob(fc.symbols) : null }))
+    for (const [k, fc] of feedConfigs.entries()) {
       const feed = new Feed(fc, ring, sharedSymbols, seqs,
-        { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs, staleAfterMs: config.feedStaleAfterMs }, log)
+        { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs, staleAfterMs: config.feedStaleAfterMs }, log,
+        { ownership: { index: k + 1, claims } })
       feeds.push(feed)
       feed.start()
       undo.push({ stage: PIPELINE, stop: () => feed.stop() })

@@ -56,6 +56,21 @@ export function feedsDashboard(): Dashboard {
         queries: [q(rateBy('tickcast_feed_line_duplicates_total', 'feed, line', FEED), '{{feed}} {{line}}')], thresholds: OK_ONLY }),
       timeseries({ title: 'A/B line lag', unit: 'none', description: 'Sequences each line is behind the leading line (0 for the leader). A growing lag means that line is falling behind and will stop winning.',
         queries: [q(`tickcast_feed_line_lag_messages{${SEL}}`, '{{feed}} {{line}}')], thresholds: [['green', null], ['yellow', 1000], ['red', 100000]] }),
+      timeseries({ title: 'Order books partial', unit: 'none', description: 'ITCH books that may miss orders (late join, gap, unknown order references): their quotes still flow, flagged partial to every consumer. Back to 0 once a snapshot rebuilds them.',
+        queries: [q(`tickcast_feed_partial_books{${SEL}}`, '{{feed}}')], thresholds: ZERO_IS_GOOD }),
+      timeseries({ title: 'Late joins and unknown order references', unit: 'ops', stack: true, description: 'Symbols learned from an order/trade/status message (no directory entry seen) and, by message type, executions/cancels/deletes/replaces of orders the book never saw, per second.',
+        queries: [
+          q(rateBy('tickcast_feed_late_join_symbols_total', 'feed', FEED), 'late joins {{feed}}'),
+          q(rateBy('tickcast_feed_unknown_order_refs_total', 'feed, type', FEED), 'unknown order {{type}} {{feed}}'),
+        ], thresholds: OK_ONLY }),
+      timeseries({ title: 'Unattributable events and refusals', unit: 'ops', stack: true, description: 'Events that reached no symbol, by reason; symbol definitions refused to a feed, by reason (owner: another feed owns the symbol; pattern; quota; capacity); quotes a book built that were refused.',
+        queries: [
+          q(rateBy('tickcast_feed_unattributable_total', 'feed, reason', FEED), 'unattributable {{reason}} {{feed}}'),
+          q(rateBy('tickcast_feed_symbol_refusals_total', 'feed, reason', FEED), 'refused {{reason}} {{feed}}'),
+          q(rateBy('tickcast_feed_quotes_refused_total', 'feed', FEED), 'quotes refused {{feed}}'),
+        ], thresholds: ZERO_IS_GOOD }),
+      timeseries({ title: 'Bad frame streak', unit: 'none', description: 'Connections in a row that ended on an implausible frame: the line backs off by it (capped) and logs each at warn. Above 0 for long = the feed keeps sending garbage.',
+        queries: [q(`tickcast_feed_bad_frame_streak{${SEL}}`, '{{feed}}')], thresholds: [['green', null], ['yellow', 1], ['red', 5]] }),
       timeseries({ title: 'Symbols', unit: 'none', description: 'Symbols known across all feeds (the symbol directory grows, never shrinks).',
         queries: [q(`tickcast_symbols{${INST}}`, '{{instance}}')], thresholds: OK_ONLY }),
     ])

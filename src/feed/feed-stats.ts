@@ -46,8 +46,10 @@ export class FeedStats {
   readonly unknownOrders = new Float64Array(UNKNOWN_ORDER_TYPES.length)
   /** symbol definitions this feed was refused, by REFUSAL_REASONS (another feed owns it, pattern, quota, capacity) */
   readonly symbolRefusals = new Float64Array(REFUSAL_REASONS.length)
-  /** gauge: ITCH books currently partial (refreshed by the feed on scrape) */
+  /** gauge: ITCH books currently partial (kept by the decoder as books change state) */
   partialBooks = 0
+  /** quotes an ITCH book built that the normalizer refused */
+  quotesRefused = 0
 
   /** GLIMPSE recovery: snapshots applied, ITCH messages they carried, attempts that failed (retried) */
   snapshots = 0

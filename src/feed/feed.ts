@@ -7,6 +7,7 @@ import type { FeedConfig } from '../config.js'
 import { PARTIAL_GAP } from '../model/book-state.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
 import { Normalizer } from '../normalize/normalizer.js'
+import type { FeedClaim } from '../normalize/symbol-ownership.js'
 import type { SymbolSequences } from '../normalize/symbol-sequences.js'
 import type { PayloadDecoder, TickSink } from '../normalize/tick-sink.js'
 import type { TickRing } from '../ring/ring-buffer.js'
@@ -55,6 +56,8 @@ export interface DecoderOptions {
 export interface FeedOptions extends DecoderOptions {
   /** append every received sequenced payload to this file (tickcast capture v1, feeds/README.md) */
   record?: string
+  /** this feed's place among the configured feeds (1-based) and every feed's claim: symbol ownership (absent: none) */
+  ownership?: { index: number; claims: readonly FeedClaim[] }
 }
 
 export function decoderFor(protocol: FeedConfig['protocol'], sink: TickSink, stats: FeedStats, opts: DecoderOptions = {}): PayloadDecoder {
@@ -86,7 +89,11 @@ export class Feed {
     const fromConfig = config as FeedConfig & FeedOptions
     const record = opts.record ?? fromConfig.record, sessionDate = opts.sessionDate ?? fromConfig.sessionDate
     this.stats = new FeedStats(config.name)
-    const normalizer = new Normalizer(ring, symbols, seqs, { quotesAreFullState: config.protocol !== 'itch' })
+    const own = opts.ownership
+    const normalizer = new Normalizer(ring, symbols, seqs, {
+      quotesAreFullState: config.protocol !== 'itch',
+      ownership: own ? { index: own.index, claims: own.claims, quota: config.quota, refusals: this.stats.symbolRefusals } : undefined,
+    })
     this.normalizer = normalizer
     const decoder = decoderFor(config.protocol, normalizer, this.stats, { sessionDate, expectedOrders: opts.expectedOrders })
     this.decoder = decoder

@@ -8,6 +8,7 @@ import type { DispatchStats } from '../fanout/dispatcher.js'
 import type { MqttStats } from '../fanout/mqtt-stats.js'
 import type { WsStats } from '../fanout/ws-stats.js'
 import { CLOSE_REASONS, CONTROL_ERROR_CODES, UPGRADE_REJECT_REASONS } from '../fanout/ws-stats.js'
+import { REFUSAL_REASONS, UNATTRIBUTABLE_REASONS, UNKNOWN_ORDER_TYPES } from '../feed/feed-stats.js'
 import type { FeedStats, LineStats } from '../feed/feed-stats.js'
 import type { SymbolTable } from '../model/symbols.js'
 import type { TickRing } from '../ring/ring-buffer.js'
@@ -84,7 +85,17 @@ export function registerCatalogue(m: MetricsRegistry, s: MetricSources): void {
   m.counter('tickcast_feed_snapshot_failures_total', 'GLIMPSE snapshot attempts that failed (retried with backoff; books stay partial).', perFeed(feeds, (f) => f.snapshotFailures))
   m.counter('tickcast_feed_heartbeat_timeouts_total', 'Feed links declared dead after silence.', perFeed(feeds, (f) => f.heartbeatTimeouts))
   m.counter('tickcast_feed_end_of_session_total', 'End-of-session messages received from the feed.', perFeed(feeds, (f) => f.endOfSession))
-  m.counter('tickcast_feed_bad_frames_total', 'Feed frames with an impossible length (connection dropped).', perFeed(feeds, (f) => f.badFrames))
+  m.counter('tickcast_feed_bad_frames_total', 'Feed frames with an impossible length or a length wrong for their packet type (connection dropped, re-login at last + 1).', perFeed(feeds, (f) => f.badFrames))
+  m.gauge('tickcast_feed_bad_frame_streak', 'Connections in a row that ended on a bad frame (the line backs off by it); 0 once one ends otherwise.', perFeed(feeds, (f) => f.badFrameStreak))
+  m.counter('tickcast_feed_late_join_symbols_total', 'ITCH symbols learned from an order, trade or status message because no directory entry was seen (their books start partial).', perFeed(feeds, (f) => f.lateJoins))
+  m.gauge('tickcast_feed_partial_books', 'ITCH order books currently partial (late join, gap, unknown order references): their quotes are flagged.', perFeed(feeds, (f) => f.partialBooks))
+  m.counter('tickcast_feed_unattributable_total', 'Feed events that reached no symbol, by reason (no_stock: the locate was never named; bad_symbol; refused).',
+    () => feeds.flatMap((f) => UNATTRIBUTABLE_REASONS.map((reason, k) => ({ labels: { feed: f.name, reason }, value: f.unattributable[k] }))))
+  m.counter('tickcast_feed_unknown_order_refs_total', 'ITCH executions, cancels, deletes and replaces of an order the book never saw, by message type.',
+    () => feeds.flatMap((f) => UNKNOWN_ORDER_TYPES.map((type, k) => ({ labels: { feed: f.name, type }, value: f.unknownOrders[k] }))))
+  m.counter('tickcast_feed_symbol_refusals_total', 'Symbol definitions refused to the feed, by reason (owner: another feed owns it; pattern; quota; capacity).',
+    () => feeds.flatMap((f) => REFUSAL_REASONS.map((reason, k) => ({ labels: { feed: f.name, reason }, value: f.symbolRefusals[k] }))))
+  m.counter('tickcast_feed_quotes_refused_total', 'Top-of-book quotes an ITCH book built that the normalizer refused (unknown or refused symbol, inexact value).', perFeed(feeds, (f) => f.quotesRefused))
   m.counter('tickcast_feed_decode_errors_total', 'Feed messages rejected by the decoder, by code.',
     () => feeds.flatMap((f) => DECODE_CODES.map(([code, name]) => ({ labels: { feed: f.name, code: name }, value: f.decodeErrors[code] }))))
   m.gauge('tickcast_feed_last_message_age_seconds', 'Seconds since the feed last sent anything (NaN before the first byte).',

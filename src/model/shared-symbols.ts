@@ -24,6 +24,8 @@ export class SharedSymbols {
   readonly nameBytes: Uint8Array
   readonly priceExponent: Int8Array
   readonly sizeExponent: Int8Array
+  /** per id: index (1-based) of the feed that owns the symbol, 0 = none (writer side only: normalize/symbol-ownership.ts) */
+  readonly owner: Uint8Array
   private readonly byName = new Map<string, number>()
   private count = 0
   private readonly buffers: { names: SharedArrayBuffer; exponents: SharedArrayBuffer }
@@ -36,6 +38,7 @@ export class SharedSymbols {
     this.nameBytes = new Uint8Array(names)
     this.priceExponent = new Int8Array(exponents, 0, capacity)
     this.sizeExponent = new Int8Array(exponents, capacity, capacity)
+    this.owner = new Uint8Array(capacity)
   }
 
   handle(): SharedSymbolsHandle { return { capacity: this.capacity, ...this.buffers } }

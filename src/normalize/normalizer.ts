@@ -8,6 +8,8 @@ import type { SharedSymbols } from '../model/shared-symbols.js'
 import { STALE_FEED_DOWN, STALE_FEED_GAP, STALE_NONE } from '../model/staleness.js'
 import { KIND_BOOK, KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_SYMBOL, KIND_TRADE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
+import { SymbolOwnership } from './symbol-ownership.js'
+import type { OwnershipOptions } from './symbol-ownership.js'
 import type { SymbolSequences } from './symbol-sequences.js'
 import type { TickSink } from './tick-sink.js'
 
@@ -25,6 +27,8 @@ export interface NormalizerOptions {
    * symbols stay stale until the book is known good again.
    */
   quotesAreFullState: boolean
+  /** which feed this is among the configured ones, for symbol ownership and quotas (absent: no checks) */
+  ownership?: OwnershipOptions
 }
 
 export class Normalizer implements TickSink {
@@ -49,6 +53,7 @@ export class Normalizer implements TickSink {
   private readonly quotesAreFullState: boolean
   /** locates at or above this are refused (symbol capacity, at least ITCH's 65,536) */
   private readonly maxLocates: number
+  private readonly ownership: SymbolOwnership
 
   constructor(
     private readonly ring: TickRing,
@@ -60,6 +65,7 @@ export class Normalizer implements TickSink {
     this.staleBits = new Uint8Array(symbols.capacity)
     this.quotesAreFullState = opts.quotesAreFullState
     this.maxLocates = Math.max(symbols.capacity, 65536)
+    this.ownership = new SymbolOwnership(symbols, opts.ownership ?? { index: 0, claims: [], refusals: new Float64Array(4) })
   }
 
   /** One clock read per TCP chunk: every tick of the chunk carries it. */
@@ -142,8 +148,7 @@ export class Normalizer implements TickSink {
   locateOf(name: string, priceExponent: number, sizeExponent: number): number {
     // Feeds without a directory use the symbol id itself as their locate code. The symbol may already exist
     // (another feed defined it): it must still be mapped in THIS normalizer, with this feed's exponents.
-    let id = this.symbols.idOf(name)
-    if (id === NO_SYMBOL) id = this.addSymbol(name, priceExponent, sizeExponent)
+    const id = this.addSymbol(name, priceExponent, sizeExponent)
     if (id === NO_SYMBOL) return NO_SYMBOL
     if (id < this.idByLocate.length && this.idByLocate[id] === id) return id
     return this.defineSymbol(id, name, priceExponent, sizeExponent) === DECODE_OK ? id : NO_SYMBOL
@@ -219,10 +224,13 @@ export class Normalizer implements TickSink {
     if ((this.staleBits[id] & GAP_BIT) !== 0 && this.quotesAreFullState) this.clearBits(id, GAP_BIT)
   }
 
-  /** Adds a symbol to the shared store; a new one is announced with KIND_SYMBOL before any event of it. */
+  /**
+   * Adds a symbol to the shared store (or finds it) if this feed may publish it (symbol-ownership.ts); a new one is
+   * announced with KIND_SYMBOL before any event of it.
+   */
   private addSymbol(name: string, priceExponent: number, sizeExponent: number): number {
     const before = this.symbols.size
-    const id = this.symbols.add(name, priceExponent, sizeExponent)
+    const id = this.ownership.admit(name, priceExponent, sizeExponent)
     if (id !== NO_SYMBOL && id >= before) this.marker(KIND_SYMBOL, id, 0)
     return id
   }

@@ -95,6 +95,7 @@ describe('ITCH late join (real bytes, no directory)', () => {
     expect([...stats.unattributable]).toEqual([0, 0, 0])
     expect(stats.decodeErrors.reduce((a, b) => a + b, 0)).toBe(0)
     expect(dec.locates.partialCount()).toBe(ref.names.size)
+    expect(stats.partialBooks).toBe(ref.names.size)
     const { quotes, snap } = drain()
     const adds = msgs.filter((m) => m.ref.type === 'A' || m.ref.type === 'F')
     expect(quotes.size).toBeGreaterThanOrEqual(new Set(adds.map((m) => m.ref.stock)).size)

@@ -79,19 +79,26 @@ export class ItchLocates {
 
   set(locate: number, reason: number): void {
     if (this.state[locate] >= LOCATE_UNUSABLE || this.state[locate] === reason) return
+    this.stats.partialBooks += (reason !== PARTIAL_NONE ? 1 : 0) - (this.state[locate] !== PARTIAL_NONE ? 1 : 0)
     this.state[locate] = reason
     this.sink.bookState?.(locate, reason)
   }
 
   private adopt(locate: number, reason: number): void {
-    if (this.state[locate] >= LOCATE_UNUSABLE) this.defined.push(locate)
+    const s = this.state[locate]
+    if (s >= LOCATE_UNUSABLE) this.defined.push(locate)
+    else if (s !== PARTIAL_NONE) this.stats.partialBooks--
+    if (reason !== PARTIAL_NONE) this.stats.partialBooks++
     this.state[locate] = reason
     this.sink.bookState?.(locate, reason)
   }
 
   private refuse(locate: number, why: number): void {
     const s = this.state[locate]
-    if (s < LOCATE_UNUSABLE) { const k = this.defined.indexOf(locate); if (k >= 0) this.defined.splice(k, 1) }
+    if (s < LOCATE_UNUSABLE) {
+      const k = this.defined.indexOf(locate); if (k >= 0) this.defined.splice(k, 1)
+      if (s !== PARTIAL_NONE) this.stats.partialBooks--
+    }
     this.state[locate] = why
   }
 }

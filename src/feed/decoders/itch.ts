@@ -157,7 +157,7 @@ export class ItchDecoder implements PayloadDecoder {
   decode(buf: Buffer, off: number, len: number): DecodeStatus {
     const st = this.decodeOne(buf, off, len)
     if (st !== DECODE_OK) {
-      this.stats.decodeErrors[st]++
+      this.stats.decodeErrors[st]++; this.stats.quotesRefused = this.book.quotesRejected
       if (st === DECODE_UNKNOWN_SYMBOL) this.locates.unattributable(u16(buf, off + OFF_LOCATE))
     }
     return st
