@@ -1,6 +1,7 @@
 // Owns the capture replayer command: parse flags, start the replay, report JSON lines on stdout, stop on signals.
 // Must never hold replay logic (feeds/replay/ does, so tests and benches run the same code in-process).
 import { REPLAY_USAGE, parseReplayArgs } from './replay/cli-args.js'
+import { captureReport } from './replay/load-capture.js'
 import { startReplay } from './replay/replayer.js'
 
 /** how long clients get to read End of Session before sockets close */
@@ -17,8 +18,10 @@ async function main(argv: string[]): Promise<void> {
   if (args.help) { process.stdout.write(REPLAY_USAGE); return }
   const o = args.opts
   const replay = await startReplay(o)
+  // What the capture held, before anything is served: passes (venue sequence restarts), copies left out, venue gaps.
+  line({ event: 'capture', capture: o.capture, ...captureReport(replay.capture), served: replay.messages, pass: o.capturePass ?? 'all' })
   line({ event: 'listening', host: o.host, port: replay.port, session: o.sessionId, capture: o.capture, format: replay.format,
-    protocol: replay.protocol, messages: replay.messages, pace: o.pace, loop: o.loop })
+    protocol: replay.protocol, messages: replay.messages, pace: o.pace, loop: o.loop, ...(replay.glimpsePort !== null ? { glimpsePort: replay.glimpsePort } : {}) })
   // End of Session is queued for clients; the server stays up so late clients can still replay the whole session.
   void replay.done.then(() => { if (!exiting) line({ event: 'end_of_session', messages: replay.server.nextSeq - 1 }) })
 

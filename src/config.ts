@@ -21,6 +21,8 @@ export interface FeedConfig {
   record?: string
   /** ITCH session date YYYY-MM-DD (ITCH times are ns since midnight US Eastern); default today */
   sessionDate?: string
+  /** ITCH: GLIMPSE 5.0 snapshot endpoint that seeds the books at start and after every gap (feeds/README.md) */
+  glimpse?: FeedEndpoint & { username?: string; password?: string }
   /** `symbols=AAPL,MSFT,Z*`: the symbols this feed owns (no other feed may publish them; it may publish nothing else) */
   symbols?: string
   /** `quota=N`: most symbols this feed may define (default: the whole table) */
@@ -37,7 +39,7 @@ interface Option {
 export const OPTIONS: readonly Option[] = [
   { key: 'host', flag: 'host', env: 'TICKCAST_HOST', kind: 'string', def: '127.0.0.1', help: 'address the WebSocket/HTTP server listens on' },
   { key: 'port', flag: 'port', env: 'TICKCAST_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'WebSocket/HTTP port (0 = any free port)' },
-  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD&symbols=AAPL,Z*&quota=N&password-file=FILE]; protocol native, itch or tops; the password may instead come from TICKCAST_FEED_<NAME>_PASSWORD; repeatable (env: space-separated); none = embedded simulator' },
+  { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD&symbols=AAPL,Z*&quota=N&glimpse=tcp://host:port&password-file=FILE]; protocol native, itch or tops; the password may instead come from TICKCAST_FEED_<NAME>_PASSWORD; repeatable (env: space-separated); none = embedded simulator' },
   { key: 'simSymbols', flag: 'sim-symbols', env: 'TICKCAST_SIM_SYMBOLS', kind: 'int', def: '500', min: 1, max: 100000, help: 'embedded simulator: symbols from feeds/symbols/us-equities.csv' },
   { key: 'simRate', flag: 'sim-rate', env: 'TICKCAST_SIM_RATE', kind: 'int', def: '20000', min: 0, max: 100000000, help: 'embedded simulator: messages per second (0 = as fast as possible)' },
   { key: 'simSeed', flag: 'sim-seed', env: 'TICKCAST_SIM_SEED', kind: 'int', def: '1', min: 0, max: 2 ** 31, help: 'embedded simulator: random seed' },
@@ -161,9 +163,11 @@ export function parseFeed(spec: string, problems: string[]): FeedConfig | null {
   const symbols = q.get('symbols') ?? undefined, quota = q.get('quota') === null ? undefined : Number(q.get('quota'))
   if (symbols !== undefined && !/^[A-Za-z0-9._+=^*-]+(,[A-Za-z0-9._+=^*-]+)*$/.test(symbols)) problems.push(`--feed "${shown}": symbols must be a comma-separated list of symbols or patterns with *`)
   if (quota !== undefined && !(Number.isInteger(quota) && quota >= 1)) problems.push(`--feed "${shown}": quota must be an integer ≥ 1`)
-  for (const k of q.keys()) if (!['session', 'seq', 'record', 'date', 'symbols', 'quota', 'password-file'].includes(k)) problems.push(`--feed "${shown}": unknown parameter "${k}"`)
+  for (const k of q.keys()) if (!['session', 'seq', 'record', 'date', 'symbols', 'quota', 'glimpse', 'password-file'].includes(k)) problems.push(`--feed "${shown}": unknown parameter "${k}"`)
+  const glimpse = parseGlimpse(q.get('glimpse'), protocol, `--feed ${name}`, problems)
   if (problems.length > before) return null
   const feed: FeedConfig = { name, protocol: protocol as FeedConfig['protocol'], lines, username, password, session, startSeq }
+  if (glimpse) feed.glimpse = glimpse
   if (record) feed.record = record
   if (sessionDate) feed.sessionDate = sessionDate
   if (symbols) feed.symbols = symbols
@@ -173,6 +177,21 @@ export function parseFeed(spec: string, problems: string[]): FeedConfig | null {
 
 /** The env var holding a feed's password: TICKCAST_FEED_<NAME>_PASSWORD, the name upper-cased with - as _. */
 export function feedPasswordEnv(name: string): string { return `TICKCAST_FEED_${name.toUpperCase().replace(/-/g, '_')}_PASSWORD` }
+
+/** `glimpse=tcp://[user:pass@]host:port`: ITCH feeds only (a GLIMPSE snapshot is an ITCH order book). */
+function parseGlimpse(v: string | null, protocol: string, where: string, problems: string[]): FeedConfig['glimpse'] | null {
+  if (v === null) return null
+  let url: URL | null = null
+  try { url = new URL(v) } catch { /* reported below */ }
+  const port = Number(url?.port)
+  if (!url || url.protocol !== 'tcp:' || !url.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
+    problems.push(`${where}: glimpse must be tcp://host:port with a port in 1..65535`); return null
+  }
+  if (protocol !== 'itch') { problems.push(`${where}: glimpse= needs protocol itch (GLIMPSE 5.0 snapshots are ITCH books)`); return null }
+  const g: NonNullable<FeedConfig['glimpse']> = { host: url.hostname.replace(/^\[|\]$/g, ''), port }
+  if (url.username) { g.username = decodeURIComponent(url.username); g.password = decodeURIComponent(url.password) }
+  return g
+}
 
 function parseValue(o: Option, raw: string, problems: string[]): unknown {
   const where = `--${o.flag} / ${o.env}`

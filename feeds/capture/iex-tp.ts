@@ -36,7 +36,18 @@ export class IexTpReader implements PayloadSink {
   readonly header = new IexTpHeader()
   /** next expected message sequence number; gaps are counted, not repaired */
   nextSeq = -1
+  /** segments that skipped ahead of nextSeq, and how many messages they skipped */
   gaps = 0
+  gapMessages = 0
+  /**
+   * Sequence restarts: a segment of another session id, or one starting again at 1 after the session went past
+   * its first segment. A venue numbers each session from 1, so this is a new session (a multi-day capture), not
+   * a gap nor a duplicate. Known blind spot: the B copy of a session's very first datagram arriving after the A
+   * copies of later ones (same session id) reads as a restart.
+   */
+  restarts = 0
+  private session = -1
+  private firstSegEnd = -1
   constructor(private readonly sink: MessageSink, readonly stats: CaptureStats = new CaptureStats()) {}
 
   payload(buf: Buffer, off: number, len: number): void { this.segment(buf, off, len) }
@@ -57,20 +68,28 @@ export class IexTpReader implements PayloadSink {
     h.sendTimeUs = hi * 4294967 + Math.floor((hi * 296 + lo) / 1000) // 2^32 = 4294967·1000 + 296
     h.sendTimeNsRem = (hi * 296 + lo) % 1000
     if (h.messageCount === 0) { st.heartbeats++; return SEGMENT_OK }
-    if (this.nextSeq >= 0 && h.firstSeq !== this.nextSeq) this.gaps++
+    if (this.nextSeq >= 0 && (h.sessionId !== this.session || (h.firstSeq === 1 && this.nextSeq > this.firstSegEnd))) {
+      this.restarts++; this.nextSeq = -1
+    }
+    if (this.nextSeq < 0) { this.session = h.sessionId; this.firstSegEnd = h.firstSeq + h.messageCount }
+    else if (h.firstSeq > this.nextSeq) { this.gaps++; this.gapMessages += h.firstSeq - this.nextSeq }
+    // firstSeq below nextSeq: a copy (A/B line, retransmission); the message sink drops what it has seen
     let o = off + HDR_LEN, seq = h.firstSeq
     const end = off + HDR_LEN + Math.min(h.payloadLen, len - HDR_LEN)
     const truncated = h.payloadLen > len - HDR_LEN
     for (let i = 0; i < h.messageCount; i++) {
-      if (o + 2 > end) { st.truncated++; this.nextSeq = seq; return SEGMENT_TRUNCATED }
+      if (o + 2 > end) { st.truncated++; this.advance(seq); return SEGMENT_TRUNCATED }
       const mlen = buf.readUInt16LE(o)
-      if (mlen === 0 || o + 2 + mlen > end) { st.truncated++; this.nextSeq = seq; return SEGMENT_TRUNCATED }
+      if (mlen === 0 || o + 2 + mlen > end) { st.truncated++; this.advance(seq); return SEGMENT_TRUNCATED }
       st.messages++
       this.sink.message(buf, o + 2, mlen, seq)
       o += 2 + mlen; seq++
     }
-    this.nextSeq = seq
+    this.advance(seq)
     if (truncated) { st.truncated++; return SEGMENT_TRUNCATED }
     return SEGMENT_OK
   }
+
+  /** a copy of older segments never moves the expected sequence back */
+  private advance(seq: number): void { if (seq > this.nextSeq) this.nextSeq = seq }
 }

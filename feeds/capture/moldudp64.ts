@@ -24,7 +24,12 @@ export class MoldUdp64Reader implements PayloadSink {
   readonly header = new MoldHeader()
   private readonly sessionBytes = Buffer.alloc(SESSION_LEN)
   nextSeq = -1
+  /** packets that skipped ahead of nextSeq, and how many messages they skipped */
   gaps = 0
+  gapMessages = 0
+  /** sequence restarts: another session name, or sequence 1 again after the first packet (as IexTpReader) */
+  restarts = 0
+  private firstPktEnd = -1
   constructor(private readonly sink: MessageSink, readonly stats: CaptureStats = new CaptureStats()) {}
 
   payload(buf: Buffer, off: number, len: number): void { this.packet(buf, off, len) }
@@ -32,7 +37,9 @@ export class MoldUdp64Reader implements PayloadSink {
   packet(buf: Buffer, off: number, len: number): number {
     const h = this.header, st = this.stats
     if (len < HDR_LEN) { st.badPackets++; return MOLD_BAD }
+    let newSession = false
     if (buf.compare(this.sessionBytes, 0, SESSION_LEN, off, off + SESSION_LEN) !== 0 || h.session === '') {
+      newSession = h.session !== ''
       buf.copy(this.sessionBytes, 0, off, off + SESSION_LEN)
       h.session = this.sessionBytes.toString('latin1')
     }
@@ -40,20 +47,25 @@ export class MoldUdp64Reader implements PayloadSink {
     h.count = buf.readUInt16BE(off + OFF_COUNT)
     h.endOfSession = h.count === MOLD_END_OF_SESSION
     if (h.count === 0 || h.endOfSession) { st.heartbeats++; return MOLD_OK }
-    if (this.nextSeq >= 0 && h.seq !== this.nextSeq) this.gaps++
+    if (this.nextSeq >= 0 && (newSession || (h.seq === 1 && this.nextSeq > this.firstPktEnd))) { this.restarts++; this.nextSeq = -1 }
+    if (this.nextSeq < 0) this.firstPktEnd = h.seq + h.count
+    else if (h.seq > this.nextSeq) { this.gaps++; this.gapMessages += h.seq - this.nextSeq }
     const end = off + len
     let o = off + HDR_LEN, seq = h.seq
     for (let i = 0; i < h.count; i++) {
-      if (o + 2 > end) { st.truncated++; this.nextSeq = seq; return MOLD_TRUNCATED }
+      if (o + 2 > end) { st.truncated++; this.advance(seq); return MOLD_TRUNCATED }
       const mlen = buf.readUInt16BE(o)
-      if (o + 2 + mlen > end) { st.truncated++; this.nextSeq = seq; return MOLD_TRUNCATED }
+      if (o + 2 + mlen > end) { st.truncated++; this.advance(seq); return MOLD_TRUNCATED }
       st.messages++
       this.sink.message(buf, o + 2, mlen, seq)
       o += 2 + mlen; seq++
     }
-    this.nextSeq = seq
+    this.advance(seq)
     return MOLD_OK
   }
+
+  /** a copy of older packets never moves the expected sequence back */
+  private advance(seq: number): void { if (seq > this.nextSeq) this.nextSeq = seq }
 }
 
 /** Session bytes as the reference data writes them: ASCII when printable, else 20 hex digits. */

@@ -12,7 +12,10 @@ capture: IEX TOPS pcap/pcapng (.gz ok), ITCH MoldUDP64 pcap, Nasdaq ITCH BinaryF
   --protocol P        auto | itch | tops | native  (default auto: from the capture)
   --session NAME      SoupBinTCP session id, up to 10 characters (default REPLAY)
   --loop              start over at the end instead of sending End of Session
+  --capture-pass N    serve only pass N (1-based) of a capture whose venue sequence restarts (one session per day);
+                      default: every pass in turn, numbered on as one session
   --wait-for-client   start the clock when the first client logs in
+  --glimpse-port N    ITCH: also serve GLIMPSE 5.0 snapshots (the book sent so far, then the resume sequence) on port N
   --help              this text
 `
 
@@ -37,6 +40,18 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
       case '--loop': opts.loop = true; break
       case '--wait-for-client': opts.waitForClient = true; break
       case '--host': opts.host = value(); break
+      case '--glimpse-port': {
+        const v = value(), n = Number(v)
+        if (v !== '' && (!Number.isInteger(n) || n < 0 || n > 65535)) errors.push(`--glimpse-port must be 0..65535, got ${v}`)
+        opts.glimpsePort = n
+        break
+      }
+      case '--capture-pass': {
+        const v = value(), n = Number(v)
+        if (v !== '' && (!Number.isInteger(n) || n < 1)) errors.push(`--capture-pass must be an integer ≥ 1, got ${v}`)
+        opts.capturePass = n
+        break
+      }
       case '--port': {
         const v = value(), n = Number(v)
         if (v !== '' && (!Number.isInteger(n) || n < 0 || n > 65535)) errors.push(`--port must be 0..65535, got ${v}`)

@@ -28,6 +28,15 @@ export interface LoadedCapture {
   duplicates: number
   /** the file ended inside a record: the messages before it are kept */
   truncated: boolean
+  /**
+   * Runs of venue sequence numbers (a pass): a restart at 1 or a new venue session id starts the next one, and its
+   * messages are kept (a multi-session capture), never taken for duplicates. `passStarts[k]` = first message of pass k.
+   */
+  passes: number
+  passStarts: number[]
+  /** venue sequence numbers skipped inside a pass (the capture missed them): occurrences and messages */
+  venueGaps: number
+  venueGapMessages: number
   stats: CaptureStats
 }
 
@@ -67,7 +76,7 @@ export function loadCapture(file: Buffer, protocol: ReplayProtocol | 'auto' = 'a
     const st = readRecording(buf, { record(_b, o, l, t) { idx.push(o, l, t) } })
     stats.messages = idx.count
     const p = protocol !== 'auto' ? protocol : asProtocol(rec.protocol)
-    return result('tickcast', p, buf, idx, 0, st !== 0 && st !== RECORDING_BAD, stats)
+    return result('tickcast', p, buf, idx, 0, st !== 0 && st !== RECORDING_BAD, stats, [0], 0, 0)
   }
   const m32 = buf.length >= 4 ? buf.readUInt32BE(0) : 0
   if (buf.length >= 4 && (buf.readUInt32LE(0) === PCAPNG_SHB || PCAP_MAGICS.includes(m32))) {
@@ -77,13 +86,14 @@ export function loadCapture(file: Buffer, protocol: ReplayProtocol | 'auto' = 'a
     if (sink.deep > 0 && protocol === 'auto') throw new Error('capture: IEX DEEP is not supported (TOPS only); pass --protocol to force')
     const p = protocol !== 'auto' ? protocol : sink.tops > 0 ? 'tops' : sink.mold > 0 ? 'itch' : null
     if (p === null) throw new Error('capture: no IEX-TP or MoldUDP64 datagrams found')
-    return result(buf.readUInt32LE(0) === PCAPNG_SHB ? 'pcapng' : 'pcap', p, buf, idx, sink.duplicates, stats.truncated > 0, stats)
+    return result(buf.readUInt32LE(0) === PCAPNG_SHB ? 'pcapng' : 'pcap', p, buf, idx, sink.duplicates, stats.truncated > 0, stats,
+      sink.passStarts, sink.gaps, sink.gapMessages)
   }
   // Anything else is read as a Nasdaq BinaryFILE: [u16 BE length][message] records (ITCH unless told).
   const p = protocol === 'auto' ? 'itch' : protocol
   const st = readBinaryFile(buf, { message(b, o, l) { idx.push(o, l, p === 'itch' && l >= ITCH_TS_LEN ? itchTsUs(b, o) : Number.NaN) } }, stats)
   if (idx.count === 0) throw new Error('capture: not a pcap, pcapng, tickcast capture or BinaryFILE with records')
-  return result('binaryfile', p, buf, idx, 0, st !== 0, stats)
+  return result('binaryfile', p, buf, idx, 0, st !== 0, stats, [0], 0, 0)
 }
 
 function asProtocol(p: string): ReplayProtocol {
@@ -97,9 +107,18 @@ function itchTsUs(b: Buffer, o: number): number {
   return Math.floor(ns / 1000)
 }
 
-function result(format: CaptureFormat, protocol: ReplayProtocol, buf: Buffer, idx: MessageIndex, duplicates: number, truncated: boolean, stats: CaptureStats): LoadedCapture {
+function result(format: CaptureFormat, protocol: ReplayProtocol, buf: Buffer, idx: MessageIndex, duplicates: number, truncated: boolean,
+  stats: CaptureStats, passStarts: number[], venueGaps: number, venueGapMessages: number): LoadedCapture {
   const n = idx.count
-  return { format, protocol, buf, count: n, off: idx.off.subarray(0, n), len: idx.len.subarray(0, n), tsUs: idx.ts.subarray(0, n), duplicates, truncated, stats }
+  return { format, protocol, buf, count: n, off: idx.off.subarray(0, n), len: idx.len.subarray(0, n), tsUs: idx.ts.subarray(0, n), duplicates, truncated,
+    passes: n === 0 ? 0 : passStarts.length, passStarts: n === 0 ? [] : passStarts, venueGaps, venueGapMessages, stats }
+}
+
+/** One pass of a capture (1-based) as a capture of its own: a multi-session capture replayed one session at a time. */
+export function capturePass(cap: LoadedCapture, pass: number): LoadedCapture {
+  if (!Number.isInteger(pass) || pass < 1 || pass > cap.passes) throw new Error(`capture: pass ${pass} does not exist (the capture has ${cap.passes})`)
+  const from = cap.passStarts[pass - 1], to = pass < cap.passes ? cap.passStarts[pass] : cap.count
+  return { ...cap, count: to - from, off: cap.off.subarray(from, to), len: cap.len.subarray(from, to), tsUs: cap.tsUs.subarray(from, to), passes: 1, passStarts: [0] }
 }
 
 /** UDP datagrams → IEX-TP or MoldUDP64 by their headers → messages, first copy of each venue sequence only. */
@@ -111,6 +130,8 @@ class UdpMessages implements PayloadSink, MessageSink {
   deep = 0
   mold = 0
   duplicates = 0
+  readonly passStarts: number[] = [0]
+  private restarts = 0
   private lastSeq = -1
   private tsUs = Number.NaN
   private lastTsUs = Number.NaN
@@ -137,9 +158,40 @@ class UdpMessages implements PayloadSink, MessageSink {
     if (len >= MOLD_HDR_LEN) { this.mold++; this.moldReader.packet(buf, off, len) }
   }
 
+  get gaps(): number { return this.iex.gaps + this.moldReader.gaps }
+  get gapMessages(): number { return this.iex.gapMessages + this.moldReader.gapMessages }
+
   message(_buf: Buffer, off: number, len: number, seq: number): void {
+    // A reader saw the venue start its numbering again: a new pass, whose messages are new, not copies.
+    const restarts = this.iex.restarts + this.moldReader.restarts
+    if (restarts !== this.restarts) {
+      this.restarts = restarts; this.lastSeq = -1
+      if (this.idx.count > 0) this.passStarts.push(this.idx.count)
+    }
     if (seq <= this.lastSeq) { this.duplicates++; return }
     this.lastSeq = seq
     this.idx.push(off, len, this.tsUs)
   }
+}
+
+/** What the replayer prints before serving: nothing a capture held may vanish without a figure saying so. */
+export interface CaptureReport {
+  /** messages kept, every pass included */
+  messages: number
+  passes: number
+  /** messages per pass */
+  passMessages: number[]
+  /** copies left out (same venue sequence seen before within its pass) */
+  duplicates: number
+  /** sequence gaps inside passes: occurrences and missing messages */
+  venueGaps: number
+  venueGapMessages: number
+  /** the file ends inside a record (its last record is cut short and was not read) */
+  truncatedLastRecord: boolean
+}
+
+export function captureReport(cap: LoadedCapture): CaptureReport {
+  const passMessages = cap.passStarts.map((s, k) => (k + 1 < cap.passStarts.length ? cap.passStarts[k + 1] : cap.count) - s)
+  return { messages: cap.count, passes: cap.passes, passMessages, duplicates: cap.duplicates, venueGaps: cap.venueGaps,
+    venueGapMessages: cap.venueGapMessages, truncatedLastRecord: cap.truncated }
 }

@@ -1,8 +1,10 @@
 // Owns serving a loaded capture as a SoupBinTCP session: one Sequenced Data packet per message, paced or flat out.
 // Must never pace per message (one timer per due batch) nor hold the event loop for more than a bounded batch.
 import { performance } from 'node:perf_hooks'
+import { CaptureSnapshots } from '../glimpse/capture-snapshots.js'
+import { GlimpseServer } from '../glimpse/glimpse-server.js'
 import { SoupServer } from '../soup-server.js'
-import { loadCaptureFile } from './load-capture.js'
+import { capturePass, loadCaptureFile } from './load-capture.js'
 import type { CaptureFormat, LoadedCapture, ReplayProtocol } from './load-capture.js'
 
 /** 'recorded' = the capture's own timing, 'fast' = as fast as clients read, a number N = N× the capture's timing */
@@ -20,6 +22,8 @@ export interface ReplayOptions {
   sessionId?: string
   /** start over (sequence numbers keep counting) instead of ending the session */
   loop?: boolean
+  /** serve only this pass (1-based) of a multi-session capture, as a session of its own; default every pass in turn */
+  capturePass?: number
   /** hold the clock until the first client logs in (paced replays start with the client, not the process) */
   waitForClient?: boolean
   /** nothing is sent before this resolves (then waitForClient applies): lets a caller wire up consumers first */
@@ -28,15 +32,25 @@ export interface ReplayOptions {
   deadAfterMs?: number
   /** minimum recovery store; it is raised to hold the whole capture so a late or slow client misses nothing */
   recoveryBytes?: number
+  /**
+   * ITCH only: also serve a GLIMPSE 5.0 snapshot endpoint on this port (0 = any free port): the book of the messages
+   * sent so far, then End of Snapshot with the next sequence. undefined = no GLIMPSE endpoint.
+   */
+  glimpsePort?: number
 }
 
 export interface RunningReplay {
   port: number
   protocol: ReplayProtocol
   format: CaptureFormat
-  /** messages in one pass of the capture */
+  /** messages served per loop (the whole capture, or the one pass capturePass names) */
   messages: number
+  /** the whole capture as read (every pass, whatever capturePass serves) */
+  capture: LoadedCapture
   readonly server: SoupServer
+  /** the GLIMPSE endpoint's port and server (null without glimpsePort) */
+  glimpsePort: number | null
+  readonly glimpse: GlimpseServer | null
   /** passes completed (loop) */
   readonly passes: number
   /** resolves once End of Session has been queued (every message appended), or on stop() */
@@ -62,7 +76,8 @@ export function parsePace(s: string): ReplayPace | null {
 }
 
 export async function startReplay(opts: ReplayOptions): Promise<RunningReplay> {
-  const cap = typeof opts.capture === 'string' ? loadCaptureFile(opts.capture, opts.protocol ?? 'auto') : opts.capture
+  const loaded = typeof opts.capture === 'string' ? loadCaptureFile(opts.capture, opts.protocol ?? 'auto') : opts.capture
+  const cap = opts.capturePass === undefined ? loaded : capturePass(loaded, opts.capturePass)
   const pace = opts.pace ?? 'fast', speed = pace === 'fast' ? 0 : pace === 'recorded' ? 1 : pace
   const loop = opts.loop ?? false
   let storeBytes = 0
@@ -75,8 +90,17 @@ export async function startReplay(opts: ReplayOptions): Promise<RunningReplay> {
   })
   const port = await server.listen()
   const { buf, off, len, tsUs, count } = cap
-
   let i = 0, passes = 0, stopped = false, ended = false
+  let glimpse: GlimpseServer | null = null, glimpsePort: number | null = null
+  if (opts.glimpsePort !== undefined) {
+    if (cap.protocol !== 'itch') { await server.close(); throw new Error(`GLIMPSE serves ITCH books; this capture is ${cap.protocol}`) }
+    // i (next capture message) and server.nextSeq move together inside one synchronous pump: a snapshot taken between
+    // two turns pairs the book with exactly the sequence that follows it.
+    const snaps = new CaptureSnapshots(cap)
+    glimpse = new GlimpseServer(() => snaps.at(passes, i, server.nextSeq), { host: opts.host ?? '127.0.0.1', port: opts.glimpsePort, sessionId: opts.sessionId ?? 'REPLAY' })
+    glimpsePort = await glimpse.listen()
+  }
+
   let timer: NodeJS.Timeout | null = null, immediate: NodeJS.Immediate | null = null
   let wallStartMs = 0, t0Us = 0
   let resolveDone!: () => void
@@ -144,13 +168,13 @@ export async function startReplay(opts: ReplayOptions): Promise<RunningReplay> {
     stopping = (async () => {
       const deadline = performance.now() + graceMs
       while (server.clientCount > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-      await server.close()
+      await Promise.all([server.close(), glimpse?.close()])
     })()
     return stopping
   }
 
   return {
-    port, protocol: cap.protocol, format: cap.format, messages: count, server, done, stop,
+    port, protocol: cap.protocol, format: cap.format, messages: count, capture: loaded, server, glimpse, glimpsePort, done, stop,
     get passes() { return passes },
   }
 }

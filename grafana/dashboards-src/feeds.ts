@@ -30,6 +30,11 @@ export function feedsDashboard(): Dashboard {
           q(rateBy('tickcast_feed_sequence_gaps_total', 'feed', FEED), 'gaps {{feed}}'),
           q(rateBy('tickcast_feed_messages_missed_total', 'feed', FEED), 'missed {{feed}}'),
         ], thresholds: ZERO_IS_GOOD }),
+      timeseries({ title: 'GLIMPSE snapshots', unit: 'ops', description: 'ITCH feeds with glimpse=: snapshots applied per second (at start and after each gap: the books are synced again) and failed attempts (retried; the books stay partial meanwhile).',
+        queries: [
+          q(rateBy('tickcast_feed_snapshots_total', 'feed', FEED), 'applied {{feed}}'),
+          q(rateBy('tickcast_feed_snapshot_failures_total', 'feed', FEED), 'failed {{feed}}'),
+        ], thresholds: ZERO_IS_GOOD }),
       timeseries({ title: 'Duplicates (arbitration)', unit: 'ops', description: 'Messages per second skipped as already seen: the losing copy of A/B line arbitration, or replay overlap after a resume. Expected non-zero with two lines.',
         queries: [q(rateBy('tickcast_feed_duplicates_total', 'feed', FEED), '{{feed}}')], thresholds: OK_ONLY }),
       timeseries({ title: 'Reconnects and dead links', unit: 'ops', description: 'Reconnect attempts, links declared dead after silence, end-of-session messages and impossible frame lengths, per second.',

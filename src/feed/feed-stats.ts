@@ -51,6 +51,11 @@ export class FeedStats {
   /** quotes an ITCH book built that the normalizer refused */
   quotesRefused = 0
 
+  /** GLIMPSE recovery: snapshots applied, ITCH messages they carried, attempts that failed (retried) */
+  snapshots = 0
+  snapshotMessages = 0
+  snapshotFailures = 0
+
   /** A/B feeds: one entry per line (A, B); empty for a single-line feed */
   readonly lines: LineStats[] = []
 

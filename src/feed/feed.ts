@@ -1,5 +1,6 @@
 // Owns one configured feed: its session line(s) (one, or A/B through an arbiter), payload decoder, optional
-// recorder, normalizer and counters, and their lifecycle; turns session events (gap, down, up) into ring markers.
+// recorder, normalizer, GLIMPSE recovery (ITCH) and counters, and their lifecycle; turns session events (gap, down,
+// up) into ring markers.
 // Must never publish to clients: it ends at the ring, where gaps and outages travel in order with the data.
 import type { Logger } from 'pino'
 import type { FeedConfig } from '../config.js'
@@ -16,6 +17,8 @@ import { NativeDecoder } from './decoders/native.js'
 import { TopsDecoder } from './decoders/tops.js'
 import { FeedIngest } from './feed-ingest.js'
 import { FeedStats } from './feed-stats.js'
+import { GlimpseRecovery } from './glimpse-recovery.js'
+import type { LiveSession } from './glimpse-recovery.js'
 import { CaptureRecorder } from './recorder.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
 import { SESSION_DISCONNECTED, SESSION_GAP } from './session-sink.js'
@@ -68,7 +71,9 @@ export function decoderFor(protocol: FeedConfig['protocol'], sink: TickSink, sta
 export class Feed {
   readonly stats: FeedStats
   readonly recorder: CaptureRecorder | null
-  private readonly session: SoupClient | AbSession
+  /** the live session; with GLIMPSE, the recovery owns it (a new one after every snapshot) */
+  private readonly session: SoupClient | AbSession | null
+  private readonly recovery: GlimpseRecovery | null
   private readonly normalizer: Normalizer
   /** the payload decoder; an ItchDecoder owns the order books and their state (markAllPartial, clearBooks, markAllSynced) */
   readonly decoder: PayloadDecoder
@@ -105,6 +110,7 @@ export class Feed {
         this.log.warn({ feed: ev.feed, fromSeq: ev.fromSeq, missed: ev.count }, 'feed gap: every symbol of the feed is marked stale')
         normalizer.feedGap()
         if (decoder instanceof ItchDecoder) decoder.markAllPartial(PARTIAL_GAP) // orders may be missing from every book
+        this.recovery?.onGap() // GLIMPSE: a snapshot makes them synced again
       }
     }
     const lineOpts = config.lines.map((line): SoupClientOptions => ({
@@ -112,21 +118,33 @@ export class Feed {
       session: config.session, startSeq: config.startSeq, maxMessageBytes: MAX_MESSAGE_BYTES[config.protocol],
       maxFrameBytes: Math.min(65535, Math.max(1024, MAX_MESSAGE_BYTES[config.protocol] + 1)), heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs,
     }))
-    this.session = lineOpts.length === 2
-      ? new AbSession(config.name, [lineOpts[0], lineOpts[1]], sink, this.stats, onEvent)
-      : new SoupClient(lineOpts[0], sink, this.stats, onEvent)
+    const live = (startSeq: number): SoupClient | AbSession => lineOpts.length === 2
+      ? new AbSession(config.name, [{ ...lineOpts[0], startSeq }, { ...lineOpts[1], startSeq }], sink, this.stats, onEvent)
+      : new SoupClient({ ...lineOpts[0], startSeq }, sink, this.stats, onEvent)
+    const g = config.glimpse
+    if (g && !(decoder instanceof ItchDecoder)) throw new Error(`feed ${config.name}: glimpse= needs a decoder with books (ITCH)`)
+    if (g && decoder instanceof ItchDecoder) {
+      // Snapshot messages bypass the recorder: they carry no real-time sequence (a recording stays a session's stream).
+      this.recovery = new GlimpseRecovery({ host: g.host, port: g.port, username: g.username ?? config.username, password: g.password ?? config.password,
+        session: config.session, heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs },
+      ingest, decoder, (seq): LiveSession => live(seq), this.stats, log)
+      this.session = null
+    } else {
+      this.recovery = null
+      this.session = live(config.startSeq)
+    }
     if (record) log.info({ feed: config.name, record }, 'recording feed session')
   }
 
   start(): void {
-    this.session.start()
+    if (this.recovery) this.recovery.start(); else this.session?.start()
     this.freshnessTimer = setInterval(() => this.checkFreshness(), FRESHNESS_CHECK_MS)
     this.freshnessTimer.unref()
   }
 
   async stop(): Promise<void> {
     if (this.freshnessTimer !== null) { clearInterval(this.freshnessTimer); this.freshnessTimer = null }
-    await this.session.stop()
+    if (this.recovery) await this.recovery.stop(); else await this.session?.stop()
     if (this.recorder) {
       await this.recorder.close()
       this.log.info({ feed: this.config.name, file: this.recorder.path, ...this.recorder.stats }, 'feed recording closed')
