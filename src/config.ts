@@ -61,6 +61,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'feedStaleAfterMs', flag: 'feed-stale-after-ms', env: 'TICKCAST_FEED_STALE_AFTER_MS', kind: 'int', def: '5000', min: 100, max: 600000, help: '/readyz fails when a feed has received nothing for this long' },
   { key: 'logLevel', flag: 'log-level', env: 'TICKCAST_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], def: 'info', help: 'log level (pino)' },
   { key: 'shutdownDeadlineMs', flag: 'shutdown-deadline-ms', env: 'TICKCAST_SHUTDOWN_DEADLINE_MS', kind: 'int', def: '2000', min: 100, max: 60000, help: 'after SIGTERM, exit 1 if shutdown takes longer' },
+  { key: 'drainMs', flag: 'drain-ms', env: 'TICKCAST_DRAIN_MS', kind: 'int', def: '0', min: 0, max: 600000, help: 'after SIGTERM, answer /readyz 503 (draining) this long while serving everything, then close clients (1001) and exit; set it above your load balancer\'s readiness interval × failure threshold' },
 ]
 
 export interface Config {
@@ -72,7 +73,7 @@ export interface Config {
   wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
   feedHeartbeatMs: number; feedDeadAfterMs: number; feedStaleAfterMs: number
-  logLevel: string; shutdownDeadlineMs: number
+  logLevel: string; shutdownDeadlineMs: number; drainMs: number
 }
 
 /** Every problem found, reported at once; `usage` marks command-line mistakes (exit 2) vs bad values (exit 1). */

@@ -48,14 +48,19 @@ async function main(): Promise<void> {
   let signals = 0
   const shutdown = (signal: string): void => {
     if (++signals > 1) { log.warn({ signal }, 'second signal: exiting now'); process.exit(EXIT_FAILURE) }
-    log.info({ signal }, 'shutting down')
-    const deadline = setTimeout(() => { log.error({ deadlineMs: config.shutdownDeadlineMs }, 'shutdown deadline passed'); process.exit(EXIT_FAILURE) }, config.shutdownDeadlineMs)
-    deadline.unref()
-    app.stop().then(() => {
-      log.info('shutdown complete')
-      log.flush()
-      process.exit(EXIT_OK)
-    }, (e: unknown) => { log.error({ err: e }, 'shutdown failed'); process.exit(EXIT_FAILURE) })
+    // Drain first: /readyz turns 503 so load balancers stop sending new clients while everything keeps serving;
+    // only then are clients told to go (1001) and the deadline for the stop itself starts.
+    log.info({ signal, drainMs: config.drainMs }, config.drainMs > 0 ? 'draining: /readyz answers 503, then shutting down' : 'shutting down')
+    app.drain()
+    setTimeout(() => {
+      const deadline = setTimeout(() => { log.error({ deadlineMs: config.shutdownDeadlineMs }, 'shutdown deadline passed'); process.exit(EXIT_FAILURE) }, config.shutdownDeadlineMs)
+      deadline.unref()
+      app.stop().then(() => {
+        log.info('shutdown complete')
+        log.flush()
+        process.exit(EXIT_OK)
+      }, (e: unknown) => { log.error({ err: e }, 'shutdown failed'); process.exit(EXIT_FAILURE) })
+    }, config.drainMs)
   }
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
