@@ -1,12 +1,13 @@
 // Draining on SIGTERM, on a real process (`node dist/src/main.js`): /readyz answers 503 for --drain-ms while HTTP,
 // WebSocket streams and new connections keep working, then clients get 1001 and the process exits 0.
 import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { sleep, waitFor } from '../test-support/wait-for.js'
 
 const DRAIN_MS = 1500
-const kids: Array<{ kill(s: string): void; exitCode: number | null }> = []
+const kids: ChildProcess[] = []
 afterEach(() => { for (const c of kids.splice(0)) if (c.exitCode === null) c.kill('SIGKILL') })
 
 describe('drain on shutdown', () => {

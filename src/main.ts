@@ -43,7 +43,12 @@ async function main(): Promise<void> {
   const app = await startTickcast(config, log, {
     extraRoutes: (uws) => registerPageRoutes(uws, PAGE), pageRoutes: PAGE, startSimulator: startEmbeddedSimulator,
   })
-  process.stdout.write(`tickcast ready\n  WebSocket  ${app.url}\n  HTTP       http://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl ?? 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
+  // Feeds and MQTT retry in the background (see README, startup policy): give a healthy feed a moment to log in,
+  // then say plainly when /readyz would answer 503 and why.
+  for (let k = 0; k < 20 && !app.readiness().ready; k++) await new Promise((r) => setTimeout(r, 25))
+  const rd = app.readiness()
+  const readyLine = rd.ready ? 'yes' : `NO: ${rd.reason ?? 'not ready'} (/readyz answers 503; feeds keep retrying, see the warn logs)`
+  process.stdout.write(`tickcast ${rd.ready ? 'ready' : 'started, not ready'}\n  Ready      ${readyLine}\n  WebSocket  ${app.url}\n  HTTP       http://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl ?? 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
 
   let signals = 0
   const shutdown = (signal: string): void => {

@@ -40,6 +40,8 @@ export interface Tickcast {
   readonly metrics: MetricsRegistry
   /** the embedded simulator's port, when no feed was configured */
   readonly simulatorPort: number | null
+  /** What /readyz answers now (without the shutdown state). */
+  readiness(): { ready: boolean; reason?: string }
   /** Starts draining: /readyz answers 503 (reason `draining`) while everything else keeps serving. Idempotent. */
   drain(): void
   /** Idempotent: clients get 1001, MQTT status goes offline, feeds log out, every port is freed. */
@@ -178,6 +180,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     let stopping: Promise<void> | null = null
     return {
       port, url, symbols, lvc, feeds, ws, mqtt, mqttUrl, dispatcher, workers, metrics, simulatorPort: simulator?.port ?? null,
+      readiness: isReady,
       drain: () => { draining = true },
       stop: () => stopping ??= unwind(),
     }

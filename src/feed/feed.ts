@@ -17,6 +17,7 @@ import { FeedStats } from './feed-stats.js'
 import { CaptureRecorder } from './recorder.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
 import { SESSION_GAP } from './session-sink.js'
+import { RetryWarnings } from './retry-warnings.js'
 import { SoupClient } from './soup-client.js'
 import type { SoupClientOptions } from './soup-client.js'
 
@@ -61,6 +62,7 @@ export class Feed {
   private readonly session: SoupClient | AbSession
   private readonly normalizer: Normalizer
   private freshnessTimer: NodeJS.Timeout | null = null
+  private readonly retryWarnings: RetryWarnings
 
   constructor(
     readonly config: FeedConfig,
@@ -91,6 +93,7 @@ export class Feed {
     this.session = lineOpts.length === 2
       ? new AbSession(config.name, [lineOpts[0], lineOpts[1]], sink, this.stats, onEvent)
       : new SoupClient(lineOpts[0], sink, this.stats, onEvent)
+    this.retryWarnings = new RetryWarnings(config.name, this.session instanceof AbSession ? this.session.clients : [this.session], log)
     if (record) log.info({ feed: config.name, record }, 'recording feed session')
   }
 
@@ -119,6 +122,7 @@ export class Feed {
    * event marks them itself, in order) → fresh ones. Runs on a timer: silence has no event. Never per message.
    */
   private checkFreshness(): void {
+    this.retryWarnings.check(performance.now())
     const silent = !(performance.now() - this.stats.lastReceiveMs <= this.timing.staleAfterMs) // NaN: never heard
     if (silent === this.normalizer.isDown) return
     if (!silent) { this.normalizer.feedUp(); this.log.info({ feed: this.config.name }, 'feed heard again: its symbols are fresh unless a gap stands'); return }
