@@ -14,6 +14,7 @@ import type { TickRing } from '../ring/ring-buffer.js'
 import { HTTP_ROUTES, HTTP_STATUS_CLASSES } from './http-stats.js'
 import type { HttpStats } from './http-stats.js'
 import type { MetricsRegistry, Sample } from './registry.js'
+import { buildCommit } from './build-commit.js'
 
 export interface MetricSources {
   feeds: readonly FeedStats[]
@@ -80,8 +81,8 @@ function packageVersion(): string {
 
 export function registerCatalogue(m: MetricsRegistry, s: MetricSources): void {
   const { feeds, ring, dispatch, ws, mqtt } = s
-  const buildLabels = { version: packageVersion(), node: process.version }
-  m.gauge('tickcast_build_info', 'Always 1; labels carry the tickcast and Node.js versions.', () => [{ labels: buildLabels, value: 1 }])
+  const buildLabels = { version: packageVersion(), commit: buildCommit(), node: process.version }
+  m.gauge('tickcast_build_info', 'Always 1; labels carry the tickcast version, git commit ($TICKCAST_COMMIT or the checkout) and Node.js version.', () => [{ labels: buildLabels, value: 1 }])
 
   // Feeds: one series per configured feed (label `feed`), so the count is set by configuration.
   m.gauge('tickcast_feed_connected', 'Whether the feed session is connected (1) or not (0).', perFeed(feeds, (f) => f.connected))
