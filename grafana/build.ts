@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url'
 import type { Dashboard } from '@grafana/schema'
 import { fanoutDashboard } from './dashboards-src/fanout.js'
 import { feedsDashboard } from './dashboards-src/feeds.js'
+import { fleetDashboard } from './dashboards-src/fleet.js'
 import { mqttDashboard } from './dashboards-src/mqtt.js'
 import { overviewDashboard } from './dashboards-src/overview.js'
 
@@ -16,6 +17,7 @@ export function buildDashboards(): Record<string, Dashboard> {
     'tickcast-feeds.json': feedsDashboard(),
     'tickcast-fanout.json': fanoutDashboard(),
     'tickcast-mqtt.json': mqttDashboard(),
+    'tickcast-fleet.json': fleetDashboard(),
   }
 }
 

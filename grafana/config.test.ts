@@ -25,7 +25,7 @@ describe('grafana/ compose setup', () => {
   it('mounts only files that exist and builds tickcast with the Dockerfile beside it', () => {
     const compose = readFileSync(join(DIR, 'docker-compose.yml'), 'utf8')
     const mounts = [...compose.matchAll(/"?\.\/([\w./-]+):\/[\w./-]+(?::ro)?"?/g)].map((m) => m[1])
-    expect(mounts.sort()).toEqual(['dashboards', 'mosquitto/mosquitto.conf', 'prometheus.yml', 'provisioning'])
+    expect(mounts.sort()).toEqual(['alerts', 'dashboards', 'mosquitto/mosquitto.conf', 'prometheus.yml', 'provisioning'])
     for (const m of mounts) expect(existsSync(join(DIR, m)), m).toBe(true)
     expect(compose).toContain('dockerfile: grafana/Dockerfile')
     expect(readFileSync(join(DIR, 'prometheus.yml'), 'utf8')).toContain("'tickcast:8080'")

@@ -91,6 +91,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'mqttServername', flag: 'mqtt-servername', env: 'TICKCAST_MQTT_SERVERNAME', kind: 'string', def: '', help: 'TLS server name (SNI and certificate check) for the MQTT broker; empty = the URL host' },
   { key: 'logLevel', flag: 'log-level', env: 'TICKCAST_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], def: 'info', help: 'log level (pino)' },
   { key: 'shutdownDeadlineMs', flag: 'shutdown-deadline-ms', env: 'TICKCAST_SHUTDOWN_DEADLINE_MS', kind: 'int', def: '2000', min: 100, max: 60000, help: 'after SIGTERM, exit 1 if shutdown takes longer' },
+  { key: 'drainMs', flag: 'drain-ms', env: 'TICKCAST_DRAIN_MS', kind: 'int', def: '0', min: 0, max: 600000, help: 'after SIGTERM, answer /readyz 503 (draining) this long while serving everything, then close clients (1001) and exit; set it above your load balancer\'s readiness interval × failure threshold' },
 ]
 
 export interface Config {
@@ -103,7 +104,7 @@ export interface Config {
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
   maxConnections: number; maxConnectionsPerIp: number; upgradesPerIpPerSec: number
   feedHeartbeatMs: number; feedDeadAfterMs: number; feedStaleAfterMs: number
-  logLevel: string; shutdownDeadlineMs: number
+  logLevel: string; shutdownDeadlineMs: number; drainMs: number
   authJwtSecretFile: string; authJwksFile: string; authJwksUrl: string; authJwtIssuer: string; authJwtAudience: string; authClockSkewSec: number
   authApiKeysFile: string; authRolesFile: string; allowAnonymous: boolean; authQueryToken: boolean; authDeadlineMs: number; authExpiryWarnSec: number
   tlsCertFile: string; tlsKeyFile: string; tlsPassphraseFile: string

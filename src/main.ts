@@ -44,19 +44,29 @@ async function main(): Promise<void> {
   const app = await startTickcast(config, log, {
     extraRoutes: (uws) => registerPageRoutes(uws, PAGE), pageRoutes: PAGE, startSimulator: startEmbeddedSimulator,
   })
-  process.stdout.write(`tickcast ready\n  WebSocket  ${app.url}\n  HTTP       http://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl !== null ? redactUrl(app.mqttUrl) : 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
+  // Feeds and MQTT retry in the background (see README, startup policy): give a healthy feed a moment to log in,
+  // then say plainly when /readyz would answer 503 and why.
+  for (let k = 0; k < 20 && !app.readiness().ready; k++) await new Promise((r) => setTimeout(r, 25))
+  const rd = app.readiness()
+  const readyLine = rd.ready ? 'yes' : `NO: ${rd.reason ?? 'not ready'} (/readyz answers 503; feeds keep retrying, see the warn logs)`
+  process.stdout.write(`tickcast ${rd.ready ? 'ready' : 'started, not ready'}\n  Ready      ${readyLine}\n  WebSocket  ${app.url}\n  HTTP       ${config.tlsCertFile ? 'https' : 'http'}://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl !== null ? redactUrl(app.mqttUrl) : 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
 
   let signals = 0
   const shutdown = (signal: string): void => {
     if (++signals > 1) { log.warn({ signal }, 'second signal: exiting now'); process.exit(EXIT_FAILURE) }
-    log.info({ signal }, 'shutting down')
-    const deadline = setTimeout(() => { log.error({ deadlineMs: config.shutdownDeadlineMs }, 'shutdown deadline passed'); process.exit(EXIT_FAILURE) }, config.shutdownDeadlineMs)
-    deadline.unref()
-    app.stop().then(() => {
-      log.info('shutdown complete')
-      log.flush()
-      process.exit(EXIT_OK)
-    }, (e: unknown) => { log.error({ err: e }, 'shutdown failed'); process.exit(EXIT_FAILURE) })
+    // Drain first: /readyz turns 503 so load balancers stop sending new clients while everything keeps serving;
+    // only then are clients told to go (1001) and the deadline for the stop itself starts.
+    log.info({ signal, drainMs: config.drainMs }, config.drainMs > 0 ? 'draining: /readyz answers 503, then shutting down' : 'shutting down')
+    app.drain()
+    setTimeout(() => {
+      const deadline = setTimeout(() => { log.error({ deadlineMs: config.shutdownDeadlineMs }, 'shutdown deadline passed'); process.exit(EXIT_FAILURE) }, config.shutdownDeadlineMs)
+      deadline.unref()
+      app.stop().then(() => {
+        log.info('shutdown complete')
+        log.flush()
+        process.exit(EXIT_OK)
+      }, (e: unknown) => { log.error({ err: e }, 'shutdown failed'); process.exit(EXIT_FAILURE) })
+    }, config.drainMs)
   }
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))

@@ -47,6 +47,10 @@ export interface Tickcast {
   readonly metrics: MetricsRegistry
   /** the embedded simulator's port, when no feed was configured */
   readonly simulatorPort: number | null
+  /** What /readyz answers now (without the shutdown state). */
+  readiness(): { ready: boolean; reason?: string }
+  /** Starts draining: /readyz answers 503 (reason `draining`) while everything else keeps serving. Idempotent. */
+  drain(): void
   /** Idempotent: clients get 1001, MQTT status goes offline, feeds log out, every port is freed. */
   stop(): Promise<void>
 }
@@ -126,7 +130,9 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     const feeds: Feed[] = []
     const metrics = new MetricsRegistry(opts.processMetrics ?? true)
     const wsStats = new WsStats(), httpStats = new HttpStats()
+    let draining = false
     const isReady = (): { ready: boolean; reason?: string } => {
+      if (draining) return { ready: false, reason: 'draining' }
       const now = performance.now()
       const stale = feeds.filter((f) => !f.isFresh(now, config.feedStaleAfterMs)).map((f) => f.config.name)
       return stale.length === 0 ? { ready: true } : { ready: false, reason: `feeds not fresh: ${stale.join(', ')}` }
@@ -191,6 +197,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     let stopping: Promise<void> | null = null
     return {
       port, url, symbols, lvc, feeds, ws, mqtt, mqttUrl, dispatcher, workers, metrics, simulatorPort: simulator?.port ?? null,
+      readiness: isReady,
+      drain: () => { draining = true },
       stop: () => stopping ??= unwind(),
     }
   } catch (e) {

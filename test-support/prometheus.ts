@@ -14,6 +14,7 @@ export const FIRST_SCRAPE_TIMEOUT_MS = 20_000
 const EXIT_TIMEOUT_MS = 5000
 
 export interface PromSample { metric: Record<string, string>; value: [number, string] }
+export interface PromAlert { labels: Record<string, string>; annotations: Record<string, string>; state: 'pending' | 'firing' | 'inactive' }
 export interface PromQueryResult { status: string; error?: string; resultType: string; result: PromSample[] }
 
 export interface Prometheus {
@@ -23,6 +24,8 @@ export interface Prometheus {
   readonly job: string
   /** temp dir holding the config and the TSDB (removed by stop) */
   readonly dir: string
+  /** Alerts as /api/v1/alerts lists them (pending and firing). */
+  alerts(): Promise<PromAlert[]>
   /** An instant query through /api/v1/query; resolves with the API's status, error and vector/scalar result. */
   query(promql: string): Promise<PromQueryResult>
   /** Resolves once every target has been scraped successfully (`up == 1` for each). */
@@ -38,6 +41,8 @@ export interface PrometheusOptions {
   targets: string[]
   job?: string
   scrapeIntervalSec?: number
+  /** rule files (absolute paths) loaded with `rule_files:`; evaluated every scrape interval */
+  ruleFiles?: string[]
 }
 
 
@@ -75,6 +80,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     'global:',
     `  scrape_interval: ${interval}`,
     `  evaluation_interval: ${interval}`,
+    ...(opts.ruleFiles ? ['rule_files:', ...opts.ruleFiles.map((f) => `  - ${JSON.stringify(f)}`)] : []),
     'scrape_configs:',
     `  - job_name: ${job}`,
     `    scrape_interval: ${interval}`,
@@ -122,6 +128,11 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     return { status: j.status, error: j.error, resultType: data.resultType, result }
   }
 
+  async function alerts(): Promise<PromAlert[]> {
+    const res = await fetch(`${url}/api/v1/alerts`, { signal: AbortSignal.timeout(5000) })
+    return ((await res.json()) as { data: { alerts: PromAlert[] } }).data.alerts
+  }
+
   const deadline = Date.now() + READY_TIMEOUT_MS
   try {
     for (;;) {
@@ -137,7 +148,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   }
 
   return {
-    url, port, job, dir, query, stop,
+    url, port, job, dir, query, alerts, stop,
     log: () => stderr,
     async waitForUp(timeoutMs = FIRST_SCRAPE_TIMEOUT_MS) {
       const end = Date.now() + timeoutMs

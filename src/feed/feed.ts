@@ -22,6 +22,7 @@ import type { LiveSession } from './glimpse-recovery.js'
 import { CaptureRecorder } from './recorder.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
 import { SESSION_DISCONNECTED, SESSION_GAP } from './session-sink.js'
+import { RetryWarnings } from './retry-warnings.js'
 import { SoupClient } from './soup-client.js'
 import type { SoupClientOptions } from './soup-client.js'
 
@@ -78,6 +79,7 @@ export class Feed {
   /** the payload decoder; an ItchDecoder owns the order books and their state (markAllPartial, clearBooks, markAllSynced) */
   readonly decoder: PayloadDecoder
   private freshnessTimer: NodeJS.Timeout | null = null
+  private readonly retryWarnings: RetryWarnings
 
   constructor(
     readonly config: FeedConfig,
@@ -133,6 +135,8 @@ export class Feed {
       this.recovery = null
       this.session = live(config.startSeq)
     }
+    // with GLIMPSE the recovery makes a new live session after every snapshot: warn about the live lines only without it
+    this.retryWarnings = new RetryWarnings(config.name, this.session === null ? [] : this.session instanceof AbSession ? this.session.clients : [this.session], log)
     if (record) log.info({ feed: config.name, record }, 'recording feed session')
   }
 
@@ -161,6 +165,7 @@ export class Feed {
    * event marks them itself, in order) → fresh ones. Runs on a timer: silence has no event. Never per message.
    */
   private checkFreshness(): void {
+    this.retryWarnings.check(performance.now())
     const silent = !(performance.now() - this.stats.lastReceiveMs <= this.timing.staleAfterMs) // NaN: never heard
     if (silent === this.normalizer.isDown) return
     if (!silent) { this.normalizer.feedUp(); this.log.info({ feed: this.config.name }, 'feed heard again: its symbols are fresh unless a gap stands'); return }

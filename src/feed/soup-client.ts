@@ -55,6 +55,9 @@ export class SoupClient {
    */
   private nextSeq: number
   private attempts = 0
+  /** why the last connection attempt or connection ended, and the backoff chosen after it (read by RetryWarnings) */
+  private lastFailure = ''
+  private lastBackoffMs = 0
   private everConnected = false
   private lastSentMs = 0
   private lastRecvMs = 0
@@ -84,6 +87,11 @@ export class SoupClient {
   }
 
   get loggedIn(): boolean { return this.state === ST_LOGGED_IN }
+
+  /** Failed attempts since the last login, why the last one failed, and the delay before the next (for logs). */
+  get retryState(): { host: string; port: number; attempts: number; lastFailure: string; backoffMs: number } {
+    return { host: this.opts.host, port: this.opts.port, attempts: this.attempts, lastFailure: this.lastFailure, backoffMs: this.lastBackoffMs }
+  }
 
   /** The next sequence owed to the sink: where this line resumes (0 = live start, not logged in yet). */
   get nextExpectedSeq(): number { return this.nextSeq }
@@ -118,6 +126,7 @@ export class SoupClient {
     if (this.state === ST_STOPPED) return
     if (this.everConnected) this.stats.reconnects++
     this.everConnected = true
+    this.lastFailure = ''
     this.state = ST_CONNECTING
     this.connectStartMs = performance.now()
     this.framer.reset()
@@ -125,7 +134,7 @@ export class SoupClient {
     this.socket = sock
     // Per-connection closures (rare); the per-chunk path uses the bound onRead.
     sock.on('connect', () => this.onConnect(sock))
-    sock.on('error', () => { /* 'close' follows and drives reconnect */ })
+    sock.on('error', (e) => { this.lastFailure = e.message /* 'close' follows and drives reconnect */ })
     sock.on('close', () => this.lost(sock, 'closed'))
   }
 
@@ -242,13 +251,15 @@ export class SoupClient {
     this.stats.connected = 0; this.stats.loggedIn = 0
     if (this.state === ST_STOPPED) return
     if (wasConnected) this.emit(SESSION_DISCONNECTED, this.nextSeq, 0, reason)
+    else if (reason !== 'closed' || this.lastFailure === '') this.lastFailure = reason
     this.state = ST_BACKOFF
     if (!reason.startsWith('bad frame')) this.garbage = this.stats.badFrameStreak = 0
     // Capped exponential backoff with full jitter: spreads a herd of feed lines after a venue restart. A login resets
     // `attempts`, so a feed that logs in and then sends garbage backs off by its garbage streak instead.
     const cap = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(Math.max(this.attempts, this.garbage), 30))
     this.attempts++
-    this.backoffTimer = setTimeout(this.connect, Math.random() * cap)
+    this.lastBackoffMs = Math.round(Math.random() * cap)
+    this.backoffTimer = setTimeout(this.connect, this.lastBackoffMs)
   }
 
   private onTick(): void {

@@ -16,6 +16,7 @@ import type { TickRing } from '../ring/ring-buffer.js'
 import { HTTP_ROUTES, HTTP_STATUS_CLASSES } from './http-stats.js'
 import type { HttpStats } from './http-stats.js'
 import type { MetricsRegistry, Sample } from './registry.js'
+import { buildCommit } from './build-commit.js'
 
 export interface MetricSources {
   feeds: readonly FeedStats[]
@@ -46,8 +47,21 @@ function perKey<K extends string>(keys: readonly K[], label: string, rec: Record
   return () => keys.map((k) => ({ labels: { [label]: k }, value: rec[k] }))
 }
 
+/**
+ * A single-line feed's only line is line A: its session counters are the feed's, it wins every message and lags
+ * nothing. Exporting it keeps the line families present for every configured feed from start (alerts need that).
+ */
+function soleLine(f: FeedStats): LineStats {
+  const view = Object.create(f) as LineStats & { line: string }
+  Object.defineProperties(view, {
+    line: { value: 'A' }, won: { get: () => f.messages }, arbDuplicates: { value: 0 }, lagMessages: { value: 0 },
+  })
+  return view
+}
+
 function perLine(feeds: readonly FeedStats[], read: (l: LineStats) => number): () => Sample[] {
-  return () => feeds.flatMap((f) => f.lines.map((l) => ({ labels: { feed: f.name, line: l.line }, value: read(l) })))
+  const sole = feeds.map(soleLine)
+  return () => feeds.flatMap((f, k) => (f.lines.length > 0 ? f.lines : [sole[k]]).map((l) => ({ labels: { feed: f.name, line: l.line }, value: read(l) })))
 }
 
 /**
@@ -69,8 +83,8 @@ function packageVersion(): string {
 
 export function registerCatalogue(m: MetricsRegistry, s: MetricSources): void {
   const { feeds, ring, dispatch, ws, mqtt } = s
-  const buildLabels = { version: packageVersion(), node: process.version }
-  m.gauge('tickcast_build_info', 'Always 1; labels carry the tickcast and Node.js versions.', () => [{ labels: buildLabels, value: 1 }])
+  const buildLabels = { version: packageVersion(), commit: buildCommit(), node: process.version }
+  m.gauge('tickcast_build_info', 'Always 1; labels carry the tickcast version, git commit ($TICKCAST_COMMIT or the checkout) and Node.js version.', () => [{ labels: buildLabels, value: 1 }])
 
   // Feeds: one series per configured feed (label `feed`), so the count is set by configuration.
   m.gauge('tickcast_feed_connected', 'Whether the feed session is connected (1) or not (0).', perFeed(feeds, (f) => f.connected))
@@ -103,8 +117,8 @@ export function registerCatalogue(m: MetricsRegistry, s: MetricSources): void {
     perFeed(feeds, (f) => (performance.now() - f.lastReceiveMs) / 1000))
   m.gauge('tickcast_feed_next_sequence', 'Next session sequence number expected from the feed.', perFeed(feeds, (f) => f.nextSeqGauge))
 
-  // A/B lines (labels feed, line): registered when some feed has two lines (lines are built with the feed).
-  if (feeds.some((f) => f.lines.length > 0)) {
+  // Lines (labels feed, line): A and B for an A/B feed, A alone for a single-line feed.
+  {
     m.gauge('tickcast_feed_line_connected', 'Whether this line of the feed is connected (1) or not (0).', perLine(feeds, (l) => l.connected))
     m.gauge('tickcast_feed_line_logged_in', 'Whether this line of the feed is logged in (1) or not (0).', perLine(feeds, (l) => l.loggedIn))
     m.counter('tickcast_feed_line_messages_total', 'Sequenced messages this line delivered, won or not.', perLine(feeds, (l) => l.messages))
