@@ -59,6 +59,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'feedHeartbeatMs', flag: 'feed-heartbeat-ms', env: 'TICKCAST_FEED_HEARTBEAT_MS', kind: 'int', def: '1000', min: 50, max: 60000, help: 'SoupBinTCP client heartbeat interval' },
   { key: 'feedDeadAfterMs', flag: 'feed-dead-after-ms', env: 'TICKCAST_FEED_DEAD_AFTER_MS', kind: 'int', def: '15000', min: 100, max: 600000, help: 'silence after which a feed line is declared dead and reconnected' },
   { key: 'feedStaleAfterMs', flag: 'feed-stale-after-ms', env: 'TICKCAST_FEED_STALE_AFTER_MS', kind: 'int', def: '5000', min: 100, max: 600000, help: '/readyz fails when a feed has received nothing for this long' },
+  { key: 'streamEpoch', flag: 'stream-epoch', env: 'TICKCAST_STREAM_EPOCH', kind: 'string', def: '', help: 'names the event stream this node serves: clients resume (since) only on nodes of the same epoch; nodes reading the same feed session share one (default: unique per process)' },
   { key: 'logLevel', flag: 'log-level', env: 'TICKCAST_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], def: 'info', help: 'log level (pino)' },
   { key: 'shutdownDeadlineMs', flag: 'shutdown-deadline-ms', env: 'TICKCAST_SHUTDOWN_DEADLINE_MS', kind: 'int', def: '2000', min: 100, max: 60000, help: 'after SIGTERM, exit 1 if shutdown takes longer' },
 ]
@@ -72,7 +73,7 @@ export interface Config {
   wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
   feedHeartbeatMs: number; feedDeadAfterMs: number; feedStaleAfterMs: number
-  logLevel: string; shutdownDeadlineMs: number
+  logLevel: string; shutdownDeadlineMs: number; streamEpoch: string
 }
 
 /** Every problem found, reported at once; `usage` marks command-line mistakes (exit 2) vs bad values (exit 1). */

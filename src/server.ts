@@ -1,5 +1,6 @@
 // Owns assembling tickcast from a Config: feeds → normalizer → ring → dispatcher → WebSocket / MQTT, and stopping it.
 // Must never parse configuration or touch process state (signals, exit): main.ts does that.
+import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { LastValueCache } from './cache/last-value-cache.js'
 import { FORMAT_JSON, FORMAT_MSGPACK } from './codec/tick-codec.js'
@@ -20,6 +21,7 @@ import { MetricsRegistry } from './metrics/registry.js'
 import { SharedSymbols } from './model/shared-symbols.js'
 import { SymbolTable } from './model/symbols.js'
 import { SymbolSequences } from './normalize/symbol-sequences.js'
+import { RingReplay } from './resume/ring-replay.js'
 import { TickRing } from './ring/ring-buffer.js'
 import type { TemplatedApp } from 'uWebSockets.js'
 
@@ -77,6 +79,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     const symbols = new SymbolTable(sharedSymbols)
     const seqs = new SymbolSequences(config.maxSymbols)
     const ring = new TickRing(config.ringCapacity)
+    // sequences are only comparable within one stream: without a configured epoch, this process is its own stream
+    const streamEpoch = config.streamEpoch || `node-${randomUUID()}`
     const lvc = new LastValueCache(config.maxSymbols)
 
     let feedConfigs: readonly FeedConfig[] = config.feeds
@@ -124,7 +128,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       maxControlMessagesPerSec: config.wsMaxControlPerSec, maxPayloadLengthBytes: config.wsMaxPayloadBytes,
       maxBackpressureBytes: config.wsMaxBackpressureBytes, slowGraceMs: config.wsSlowGraceMs, slowHardLimitBytes: config.wsSlowHardLimitBytes,
       idleTimeoutSec: config.wsIdleTimeoutSec,
-      allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null,
+      allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null, streamEpoch,
     }
     // --workers N: the main thread keeps ingest, MQTT (its dispatcher feeds the LVC behind it) and the listen socket;
     // its app hands every accepted connection to one of N worker threads (uWS child apps), each mirroring the ring
@@ -141,6 +145,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       log.warn({ lost, symbols: named }, 'fan-out lapped by the feed: affected symbols marked stale (lapped)')
     })
     undo.push({ stage: PIPELINE, stop: () => dispatcher.stop() })
+    ws.enableResume(new RingReplay(ring, lvc, symbols, () => dispatcher.position, streamEpoch))
     if (config.workers > 0) {
       // started before the feeds, so each worker's mirror sees the ring from sequence 0
       workers = new FanoutWorkers({

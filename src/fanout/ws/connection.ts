@@ -6,6 +6,7 @@ import { CLOSE_RATE_LIMITED, ERR_RATE_LIMITED } from '../../errors.js'
 import { OP_PING, OP_SUBSCRIBE, ackReply, errorReply, parseControl, pongReply } from '../../subscriptions/protocol.js'
 import type { CloseReason, ControlErrorCode } from '../ws-stats.js'
 import { ConnectionOutput } from './connection-output.js'
+import { planResume, resumedIds } from './connection-resume.js'
 import type { ConnectionHost } from './connection-host.js'
 import { LADDER_CONFLATING, effectiveMaxAgeMs, effectiveMaxHz } from './writer.js'
 
@@ -64,7 +65,12 @@ export class Connection extends ConnectionOutput {
       hz = effectiveMaxHz(req.maxHz); age = effectiveMaxAgeMs(hz, req.maxAgeMs)
       this.throttle(out.added, hz, age, nowMs)
     }
-    this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age))
+    // resume (`since`): the symbols whose missed events this node's ring still holds are replayed instead of snapped
+    const replay = host.replay
+    const recovered = req.since !== null && replay !== null && this.ladder.mode !== LADDER_CONFLATING
+      ? planResume(replay, host.symbols, req.since, out, (id) => req.epoch !== replay.epoch || this.isHeld(id)) : undefined
+    this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age, recovered, replay?.epoch))
+    if (recovered !== undefined && replay !== null) replay.write(this.format, resumedIds(), (f, bin) => this.sendFrame(f, bin))
     if (req.snapshot) this.snapshot(out, nowMs)
   }
 
