@@ -21,6 +21,7 @@ import { MetricsRegistry } from './metrics/registry.js'
 import { SharedSymbols } from './model/shared-symbols.js'
 import { SymbolTable } from './model/symbols.js'
 import { SymbolSequences } from './normalize/symbol-sequences.js'
+import { BusPublisher } from './bus/bus-publisher.js'
 import { RingReplay } from './resume/ring-replay.js'
 import { TickRing } from './ring/ring-buffer.js'
 import type { TemplatedApp } from 'uWebSockets.js'
@@ -31,6 +32,8 @@ export interface Tickcast {
   /** the main thread's consumer view: the symbols its dispatcher has learned from the ring (REST, MQTT, WebSocket) */
   readonly symbols: SymbolTable
   readonly lvc: LastValueCache
+  /** the ring ingest writes (tests compare what consumers saw with its cursor) */
+  readonly ring: TickRing
   readonly feeds: readonly Feed[]
   readonly ws: WsServer
   readonly mqtt: MqttPublisher | null
@@ -39,6 +42,8 @@ export interface Tickcast {
   readonly dispatcher: Dispatcher
   /** --workers > 0: the fan-out worker threads listening on the same port; else null */
   readonly workers: FanoutWorkers | null
+  /** --bus: the publisher to JetStream; else null */
+  readonly bus: BusPublisher | null
   readonly metrics: MetricsRegistry
   /** the embedded simulator's port, when no feed was configured */
   readonly simulatorPort: number | null
@@ -155,6 +160,17 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       undo.push({ stage: PIPELINE, stop: () => workers!.stop() })
     }
 
+    // --bus: this node also publishes to JetStream, as a ring consumer of its own (started before the feeds: from seq 0)
+    let bus: BusPublisher | null = null
+    if (config.bus.length > 0) {
+      bus = new BusPublisher(ring, sharedSymbols, {
+        servers: config.bus, name: config.busStream, prefix: config.busSubjectPrefix, replicas: config.busReplicas, maxAgeSec: config.busMaxAgeSec,
+        maxMsgsPerSubject: config.busMaxMsgsPerSubject, duplicateWindowSec: config.busDuplicateWindowSec, epoch: streamEpoch,
+      }, log)
+      await bus.start()
+      undo.push({ stage: PIPELINE, stop: () => bus!.stop() })
+    }
+
     for (const fc of feedConfigs) {
       const feed = new Feed(fc, ring, sharedSymbols, seqs,
         { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs, staleAfterMs: config.feedStaleAfterMs }, log)
@@ -178,7 +194,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
 
     let stopping: Promise<void> | null = null
     return {
-      port, url, symbols, lvc, feeds, ws, mqtt, mqttUrl, dispatcher, workers, metrics, simulatorPort: simulator?.port ?? null,
+      port, url, symbols, lvc, ring, feeds, ws, mqtt, mqttUrl, dispatcher, workers, bus, metrics, simulatorPort: simulator?.port ?? null,
       stop: () => stopping ??= unwind(),
     }
   } catch (e) {
