@@ -60,6 +60,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'feedDeadAfterMs', flag: 'feed-dead-after-ms', env: 'TICKCAST_FEED_DEAD_AFTER_MS', kind: 'int', def: '15000', min: 100, max: 600000, help: 'silence after which a feed line is declared dead and reconnected' },
   { key: 'feedStaleAfterMs', flag: 'feed-stale-after-ms', env: 'TICKCAST_FEED_STALE_AFTER_MS', kind: 'int', def: '5000', min: 100, max: 600000, help: '/readyz fails when a feed has received nothing for this long' },
   { key: 'bus', flag: 'bus', env: 'TICKCAST_BUS', kind: 'list', def: '', help: 'ingest node: publish every normalized event to this NATS JetStream cluster (nats://h1:4222,nats://h2:4222,...); empty = no bus' },
+  { key: 'source', flag: 'source', env: 'TICKCAST_SOURCE', kind: 'list', def: '', help: 'edge node: read events from this NATS JetStream cluster (stream --bus-stream) instead of a feed; upstream n is kept' },
   { key: 'busStream', flag: 'bus-stream', env: 'TICKCAST_BUS_STREAM', kind: 'string', def: 'tickcast', help: 'JetStream stream name (created when missing; an existing one must match the --bus-* settings: BUS_STREAM_MISMATCH)' },
   { key: 'busSubjectPrefix', flag: 'bus-subject-prefix', env: 'TICKCAST_BUS_SUBJECT_PREFIX', kind: 'string', def: 'md.v1', help: 'bus subjects: {prefix}.{q|t|st|stale|fresh|sym}.{SYMBOL}' },
   { key: 'busReplicas', flag: 'bus-replicas', env: 'TICKCAST_BUS_REPLICAS', kind: 'int', def: '3', min: 1, max: 5, help: 'stream replicas (3 survives the loss of one NATS node)' },
@@ -81,7 +82,7 @@ export interface Config {
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
   feedHeartbeatMs: number; feedDeadAfterMs: number; feedStaleAfterMs: number
   logLevel: string; shutdownDeadlineMs: number; streamEpoch: string
-  bus: readonly string[]; busStream: string; busSubjectPrefix: string; busReplicas: number; busMaxAgeSec: number
+  bus: readonly string[]; source: readonly string[]; busStream: string; busSubjectPrefix: string; busReplicas: number; busMaxAgeSec: number
   busMaxMsgsPerSubject: number; busDuplicateWindowSec: number
 }
 

@@ -22,6 +22,10 @@ import { SharedSymbols } from './model/shared-symbols.js'
 import { SymbolTable } from './model/symbols.js'
 import { SymbolSequences } from './normalize/symbol-sequences.js'
 import { BusPublisher } from './bus/bus-publisher.js'
+import { BusSource } from './bus/bus-source.js'
+
+/** /readyz on an edge fails while it is this many bus messages behind the stream's end */
+const BUS_READY_MAX_LAG = 50_000
 import { RingReplay } from './resume/ring-replay.js'
 import { TickRing } from './ring/ring-buffer.js'
 import type { TemplatedApp } from 'uWebSockets.js'
@@ -90,7 +94,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
 
     let feedConfigs: readonly FeedConfig[] = config.feeds
     let simulator: EmbeddedSimulator | null = null
-    if (feedConfigs.length === 0) {
+    if (feedConfigs.length === 0 && config.source.length === 0) {
       // src/ never imports feeds/: the composition root hands the simulator in (StartOptions.startSimulator)
       if (!opts.startSimulator) throw new BootError('NO_FEED', 'no feed configured (--feed) and no embedded simulator to start')
       simulator = await opts.startSimulator({ port: 0, symbols: config.simSymbols, rate: config.simRate, seed: config.simSeed })
@@ -126,7 +130,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     const isReady = (): { ready: boolean; reason?: string } => {
       const now = performance.now()
       const stale = feeds.filter((f) => !f.isFresh(now, config.feedStaleAfterMs)).map((f) => f.config.name)
-      return stale.length === 0 ? { ready: true } : { ready: false, reason: `feeds not fresh: ${stale.join(', ')}` }
+      if (stale.length > 0) return { ready: false, reason: `feeds not fresh: ${stale.join(', ')}` }
+      return source !== null ? source.health(BUS_READY_MAX_LAG) : { ready: true }
     }
     const wsOptions = {
       maxSymbolsPerConnection: config.wsMaxSymbols, maxPatternsPerConnection: config.wsMaxPatterns,
@@ -161,6 +166,13 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     }
 
     // --bus: this node also publishes to JetStream, as a ring consumer of its own (started before the feeds: from seq 0)
+    // --source: an edge; the bus writes this node's ring as a feed would, with the ingest nodes' n
+    let source: BusSource | null = null
+    if (config.source.length > 0) {
+      source = new BusSource(ring, sharedSymbols, seqs, { servers: config.source, stream: config.busStream, prefix: config.busSubjectPrefix }, log)
+      await source.start()
+      undo.push({ stage: PIPELINE, stop: () => source!.stop() })
+    }
     let bus: BusPublisher | null = null
     if (config.bus.length > 0) {
       bus = new BusPublisher(ring, sharedSymbols, {
