@@ -47,6 +47,8 @@ export class BusPublisher {
   private readSeq: number
   /** the first ring sequence a failed publish carried: reading rewinds there once nothing is in flight */
   private failedFrom = Infinity
+  /** after a failure: one publish at a time until one is acknowledged, so the stream keeps ring order per symbol */
+  private probing = false
   private timer: NodeJS.Timeout | null = null
   private stopped = false
 
@@ -75,14 +77,15 @@ export class BusPublisher {
   /** One bounded turn: publish what the ring holds past readSeq, unless too much awaits its ack. */
   pump(): void {
     const js = this.js, r = this.ring, st = this.stats
-    if (js === null || this.stopped) return
+    if (js === null || this.stopped || !st.connected) return // while disconnected nothing new is queued behind failures
     if (this.failedFrom !== Infinity) {
       if (st.inFlight > 0) return
       this.readSeq = this.failedFrom - 1; this.failedFrom = Infinity // the bus drops what it stored already (msg id)
+      this.probing = true
     }
     const end = r.cursor
     if (end - this.readSeq > r.capacity) { st.lapped += end - r.capacity - this.readSeq; this.readSeq = end - r.capacity }
-    const maxInFlight = this.opts.maxInFlight ?? 20_000
+    const maxInFlight = this.probing ? 1 : this.opts.maxInFlight ?? 20_000
     const last = Math.min(end, this.readSeq + (this.opts.batch ?? 8192))
     for (let seq = this.readSeq + 1; seq <= last && st.inFlight < maxInFlight; seq++) {
       const i = seq & r.mask, id = r.symbolId[i], kind = r.kind[i]
@@ -93,7 +96,7 @@ export class BusPublisher {
       const msgID = kind === KIND_SYMBOL ? `${this.opts.epoch}:${name}:sym` : `${this.opts.epoch}:${name}:${KIND_SUBJECTS[kind]}:${n}:${r.code[i]}`
       st.published++; st.inFlight++
       js.publish(subjectOf(this.opts.prefix, kind, name), buf, { msgID, timeout: 2000 }).then((ack) => {
-        st.inFlight--; st.acked++
+        st.inFlight--; st.acked++; this.probing = false
         if (ack.duplicate) st.duplicates++
       }, () => {
         st.inFlight--; st.failures++
