@@ -6,6 +6,17 @@ import { natsAvailable, startNatsCluster } from './nats-cluster.js'
 import type { NatsCluster } from './nats-cluster.js'
 
 let cluster: NatsCluster | null = null
+
+/** Retries `f` while the cluster elects a leader (503: no responders yet), up to `ms`. */
+async function retrying<T>(f: () => Promise<T>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    try { return await f() } catch (e) {
+      if (Date.now() > deadline) throw e
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+}
 afterEach(async () => { await cluster?.stop(); cluster = null })
 
 describe('startNatsCluster', () => {
@@ -13,12 +24,12 @@ describe('startNatsCluster', () => {
     cluster = await startNatsCluster()
     const nc = await connect({ servers: cluster.urls.split(',') })
     const jsm = await nc.jetstreamManager()
-    await jsm.streams.add({ name: 'T', subjects: ['t.>'], num_replicas: 3 })
+    await retrying(() => jsm.streams.add({ name: 'T', subjects: ['t.>'], num_replicas: 3 }))
     const js = nc.jetstream()
-    await js.publish('t.a', new Uint8Array([1]))
+    await retrying(() => js.publish('t.a', new Uint8Array([1]), { msgID: 'one' }))
     await cluster.nodes[2].kill()
     expect(cluster.nodes[2].running).toBe(false)
-    const ack = await js.publish('t.a', new Uint8Array([2]), { timeout: 10_000 })
+    const ack = await retrying(() => js.publish('t.a', new Uint8Array([2]), { msgID: 'two' })) // a new leader may be elected first
     expect(ack.seq).toBe(2)
     expect((await jsm.streams.info('T')).state.messages).toBe(2)
     await nc.close()
