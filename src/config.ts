@@ -89,6 +89,15 @@ export const OPTIONS: readonly Option[] = [
   { key: 'mqttCertFile', flag: 'mqtt-cert-file', env: 'TICKCAST_MQTT_CERT_FILE', kind: 'string', def: '', help: 'PEM client certificate for the MQTT broker' },
   { key: 'mqttKeyFile', flag: 'mqtt-key-file', env: 'TICKCAST_MQTT_KEY_FILE', kind: 'string', def: '', help: 'PEM private key of --mqtt-cert-file' },
   { key: 'mqttServername', flag: 'mqtt-servername', env: 'TICKCAST_MQTT_SERVERNAME', kind: 'string', def: '', help: 'TLS server name (SNI and certificate check) for the MQTT broker; empty = the URL host' },
+  { key: 'bus', flag: 'bus', env: 'TICKCAST_BUS', kind: 'list', def: '', help: 'ingest node: publish every normalized event to this NATS JetStream cluster (nats://h1:4222,nats://h2:4222,...); empty = no bus' },
+  { key: 'source', flag: 'source', env: 'TICKCAST_SOURCE', kind: 'list', def: '', help: 'edge node: read events from this NATS JetStream cluster (stream --bus-stream) instead of a feed; upstream n is kept' },
+  { key: 'busStream', flag: 'bus-stream', env: 'TICKCAST_BUS_STREAM', kind: 'string', def: 'tickcast', help: 'JetStream stream name (created when missing; an existing one must match the --bus-* settings: BUS_STREAM_MISMATCH)' },
+  { key: 'busSubjectPrefix', flag: 'bus-subject-prefix', env: 'TICKCAST_BUS_SUBJECT_PREFIX', kind: 'string', def: 'md.v1', help: 'bus subjects: {prefix}.{q|t|st|stale|fresh|sym}.{SYMBOL}' },
+  { key: 'busReplicas', flag: 'bus-replicas', env: 'TICKCAST_BUS_REPLICAS', kind: 'int', def: '3', min: 1, max: 5, help: 'stream replicas (3 survives the loss of one NATS node)' },
+  { key: 'busMaxAgeSec', flag: 'bus-max-age-sec', env: 'TICKCAST_BUS_MAX_AGE_SEC', kind: 'int', def: '3600', min: 1, max: 604800, help: 'stream history kept (how long an edge may be away and resume without a gap)' },
+  { key: 'busMaxMsgsPerSubject', flag: 'bus-max-msgs-per-subject', env: 'TICKCAST_BUS_MAX_MSGS_PER_SUBJECT', kind: 'int', def: '-1', min: -1, max: 1000000000, help: 'stream history per subject (-1 = bounded by --bus-max-age-sec only)' },
+  { key: 'busDuplicateWindowSec', flag: 'bus-duplicate-window-sec', env: 'TICKCAST_BUS_DUPLICATE_WINDOW_SEC', kind: 'int', def: '120', min: 1, max: 3600, help: 'message-id de-duplication window (hot-hot ingest nodes publish the same ids)' },
+  { key: 'streamEpoch', flag: 'stream-epoch', env: 'TICKCAST_STREAM_EPOCH', kind: 'string', def: '', help: 'names the event stream this node serves: clients resume (since) only on nodes of the same epoch; nodes reading the same feed session share one (default: unique per process)' },
   { key: 'logLevel', flag: 'log-level', env: 'TICKCAST_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], def: 'info', help: 'log level (pino)' },
   { key: 'shutdownDeadlineMs', flag: 'shutdown-deadline-ms', env: 'TICKCAST_SHUTDOWN_DEADLINE_MS', kind: 'int', def: '2000', min: 100, max: 60000, help: 'after SIGTERM, exit 1 if shutdown takes longer' },
   { key: 'drainMs', flag: 'drain-ms', env: 'TICKCAST_DRAIN_MS', kind: 'int', def: '0', min: 0, max: 600000, help: 'after SIGTERM, answer /readyz 503 (draining) this long while serving everything, then close clients (1001) and exit; set it above your load balancer\'s readiness interval × failure threshold' },
@@ -109,6 +118,9 @@ export interface Config {
   authApiKeysFile: string; authRolesFile: string; allowAnonymous: boolean; authQueryToken: boolean; authDeadlineMs: number; authExpiryWarnSec: number
   tlsCertFile: string; tlsKeyFile: string; tlsPassphraseFile: string
   mqttCaFile: string; mqttCertFile: string; mqttKeyFile: string; mqttServername: string
+  streamEpoch: string
+  bus: readonly string[]; source: readonly string[]; busStream: string; busSubjectPrefix: string; busReplicas: number; busMaxAgeSec: number
+  busMaxMsgsPerSubject: number; busDuplicateWindowSec: number
 }
 
 /** Every problem found, reported at once; `usage` marks command-line mistakes (exit 2) vs bad values (exit 1). */

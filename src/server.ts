@@ -1,5 +1,6 @@
 // Owns assembling tickcast from a Config: feeds → normalizer → ring → dispatcher → WebSocket / MQTT, and stopping it.
 // Must never parse configuration or touch process state (signals, exit): main.ts does that.
+import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { authOptions, mqttTls, serverTls } from './auth/from-config.js'
 import { LastValueCache } from './cache/last-value-cache.js'
@@ -25,10 +26,16 @@ import { MetricsRegistry } from './metrics/registry.js'
 import { SharedSymbols } from './model/shared-symbols.js'
 import { SymbolTable } from './model/symbols.js'
 import { SymbolSequences } from './normalize/symbol-sequences.js'
+import { BusPublisher } from './bus/bus-publisher.js'
+import { BusSource } from './bus/bus-source.js'
 import { redactUrl } from './redact.js'
+import { RingReplay } from './resume/ring-replay.js'
 import { TickRing } from './ring/ring-buffer.js'
 import { symbolGlob } from './normalize/symbol-ownership.js'
 import type { TemplatedApp } from 'uWebSockets.js'
+
+/** /readyz on an edge fails while it is this many bus messages behind the stream's end */
+const BUS_READY_MAX_LAG = 50_000
 
 export interface Tickcast {
   readonly port: number
@@ -36,6 +43,8 @@ export interface Tickcast {
   /** the main thread's consumer view: the symbols its dispatcher has learned from the ring (REST, MQTT, WebSocket) */
   readonly symbols: SymbolTable
   readonly lvc: LastValueCache
+  /** the ring ingest writes (tests compare what consumers saw with its cursor) */
+  readonly ring: TickRing
   readonly feeds: readonly Feed[]
   readonly ws: WsServer
   readonly mqtt: MqttPublisher | null
@@ -44,6 +53,8 @@ export interface Tickcast {
   readonly dispatcher: Dispatcher
   /** --workers > 0: the fan-out worker threads listening on the same port; else null */
   readonly workers: FanoutWorkers | null
+  /** --bus: the publisher to JetStream; else null */
+  readonly bus: BusPublisher | null
   readonly metrics: MetricsRegistry
   /** the embedded simulator's port, when no feed was configured */
   readonly simulatorPort: number | null
@@ -88,13 +99,15 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     const symbols = new SymbolTable(sharedSymbols)
     const seqs = new SymbolSequences(config.maxSymbols)
     const ring = new TickRing(config.ringCapacity)
+    // sequences are only comparable within one stream: without a configured epoch, this process is its own stream
+    const streamEpoch = config.streamEpoch || `node-${randomUUID()}`
     const lvc = new LastValueCache(config.maxSymbols)
 
     const budget = shutdownBudget(config.shutdownDeadlineMs)
     await ensurePortFree(config.host, config.port) // before anything starts: a second instance fails fast
     let feedConfigs: readonly FeedConfig[] = config.feeds
     let simulator: EmbeddedSimulator | null = null
-    if (feedConfigs.length === 0) {
+    if (feedConfigs.length === 0 && config.source.length === 0) {
       // src/ never imports feeds/: the composition root hands the simulator in (StartOptions.startSimulator)
       if (!opts.startSimulator) throw new BootError('NO_FEED', 'no feed configured (--feed) and no embedded simulator to start')
       simulator = await opts.startSimulator({ port: 0, symbols: config.simSymbols, rate: config.simRate, seed: config.simSeed })
@@ -135,14 +148,15 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       if (draining) return { ready: false, reason: 'draining' }
       const now = performance.now()
       const stale = feeds.filter((f) => !f.isFresh(now, config.feedStaleAfterMs)).map((f) => f.config.name)
-      return stale.length === 0 ? { ready: true } : { ready: false, reason: `feeds not fresh: ${stale.join(', ')}` }
+      if (stale.length > 0) return { ready: false, reason: `feeds not fresh: ${stale.join(', ')}` }
+      return source !== null ? source.health(BUS_READY_MAX_LAG) : { ready: true }
     }
     const wsOptions = {
       maxSymbolsPerConnection: config.wsMaxSymbols, maxPatternsPerConnection: config.wsMaxPatterns,
       maxControlMessagesPerSec: config.wsMaxControlPerSec, maxPayloadLengthBytes: config.wsMaxPayloadBytes,
       maxBackpressureBytes: config.wsMaxBackpressureBytes, slowGraceMs: config.wsSlowGraceMs, slowHardLimitBytes: config.wsSlowHardLimitBytes,
       idleTimeoutSec: config.wsIdleTimeoutSec,
-      allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null,
+      allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null, streamEpoch,
       auth: authOptions(config), tls: serverTls(config),
       admission: admissionLimits(config, log),
     }
@@ -161,6 +175,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       log.warn({ lost, symbols: named }, 'fan-out lapped by the feed: affected symbols marked stale (lapped)')
     })
     undo.push({ stage: PIPELINE, stop: () => dispatcher.stop() })
+    ws.enableResume(new RingReplay(ring, lvc, symbols, () => dispatcher.position, streamEpoch))
     if (config.workers > 0) {
       // started before the feeds, so each worker's mirror sees the ring from sequence 0
       workers = new FanoutWorkers({
@@ -168,6 +183,24 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
         metrics: scrape, ready: isReady,
       }, log)
       undo.push({ stage: PIPELINE, stop: () => workers!.stop() })
+    }
+
+    // --bus: this node also publishes to JetStream, as a ring consumer of its own (started before the feeds: from seq 0)
+    // --source: an edge; the bus writes this node's ring as a feed would, with the ingest nodes' n
+    let source: BusSource | null = null
+    if (config.source.length > 0) {
+      source = new BusSource(ring, sharedSymbols, seqs, { servers: config.source, stream: config.busStream, prefix: config.busSubjectPrefix }, log)
+      await source.start()
+      undo.push({ stage: PIPELINE, stop: () => source!.stop() })
+    }
+    let bus: BusPublisher | null = null
+    if (config.bus.length > 0) {
+      bus = new BusPublisher(ring, sharedSymbols, {
+        servers: config.bus, name: config.busStream, prefix: config.busSubjectPrefix, replicas: config.busReplicas, maxAgeSec: config.busMaxAgeSec,
+        maxMsgsPerSubject: config.busMaxMsgsPerSubject, duplicateWindowSec: config.busDuplicateWindowSec, epoch: streamEpoch,
+      }, log)
+      await bus.start()
+      undo.push({ stage: PIPELINE, stop: () => bus!.stop() })
     }
 
     // a symbol belongs to the feed that defines it first, or to the feed whose symbols= pattern names it
@@ -196,7 +229,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
 
     let stopping: Promise<void> | null = null
     return {
-      port, url, symbols, lvc, feeds, ws, mqtt, mqttUrl, dispatcher, workers, metrics, simulatorPort: simulator?.port ?? null,
+      port, url, symbols, lvc, ring, feeds, ws, mqtt, mqttUrl, dispatcher, workers, bus, metrics, simulatorPort: simulator?.port ?? null,
       readiness: isReady,
       drain: () => { draining = true },
       stop: () => stopping ??= unwind(),

@@ -44,8 +44,11 @@ export interface WebSocketLike {
 }
 
 export interface TickcastClientOptions {
-  /** ws://host:port/v1/stream, or a function called before each (re)connect */
-  url: string | (() => string)
+  /**
+   * ws://host:port/v1/stream; a list of nodes (after a close the next one is tried: failover, and the client resumes
+   * there with `since`, as n is the same on every node); or a function called before each (re)connect
+   */
+  url: string | readonly string[] | (() => string)
   format?: 'json' | 'msgpack'
   /** A fixed credential (JWT or API key), sent in-band as the first message (`op: auth`), never in the URL. */
   token?: string

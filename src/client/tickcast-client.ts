@@ -1,6 +1,7 @@
 // Owns one tickcast WebSocket session for browsers and Node: connect/reconnect, subscriptions, sequence checks, state.
 // Must never depend on Node or a package (browsers load it as-is) nor expose an update out of sequence to callers.
 import { decodeMsgpack } from './msgpack-decode.js'
+import { coveredByPattern, nodeUrl, sinceFor } from './resume-plan.js'
 import {
   applyBook, applyQuote, applySnapshot, applyStale, applyStatus, applyTrade, bookOf, newSymbolState, quoteOf, staleOf, statusOf, tradeOf,
 } from './symbol-state.js'
@@ -26,7 +27,10 @@ type HandlerSets = { [K in keyof ClientEvents]: Set<Handler<K>> }
 export class TickcastClient {
   /** ms of the last ping round trip; NaN until the first pong */
   latencyMs = NaN
-  readonly stats = { framesIn: 0, eventsIn: 0, duplicates: 0, gaps: 0, reconnects: 0 }
+  /** recovered / unrecovered: symbols a reconnect resumed from the node's ring / got a snapshot for instead */
+  readonly stats = { framesIn: 0, eventsIn: 0, duplicates: 0, gaps: 0, reconnects: 0, recovered: 0, unrecovered: 0 }
+  /** the node of the current (or last) connection, and the stream epoch its acks named (resume is valid within it) */
+  url = ''; epoch = ''
 
   private readonly opts: Required<Omit<TickcastClientOptions, 'token' | 'getToken' | 'WebSocket' | 'reconnect'>>
   /** null = the server needs no credential; else asked for a token at each (re)connect and each auth_expiring */
@@ -45,8 +49,8 @@ export class TickcastClient {
   private readonly pings = new Pings()
   private ws: WebSocketLike | null = null
   private st: ConnectionState = 'idle'
-  private attempt = 0
-  private nextId = 0
+  private attempt = 0; private nextId = 0
+  private tries = 0 // connections tried: picks the next node of a url list
   private retryTimer: ReturnType<typeof setTimeout> | null = null
 
   constructor(options: TickcastClientOptions) {
@@ -81,7 +85,8 @@ export class TickcastClient {
     if (this.st === 'connecting' || this.st === 'open') return
     this.clearRetry()
     this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting')
-    const base = typeof this.opts.url === 'function' ? this.opts.url() : this.opts.url
+    const spec = typeof this.opts.url === 'function' ? this.opts.url() : this.opts.url
+    const base = this.url = nodeUrl(spec, this.tries++)
     const url = base + (base.includes('?') ? '&' : '?') + 'format=' + this.opts.format
     let ws: WebSocketLike
     try {
@@ -133,11 +138,14 @@ export class TickcastClient {
     return this.pings.ping((text) => ws.send(text))
   }
 
-  private request(op: 'subscribe' | 'unsubscribe', entries: readonly string[]): void {
+  /** `resume`: after a reconnect, ask to resume every symbol we hold a sequence of (since) instead of a snapshot. */
+  private request(op: 'subscribe' | 'unsubscribe', entries: readonly string[], resume = false): void {
     const ws = this.ws
     if (!ws || this.st !== 'open') return // sent by onOpen's resubscribe
     for (let i = 0; i < entries.length; i += MAX_ENTRIES_PER_REQUEST) {
-      ws.send(JSON.stringify({ op, symbols: entries.slice(i, i + MAX_ENTRIES_PER_REQUEST), id: op[0] + (this.nextId++) }))
+      const symbols = entries.slice(i, i + MAX_ENTRIES_PER_REQUEST), since = resume ? sinceFor(symbols, this.states, this.wanted) : undefined
+      if (since) for (const s in since) this.awaiting.delete(s) // the replay (or a snapshot) comes before any update
+      ws.send(JSON.stringify({ op, symbols, since, epoch: since ? this.epoch : undefined, id: op[0] + (this.nextId++) }))
     }
   }
 
@@ -161,9 +169,9 @@ export class TickcastClient {
   private ready(): void {
     this.attempt = 0
     this.setState('open')
-    // a new connection has no subscriptions: every symbol gets a fresh snapshot as its new baseline
+    // a new connection has no subscriptions: every symbol resumes from its last n (since) or gets a fresh snapshot
     for (const s of this.states.keys()) this.awaiting.add(s)
-    this.request('subscribe', Array.from(this.wanted))
+    this.request('subscribe', Array.from(this.wanted), true)
     this.pings.start(this.opts.pingIntervalMs, () => { this.ping().catch(() => undefined) })
   }
 
@@ -177,7 +185,6 @@ export class TickcastClient {
   }
 
   private onError(): void { /* onclose follows every error event and carries the code: handled there */ }
-
   private scheduleReconnect(): void {
     this.setState('reconnecting')
     // capped exponential backoff with jitter, so a restarted server is not hit by every client at once
@@ -214,6 +221,9 @@ export class TickcastClient {
     else if (m.type === 'pong') {
       const ms = this.pings.pong(m.id)
       if (!Number.isNaN(ms)) { this.latencyMs = ms; this.emit('latency', ms) }
+    } else if (m.type === 'subscribed') {
+      if (typeof m.epoch === 'string') this.epoch = m.epoch
+      for (const ok of Object.values(m.recovered ?? {})) if (ok === true) this.stats.recovered++; else this.stats.unrecovered++
     } else if (m.type === 'error') {
       const symbol = typeof m.symbol === 'string' ? m.symbol : null
       // an unknown or malformed symbol would fail again after every reconnect: stop asking for it
@@ -241,7 +251,7 @@ export class TickcastClient {
       }
       let s = this.states.get(sym)
       if (!s) {
-        if (!this.coveredByPattern(sym)) continue // in flight after an unsubscribe
+        if (!coveredByPattern(this.wanted, sym)) continue // in flight after an unsubscribe
         s = newSymbolState(sym); this.states.set(sym, s) // a pattern's new symbol: its first update is the baseline
       }
       if (this.awaiting.has(sym)) continue
@@ -270,11 +280,6 @@ export class TickcastClient {
     this.emit('gap', { reason: 'sequence', symbol: sym, expected: s.n + 1, received: n, lost: n - s.n - 1 })
     if (this.wanted.has(sym)) this.resync([sym])
     else s.n = n - 1 // pattern-only symbol: no snapshot to ask for, accept this update as the new baseline
-  }
-
-  private coveredByPattern(sym: string): boolean {
-    for (const w of this.wanted) if (w.endsWith('*') && sym.startsWith(w.slice(0, -1))) return true
-    return false
   }
 
   private setState(s: ConnectionState): void {

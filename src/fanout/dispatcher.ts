@@ -112,6 +112,9 @@ export class Dispatcher {
 
   stop(): void { this.stopped = true }
 
+  /** The last ring sequence applied: the cache and everything published are exactly there (resume reads up to it). */
+  get position(): number { return this.readSeq }
+
   /**
    * A fan-out worker's copier could not copy events up to `seq` (the shared ring lapped it): count them as lapped
    * here, where the lap would have been seen, and tell the symbols' subscribers.

@@ -11,6 +11,7 @@ import { SymbolSequences } from '../normalize/symbol-sequences.js'
 import { TickRing } from '../ring/ring-buffer.js'
 import { Dispatcher } from './dispatcher.js'
 import type { FanoutWorkerData, FromWorker, ToWorker } from './fanout-protocol.js'
+import { RingReplay } from '../resume/ring-replay.js'
 import { RingMirror } from './ring-mirror.js'
 import { WsServer } from './ws-server.js'
 import { WsStats } from './ws-stats.js'
@@ -48,6 +49,7 @@ const ws = new WsServer({
 const dispatcher = new Dispatcher(local, lvc, symbols, seqs, ws, null, (lost, named) => {
   log.warn({ lost, symbols: named }, 'fan-out worker lapped by the feed: affected symbols marked stale (lapped)')
 })
+ws.enableResume(new RingReplay(local, lvc, symbols, () => dispatcher.position, data.ws.streamEpoch ?? `worker-${data.index}`))
 const mirror = new RingMirror(shared, local, (seq) => dispatcher.skipTo(seq))
 
 // Wake-up: park on the ring's generation word. Reading it before the pump means a commit that lands during the pump

@@ -30,6 +30,7 @@ import { Connection } from './ws/connection.js'
 import type { ConnectionHost, ConnectionLimits, HostedConnection } from './ws/connection-host.js'
 import { Hub } from './ws/hub.js'
 import { SnapshotFrames } from './ws/snapshot-frames.js'
+import type { RingReplay } from '../resume/ring-replay.js'
 import { upgradeFormat } from './ws/upgrade.js'
 import { THROTTLE_TICK_MS } from './ws/writer.js'
 import type { WsStats } from './ws-stats.js'
@@ -53,6 +54,8 @@ export interface WsServerOptions {
   idleTimeoutSec?: number
   /** exact Origin values allowed; null/absent = any origin (a missing Origin header is always allowed) */
   allowedOrigins?: readonly string[] | null
+  /** the stream epoch resume (`since`) is valid in (server.ts: --stream-epoch or unique per process) */
+  streamEpoch?: string
   /** how long close() lets close handshakes finish before it cuts every remaining socket */
   closeGraceMs?: number
   ready?: () => ReadyState
@@ -141,7 +144,7 @@ export class WsServer implements FrameSink {
     this.hub = new Hub(this.app, symbols, registryLimits, stats)
     this.host = {
       hub: this.hub, lvc, symbols, stats, log, limits, frames: new SnapshotFrames(lvc, symbols), auth: this.auth,
-      req: new ControlRequest(), result: new RequestResult(),
+      req: new ControlRequest(), result: new RequestResult(), replay: null,
       closeLater: (c) => this.closeLater(c),
       throttling: (c, on) => this.throttling(c, on),
     }
@@ -176,6 +179,9 @@ export class WsServer implements FrameSink {
   detachedWants(id: number): boolean { return this.hub.detachedWants(id) }
   markDetached(id: number, trades: number): void { this.hub.markDetached(id, trades) }
   symbolAdded(id: number): void { this.hub.symbolAdded(id) }
+
+  /** Lets clients resume (`since`) from `replay`: the ring and position of the dispatcher feeding this server. */
+  enableResume(replay: RingReplay): void { this.host.replay = replay }
 
   async listen(host: string, port: number): Promise<number> {
     this.auth.authn.checkExposure(host)

@@ -17,6 +17,19 @@ describe('control message parsing', () => {
     expect(req).toMatchObject({ op: OP_PING, id: undefined })
   })
 
+  it('reads since (resume): per symbol the last n held, integers ≥ 0 only', () => {
+    expect(parse('{"op":"subscribe","symbols":["AAPL","MSFT"],"since":{"AAPL":1234,"MSFT":0}}')).toBe(true)
+    expect([...req.since!]).toEqual([['AAPL', 1234], ['MSFT', 0]])
+    expect(parse('{"op":"subscribe","symbols":["AAPL"]}')).toBe(true)
+    expect(req.since).toBe(null)
+    for (const bad of ['[1]', '{"AAPL":-1}', '{"AAPL":1.5}', '{"AAPL":"7"}', '3']) {
+      expect(parse(`{"op":"subscribe","symbols":["AAPL"],"since":${bad}}`), bad).toBe(false)
+      expect(req.errorCode, bad).toBe('MALFORMED')
+    }
+    expect(parse(JSON.stringify({ op: 'subscribe', symbols: ['A'], since: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`S${i}`, 1])) }))).toBe(false)
+    expect(req.errorCode).toBe('TOO_LARGE')
+  })
+
   it('names what is wrong with a bad request, keeping the id when it could be read', () => {
     const cases: Array<[string, string]> = [
       ['hello', 'MALFORMED'], ['{"op":', 'MALFORMED'], ['[1,2]', 'MALFORMED'], ['null', 'MALFORMED'], ['42', 'MALFORMED'],

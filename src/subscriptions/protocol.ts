@@ -30,6 +30,12 @@
  * - `snapshot` (optional, default true): send the current state of every symbol the request names explicitly,
  *   *held already or not*, and of every symbol its patterns newly cover. A plain subscribe to a symbol the
  *   connection already holds is how a client resyncs it (PROTOCOL.md, "Client reaction").
+ * - `since` (optional): `{"AAPL": 1234}`, the last per-symbol `n` the client holds (after a reconnect, on any node:
+ *   `n` is the same everywhere). For each listed symbol the request subscribes, the node replays the events after it
+ *   from its ring when it still holds all of them, instead of a snapshot; the ack's `recovered` says per symbol
+ *   whether it did (`true`: replay, then live updates at the next n) or sent a snapshot (`false`). `epoch`
+ *   (string): the `epoch` of the ack the sequences came from; a node of another epoch (another stream) snapshots.
+ *   Acks of nodes that can resume carry their `epoch`.
  * - `maxHz` (optional, ≥ 0.001): at most this many updates per second per symbol for the symbols this request newly
  *   subscribes; `maxAgeMs` (optional, in (0, 3600000]): a staleness budget, updates are coalesced for at most this long and
  *   the latest value replaces older ones. Throttled symbols get `snap` events (latest state, per-symbol `n`), and
@@ -106,6 +112,10 @@ export class ControlRequest {
   maxAgeMs = 0
   /** op:auth's credential (a JWT or an API key); '' otherwise. Never logged. */
   token = ''
+  /** resume: the last per-symbol `n` the client holds, by symbol name (src/resume/ring-replay.ts); null = none */
+  since: Map<string, number> | null = null
+  /** the stream epoch the `since` sequences belong to (the ack's `epoch` of the node the client came from) */
+  epoch = ''
   /** '' when parsing succeeded, else the error code to reply with */
   errorCode = ''
   errorMessage = ''
@@ -128,7 +138,7 @@ function fail(out: ControlRequest, code: string, message: string): boolean {
  * Runs synchronously: uWS neuters `data` when the message handler returns.
  */
 export function parseControl(data: ArrayBuffer, isBinary: boolean, maxSymbolsPerRequest: number, out: ControlRequest): boolean {
-  out.op = OP_NONE; out.id = undefined; out.symbols = []; out.snapshot = true; out.maxHz = 0; out.maxAgeMs = 0; out.token = ''; out.errorCode = ''; out.errorMessage = ''
+  out.op = OP_NONE; out.id = undefined; out.symbols = []; out.snapshot = true; out.maxHz = 0; out.maxAgeMs = 0; out.token = ''; out.since = null; out.epoch = ''; out.errorCode = ''; out.errorMessage = ''
   if (isBinary) return fail(out, ERR_MALFORMED, 'control messages are JSON text frames')
   let msg: unknown
   try {
@@ -171,6 +181,24 @@ export function parseControl(data: ArrayBuffer, isBinary: boolean, maxSymbolsPer
   else if (maxHz !== undefined) return fail(out, ERR_MALFORMED, `maxHz must be a number ≥ ${MIN_MAX_HZ}`)
   if (typeof maxAgeMs === 'number' && Number.isFinite(maxAgeMs) && maxAgeMs > 0 && maxAgeMs <= MAX_AGE_MS) out.maxAgeMs = maxAgeMs
   else if (maxAgeMs !== undefined) return fail(out, ERR_MALFORMED, `maxAgeMs must be a number in (0, ${MAX_AGE_MS}]`)
+  const epoch = m.epoch
+  if (typeof epoch === 'string' && epoch.length <= MAX_ID_CHARS) out.epoch = epoch
+  else if (epoch !== undefined) return fail(out, ERR_MALFORMED, `epoch must be a string of at most ${MAX_ID_CHARS} characters`)
+  return m.since === undefined || parseSince(m.since, maxSymbolsPerRequest, out)
+}
+
+/** `"since": {"AAPL": 1234}`: per symbol, the last `n` the client holds (an integer ≥ 0). */
+function parseSince(since: unknown, maxEntries: number, out: ControlRequest): boolean {
+  const bad = 'since must be an object of symbol → last n held (an integer ≥ 0)'
+  if (typeof since !== 'object' || since === null || Array.isArray(since)) return fail(out, ERR_MALFORMED, bad)
+  const entries = Object.entries(since as Record<string, unknown>)
+  if (entries.length > maxEntries) return fail(out, ERR_TOO_LARGE, `at most ${maxEntries} entries in since`)
+  const map = new Map<string, number>()
+  for (const [symbol, n] of entries) {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return fail(out, ERR_MALFORMED, bad)
+    map.set(symbol, n)
+  }
+  out.since = map
   return true
 }
 
@@ -178,9 +206,9 @@ export function isPattern(entry: string): boolean { return entry.length > 0 && e
 
 // Replies: JSON.stringify is fine here, this is the control plane (≤ maxControlMessagesPerSec per client).
 export function ackReply(type: 'subscribed' | 'unsubscribed', id: RequestId, symbols: readonly string[], patterns: readonly string[],
-  maxHz = 0, maxAgeMs = 0): string {
-  if (maxHz === 0 && maxAgeMs === 0) return JSON.stringify({ type, id, symbols, patterns })
-  return JSON.stringify({ type, id, symbols, patterns, maxHz: maxHz === 0 ? undefined : maxHz, maxAgeMs })
+  maxHz = 0, maxAgeMs = 0, recovered: Record<string, boolean> | undefined = undefined, epoch: string | undefined = undefined): string {
+  if (maxHz === 0 && maxAgeMs === 0) return JSON.stringify({ type, id, symbols, patterns, recovered, epoch })
+  return JSON.stringify({ type, id, symbols, patterns, maxHz: maxHz === 0 ? undefined : maxHz, maxAgeMs, recovered, epoch })
 }
 
 /** A slow-consumer ladder step; `extra` carries the step's figures (bufferedBytes, symbols, tradesSkipped). */

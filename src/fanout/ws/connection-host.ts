@@ -3,6 +3,7 @@
 import type { WsAuth } from '../../auth/ws-auth.js'
 import type { LastValueCache } from '../../cache/last-value-cache.js'
 import type { SymbolTable } from '../../model/symbols.js'
+import type { RingReplay } from '../../resume/ring-replay.js'
 import type { ControlRequest } from '../../subscriptions/protocol.js'
 import type { RequestResult, TopicSocket } from '../../subscriptions/registry.js'
 import type { CloseReason, WsStats } from '../ws-stats.js'
@@ -38,6 +39,8 @@ export interface ConnectionHost {
   readonly result: RequestResult
   /** authentication and entitlements (src/auth); absent in unit tests: every connection is anonymous and sees everything */
   readonly auth?: WsAuth
+  /** resume from the consumer's ring (`since`); null until the server wires its dispatcher (then always set) */
+  replay: RingReplay | null
   /** ends `c` with 4001 on a later turn: never inside a uWS publish or drop callback (measured: segfault) */
   closeLater(c: HostedConnection): void
   /** `c` has (true) or no longer has (false) throttled symbols: the host's throttle timer visits it */

@@ -255,6 +255,12 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
 
   sendText(text: string): void { this.send(text, false) }
 
+  /** Replayed data frames (resume): in order, before anything the dispatcher publishes next. */
+  protected sendFrame(frame: Uint8Array, isBinary: boolean): void { this.send(frame, isBinary) }
+
+  /** Held outside uWS (throttled, conflating, owed a snapshot): not resumable from the ring. */
+  protected isHeld(id: number): boolean { return this.heldMap?.has(id) === true }
+
   private send(data: string | Uint8Array, isBinary: boolean): void {
     const ws = this.sock
     if (ws === null) return

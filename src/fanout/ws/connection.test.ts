@@ -61,7 +61,7 @@ function setup(names: readonly string[], softBytes = 64 * 1024) {
   const hub = new Hub(app, symbols, { maxSymbolsPerConnection: 1000, maxPatternsPerConnection: 10 }, stats, () => clock.ms)
   const closing: HostedConnection[] = [], throttled = new Set<HostedConnection>()
   const host: ConnectionHost = {
-    hub, lvc, symbols, stats, log: { warn() {} }, frames: new SnapshotFrames(lvc, symbols), req: new ControlRequest(), result: new RequestResult(),
+    hub, lvc, symbols, stats, log: { warn() {} }, frames: new SnapshotFrames(lvc, symbols), req: new ControlRequest(), result: new RequestResult(), replay: null,
     limits: { softBytes, hardBytes: 4 * softBytes, graceMs: 1000, maxControlMessagesPerSec: 1000, controlBurst: 1000, maxEntriesPerRequest: 1010 },
     closeLater: (c) => closing.push(c),
     throttling: (c, on) => { if (on) throttled.add(c); else throttled.delete(c) },

@@ -10,6 +10,7 @@ import { CLOSE_FORBIDDEN, CLOSE_RATE_LIMITED, CLOSE_TOKEN_EXPIRED, CLOSE_UNAUTHE
 import { MAX_ERRORS_PER_REQUEST, OP_AUTH, OP_PING, OP_SUBSCRIBE, ackReply, errorReply, parseControl, pongReply } from '../../subscriptions/protocol.js'
 import type { CloseReason, ControlErrorCode } from '../ws-stats.js'
 import { ConnectionOutput } from './connection-output.js'
+import { planResume, resumedIds } from './connection-resume.js'
 import type { ConnectionHost } from './connection-host.js'
 import { LADDER_CONFLATING, effectiveMaxAgeMs, effectiveMaxHz } from './writer.js'
 
@@ -76,7 +77,12 @@ export class Connection extends ConnectionOutput implements AuthedConnection {
       hz = effectiveMaxHz(wantHz); age = effectiveMaxAgeMs(hz, req.maxAgeMs)
       this.throttle(out.added, hz, age, nowMs)
     }
-    this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age))
+    // resume (`since`): the symbols whose missed events this node's ring still holds are replayed instead of snapped
+    const replay = host.replay
+    const recovered = req.since !== null && replay !== null && this.ladder.mode !== LADDER_CONFLATING
+      ? planResume(replay, host.symbols, req.since, out, (id) => req.epoch !== replay.epoch || this.isHeld(id)) : undefined
+    this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age, recovered, replay?.epoch))
+    if (recovered !== undefined && replay !== null) replay.write(this.format, resumedIds(), (f, bin) => this.sendFrame(f, bin))
     if (req.snapshot) this.snapshot(out, nowMs)
   }
 

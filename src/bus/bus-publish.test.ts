@@ -1,0 +1,75 @@
+// Ingest nodes publishing to a real three-node NATS JetStream cluster: two hot-hot nodes on the same feed store one
+// copy of every event (message-id de-duplication), per symbol n = 1..N in order, equal to what a client receives.
+import { connect } from 'nats'
+import { afterEach, describe, expect, it } from 'vitest'
+import { simulator, stopAll, tickcast } from '../../test-support/harness.js'
+import type { Stoppable } from '../../test-support/harness.js'
+import { natsAvailable, startNatsCluster } from '../../test-support/nats-cluster.js'
+import { waitFor } from '../../test-support/wait-for.js'
+import { loadConfig } from '../config.js'
+import { createLogger } from '../log.js'
+import { startTickcast } from '../server.js'
+import { BUS_RECORD_BYTES, newRecord, readRecord } from './bus-codec.js'
+import { KIND_FRESH, KIND_STALE, KIND_SYMBOL } from '../ring/ring-buffer.js'
+
+const running: Stoppable[] = []
+afterEach(() => stopAll(running))
+const NEEDS_NATS = !natsAvailable() && !process.env.CI
+
+/** Every message of the stream, in stream order: per symbol, the data events' n. */
+async function streamContents(urls: string, stream: string): Promise<{ bySymbol: Map<string, number[]>; total: number }> {
+  const nc = await connect({ servers: urls.split(',') })
+  const jsm = await nc.jetstreamManager(), info = await jsm.streams.info(stream)
+  const bySymbol = new Map<string, number[]>(), rec = newRecord()
+  let total = 0
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) { // direct reads (allow_direct), in stream order
+    const m = await jsm.streams.getMessage(stream, { seq })
+    total++
+    expect(m.data.length).toBe(BUS_RECORD_BYTES)
+    readRecord(m.data, 0, rec)
+    const sym = m.subject.split('.').slice(3).join('.')
+    if (rec.kind !== KIND_SYMBOL && rec.kind !== KIND_STALE && rec.kind !== KIND_FRESH) {
+      const list = bySymbol.get(sym) ?? []
+      list.push(rec.n); bySymbol.set(sym, list)
+    }
+  }
+  await nc.close()
+  return { bySymbol, total }
+}
+
+describe('ingest nodes publish to the bus', () => {
+  it.skipIf(NEEDS_NATS)('hot-hot: two ingest nodes on one feed store one copy of each event; per symbol n is 1..N, as clients see it', async () => {
+    const cluster = await startNatsCluster()
+    running.push(cluster)
+    const sim = await simulator(running, 1500, 21, 6)
+    const flags = ['--bus', cluster.urls, '--bus-stream', 'HH', '--stream-epoch', 'sim-21']
+    const a = await tickcast(running, sim.port, {}, flags), b = await tickcast(running, sim.port, {}, flags)
+    await new Promise((r) => setTimeout(r, 1500))
+    await sim.stop(0)
+    const settled = (): boolean => a.bus!.stats.inFlight === 0 && b.bus!.stats.inFlight === 0 && a.bus!.stats.published === a.ring.cursor + 1
+    await waitFor(settled, 10_000, 'both publishers caught up and acknowledged')
+    expect(a.bus!.stats.failures + b.bus!.stats.failures).toBe(0)
+    const { bySymbol, total } = await streamContents(cluster.urls, 'HH')
+    expect(total).toBe(a.ring.cursor + 1) // one copy of every ring event, though both nodes published all of them
+    expect(a.bus!.stats.duplicates + b.bus!.stats.duplicates).toBe(total)
+    expect(bySymbol.size).toBe(6)
+    for (const [sym, ns] of bySymbol) {
+      ns.forEach((n, k) => expect(n, `${sym} #${k}`).toBe(k + 1))
+      expect(ns.length, sym).toBe(a.lvc.seq[a.symbols.idOf(sym)])
+      expect(ns.length, sym).toBe(b.lvc.seq[b.symbols.idOf(sym)])
+    }
+  }, 60_000)
+
+  it.skipIf(NEEDS_NATS)('refuses to boot against an existing stream with other settings (BUS_STREAM_MISMATCH)', async () => {
+    const cluster = await startNatsCluster()
+    running.push(cluster)
+    const nc = await connect({ servers: cluster.urls.split(',') })
+    await (await nc.jetstreamManager()).streams.add({ name: 'MM', subjects: ['md.v1.>'], num_replicas: 1 })
+    await nc.close()
+    const sim = await simulator(running, 100, 1, 2)
+    const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--feed', `sim=native:tcp://127.0.0.1:${sim.port}`,
+      '--bus', cluster.urls, '--bus-stream', 'MM'], {})
+    if (cli.kind !== 'run') throw new Error('bad config')
+    await expect(startTickcast(cli.config, createLogger('silent'), { processMetrics: false })).rejects.toThrow(/BUS_STREAM_MISMATCH: .*num_replicas is 1, configured 3/)
+  }, 60_000)
+})

@@ -1,0 +1,117 @@
+// Owns an ingest node's output to the bus: reads the ring as its own consumer and publishes every event to JetStream
+// with a message id derived from (stream epoch, symbol, kind, n), so hot-hot ingest nodes de-duplicate.
+// Must never slow the ingest: it reads behind the writer, bounded per turn; lapped events are counted, never waited for.
+import { connect } from 'nats'
+import type { JetStreamClient, NatsConnection } from 'nats'
+import { BootError } from '../errors.js'
+import { SymbolTable } from '../model/symbols.js'
+import type { SharedSymbols } from '../model/shared-symbols.js'
+import { KIND_SYMBOL } from '../ring/ring-buffer.js'
+import type { TickRing } from '../ring/ring-buffer.js'
+import { BUS_RECORD_BYTES, KIND_SUBJECTS, subjectOf, writeRecord } from './bus-codec.js'
+import { ensureBusStream } from './bus-stream.js'
+import type { BusStreamOptions } from './bus-stream.js'
+
+export interface BusPublisherOptions extends BusStreamOptions {
+  servers: readonly string[]
+  /** the stream epoch (--stream-epoch): part of every message id, so ids never collide across feed sessions */
+  epoch: string
+  /** publishes awaiting their JetStream ack before this node stops reading the ring for a turn */
+  maxInFlight?: number
+  /** events read per turn */
+  batch?: number
+  pollMs?: number
+  retryMs?: number
+}
+
+export class BusPublishStats {
+  published = 0
+  acked = 0
+  /** acks that said duplicate: the other ingest node (or an earlier attempt) stored it first */
+  duplicates = 0
+  /** publishes that failed (bus down, timeout): re-published in order from the first of them */
+  failures = 0
+  /** events the writer overwrote before this publisher read them (lost for the bus) */
+  lapped = 0
+  inFlight = 0
+  connected = false
+}
+
+export interface BusLog { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
+
+export class BusPublisher {
+  readonly stats = new BusPublishStats()
+  private nc: NatsConnection | null = null
+  private js: JetStreamClient | null = null
+  private readonly symbols: SymbolTable
+  private readSeq: number
+  /** the first ring sequence a failed publish carried: reading rewinds there once nothing is in flight */
+  private failedFrom = Infinity
+  /** after a failure: one publish at a time until one is acknowledged, so the stream keeps ring order per symbol */
+  private probing = false
+  private timer: NodeJS.Timeout | null = null
+  private stopped = false
+
+  constructor(private readonly ring: TickRing, shared: SharedSymbols, private readonly opts: BusPublisherOptions, private readonly log: BusLog) {
+    this.symbols = new SymbolTable(shared)
+    this.readSeq = ring.cursor
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.nc = await connect({ servers: [...this.opts.servers], name: 'tickcast-ingest', maxReconnectAttempts: -1, reconnectTimeWait: 250 })
+    } catch (e) { throw new BootError('BUS_UNAVAILABLE', `cannot reach the bus at ${this.opts.servers.join(',')}: ${String(e)}`) }
+    void (async () => {
+      for await (const s of this.nc!.status()) {
+        if (s.type === 'disconnect') this.stats.connected = false
+        else if (s.type === 'reconnect') this.stats.connected = true
+      }
+    })()
+    await ensureBusStream(await this.nc.jetstreamManager(), this.opts)
+    this.js = this.nc.jetstream()
+    this.stats.connected = true
+    this.timer = setInterval(() => this.pump(), this.opts.pollMs ?? 2)
+    this.log.info({ stream: this.opts.name, servers: this.opts.servers }, 'publishing to the bus')
+  }
+
+  /** One bounded turn: publish what the ring holds past readSeq, unless too much awaits its ack. */
+  pump(): void {
+    const js = this.js, r = this.ring, st = this.stats
+    if (js === null || this.stopped || !st.connected) return // while disconnected nothing new is queued behind failures
+    if (this.failedFrom !== Infinity) {
+      if (st.inFlight > 0) return
+      this.readSeq = this.failedFrom - 1; this.failedFrom = Infinity // the bus drops what it stored already (msg id)
+      this.probing = true
+    }
+    const end = r.cursor
+    if (end - this.readSeq > r.capacity) { st.lapped += end - r.capacity - this.readSeq; this.readSeq = end - r.capacity }
+    const maxInFlight = this.probing ? 1 : this.opts.maxInFlight ?? 20_000
+    const last = Math.min(end, this.readSeq + (this.opts.batch ?? 8192))
+    for (let seq = this.readSeq + 1; seq <= last && st.inFlight < maxInFlight; seq++) {
+      const i = seq & r.mask, id = r.symbolId[i], kind = r.kind[i]
+      if (id >= this.symbols.size) this.symbols.learnUpTo(id)
+      const name = this.symbols.name[id], n = r.symbolSeq[i]
+      const buf = Buffer.allocUnsafe(BUS_RECORD_BYTES)
+      writeRecord(r, i, this.symbols.priceExponent[id], this.symbols.sizeExponent[id], buf, 0)
+      const msgID = kind === KIND_SYMBOL ? `${this.opts.epoch}:${name}:sym` : `${this.opts.epoch}:${name}:${KIND_SUBJECTS[kind]}:${n}:${r.code[i]}`
+      st.published++; st.inFlight++
+      js.publish(subjectOf(this.opts.prefix, kind, name), buf, { msgID, timeout: 2000 }).then((ack) => {
+        st.inFlight--; st.acked++; this.probing = false
+        if (ack.duplicate) st.duplicates++
+      }, () => {
+        st.inFlight--; st.failures++
+        if (seq < this.failedFrom) this.failedFrom = seq
+      })
+      this.readSeq = seq
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.timer !== null) clearInterval(this.timer)
+    const deadline = Date.now() + 2000
+    while (this.stats.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    await this.nc?.close()
+  }
+}

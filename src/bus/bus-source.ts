@@ -1,0 +1,133 @@
+// Owns an edge node's input: consumes the bus stream in order into this node's ring, keeping upstream n unchanged,
+// and marks every symbol stale while the bus is unreachable. Must never renumber events or reorder a symbol's stream.
+import { connect, consumerOpts } from 'nats'
+import type { JetStreamSubscription, NatsConnection } from 'nats'
+import { BootError } from '../errors.js'
+import { NO_SYMBOL } from '../model/shared-symbols.js'
+import type { SharedSymbols } from '../model/shared-symbols.js'
+import { STALE_FEED_DOWN, STALE_NONE } from '../model/staleness.js'
+import type { SymbolSequences } from '../normalize/symbol-sequences.js'
+import { KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_SYMBOL, KIND_TRADE, LAST_DATA_KIND } from '../ring/ring-buffer.js'
+import type { TickRing } from '../ring/ring-buffer.js'
+import { newRecord, readRecord } from './bus-codec.js'
+import type { BusLog } from './bus-publisher.js'
+
+export class BusConsumeStats {
+  consumed = 0
+  /** records already applied (a publisher's re-send after a failure): dropped by n */
+  duplicates = 0
+  /** last stream sequence applied, and the stream's last sequence at the latest check: lag = their difference */
+  streamSeq = 0
+  streamLastSeq = 0
+  connected = false
+}
+
+export interface BusSourceOptions { servers: readonly string[]; stream: string; prefix: string }
+
+export class BusSource {
+  readonly stats = new BusConsumeStats()
+  private nc: NatsConnection | null = null
+  private messages: JetStreamSubscription | null = null
+  private readonly rec = newRecord()
+  private pending = 0
+  private stale = false
+  private stopped = false
+  private lagTimer: NodeJS.Timeout | null = null
+  private readonly commitBound = (): void => { this.pending = 0; this.ring.commit() }
+
+  constructor(private readonly ring: TickRing, private readonly symbols: SharedSymbols, private readonly seqs: SymbolSequences,
+    private readonly opts: BusSourceOptions, private readonly log: BusLog) {}
+
+  async start(): Promise<void> {
+    try {
+      this.nc = await connect({ servers: [...this.opts.servers], name: 'tickcast-edge', maxReconnectAttempts: -1, reconnectTimeWait: 250 })
+    } catch (e) { throw new BootError('BUS_UNAVAILABLE', `cannot reach the bus at ${this.opts.servers.join(',')}: ${String(e)}`) }
+    this.stats.connected = true
+    void this.watchStatus(this.nc)
+    const jsm = await this.nc.jetstreamManager()
+    try { await jsm.streams.info(this.opts.stream) } catch (e) { throw new BootError('BUS_STREAM_MISSING', `stream ${this.opts.stream}: ${String(e)}`) }
+    // an ordered push consumer: in stream order, recreated from the last delivered sequence after any interruption
+    // (nats-server 2.9 has no pull-based ordered consumers)
+    const o = consumerOpts()
+    o.orderedConsumer(); o.deliverAll(); o.bindStream(this.opts.stream)
+    this.messages = await this.nc.jetstream().subscribe(`${this.opts.prefix}.>`, o)
+    void this.pump(this.messages)
+    this.lagTimer = setInterval(() => { void this.checkLag() }, 500)
+    this.log.info({ stream: this.opts.stream, servers: this.opts.servers }, 'consuming the bus')
+  }
+
+  /** Bus health for /readyz: connected and within `maxLag` messages of the stream's end. */
+  health(maxLag: number): { ready: boolean; reason?: string } {
+    if (!this.stats.connected) return { ready: false, reason: 'bus unreachable' }
+    const lag = this.stats.streamLastSeq - this.stats.streamSeq
+    return lag > maxLag ? { ready: false, reason: `bus lag ${lag} messages` } : { ready: true }
+  }
+
+  private async checkLag(): Promise<void> {
+    try { this.stats.streamLastSeq = (await (await this.nc!.jetstreamManager()).streams.info(this.opts.stream)).state.last_seq } catch { /* down: health says so */ }
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') { this.stats.connected = false; this.markAll(KIND_STALE, STALE_FEED_DOWN) }
+      else if (s.type === 'reconnect') this.stats.connected = true // fresh again once the next record arrives
+    }
+  }
+
+  private async pump(messages: JetStreamSubscription): Promise<void> {
+    for await (const m of messages) {
+      if (this.stopped) break
+      this.stats.consumed++; this.stats.streamSeq = m.seq
+      if (this.stale) this.markAll(KIND_FRESH, STALE_NONE)
+      this.apply(m.subject, m.data)
+    }
+  }
+
+  /** One record into the ring: the symbol is learned (KIND_SYMBOL first), n is the upstream one. */
+  private apply(subject: string, data: Uint8Array): void {
+    const rec = readRecord(data, 0, this.rec), name = subject.slice(subject.indexOf('.', subject.indexOf('.', subject.indexOf('.') + 1) + 1) + 1)
+    let id = this.symbols.idOf(name)
+    if (id === NO_SYMBOL) {
+      id = this.symbols.add(name, rec.px, rec.qx)
+      if (id === NO_SYMBOL) return
+      this.write(KIND_SYMBOL, id, 0, 0)
+    }
+    if (rec.kind === KIND_SYMBOL) return
+    const data_ = rec.kind <= LAST_DATA_KIND
+    if (data_ && rec.n <= this.seqs.next[id]) { this.stats.duplicates++; return }
+    const r = this.ring, i = r.nextSlot()
+    r.kind[i] = rec.kind; r.code[i] = rec.code; r.symbolId[i] = id; r.symbolSeq[i] = rec.n
+    r.exchTimeUs[i] = rec.timeUs; r.recvTimeMs[i] = performance.now()
+    if (rec.kind === KIND_QUOTE) { r.bidPrice[i] = rec.a; r.bidSize[i] = rec.b; r.askPrice[i] = rec.c; r.askSize[i] = rec.d }
+    else if (rec.kind === KIND_TRADE) { r.tradePrice[i] = rec.a; r.tradeSize[i] = rec.b; r.tradeId[i] = rec.c }
+    if (data_) { this.seqs.next[id] = rec.n; this.seqs.lastRingSeq[id] = r.cursor + 1 } else this.seqs.upstreamStale[id] = rec.kind === KIND_STALE ? rec.code : 0
+    r.advance()
+    this.scheduleCommit()
+  }
+
+  private write(kind: number, id: number, code: number, timeUs: number): void {
+    const r = this.ring, i = r.nextSlot()
+    r.kind[i] = kind; r.code[i] = code; r.symbolId[i] = id; r.symbolSeq[i] = this.seqs.next[id]
+    r.exchTimeUs[i] = timeUs; r.recvTimeMs[i] = performance.now()
+    if (kind !== KIND_SYMBOL) this.seqs.upstreamStale[id] = code
+    r.advance()
+    this.scheduleCommit()
+  }
+
+  /** The bus went away (stale, feed_down) or came back (fresh): every symbol is told, in order with its data. */
+  private markAll(kind: number, code: number): void {
+    this.stale = kind === KIND_STALE
+    const now = Date.now() * 1000
+    for (let id = 0; id < this.symbols.size; id++) if (this.seqs.upstreamStale[id] !== code) this.write(kind, id, code, now)
+  }
+
+  private scheduleCommit(): void { if (this.pending++ === 0) setImmediate(this.commitBound) }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.lagTimer !== null) clearInterval(this.lagTimer)
+    this.messages?.unsubscribe()
+    await this.nc?.close()
+  }
+}
