@@ -8,8 +8,7 @@
 //   http/routes.ts, http/app-host.ts   HTTP routes; listening or serving as a worker's child app
 import * as uWS from 'uWebSockets.js'
 import { AuditLog } from '../auth/audit-log.js'
-import { AUTH_DEFAULTS, Authenticator } from '../auth/authenticator.js'
-import type { AuthOptions } from '../auth/authenticator.js'
+import { Authenticator } from '../auth/authenticator.js'
 import { httpAuthorizer } from '../auth/http-auth.js'
 import { WsAuth } from '../auth/ws-auth.js'
 import type { LastValueCache } from '../cache/last-value-cache.js'
@@ -17,10 +16,7 @@ import type { WireFormat } from '../codec/tick-codec.js'
 import { CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER } from '../errors.js'
 import { addChildApp, childAppDescriptor, closeListening, listenApp, removeChildApp } from '../http/app-host.js'
 import { ConnectionGate, REFUSAL_STATUS } from '../http/connection-limits.js'
-import type { AdmissionLimits } from '../http/connection-limits.js'
 import { registerRoutes } from '../http/routes.js'
-import type { MetricsBody, ReadyState } from '../http/routes.js'
-import type { HttpStats } from '../metrics/http-stats.js'
 import type { SymbolTable } from '../model/symbols.js'
 import { ControlRequest } from '../subscriptions/protocol.js'
 import { RequestResult } from '../subscriptions/registry.js'
@@ -36,63 +32,10 @@ import { THROTTLE_TICK_MS } from './ws/writer.js'
 import type { WsStats } from './ws-stats.js'
 
 export { THROTTLE_TICK_MS } from './ws/writer.js'
-
-export interface WsServerOptions {
-  path?: string
-  maxSymbolsPerConnection?: number
-  maxPatternsPerConnection?: number
-  maxControlMessagesPerSec?: number
-  /** token-bucket size; a client that sends this many more while limited is closed with 4005 */
-  controlBurst?: number
-  maxPayloadLengthBytes?: number
-  /** soft limit: over it a connection is conflated */
-  maxBackpressureBytes?: number
-  /** hard limit (uWS maxBackpressure): a connection over it is closed 4001 at once; default 4 × the soft limit */
-  slowHardLimitBytes?: number
-  /** a connection still conflating after this long (its buffer never drained to half the soft limit) is closed 4001 */
-  slowGraceMs?: number
-  idleTimeoutSec?: number
-  /** exact Origin values allowed; null/absent = any origin (a missing Origin header is always allowed) */
-  allowedOrigins?: readonly string[] | null
-  /** the stream epoch resume (`since`) is valid in (server.ts: --stream-epoch or unique per process) */
-  streamEpoch?: string
-  /** how long close() lets close handshakes finish before it cuts every remaining socket */
-  closeGraceMs?: number
-  ready?: () => ReadyState
-  metrics?: () => Promise<MetricsBody>
-  /** HTTP request counters (tickcast_http_requests_total) */
-  http?: HttpStats
-  extraRoutes?: (app: uWS.TemplatedApp) => void
-  /** authentication and entitlements (README, Security); absent = anonymous clients see every symbol (loopback only) */
-  auth?: Partial<AuthOptions>
-  /** TLS (uWS SSLApp): PEM files and the key's passphrase (read from its file by the caller) */
-  tls?: { certFile: string; keyFile: string; passphrase: string } | null
-  /** global / per-IP connection caps and per-IP upgrade rate; absent = unlimited */
-  admission?: AdmissionLimits
-}
-
-const NO_AUTH: AuthOptions = {
-  ...AUTH_DEFAULTS, secretFile: '', jwksFile: '', jwksUrl: '', issuer: '', audience: '', apiKeysFile: '', rolesFile: '', allowAnonymous: false, queryToken: false,
-}
-
-export const WS_DEFAULTS = Object.freeze({
-  path: '/v1/stream',
-  maxSymbolsPerConnection: 1000,
-  maxPatternsPerConnection: 10,
-  maxControlMessagesPerSec: 50,
-  controlBurst: 100,
-  maxPayloadLengthBytes: 4 * 1024,
-  maxBackpressureBytes: 1024 * 1024,
-  slowGraceMs: 10_000,
-  /** uWS rounds to its 4 s timer granularity; automatic pings keep healthy peers alive */
-  idleTimeoutSec: 60,
-  closeGraceMs: 200,
-})
-
-export interface WsLog {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
+export { WS_DEFAULTS } from './ws/server-options.js'
+export type { WsLog, WsServerOptions } from './ws/server-options.js'
+import { NO_AUTH, WS_DEFAULTS } from './ws/server-options.js'
+import type { WsLog, WsServerOptions } from './ws/server-options.js'
 
 interface UserData { c: Connection; ip: string }
 type Ws = uWS.WebSocket<UserData>
