@@ -16,6 +16,7 @@ import type { WireFormat } from '../codec/tick-codec.js'
 import { CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER } from '../errors.js'
 import { addChildApp, childAppDescriptor, closeListening, listenApp, removeChildApp } from '../http/app-host.js'
 import { ConnectionGate, REFUSAL_STATUS } from '../http/connection-limits.js'
+import { guardedRoutes, PipelineGuard } from '../http/pipeline-guard.js'
 import { registerRoutes } from '../http/routes.js'
 import type { SymbolTable } from '../model/symbols.js'
 import { ControlRequest } from '../subscriptions/protocol.js'
@@ -48,6 +49,8 @@ export class WsServer implements FrameSink {
   private readonly hub: Hub
   private readonly host: ConnectionHost
   readonly auth: WsAuth
+  /** bounds pipelined HTTP requests per address per turn (tickcast_http_pipelining_refused_total) */
+  readonly pipeline: PipelineGuard
   private readonly allowedOrigins: ReadonlySet<string> | null
   private readonly closeGraceMs: number
   private readonly connections = new Set<Connection>()
@@ -106,7 +109,8 @@ export class WsServer implements FrameSink {
       drain: this.onDrain.bind(this),
       close: this.onClose.bind(this),
     })
-    registerRoutes(this.app, {
+    this.pipeline = new PipelineGuard(opts.http ?? { pipeliningRefused: 0 })
+    registerRoutes(guardedRoutes(this.app, this.pipeline), {
       symbols, lvc, ready: opts.ready, metrics: opts.metrics, extraRoutes: opts.extraRoutes, http: opts.http, auth: httpAuthorizer(authn, this.auth.audit),
       onDenied: (ip, principal, symbol) => { authn.denied(1); this.auth.audit.denied(ip, principal, [symbol], 'rest') },
       isClosing: () => this.closing !== null,

@@ -26,7 +26,7 @@ describe('registerPageRoutes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tickcast-client-'))
     running.push({ stop: async () => rmSync(dir, { recursive: true, force: true }) })
     mkdirSync(join(dir, 'client'))
-    for (const path of ['/client.js', '/client/tickcast-client.js', '/client/msgpack-decode.js', '/client/symbol-state.js', '/client/decimal.js', '/client/client-auth.js', '/client/pings.js']) {
+    for (const path of ['/client.js', '/client/tickcast-client.js', '/client/msgpack-decode.js', '/client/symbol-state.js', '/client/decimal.js', '/client/client-auth.js', '/client/pings.js', '/client/resume-plan.js']) {
       const r = await fetch(base + path)
       expect(r.status, path).toBe(200)
       expect(r.headers.get('content-type'), path).toBe('text/javascript; charset=utf-8')

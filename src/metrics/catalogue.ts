@@ -196,6 +196,8 @@ export function registerCatalogue(m: MetricsRegistry, s: MetricSources): void {
   if (http) {
     m.counter('tickcast_http_requests_total', 'HTTP requests answered, by route and status class.',
       () => HTTP_ROUTES.flatMap((route, r) => HTTP_STATUS_CLASSES.map((status, c) => ({ labels: { route, status }, value: http.requests[r * HTTP_STATUS_CLASSES.length + c] }))))
+    m.counter('tickcast_http_pipelining_refused_total', 'Pipelined HTTP requests over the per-address per-turn bound; each closed its connection.',
+      () => [{ labels: {}, value: http.pipeliningRefused }])
   }
 
   // Event loop: prom-client's nodejs_eventloop_lag_*_seconds (process registry) give the delay; utilisation

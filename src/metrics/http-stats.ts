@@ -11,6 +11,8 @@ export const HTTP_STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx'] as const
 export class HttpStats {
   /** requests[route index * 4 + status class index]; one flat array so counting allocates nothing */
   readonly requests = new Float64Array(HTTP_ROUTES.length * HTTP_STATUS_CLASSES.length)
+  /** pipelined requests over the per-turn bound (src/http/pipeline-guard.ts): each closed its connection */
+  pipeliningRefused = 0
 
   /** One request answered: `route` is an HTTP_ROUTES name, `status` the numeric code (e.g. 404). */
   count(route: HttpRoute, status: number): void {
