@@ -11,6 +11,7 @@ import { MAX_ERRORS_PER_REQUEST, OP_AUTH, OP_PING, OP_SUBSCRIBE, ackReply, error
 import type { CloseReason, ControlErrorCode } from '../ws-stats.js'
 import { ConnectionOutput } from './connection-output.js'
 import { planResume, resumedIds } from './connection-resume.js'
+import { SNAPSHOT_SYMBOLS_PER_SEC, SnapshotBudget } from './snapshot-budget.js'
 import type { ConnectionHost } from './connection-host.js'
 import { LADDER_CONFLATING, effectiveMaxAgeMs, effectiveMaxHz } from './writer.js'
 
@@ -32,6 +33,7 @@ function openSession(): AuthSession { const s = new AuthSession('-', Infinity); 
 export class Connection extends ConnectionOutput implements AuthedConnection {
   private tokens: number
   private lastRefillMs: number
+  private readonly snapshots = new SnapshotBudget()
 
   constructor(format: WireFormat, host: ConnectionHost, nowMs: number, readonly session: AuthSession = openSession()) {
     super(format, host)
@@ -61,6 +63,9 @@ export class Connection extends ConnectionOutput implements AuthedConnection {
     const out = host.result
     out.reset()
     const subscribe = req.op === OP_SUBSCRIBE
+    // refused whole, before it changes anything: a subscription without its snapshot would have no baseline
+    const wait = subscribe && req.snapshot ? this.snapshots.waitMs(host.symbols.size, nowMs) : 0
+    if (wait > 0) { this.sendError(ERR_RATE_LIMITED, `snapshot budget: ${SNAPSHOT_SYMBOLS_PER_SEC} symbols per second; retry in ${wait} ms`, req.id, undefined); return }
     if (subscribe) host.hub.subscribe(this, req.symbols, out)
     else host.hub.unsubscribe(this, req.symbols, out)
     for (let i = 0; i < out.errorCodes.length; i++) this.sendError(out.errorCodes[i], out.errorMessages[i], req.id, out.errorSymbols[i])
@@ -83,7 +88,7 @@ export class Connection extends ConnectionOutput implements AuthedConnection {
       ? planResume(replay, host.symbols, req.since, out, (id) => req.epoch !== replay.epoch || this.isHeld(id)) : undefined
     this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age, recovered, replay?.epoch))
     if (recovered !== undefined && replay !== null) replay.write(this.format, resumedIds(), (f, bin) => this.sendFrame(f, bin))
-    if (req.snapshot) this.snapshot(out, nowMs)
+    if (req.snapshot) { this.snapshots.spend(out.added.length + out.listed.length); this.snapshot(out, nowMs) }
   }
 
   private sendError(code: string, message: string, id: string | number | undefined, symbol: string | undefined): void {
