@@ -231,17 +231,7 @@ export class SoupServer {
   private onLogin(c: Client, buf: Buffer, off: number, len: number): void {
     const sock = c.sock, l = c.login
     if (c.loggedIn || !parseLoginRequest(buf, off, len, l)) { sock.destroy(); return }
-    const o = this.opts
-    let reject = 0
-    if ((o.username !== undefined && l.username !== o.username) || (o.password !== undefined && l.password !== o.password)) reject = REJECT_NOT_AUTHORIZED
-    else if (l.session !== '' && l.session !== this.sessionId) reject = REJECT_SESSION_UNAVAILABLE
-    if (reject !== 0) {
-      this.counters.rejected++
-      const r = Buffer.allocUnsafe(LOGIN_REJECTED_BYTES)
-      writeLoginRejected(r, 0, reject)
-      sock.end(r)
-      return
-    }
+    if (rejectLogin(sock, this.opts, l, this.sessionId)) { this.counters.rejected++; return }
     // 0 = live; older than the store = oldest retained (the client sees the gap); beyond the head = live.
     const req = l.requestedSeq, oldest = this.oldestSeq
     const start = req === 0 || req > this.seq ? this.seq : req < oldest ? oldest : req
@@ -273,4 +263,18 @@ export class SoupServer {
       }
     }
   }
+}
+
+/**
+ * Answers a login that names the wrong credentials (A) or another session (S) with Login Rejected and ends the
+ * socket; true when it did. Shared by the real-time and GLIMPSE servers, which check logins the same way.
+ */
+export function rejectLogin(sock: net.Socket, o: { username?: string; password?: string }, l: LoginRequest, sessionId: string): boolean {
+  const reject = (o.username !== undefined && l.username !== o.username) || (o.password !== undefined && l.password !== o.password)
+    ? REJECT_NOT_AUTHORIZED : l.session !== '' && l.session !== sessionId ? REJECT_SESSION_UNAVAILABLE : 0
+  if (reject === 0) return false
+  const r = Buffer.allocUnsafe(LOGIN_REJECTED_BYTES)
+  writeLoginRejected(r, 0, reject)
+  sock.end(r)
+  return true
 }

@@ -5,10 +5,10 @@ import net from 'node:net'
 import { FRAMER_BAD_LENGTH, Framer } from '../../src/feed/framer.js'
 import { END_OF_SNAPSHOT_BYTES, writeEndOfSnapshot } from '../../src/feed/glimpse.js'
 import {
-  LOGIN_ACCEPTED_BYTES, LOGIN_REJECTED_BYTES, LoginRequest, PKT_LOGIN_REQUEST, PKT_LOGOUT_REQUEST,
-  REJECT_NOT_AUTHORIZED, REJECT_SESSION_UNAVAILABLE, parseLoginRequest, writeLoginAccepted,
-  writeLoginRejected, writeSequencedHeader,
+  LOGIN_ACCEPTED_BYTES, LoginRequest, PKT_LOGIN_REQUEST, PKT_LOGOUT_REQUEST, parseLoginRequest, writeLoginAccepted,
+  writeSequencedHeader,
 } from '../../src/feed/soupbin.js'
+import { rejectLogin } from '../soup-server.js'
 
 /** The book at one instant: its ITCH messages and the real-time sequence that follows them. */
 export interface GlimpseSnapshot {
@@ -72,15 +72,7 @@ export class GlimpseServer {
       if (type !== PKT_LOGIN_REQUEST) return // client heartbeats
       if (served || !parseLoginRequest(buf, off, len, login)) { sock.destroy(); return }
       served = true
-      const reject = (this.opts.username !== undefined && login.username !== this.opts.username) || (this.opts.password !== undefined && login.password !== this.opts.password)
-        ? REJECT_NOT_AUTHORIZED : login.session !== '' && login.session !== this.sessionId ? REJECT_SESSION_UNAVAILABLE : 0
-      if (reject !== 0) {
-        this.counters.rejected++
-        const r = Buffer.allocUnsafe(LOGIN_REJECTED_BYTES)
-        writeLoginRejected(r, 0, reject)
-        sock.end(r)
-        return
-      }
+      if (rejectLogin(sock, this.opts, login, this.sessionId)) { this.counters.rejected++; return }
       this.serve(sock)
     }, CLIENT_MAX_BODY_BYTES)
     sock.on('data', (chunk: Buffer) => { if (framer.push(chunk) === FRAMER_BAD_LENGTH) { this.counters.badFrames++; sock.destroy() } })

@@ -9,6 +9,8 @@ import { readCapture } from '../../../feeds/capture/pcap.js'
 import { DECODE_OK } from '../../errors.js'
 import type { TickSink } from '../../normalize/tick-sink.js'
 import { FeedStats } from '../feed-stats.js'
+import { topsOf } from '../../../test-support/itch-sample.js'
+import type { RefOrder } from '../../../test-support/itch-sample.js'
 import { ItchDecoder } from './itch.js'
 
 const SAMPLES = new URL('../../../feeds/samples/', import.meta.url)
@@ -35,7 +37,7 @@ function messages(): Array<{ bytes: Buffer; ref: Ref }> {
 
 /** A plain Map book over the reference fields; orders placed before the capture are unknown, as to a live book joining mid-day. */
 function referenceTops(msgs: Array<{ ref: Ref }>): Map<number, Top> {
-  const orders = new Map<number, { locate: number; buy: boolean; price: number; shares: number }>()
+  const orders = new Map<number, RefOrder>()
   const add = (ref: number, locate: number, buy: boolean, price: number, shares: number): void => { orders.set(ref, { locate, buy, price, shares }) }
   const reduce = (ref: number, shares: number): void => {
     const o = orders.get(ref)
@@ -57,17 +59,7 @@ function referenceTops(msgs: Array<{ ref: Ref }>): Map<number, Top> {
       }
     }
   }
-  const tops = new Map<number, Top>()
-  for (const locate of new Set([...orders.values()].map((o) => o.locate))) {
-    const side = (buy: boolean): [number, number] => {
-      const mine = [...orders.values()].filter((o) => o.locate === locate && o.buy === buy)
-      if (mine.length === 0) return [0, 0]
-      const best = buy ? Math.max(...mine.map((o) => o.price)) : Math.min(...mine.map((o) => o.price))
-      return [best, mine.filter((o) => o.price === best).reduce((s, o) => s + o.shares, 0)]
-    }
-    tops.set(locate, [...side(true), ...side(false)])
-  }
-  return tops
+  return topsOf(orders)
 }
 
 describe('ITCH book on the real sample', () => {
