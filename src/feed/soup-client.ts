@@ -15,6 +15,8 @@ import type { ResolvedSoupOptions, SoupClientOptions } from './soup-options.js'
 
 export type { ResumeFrom, SoupClientOptions } from './soup-options.js'
 
+/** private twin of PKT_SEQUENCED for the per-message path: an imported binding is re-read from its module cell per use */
+const SEQUENCED = PKT_SEQUENCED
 const ST_IDLE = 0, ST_CONNECTING = 1, ST_LOGGING_IN = 2, ST_LOGGED_IN = 3, ST_BACKOFF = 4
 /** terminal: stop() was called or the server ended the session */
 const ST_STOPPED = 5
@@ -66,6 +68,8 @@ export class SoupClient {
   private backoffTimer: NodeJS.Timeout | null = null
   private stopping: Promise<void> | null = null
   private readonly tickMs: number
+  /** largest plausible Sequenced Data length field (type byte + the payload protocol's largest message) */
+  private readonly maxSequencedLen: number
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
   private bytesSinceYield = 0
   /** connections in a row that ended on a bad frame: a feed that keeps sending garbage backs off like a refused one */
@@ -79,6 +83,7 @@ export class SoupClient {
     stats.nextSeqGauge = this.nextSeq
     this.framer = new Framer(this.onFrame.bind(this), this.opts.maxFrameBytes)
     this.tickMs = tickPeriodMs(this.opts)
+    this.maxSequencedLen = this.opts.maxMessageBytes + 1
     this.onData = this.onData.bind(this)
     this.onRead = this.onRead.bind(this)
     this.resumeRead = this.resumeRead.bind(this)
@@ -180,8 +185,8 @@ export class SoupClient {
   /** One SoupBinTCP packet: buf[off] is the type byte, len = type + payload. */
   private onFrame(buf: Buffer, off: number, len: number): void {
     const type = buf[off]
-    if (type === PKT_SEQUENCED) {
-      if (len < 2 || len > this.opts.maxMessageBytes + 1) { this.badFrame('sequenced data of ' + (len - 1) + ' bytes'); return }
+    if (type === SEQUENCED) {
+      if (len < 2 || len > this.maxSequencedLen) { this.badFrame('sequenced data of ' + (len - 1) + ' bytes'); return }
       if (this.state !== ST_LOGGED_IN) { this.protocolError('S before login'); return }
       const seq = this.recvSeq++, s = this.stats
       if (seq < this.nextSeq) { s.duplicates++; return } // replay overlap: already delivered

@@ -17,6 +17,10 @@ export { SymbolSequences } from './symbol-sequences.js'
 
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18]
 const MAX_EXACT = Number.MAX_SAFE_INTEGER
+// Private twins of the imported constants the per-tick paths use: V8 re-reads an imported binding from its module cell
+// (with a TDZ hole check) at every use in optimized code, where a private const folds to an immediate (bench:ingest).
+const NONE = NO_SYMBOL, OK = DECODE_OK, UNKNOWN = DECODE_UNKNOWN_SYMBOL, BAD_VALUE = DECODE_BAD_VALUE
+const QUOTE = KIND_QUOTE, TRADE = KIND_TRADE, STATUS = KIND_STATUS, COMMIT_EVERY = MAX_UNCOMMITTED_EVENTS
 /** why this feed holds a symbol stale; a symbol can be both (reported as the gap: it outlasts the outage) */
 const GAP_BIT = 1, DOWN_BIT = 2
 
@@ -155,8 +159,8 @@ export class Normalizer implements TickSink {
   }
 
   quote(locate: number, exchTimeUs: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, flags: number): DecodeStatus {
-    const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NO_SYMBOL
-    if (id === NO_SYMBOL) return DECODE_UNKNOWN_SYMBOL
+    const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NONE
+    if (id === NONE) return UNKNOWN
     // Rare paths live out of line so quote() stays small enough for V8 to inline into the decoders (bench:ingest:
     // with them inline it was not, at −9 % events per CPU-second).
     if (this.rescaled[locate] !== 0) return this.quoteRescaled(locate, id, exchTimeUs, bidPrice, bidSize, askPrice, askSize, flags)
@@ -166,54 +170,54 @@ export class Normalizer implements TickSink {
   private writeQuote(id: number, exchTimeUs: number, bp: number, bs: number, ap: number, as: number, flags: number): DecodeStatus {
     if (this.staleCount !== 0) this.beforeEventWhileStale()
     const r = this.ring, i = r.nextSlot()
-    r.kind[i] = KIND_QUOTE; r.code[i] = flags; r.symbolId[i] = id
+    r.kind[i] = QUOTE; r.code[i] = flags; r.symbolId[i] = id
     r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.bidPrice[i] = bp; r.bidSize[i] = bs; r.askPrice[i] = ap; r.askSize[i] = as
     r.advance()
-    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.commit()
+    if (++this.pending >= COMMIT_EVERY) this.commit()
     if (this.staleCount !== 0) this.afterQuoteWhileStale(id)
-    return DECODE_OK
+    return OK
   }
 
   /** Two feeds disagree on a symbol's exponent: rescale to the symbol's, and refuse what is no longer exact. */
   private quoteRescaled(locate: number, id: number, exchTimeUs: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, flags: number): DecodeStatus {
     const pm = this.priceMul[locate], pd = this.priceDiv[locate], sm = this.sizeMul[locate], sd = this.sizeDiv[locate]
     const bp = (bidPrice * pm) / pd, ap = (askPrice * pm) / pd, bs = (bidSize * sm) / sd, as = (askSize * sm) / sd
-    if (!exact(bp) || !exact(ap) || !exact(bs) || !exact(as)) return DECODE_BAD_VALUE
+    if (!exact(bp) || !exact(ap) || !exact(bs) || !exact(as)) return BAD_VALUE
     return this.writeQuote(id, exchTimeUs, bp, bs, ap, as, flags)
   }
 
   trade(locate: number, exchTimeUs: number, price: number, size: number, tradeId: number, side: number): DecodeStatus {
-    const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NO_SYMBOL
-    if (id === NO_SYMBOL) return DECODE_UNKNOWN_SYMBOL
+    const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NONE
+    if (id === NONE) return UNKNOWN
     let p = price, q = size
     if (this.rescaled[locate] !== 0) {
       p = (p * this.priceMul[locate]) / this.priceDiv[locate]; q = (q * this.sizeMul[locate]) / this.sizeDiv[locate]
-      if (!exact(p) || !exact(q)) return DECODE_BAD_VALUE
+      if (!exact(p) || !exact(q)) return BAD_VALUE
     }
     if (this.staleCount !== 0) this.beforeEventWhileStale() // rare paths out of line: quote() must stay small enough to inline
     const r = this.ring, i = r.nextSlot()
-    r.kind[i] = KIND_TRADE; r.code[i] = side; r.symbolId[i] = id
+    r.kind[i] = TRADE; r.code[i] = side; r.symbolId[i] = id
     r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.tradePrice[i] = p; r.tradeSize[i] = q; r.tradeId[i] = tradeId
     r.advance()
-    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.commit()
-    return DECODE_OK
+    if (++this.pending >= COMMIT_EVERY) this.commit()
+    return OK
   }
 
   status(locate: number, exchTimeUs: number, code: number): DecodeStatus {
-    const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NO_SYMBOL
-    if (id === NO_SYMBOL) return DECODE_UNKNOWN_SYMBOL
+    const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NONE
+    if (id === NONE) return UNKNOWN
     if (this.staleCount !== 0) this.beforeEventWhileStale() // rare paths out of line: quote() must stay small enough to inline
     const r = this.ring, i = r.nextSlot()
-    r.kind[i] = KIND_STATUS; r.code[i] = code; r.symbolId[i] = id
+    r.kind[i] = STATUS; r.code[i] = code; r.symbolId[i] = id
     r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.advance()
-    if (++this.pending >= MAX_UNCOMMITTED_EVENTS) this.commit()
-    return DECODE_OK
+    if (++this.pending >= COMMIT_EVERY) this.commit()
+    return OK
   }
 
   /** An event proves the feed is up: its fresh markers go before the event (down implies some symbol is stale). */
