@@ -9,7 +9,8 @@ import { TopsDecoder } from '../src/feed/decoders/tops.js'
 import { FeedStats } from '../src/feed/feed-stats.js'
 import type { TickSink } from '../src/normalize/tick-sink.js'
 
-const pcap = gunzipSync(readFileSync(new URL('../feeds/samples/iex-tops16/TOPS16.pcapng.gz', import.meta.url)))
+// from the working directory (the repository root, as npm runs it): the file sits beside the sources, not in dist
+const pcap = gunzipSync(readFileSync('feeds/samples/iex-tops16/TOPS16.pcapng.gz'))
 const offs: number[] = [], lens: number[] = []
 readCapture(pcap, new TransportDemux(new IexTpReader({ message(_b, o, l) { offs.push(o); lens.push(l) } })))
 let names = 0, ticks = 0

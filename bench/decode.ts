@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { loadUniverse } from '../feeds/sim/universe.js'
 import { FeedGenerator } from '../feeds/sim/generator.js'
 import { loadCapture } from '../feeds/replay/load-capture.js'
@@ -69,40 +70,87 @@ function framingWalk(buf: Buffer): number {
   return n
 }
 
+const USAGE = `Usage: npm run bench:decode -- [options]
+
+Decoders alone on one core (each feeds a counting sink: no network, no ring), beside a framing walk of the same bytes
+measured in the same run (the ratio survives a noisy machine).
+
+Options:
+  --only LIST        decoders to run, comma-separated: native,itch,tops (default all)
+  --rounds N         timed rounds after one warm-up; best and median are printed (default 5)
+  --messages N       native messages, and synthetic ITCH order-flow messages (default 2000000)
+  --tops-passes N    passes over the real IEX TOPS sample per round (default 20)
+  --out FILE         where the JSON goes (default bench/results/decode.json)
+  --help             this text`
+
+const DECODERS = ['native', 'itch', 'tops']
+
+interface Options { only: string[]; rounds: number; messages: number; topsPasses: number; out: string }
+
+function options(): Options {
+  let parsed
+  try {
+    parsed = parseArgs({ options: {
+      only: { type: 'string', default: DECODERS.join(',') }, rounds: { type: 'string', default: '5' },
+      messages: { type: 'string', default: '2000000' }, 'tops-passes': { type: 'string', default: '20' },
+      out: { type: 'string', default: 'bench/results/decode.json' }, help: { type: 'boolean', short: 'h' },
+    } })
+  } catch (e) { return usageError((e as Error).message) }
+  const a = parsed.values
+  if (a.help === true) { console.log(USAGE); process.exit(0) }
+  const int = (name: string, v: string): number => {
+    const n = Number(v)
+    return Number.isInteger(n) && n >= 1 ? n : usageError(`--${name} must be an integer ≥ 1, got ${v}`)
+  }
+  const only = a.only.split(',').map((x) => x.trim()).filter((x) => x !== '')
+  const bad = only.filter((x) => !DECODERS.includes(x))
+  if (bad.length > 0 || only.length === 0) usageError(`--only takes ${DECODERS.join(', ')}; got ${a.only}`)
+  return { only, rounds: int('rounds', a.rounds), messages: int('messages', a.messages), topsPasses: int('tops-passes', a['tops-passes']), out: a.out }
+}
+
+function usageError(why: string): never { console.error(`${why}\n\n${USAGE}`); process.exit(2) }
+
 function main(): void {
-  const root = repoRoot(), rounds = 5
+  const opts = options()
+  const root = repoRoot(), rounds = opts.rounds
   const results: Result[] = [], baselines: Result[] = []
 
-  const native = nativeFlow(2_000_000)
-  baselines.push(measure('native', rounds, () => framingWalk(native)))
-  results.push(measure('native', rounds, () => decodeBinaryFile(native, new NativeDecoder(sink, new FeedStats('bench')))))
+  if (opts.only.includes('native')) {
+    const native = nativeFlow(opts.messages)
+    baselines.push(measure('native', rounds, () => framingWalk(native)))
+    results.push(measure('native', rounds, () => decodeBinaryFile(native, new NativeDecoder(sink, new FeedStats('bench')))))
+  }
 
-  const dir = readFileSync(path.join(root, 'feeds/samples/itch50/bekele-first1000.itch')), flow = syntheticOrderFlow(2_000_000)
   let book = { live: 0, bytesPerLiveOrder: 0, bytesTotal: 0 }
-  baselines.push(measure('itch+book', rounds, () => framingWalk(dir) + framingWalk(flow)))
-  results.push(measure('itch+book', rounds, () => {
-    // default sizing (the table grows as a day's book would): bytes per live order is what a real day costs
-    const dec = new ItchDecoder(sink, new FeedStats('bench'), { sessionDate: '2023-08-22' })
-    const n = decodeBinaryFile(dir, dec) + decodeBinaryFile(flow, dec)
-    book = { live: dec.book.liveOrders, bytesPerLiveOrder: Number(dec.book.bytesPerLiveOrder().toFixed(1)), bytesTotal: dec.book.bytesTotal() }
-    return n
-  }))
+  if (opts.only.includes('itch')) {
+    const dir = readFileSync(path.join(root, 'feeds/samples/itch50/bekele-first1000.itch')), flow = syntheticOrderFlow(opts.messages)
+    baselines.push(measure('itch+book', rounds, () => framingWalk(dir) + framingWalk(flow)))
+    results.push(measure('itch+book', rounds, () => {
+      // default sizing (the table grows as a day's book would): bytes per live order is what a real day costs
+      const dec = new ItchDecoder(sink, new FeedStats('bench'), { sessionDate: '2023-08-22' })
+      const n = decodeBinaryFile(dir, dec) + decodeBinaryFile(flow, dec)
+      book = { live: dec.book.liveOrders, bytesPerLiveOrder: Number(dec.book.bytesPerLiveOrder().toFixed(1)), bytesTotal: dec.book.bytesTotal() }
+      return n
+    }))
+  }
 
-  const tops = loadCapture(readFileSync(path.join(root, 'feeds/samples/iex-tops16/TOPS16.pcapng.gz')))
-  const topsDec: PayloadDecoder = new TopsDecoder(sink, new FeedStats('bench')) // symbol cache warm after the first round, as in a live session
-  const TOPS_PASSES = 20
-  baselines.push(measure('tops', rounds, () => {
-    const { buf, off, count } = tops
-    let sum = 0
-    for (let p = 0; p < TOPS_PASSES; p++) for (let i = 0; i < count; i++) sum += buf[off[i]]
-    typeSum += sum
-    return count * TOPS_PASSES
-  }))
-  results.push(measure('tops', rounds, () => {
-    const { buf, off, len, count } = tops
-    for (let p = 0; p < TOPS_PASSES; p++) for (let i = 0; i < count; i++) topsDec.decode(buf, off[i], len[i])
-    return count * TOPS_PASSES
-  }))
+  if (opts.only.includes('tops')) {
+    const tops = loadCapture(readFileSync(path.join(root, 'feeds/samples/iex-tops16/TOPS16.pcapng.gz')))
+    const topsDec: PayloadDecoder = new TopsDecoder(sink, new FeedStats('bench')) // symbol cache warm after the first round, as in a live session
+    const TOPS_PASSES = opts.topsPasses
+    baselines.push(measure('tops', rounds, () => {
+      const { buf, off, count } = tops
+      let sum = 0
+      for (let p = 0; p < TOPS_PASSES; p++) for (let i = 0; i < count; i++) sum += buf[off[i]]
+      typeSum += sum
+      return count * TOPS_PASSES
+    }))
+    results.push(measure('tops', rounds, () => {
+      const { buf, off, len, count } = tops
+      for (let p = 0; p < TOPS_PASSES; p++) for (let i = 0; i < count; i++) topsDec.decode(buf, off[i], len[i])
+      return count * TOPS_PASSES
+    }))
+  }
 
   const fmt = (v: number): string => v.toLocaleString('en-US')
   console.log('decoder      messages/round   best msg/s     median msg/s   framing walk msg/s   decode / framing')
@@ -111,10 +159,11 @@ function main(): void {
     console.log(`${r.name.padEnd(12)} ${fmt(r.messages).padStart(14)} ${fmt(r.bestMsgsPerSec).padStart(14)} ${fmt(r.medianMsgsPerSec).padStart(16)} ${fmt(b.medianMsgsPerSec).padStart(20)} ${(r.medianMsgsPerSec / b.medianMsgsPerSec).toFixed(3).padStart(18)}`)
   }
   if (typeSum === 0) throw new Error('framing walk read nothing')
-  console.log(`itch book: ${fmt(book.live)} live orders, ${book.bytesPerLiveOrder} bytes per live order (${fmt(book.bytesTotal)} bytes of book)`)
-  const out = { date: new Date().toISOString(), node: process.version, cpu: (process.env.BENCH_CPU ?? ''), results, baselines, itchBook: book, sinkCounts: counts }
-  mkdirSync(path.join(root, 'bench/results'), { recursive: true })
-  writeFileSync(path.join(root, 'bench/results/decode.json'), JSON.stringify(out, null, 2) + '\n')
+  if (opts.only.includes('itch')) console.log(`itch book: ${fmt(book.live)} live orders, ${book.bytesPerLiveOrder} bytes per live order (${fmt(book.bytesTotal)} bytes of book)`)
+  const out = { date: new Date().toISOString(), node: process.version, cpu: (process.env.BENCH_CPU ?? ''), options: opts, results, baselines, itchBook: book, sinkCounts: counts }
+  const file = path.resolve(root, opts.out)
+  mkdirSync(path.dirname(file), { recursive: true })
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n')
 }
 
 main()
