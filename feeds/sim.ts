@@ -17,7 +17,7 @@ async function main(argv: string[]): Promise<void> {
   if (args.help) { process.stdout.write(USAGE); return }
   const o = args.opts
   const sim = await startSimulator(o)
-  line({ event: 'listening', host: o.host, port: sim.port, session: o.sessionId, symbols: sim.generator.symbolCount, rate: o.rate })
+  line({ event: 'listening', host: o.host, port: sim.port, glimpsePort: sim.glimpsePort, session: o.sessionId, symbols: sim.generator.symbolCount, rate: o.rate })
 
   let exiting = false
   const exit = (reason: string): void => {

@@ -19,6 +19,9 @@ Options:
   --universe <path>      symbol,price,name CSV                        (default feeds/symbols/us-equities.csv)
   --directory-every-sec <n>  repeat the symbol directory every N s, 0 = never (default 10)
   --recovery-mb <n>      replay buffer for clients resuming at last+1 (default 64)
+  --glimpse-port <n>     also serve GLIMPSE-style snapshots (the market published so far as native
+                         messages, then End of Snapshot with the live sequence to resume at), 0 = ephemeral
+                                                                     (default: none)
   --help                 print this text
 `
 
@@ -35,6 +38,7 @@ const OPTIONS = {
   universe: { type: 'string' },
   'directory-every-sec': { type: 'string', default: '10' },
   'recovery-mb': { type: 'string', default: '64' },
+  'glimpse-port': { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const
 
@@ -66,6 +70,7 @@ export function parseSimArgs(argv: string[]): SimArgs {
     directoryEverySec: num('directory-every-sec', values['directory-every-sec'], 0, 86400, false),
     recoveryBytes: num('recovery-mb', values['recovery-mb'], 1, 65536) * 1024 * 1024,
   }
+  if (values['glimpse-port'] !== undefined) opts.glimpsePort = num('glimpse-port', values['glimpse-port'], 0, 65535)
   if (!/^[A-Za-z0-9]{1,10}$/.test(values.session)) errors.push(`--session: expected 1-10 letters or digits, got "${values.session}"`)
   if (values.host.trim() === '') errors.push('--host: empty')
   return errors.length > 0 ? { ok: false, errors } : { ok: true, help: false, opts }

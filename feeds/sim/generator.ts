@@ -1,7 +1,7 @@
 // Owns the synthetic market: a seeded, deterministic stream of native-protocol messages for a universe.
 // Must never allocate per message, read a clock or call Math.random: the same seed gives the same bytes.
 import {
-  EVENT_END_OF_MESSAGES, EVENT_START_OF_MESSAGES, QUOTE_LEN, SIDE_BUY, SIDE_SELL, STATUS_HALTED, STATUS_TRADING,
+  EVENT_END_OF_MESSAGES, EVENT_START_OF_MESSAGES, QUOTE_FLAG_SNAPSHOT, QUOTE_LEN, SIDE_BUY, SIDE_SELL, STATUS_HALTED, STATUS_TRADING,
 } from '../../src/feed/decoders/native.js'
 import {
   writeQuote, writeSymbolDirectory, writeSystemEvent, writeTrade, writeTradingStatus,
@@ -60,7 +60,10 @@ export class FeedGenerator {
   private readonly volTicks: Int32Array
   private readonly bidLots: Int32Array
   private readonly askLots: Int32Array
+  /** 1 while the symbol's last published status is halted: published state, as the stream told it */
   private readonly halted: Uint8Array
+  /** the last published quote per symbol (what a client that read the stream from sequence 1 holds), if quoteCount > 0 */
+  private readonly pub: { bid: Float64Array; bidSize: Float64Array; ask: Float64Array; askSize: Float64Array; us: Float64Array; ns: Int32Array }
   private readonly tradeRatio: number
   private readonly haltRatio: number
 
@@ -79,6 +82,7 @@ export class FeedGenerator {
     this.baseSpread = new Int32Array(n + 1); this.volTicks = new Int32Array(n + 1)
     this.bidLots = new Int32Array(n + 1); this.askLots = new Int32Array(n + 1); this.halted = new Uint8Array(n + 1)
     this.cdf = new Float64Array(n)
+    this.pub = { bid: new Float64Array(n + 1), bidSize: new Float64Array(n + 1), ask: new Float64Array(n + 1), askSize: new Float64Array(n + 1), us: new Float64Array(n + 1), ns: new Int32Array(n + 1) }
     const s = opts.zipfExponent ?? 1.1
     let total = 0
     for (let i = 0; i < n; i++) { total += 1 / Math.pow(i + 1, s); this.cdf[i] = total }
@@ -183,9 +187,28 @@ export class FeedGenerator {
 
   private writeBook(b: Buffer, o: number, loc: number): number {
     this.quoteCount[loc]++
-    const t = this.tick[loc], bid = this.bidTicks[loc] * t
-    return writeQuote(b, o, loc, this.us, this.ns, 0,
-      bid, this.bidLots[loc] * ROUND_LOT, bid + this.spread[loc] * t, this.askLots[loc] * ROUND_LOT)
+    const t = this.tick[loc], bid = this.bidTicks[loc] * t, p = this.pub
+    p.bid[loc] = bid; p.bidSize[loc] = this.bidLots[loc] * ROUND_LOT; p.ask[loc] = bid + this.spread[loc] * t
+    p.askSize[loc] = this.askLots[loc] * ROUND_LOT; p.us[loc] = this.us; p.ns[loc] = this.ns
+    return writeQuote(b, o, loc, this.us, this.ns, 0, p.bid[loc], p.bidSize[loc], p.ask[loc], p.askSize[loc])
+  }
+
+  /**
+   * The market as the stream has published it so far, as native messages for a snapshot session (feeds/sim/snapshot.ts):
+   * Start of Messages, then per symbol its directory entry, trading status and last quote (flagged snapshot). A client
+   * that applies them holds what one that read every message so far holds. Rare (one per snapshot login): allocates.
+   */
+  snapshotMessages(): Buffer[] {
+    const out: Buffer[] = [], p = this.pub
+    const msg = (write: (b: Buffer) => number): void => { const b = Buffer.alloc(MAX_MESSAGE_BYTES); out.push(b.subarray(0, write(b))) }
+    msg((b) => writeSystemEvent(b, 0, EVENT_START_OF_MESSAGES, this.us, this.ns))
+    const listed = Math.min(this.symbolCount, this.step - 1) // within the preamble: the directory entries sent so far
+    for (let loc = 1; loc <= listed; loc++) {
+      msg((b) => this.directoryEntry(b, 0, loc))
+      if (this.step > this.symbolCount + loc) msg((b) => writeTradingStatus(b, 0, loc, this.us, this.ns, this.halted[loc] === 1 ? STATUS_HALTED : STATUS_TRADING))
+      if (this.quoteCount[loc] > 0) msg((b) => writeQuote(b, 0, loc, p.us[loc], p.ns[loc], QUOTE_FLAG_SNAPSHOT, p.bid[loc], p.bidSize[loc], p.ask[loc], p.askSize[loc]))
+    }
+    return out
   }
 
   /** A marketable order takes part (or all but one lot) of one side: at the ask ('B') or the bid ('S'). */

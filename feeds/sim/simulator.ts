@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks'
 import { SoupServer } from '../soup-server.js'
 import { FeedGenerator } from './generator.js'
+import { simulatorSnapshotServer } from './snapshot.js'
 import { loadUniverse } from './universe.js'
 import type { UniverseRow } from './universe.js'
 
@@ -27,10 +28,14 @@ export interface SimulatorOptions {
   heartbeatIntervalMs?: number
   deadAfterMs?: number
   recoveryBytes?: number
+  /** also serve GLIMPSE-style snapshots (native messages, then End of Snapshot) on this port; 0 = ephemeral; absent = none */
+  glimpsePort?: number
 }
 
 export interface RunningSimulator {
   port: number
+  /** the snapshot endpoint's port (SimulatorOptions.glimpsePort), or null when none was asked for */
+  glimpsePort: number | null
   /** resolves when the session has ended (duration reached) or the simulator was stopped */
   readonly ended: Promise<void>
   readonly server: SoupServer
@@ -65,6 +70,9 @@ export async function startSimulator(opts: SimulatorOptions = {}, universe?: rea
   // log in, so a client asking for sequence 1 always starts with a complete directory.
   append(1 + 3 * gen.symbolCount)
   const port = await server.listen()
+  const glimpse = opts.glimpsePort === undefined ? null
+    : simulatorSnapshotServer(gen, server, opts.host ?? '127.0.0.1', opts.glimpsePort, opts.sessionId ?? 'SIM0000001')
+  const glimpsePort = glimpse === null ? null : await glimpse.listen()
 
   let timer: NodeJS.Timeout | null = null, immediate: NodeJS.Immediate | null = null, durationTimer: NodeJS.Timeout | null = null
   let stopped = false, endedResolve!: () => void
@@ -114,11 +122,11 @@ export async function startSimulator(opts: SimulatorOptions = {}, universe?: rea
 
   let stopping: Promise<void> | null = null
   return {
-    port, ended, server, generator: gen,
+    port, glimpsePort, ended, server, generator: gen,
     stop(graceMs = 0): Promise<void> {
       if (!stopping) {
         endSession(); halt()
-        stopping = drained(server, graceMs).then(() => server.close()).then(() => endedResolve())
+        stopping = drained(server, graceMs).then(() => Promise.all([server.close(), glimpse?.close()])).then(() => endedResolve())
       }
       return stopping
     },
