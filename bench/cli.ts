@@ -108,7 +108,7 @@ async function scenarioCommand(scenario: Scenario, args: string[]): Promise<numb
       runs.push(procs > 1 ? await runForked(spec, procs, [scenario.name, ...args]) : await runLocal(spec, { index: 0, count: 1 }))
     }
     const options: Record<string, unknown> = {}
-    for (const s of [...GLOBAL_OPTIONS, ...scenario.options]) if (o[s.name] !== undefined && s.name !== 'token' && s.name !== 'api-key') options[s.name] = o[s.name]
+    for (const s of [...GLOBAL_OPTIONS, ...scenario.options]) if (o[s.name] !== undefined && !/^(token|api-key|mqtt-password)$/.test(s.name)) options[s.name] = o[s.name]
     const result = buildResult({
       tool: 'tickcast-bench', schema: 1, scenario: scenario.name, startedAt, argv: [scenario.name, ...redact(args)], options,
       environment: environment(target.embedded ? 'embedded' : target.ws, target.embedded, procs, server), parts: 1,
@@ -126,7 +126,7 @@ async function scenarioCommand(scenario: Scenario, args: string[]): Promise<numb
 
 /** Credentials never reach a result file or a report. */
 function redact(args: string[]): string[] {
-  return args.map((a, i) => (i > 0 && (args[i - 1] === '--token' || args[i - 1] === '--api-key') ? '***' : a.replace(/^(--(?:token|api-key)=).*/, '$1***')))
+  return args.map((a, i) => (i > 0 && /^--(token|api-key|mqtt-password)$/.test(args[i - 1]) ? '***' : a.replace(/^(--(?:token|api-key|mqtt-password)=).*/, '$1***')))
 }
 
 async function main(argv: string[]): Promise<number> {

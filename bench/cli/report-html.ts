@@ -66,6 +66,12 @@ export function chartsOf(r: ResultFile): ChartData[] {
       xTitle: 'subscribers', yTitle: 'updates/s', y2Title: 'p99 ms',
     })
   }
+  for (const [k, x] of (run?.extraSeries ?? []).entries()) {
+    charts.push({
+      name: `series-${k}`, title: `${x.name} over time`, kind: 'line', labels: x.points.map((p) => p[0]),
+      series: [{ label: `${x.name} (${x.unit})`, data: x.points.map((p) => p[1]), axis: 'y' }], xTitle: 'seconds', yTitle: x.unit,
+    })
+  }
   return charts
 }
 

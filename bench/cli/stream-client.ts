@@ -57,6 +57,8 @@ export class StreamClient {
   /** per-symbol last n (FNV key → n) */
   private readonly last = new Map<number, number>()
   private startMs = 0
+  /** ms from connect() to the upgrade (and auth reply) */
+  connectMs = 0
   private firstSnap = true
   private authWaiter: ((ok: boolean) => void) | null = null
   private readonly pingSent = new Map<number, number>()
@@ -82,6 +84,7 @@ export class StreamClient {
       })
       if (!ok) throw new Error('auth refused')
     }
+    this.connectMs = performance.now() - this.startMs
   }
 
   subscribe(symbols: string[]): void {
