@@ -40,6 +40,7 @@ export async function runLocal(spec: RunSpec, share: Share, onSample?: (s: Sampl
       meter, share, signal: spec.signal, log: spec.log,
     })
     r.elapsedSec ??= Math.max((performance.now() - t0) / 1000 - (spec.options.warmup as number), 1e-3)
+    series.push(sampler.sample()) // the last partial second (a storm may end before the first tick)
     r.timeseries = series
     return r
   } finally {

@@ -1,11 +1,13 @@
 // Owns where the bench CLI sends load: a deployment named by --url/--http/--mqtt, or tickcast + simulator it starts itself.
 // Must never leave a process it started running: every child goes through bench/lib/procs (stopAll on any exit).
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { spawnReady, stop } from '../lib/procs.js'
 import type { Target } from './scenario.js'
 
-const distRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
+/** dist/ of this package: this file runs compiled (dist/bench/cli/) or, in tests, from source (bench/cli/) */
+const up = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
+const distRoot = basename(up) === 'dist' ? up : join(up, 'dist')
 
 export interface TargetOptions {
   url?: string; http?: string; mqtt?: string
