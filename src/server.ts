@@ -206,6 +206,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     // a symbol belongs to the feed that defines it first, or to the feed whose symbols= pattern names it
     const claims = feedConfigs.map((fc, k) => ({ index: k + 1, pattern: fc.symbols ? symbolGlob(fc.symbols) : null }))
     for (const [k, fc] of feedConfigs.entries()) {
+      sharedSymbols.setFeedName(k + 1, fc.name) // snapshots name the feed a symbol belongs to (SharedSymbols.owner)
       const feed = new Feed(fc, ring, sharedSymbols, seqs,
         { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs, staleAfterMs: config.feedStaleAfterMs }, log,
         { ownership: { index: k + 1, claims } })

@@ -7,32 +7,15 @@ import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.js'
-import { DECODE_OK } from '../../src/errors.js'
-import { NativeDecoder } from '../../src/feed/decoders/native.js'
-import { FeedStats } from '../../src/feed/feed-stats.js'
-import { SESSION_END } from '../../src/feed/session-sink.js'
-import { SoupClient } from '../../src/feed/soup-client.js'
 import { STALE_FEED_GAP, STALE_NONE } from '../../src/model/staleness.js'
-import type { TickSink } from '../../src/normalize/tick-sink.js'
 import { startTickcast } from '../../src/server.js'
+import { readNativeFeed } from '../../test-support/native-market.js'
 import { startTcpProxy } from '../../test-support/tcp-proxy.js'
 import { sleep, waitFor } from '../../test-support/wait-for.js'
 import { startSimulator } from './simulator.js'
 
 const running: Array<() => Promise<unknown>> = []
 afterEach(async () => { for (const stop of running.splice(0).reverse()) await stop() })
-
-/** The reference: names, statuses and last quote per symbol, as a client reading the live session from sequence 1 holds them. */
-class Market implements TickSink {
-  names = new Map<number, string>()
-  statuses = new Map<string, number>()
-  quotes = new Map<string, number[]>()
-  defineSymbol(l: number, name: string) { this.names.set(l, name); return DECODE_OK }
-  locateOf() { return -1 }
-  quote(l: number, _us: number, bp: number, bs: number, ap: number, as: number) { this.quotes.set(this.names.get(l)!, [bp, bs, ap, as]); return DECODE_OK }
-  trade() { return DECODE_OK }
-  status(l: number, _us: number, code: number) { this.statuses.set(this.names.get(l)!, code); return DECODE_OK }
-}
 
 /** pino lines of the server, parsed: the snapshot and gap events carry the sequences the accounting below needs. */
 function capturingLogger(): { log: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -46,14 +29,8 @@ describe('GLIMPSE recovery of a native feed (the simulator\'s snapshot endpoint)
     const sim = await startSimulator({ port: 0, glimpsePort: 0, symbols: 30, rate: 3000, seed: 5, recoveryBytes: 64 * 1024, heartbeatIntervalMs: 100 })
     running.push(() => sim.stop(0))
     // the reference reads the live session directly, from sequence 1
-    const ref = new Market(), refStats = new FeedStats('ref')
-    let refEnded = false
-    const refDec = new NativeDecoder(ref, refStats)
-    const refClient = new SoupClient({ name: 'ref', host: '127.0.0.1', port: sim.port, username: '', password: '', startSeq: 1 },
-      { beginBatch() {}, endBatch() {}, message(buf, off, len) { refDec.decode(buf, off, len) } }, refStats,
-      (ev) => { if (ev.kind === SESSION_END) refEnded = true })
-    refClient.start()
-    running.push(() => refClient.stop())
+    const reference = readNativeFeed(sim.port), ref = reference.market, refStats = reference.stats
+    running.push(() => reference.stop())
     // the networks between the venue and tickcast, one per port: faults are injected there
     const liveLink = await startTcpProxy(sim.port), glimpseLink = await startTcpProxy(sim.glimpsePort!)
     running.push(() => liveLink.close(), () => glimpseLink.close())
@@ -84,7 +61,7 @@ describe('GLIMPSE recovery of a native feed (the simulator\'s snapshot endpoint)
     await sleep(200)
 
     await sim.stop(3000) // End of Session: the market freezes, both readers must land on the same last values
-    await waitFor(() => refEnded && stats.endOfSession === 1, 10_000, 'End of Session on both')
+    await waitFor(() => reference.ended && stats.endOfSession === 1, 10_000, 'End of Session on both')
     await sleep(100) // the dispatcher applies the last events to the cache
 
     // Accounting: live session 1 applied [resume1, gapFrom), live session 2 [resume2, end]; the snapshots cover the rest.
