@@ -89,12 +89,14 @@ export function writeSnapshotJson(buf: Buffer, off: number, lvc: LastValueCache,
 /**
  * A symbol's completeness changed: `{"e":"stale","s":"AAPL","n":41,"reason":"feed_gap","t":…}` (reason > 0) or
  * `{"e":"fresh","s":"AAPL","n":41,"t":…}`. `n` is the symbol's sequence at that point: markers never take one.
+ * `book` / `feed` (the JSON `"nq"` bytes) only on the MQTT retained state.
  */
-export function writeMarkerJson(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number, book = BOOK_NONE): number {
+export function writeMarkerJson(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number, book = BOOK_NONE, feed: Buffer | null = null): number {
   off = writeBytes(buf, off, reason === 0 ? FRESH_HEAD : STALE_HEAD); off = writeBytes(buf, off, sym)
   off = writeBytes(buf, off, K_N); off = writeInt(buf, off, n)
   if (reason !== 0) { off = writeBytes(buf, off, K_REASON); off = writeBytes(buf, off, REASON_JSON[reason]) }
   off = writeBookField(buf, off, book, false)
+  if (feed !== null) { off = writeBytes(buf, off, K_FEED); off = writeBytes(buf, off, feed) }
   off = writeBytes(buf, off, K_T); off = writeInt(buf, off, tUs)
   buf[off] = CLOSE; return off + 1
 }

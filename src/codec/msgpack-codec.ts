@@ -117,13 +117,14 @@ export function writeSnapshotMsgpack(buf: Buffer, off: number, lvc: LastValueCac
 }
 
 /** The JSON marker shapes (json-codec.ts writeMarkerJson) as msgpack maps. */
-export function writeMarkerMsgpack(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number, book = BOOK_NONE): number {
-  buf[off++] = (reason === 0 ? 0x84 : 0x85) + (book === BOOK_NONE ? 0 : 1)
+export function writeMarkerMsgpack(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number, book = BOOK_NONE, feed: Buffer | null = null): number {
+  buf[off++] = (reason === 0 ? 0x84 : 0x85) + (book === BOOK_NONE ? 0 : 1) + (feed === null ? 0 : 1)
   off = writeBytes(buf, off, E); off = writeBytes(buf, off, reason === 0 ? V_FRESH : V_STALE)
   off = writeBytes(buf, off, S); off = writeBytes(buf, off, sym)
   off = writeBytes(buf, off, N); off = writeMpInt(buf, off, n)
   if (reason !== 0) { off = writeBytes(buf, off, REASON); off = writeBytes(buf, off, REASON_MP[reason]) }
   if (book !== BOOK_NONE) { off = writeBytes(buf, off, BOOK); off = writeBytes(buf, off, BOOK_MP[bookStateOf(book)]) }
+  if (feed !== null) { off = writeBytes(buf, off, FEED); off = writeBytes(buf, off, feed) }
   off = writeBytes(buf, off, T); return writeMpInt(buf, off, tUs)
 }
 

@@ -260,7 +260,7 @@ export class MqttPublisher {
       }
       if ((bits & DIRTY_STATE) !== 0) {
         const off = this.reserve()
-        const end = writeMarker(this.format, this.symbols, id, this.lvc.seq[id], this.lvc.staleReason(id), Date.now() * 1000, this.slab, off, this.lvc.book[id])
+        const end = writeMarker(this.format, this.symbols, id, this.lvc.seq[id], this.lvc.staleReason(id), Date.now() * 1000, this.slab, off, this.lvc.book[id], true)
         this.send(this.topics.state[id], off, end, this.stateOpts)
         this.stateSent[id] = 1
       }
