@@ -133,6 +133,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       mqtt = new MqttPublisher({
         url: mqttUrl, nodeId: config.mqttNodeId, protocolVersion, topicPrefix: config.mqttPrefix,
         format: config.mqttFormat === 'json' ? FORMAT_JSON : FORMAT_MSGPACK, quoteExpirySec: config.mqttQuoteExpirySec,
+        tradesQos: config.mqttTradesQos, retainLastTrade: config.mqttRetainLastTrade,
         username: credentials.username || undefined, password: credentials.password || undefined, tls: mqttTls(config),
         clientId: mqttClientId(config.mqttNodeId), stopTimeoutMs: budget.mqttStopMs,
       }, symbols, lvc, log)
