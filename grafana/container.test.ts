@@ -77,10 +77,12 @@ describe('grafana/Dockerfile', () => {
       await waitFor(() => /HTTP\s+http:\/\//.test(out) || child.exitCode !== null, 20_000, 'the banner')
       const base = /HTTP\s+(http:\/\/\S+?)\/?\s/.exec(out)?.[1]
       expect(base, `stdout: ${out} stderr: ${err}`).toBeTruthy()
-      for (const path of ['/', '/client.js', '/asyncapi.json', '/healthz', '/metrics']) {
+      for (const path of ['/', '/client.js', '/asyncapi.json', '/healthz']) {
         const r = await fetch(base + path, { signal: AbortSignal.timeout(3000) })
         expect(r.status, path).toBe(200)
       }
+      const metricsUrl = /Metrics\s+(http:\/\/\S+)/.exec(out)?.[1] // /metrics has a listener of its own
+      expect((await fetch(metricsUrl!, { signal: AbortSignal.timeout(3000) })).status).toBe(200)
       const api = await (await fetch(`${base}/asyncapi.json`)).json() as { asyncapi: string }
       expect(api.asyncapi).toMatch(/^3\./)
     } finally {
@@ -108,7 +110,7 @@ describe('k8s/tickcast.yaml', () => {
     expect(docs.map((d) => d.kind).sort()).toEqual(['Deployment', 'PodDisruptionBudget', 'Service'])
     const tpl = ((byKind('Deployment').spec as Obj).template as Obj)
     const meta = tpl.metadata as { labels: Obj; annotations: Obj }
-    expect(meta.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' })
+    expect(meta.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464', 'prometheus.io/path': '/metrics' })
     const pod = tpl.spec as { containers: Array<Obj>; terminationGracePeriodSeconds: number }
     const c = pod.containers[0] as { readinessProbe: { httpGet: Obj }; livenessProbe: { httpGet: Obj }; args: string[] }
     expect(c.readinessProbe.httpGet.path).toBe('/readyz')

@@ -111,7 +111,7 @@ export class WsServer implements FrameSink {
     })
     this.pipeline = new PipelineGuard(opts.http ?? { pipeliningRefused: 0 })
     registerRoutes(guardedRoutes(this.app, this.pipeline), {
-      symbols, lvc, ready: opts.ready, metrics: opts.metrics, extraRoutes: opts.extraRoutes, http: opts.http, auth: httpAuthorizer(authn, this.auth.audit),
+      symbols, lvc, ready: opts.ready, extraRoutes: opts.extraRoutes, http: opts.http, auth: httpAuthorizer(authn, this.auth.audit),
       onDenied: (ip, principal, symbol) => { authn.denied(1); this.auth.audit.denied(ip, principal, [symbol], 'rest') },
       isClosing: () => this.closing !== null,
     })
