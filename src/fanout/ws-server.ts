@@ -24,6 +24,7 @@ import { RequestResult } from '../subscriptions/registry.js'
 import type { SubscriptionRegistry } from '../subscriptions/registry.js'
 import type { FrameSink } from './dispatcher.js'
 import { Connection } from './ws/connection.js'
+import { ControlPacer } from './ws/control-pacer.js'
 import type { ConnectionHost, ConnectionLimits, HostedConnection } from './ws/connection-host.js'
 import { Hub } from './ws/hub.js'
 import { SnapshotFrames } from './ws/snapshot-frames.js'
@@ -90,7 +91,7 @@ export class WsServer implements FrameSink {
     this.hub = new Hub(this.app, symbols, registryLimits, stats)
     this.host = {
       hub: this.hub, lvc, symbols, stats, log, limits, frames: new SnapshotFrames(lvc, symbols), auth: this.auth,
-      req: new ControlRequest(), result: new RequestResult(), replay: null,
+      req: new ControlRequest(), result: new RequestResult(), replay: null, pacer: new ControlPacer(),
       closeLater: (c) => this.closeLater(c),
       throttling: (c, on) => this.throttling(c, on),
     }
