@@ -51,10 +51,10 @@ describe('grafana/Dockerfile', () => {
     expect(runtime).toContain('STOPSIGNAL SIGTERM')
   })
 
-  it('starts with its own CMD: accepted flags, listening beyond loopback with the exposure rule met, on the EXPOSEd port', () => {
+  it('starts with its own CMD: accepted flags, listening beyond loopback with the exposure rule met, on the EXPOSEd ports', () => {
     expect(cmd.host).toBe('0.0.0.0')
     expect(startsExposed(cmd)).toBe(true)
-    expect(runtime).toContain(`EXPOSE ${cmd.port}`)
+    expect(runtime).toContain(`EXPOSE ${cmd.port} ${metricsPort(cmd)}`) // clients, then the metrics listener
     // the HEALTHCHECK probes liveness on that port, with the node the image has (no curl/wget in the slim base)
     const hc = runtime.find((i) => i.startsWith('HEALTHCHECK '))!
     expect(hc).toMatch(/--start-period=\d+s/)
@@ -108,10 +108,12 @@ describe('grafana/Dockerfile', () => {
       await waitFor(() => /HTTP\s+http:\/\//.test(out) || child.exitCode !== null, 20_000, 'the banner')
       const base = /HTTP\s+(http:\/\/\S+?)\/?\s/.exec(out)?.[1]
       expect(base, `stdout: ${out} stderr: ${err}`).toBeTruthy()
-      for (const path of ['/', '/client.js', '/asyncapi.json', '/healthz', '/metrics']) {
+      for (const path of ['/', '/client.js', '/asyncapi.json', '/healthz']) {
         const r = await fetch(base + path, { signal: AbortSignal.timeout(3000) })
         expect(r.status, path).toBe(200)
       }
+      const metricsUrl = /Metrics\s+(http:\/\/\S+)/.exec(out)?.[1] // /metrics has a listener of its own
+      expect((await fetch(metricsUrl!, { signal: AbortSignal.timeout(3000) })).status).toBe(200)
       const api = await (await fetch(`${base}/asyncapi.json`)).json() as { asyncapi: string }
       expect(api.asyncapi).toMatch(/^3\./)
     } finally {
@@ -189,9 +191,9 @@ describe('k8s/tickcast.yaml', () => {
     expect(docs.map((d) => d.kind).sort()).toEqual(['Deployment', 'PodDisruptionBudget', 'Service'])
   })
 
-  it('starts with its args (flags accepted, exposure rule met) and declares the port it listens on', () => {
+  it('starts with its args (flags accepted, exposure rule met) and declares the ports it listens on', () => {
     expect(startsExposed(args)).toBe(true)
-    expect(c.ports.map((p) => p.containerPort)).toEqual([args.port])
+    expect(c.ports.map((p) => p.containerPort)).toEqual([args.port, metricsPort(args)])
   })
 
   it('probes readiness on /readyz and liveness on /healthz, routes tickcast serves, on its port', () => {
