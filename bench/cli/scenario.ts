@@ -116,6 +116,11 @@ export interface Scenario {
   splittable: boolean
   /** true: needs the MQTT listener (embedded server starts its broker; remote needs --mqtt) */
   needsMqtt?: boolean
+  /**
+   * true: the scenario starts everything it measures itself (saturation's side-by-side systems): without --url the
+   * CLI starts no embedded server, and ctx.target is an embedded placeholder with empty URLs.
+   */
+  ownTarget?: boolean
   run(ctx: RunContext): Promise<RunResult>
 }
 
