@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { redactUrl } from './redact.js'
 import { feedPasswordEnv, parseFeed } from './feed-config.js'
 import type { FeedConfig } from './feed-config.js'
+import { MAX_FEEDS } from './model/shared-symbols.js'
 
 export type { FeedConfig, FeedEndpoint } from './feed-config.js'
 export { feedPasswordEnv, parseFeed } from './feed-config.js'
@@ -188,6 +189,8 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (c.wsSlowHardLimitBytes <= c.wsMaxBackpressureBytes) problems.push(`--ws-slow-hard-limit-bytes: ${c.wsSlowHardLimitBytes} must exceed --ws-max-backpressure-bytes (${c.wsMaxBackpressureBytes})`)
   const names = new Set<string>()
   for (const f of c.feeds) { if (names.has(f.name)) problems.push(`--feed: duplicate feed name "${f.name}"`); names.add(f.name) }
+  // a symbol's owning feed is one byte per symbol (SharedSymbols.owner): feeds are numbered 1..255
+  if (c.feeds.length > MAX_FEEDS) problems.push(`--feed: at most ${MAX_FEEDS} feeds, got ${c.feeds.length}`)
   c.feeds = c.feeds.map((f) => {
     const fromEnv = env[feedPasswordEnv(f.name)]
     if (fromEnv === undefined) return f
