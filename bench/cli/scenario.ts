@@ -94,6 +94,8 @@ export interface RunResult {
   histograms: Record<string, string>
   /** ramps only */
   ramp?: RampStep[]
+  /** more lines over time for the report (soak: server RSS, event-loop delay...); x = seconds since the start */
+  extraSeries?: Array<{ name: string; unit: string; points: Array<[number, number]> }>
   /** plain facts for the report, e.g. "data age across hosts needs synchronized clocks" */
   notes?: string[]
   /** filled by the CLI */

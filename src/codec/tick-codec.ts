@@ -66,6 +66,13 @@ export function writeLastTrade(format: WireFormat, lvc: LastValueCache, symbols:
     : writeTradeMsgpack(buf, off, symbols.msgpackName[id], lvc.tradeSeq[id], lvc.tradePrice[id], lvc.tradeSize[id], lvc.tradeSide[id], lvc.tradeId[id], px, qx, lvc.tradeTimeUs[id])
 }
 
+/** The symbol's latest trading status as a status event (MQTT retained trading topic); the caller checks lvc.statusSeq[id] > 0. */
+export function writeLastStatus(format: WireFormat, lvc: LastValueCache, symbols: SymbolTable, id: number, buf: Buffer, off: number): number {
+  return format === FORMAT_JSON
+    ? writeStatusJson(buf, off, symbols.jsonName[id], lvc.statusSeq[id], lvc.status[id], lvc.statusTimeUs[id])
+    : writeStatusMsgpack(buf, off, symbols.msgpackName[id], lvc.statusSeq[id], lvc.status[id], lvc.statusTimeUs[id])
+}
+
 /** The symbol's whole state (snapshot): identical bytes for WebSocket snapshots and the REST snapshot. */
 export function writeSnapshot(format: WireFormat, lvc: LastValueCache, symbols: SymbolTable, id: number, buf: Buffer, off: number): number {
   return format === FORMAT_JSON ? writeSnapshotJson(buf, off, lvc, symbols, id) : writeSnapshotMsgpack(buf, off, lvc, symbols, id)
