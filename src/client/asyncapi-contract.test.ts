@@ -173,6 +173,7 @@ describe('messages from a running tickcast match the contract', () => {
     for (const c of caps) expect((c.events.find((e) => e.e === 'stale' && e.s === s0)!.t as number) - heldAtUs, c.format).toBeLessThan(1_500_000)
     const rest = await restSnapshot(t.port, s0)
     expect(rest.stale).toBe('feed_down')
+    expect((rest as unknown as Ev).feed, 'the feed the symbol belongs to').toBe('sim')
     // a symbol subscribed while stale: its snapshot says so (no separate marker)
     for (const c of caps) c.send({ op: 'subscribe', symbols: [s2], id: 'r3' })
     await waitFor(() => caps.every((c) => c.events.some((e) => e.e === 'snap' && e.s === s2)), 5000, 'the snapshot taken while stale')
@@ -190,6 +191,7 @@ describe('messages from a running tickcast match the contract', () => {
       expect(c.events.filter((e) => e.e === 'stale' && e.s === s0).map((e) => e.reason), c.format).toEqual(['feed_down'])
       expect(c.events.find((e) => e.e === 'snap' && e.s === s2)!.stale, c.format).toBe('feed_down')
       expect(c.events.filter((e) => e.e === 'snap' && e.s === s0).map((e) => e.stale), c.format).toEqual([null])
+      expect(new Set(c.events.filter((e) => e.e === 'snap').map((e) => e.feed)), c.format).toEqual(new Set(['sim']))
       expect(sequenceBreaks(c.events), c.format).toEqual([]) // markers take no sequence number
       for (const f of c.frames) problems.push(...check('DataFrame' + suffix, f))
       for (const e of c.events) problems.push(...check(EVENT_SCHEMA[e.e as string] + suffix, e))
@@ -202,7 +204,7 @@ describe('messages from a running tickcast match the contract', () => {
       if (kind === 'status') { expect(m.topic).toBe('md/v1/status/contract-1'); problems.push(...check('NodeStatus', m.payload.toString())); continue }
       const ev = unpack(m.payload) as Ev
       expect(m.topic).toBe(`md/v1/${kind}/${ev.s as string}`)
-      if (kind === 'state') expect(['stale', 'fresh']).toContain(ev.e)
+      if (kind === 'state') { expect(['stale', 'fresh']).toContain(ev.e); expect(ev.feed, 'the retained state names the feed').toBe('sim') }
       if (kind === 'trading') expect(ev.e).toBe('st')
       problems.push(...check(kind === 'quotes' ? 'QuoteMsgpack' : EVENT_SCHEMA[ev.e as string] + 'Msgpack', ev))
     }

@@ -193,7 +193,7 @@ export class MqttPublisher {
       }
       if ((bits & DIRTY_STATE) !== 0) {
         const off = this.reserve(), nowUs = Date.now() * 1000
-        const end = writeMarker(this.format, this.symbols, id, lvc.seq[id], lvc.staleReason(id), nowUs, this.slab, off, lvc.book[id])
+        const end = writeMarker(this.format, this.symbols, id, lvc.seq[id], lvc.staleReason(id), nowUs, this.slab, off, lvc.book[id], true)
         this.send(this.topics.state[id], off, end, this.opts.stamped(this.opts.state, lvc.seq[id], nowUs), false)
         this.stateSent[id] = 1
       }

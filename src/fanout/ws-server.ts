@@ -25,6 +25,7 @@ import { RequestResult } from '../subscriptions/registry.js'
 import type { SubscriptionRegistry } from '../subscriptions/registry.js'
 import type { FrameSink } from './dispatcher.js'
 import { Connection } from './ws/connection.js'
+import { ControlPacer } from './ws/control-pacer.js'
 import type { ConnectionHost, ConnectionLimits, HostedConnection } from './ws/connection-host.js'
 import { Hub } from './ws/hub.js'
 import { SnapshotFrames } from './ws/snapshot-frames.js'
@@ -91,7 +92,7 @@ export class WsServer implements FrameSink {
     this.hub = new Hub(this.app, symbols, registryLimits, stats)
     this.host = {
       hub: this.hub, lvc, symbols, stats, log, limits, frames: new SnapshotFrames(lvc, symbols), auth: this.auth,
-      req: new ControlRequest(), result: new RequestResult(), replay: null,
+      req: new ControlRequest(), result: new RequestResult(), replay: null, pacer: new ControlPacer(),
       closeLater: (c) => this.closeLater(c),
       throttling: (c, on) => this.throttling(c, on),
     }
@@ -112,7 +113,7 @@ export class WsServer implements FrameSink {
     })
     this.pipeline = new PipelineGuard(opts.http ?? { pipeliningRefused: 0 })
     registerRoutes(guardedRoutes(this.app, this.pipeline), {
-      symbols, lvc, ready: opts.ready, metrics: opts.metrics, extraRoutes: opts.extraRoutes, http: opts.http, auth: httpAuthorizer(authn, this.auth.audit),
+      symbols, lvc, ready: opts.ready, extraRoutes: opts.extraRoutes, http: opts.http, auth: httpAuthorizer(authn, this.auth.audit),
       onDenied: (ip, principal, symbol) => { authn.denied(1); this.auth.audit.denied(ip, principal, [symbol], 'rest') },
       isClosing: () => this.closing !== null,
     })

@@ -1,4 +1,4 @@
-// Owns the HTTP routes on the fan-out's uWS app: health, readiness, symbols, REST snapshot, metrics, 404 (GET and HEAD).
+// Owns the HTTP routes on the fan-out's uWS app: health, readiness, symbols, REST snapshot, 404 (GET and HEAD; /metrics has a listener of its own).
 // Must never block or throw out of a handler: every response is ended or guarded by onAborted before an await.
 import type * as uWS from 'uWebSockets.js'
 import { EVERYTHING } from '../auth/entitlements.js'
@@ -21,8 +21,6 @@ export interface RouteDeps {
   lvc: LastValueCache
   /** readiness (feed logged in, ring fresh...); absent = ready */
   ready?: () => ReadyState
-  /** Prometheus exposition; absent = /metrics is 404 */
-  metrics?: () => Promise<MetricsBody>
   /** extra routes (the lead's `/` page), registered before the 404 catch-all */
   extraRoutes?: (app: uWS.TemplatedApp) => void
   /** true once shutdown began: /readyz answers 503 */
@@ -89,18 +87,7 @@ export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
     sendJson(res, '200 OK', snapBuf.subarray(0, writeSnapshot(FORMAT_JSON, lvc, symbols, id, snapBuf, 0)))
   }
 
-  const metrics = deps.metrics
-  if (metrics) {
-    getAndHead(app, '/metrics', (res) => {
-      const state = { aborted: false }
-      res.onAborted(() => { state.aborted = true }) // before the await: uWS requires it for deferred responses
-      metrics().then(
-        (m) => { http.count('metrics', 200); if (!state.aborted) res.cork(() => { secureHeaders(res).writeHeader('Content-Type', m.contentType).end(m.body) }) },
-        () => { http.count('metrics', 500); if (!state.aborted) res.cork(() => { secureHeaders(res.writeStatus('500 Internal Server Error')).end('metrics failed') }) },
-      )
-    })
-  }
-
+  // no /metrics here: it has a listener of its own (src/http/metrics-listener.ts), so it is a 404 on the client port
   deps.extraRoutes?.(app)
 
   app.any('/*', (res, req) => { http.count('other', 404); sendJson(forMethod(res, req), '404 Not Found', '{"error":"NOT_FOUND"}') })

@@ -94,14 +94,30 @@ describe('security headers and HEAD', () => {
         expect(head.headers.get('content-type'), p).toEqual(get.headers.get('content-type'))
         const getLen = Number(get.headers.get('content-length')![0])
         expect(get.body.length, p).toBe(getLen)
-        // /metrics renders anew (a counter may have moved: its request count); everything else is byte-identical
-        if (p === '/metrics') expect(Math.abs(Number(head.headers.get('content-length')![0]) - getLen), p).toBeLessThan(200)
+        // /metrics and a live symbol's snapshot render anew (a counter or a quote may have moved); the rest is byte-identical
+        if (p === '/metrics' || p === `/v1/snapshot/${sym}`) expect(Math.abs(Number(head.headers.get('content-length')![0]) - getLen), p).toBeLessThan(200)
         else expect(head.headers.get('content-length'), p).toEqual([String(getLen)])
         expectSecure(get, `GET ${p}`, p === '/' ? documentCsp(PAGE_HTML) : CSP_NONE)
         expectSecure(head, `HEAD ${p}`, p === '/' ? documentCsp(PAGE_HTML) : CSP_NONE)
       }
       expect(await c.quiet(100), 'a HEAD response carried body bytes').toBe(true)
       expect((await c.request('GET', '/healthz')).body.toString()).toBe('ok') // the connection is still in step
+    } finally { c.close() }
+  })
+
+  it('the metrics listener answers HEAD and carries the same headers (its 404 too)', async () => {
+    const c = await RawHttp.open(t.metricsPort)
+    try {
+      for (const p of ['/metrics', '/v1/symbols']) {
+        const get = await c.request('GET', p)
+        const head = await c.request('HEAD', p)
+        expect(get.status, p).toBe(p === '/metrics' ? 200 : 404)
+        expect(head.status, p).toBe(get.status)
+        expect(head.body.length, p).toBe(0)
+        expectSecure(get, `GET ${p}`, CSP_NONE)
+        expectSecure(head, `HEAD ${p}`, CSP_NONE)
+      }
+      expect(await c.quiet(100), 'a HEAD response carried body bytes').toBe(true)
     } finally { c.close() }
   })
 
