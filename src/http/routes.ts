@@ -9,6 +9,7 @@ import { JSON_EVENT_MAX_BYTES } from '../codec/json-codec.js'
 import { ERR_BAD_SYMBOL, ERR_NOT_ENTITLED, ERR_UNKNOWN_SYMBOL } from '../errors.js'
 import { NO_SYMBOL, SYMBOL_PATTERN } from '../model/symbols.js'
 import { HttpStats } from '../metrics/http-stats.js'
+import { sendBody } from './send-body.js'
 import type { SymbolTable } from '../model/symbols.js'
 
 export interface ReadyState { ready: boolean; reason?: string }
@@ -37,14 +38,16 @@ const OPEN: HttpAuthorizer = { authorize: (_res, _req, _route, then) => then(EVE
 const JSON_TYPE = 'application/json'
 const snapBuf = Buffer.allocUnsafe(JSON_EVENT_MAX_BYTES)
 
+const JSON_HEADERS = [['Content-Type', JSON_TYPE], ['Cache-Control', 'no-store']] as const
+/** Streamed as the peer reads (send-body.ts): a peer that pipelines without reading holds no copy of our answers. */
 function sendJson(res: uWS.HttpResponse, status: string, body: string | Uint8Array): void {
-  res.writeStatus(status).writeHeader('Content-Type', JSON_TYPE).writeHeader('Cache-Control', 'no-store').end(body)
+  sendBody(res, status, JSON_HEADERS, typeof body === 'string' ? Buffer.from(body) : body)
 }
 
 export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
   const { symbols, lvc } = deps
   const http = deps.http ?? new HttpStats() // counted either way: one array increment per request
-  let symbolsJson = '[]', symbolsJsonSize = 0 // symbols only grow: rebuild when the count changes
+  let symbolsJson = Buffer.from('[]'), symbolsJsonSize = 0 // symbols only grow: rebuild when the count changes
 
   app.get('/healthz', (res) => { http.count('healthz', 200); res.writeHeader('Content-Type', 'text/plain').end('ok') })
 
@@ -57,7 +60,7 @@ export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
 
   const auth = deps.auth ?? OPEN
   app.get('/v1/symbols', (res, req) => auth.authorize(res, req, '/v1/symbols', (ent) => {
-    if (symbols.size !== symbolsJsonSize) { symbolsJson = JSON.stringify(symbols.name); symbolsJsonSize = symbols.size }
+    if (symbols.size !== symbolsJsonSize) { symbolsJson = Buffer.from(JSON.stringify(symbols.name)); symbolsJsonSize = symbols.size }
     http.count('symbols', 200)
     // only the symbols this principal is entitled to (control plane: filtered per request)
     sendJson(res, '200 OK', ent.all ? symbolsJson : JSON.stringify(symbols.name.filter((n) => ent.allows(n))))
