@@ -211,7 +211,6 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (c.metricsPort > 65535 && c.port <= 65535) problems.push(`--metrics-port: --port ${c.port} + 1 is not a port; give --metrics-port`)
   else if (c.metricsPort !== 0 && c.metricsPort === c.port) problems.push(`--metrics-port: ${c.metricsPort} is the client port (--port); /metrics needs a port of its own`)
   if (Boolean(c.tlsCertFile) !== Boolean(c.tlsKeyFile)) problems.push('--tls-cert-file and --tls-key-file go together')
-  if (c.tlsCertFile && c.workers > 0) problems.push('--tls-cert-file with --workers > 0 is not supported: terminate TLS at a reverse proxy (README, Security)')
   if (Boolean(c.mqttCertFile) !== Boolean(c.mqttKeyFile)) problems.push('--mqtt-cert-file and --mqtt-key-file go together')
   if (c.authJwksFile && c.authJwksUrl) problems.push('--auth-jwks-file and --auth-jwks-url: give one')
   if (c.authJwksUrl && !/^https?:\/\//.test(c.authJwksUrl)) problems.push(`--auth-jwks-url: "${c.authJwksUrl}" must be an http(s) URL`)
