@@ -78,8 +78,8 @@ export function parseSaturationArgs(argv: string[], log: (line: string) => void 
     subs: num('subs', v.subs, 1, 20_000), symbols: num('symbols', v.symbols, 1, 10_000), symbolsPerSub: num('symbols-per-sub', v['symbols-per-sub'], 1, 10_000),
     stepSec: num('step-sec', v['step-sec'], 0.2, 60, false), settleSec: 0.5, warmupSec: 1, idleSettleSec: 1, rounds: num('rounds', v.rounds, 1, 10),
     procs: num('procs', v.procs, 1, 16), idleConns: num('idle-conns', v['idle-conns'], 0, 20_000), p99LimitMs: num('p99-ms', v['p99-ms'], 1, 60_000, false),
-    completeRatio: 0.98, maxRssMiB: num('max-rss-mib', v['max-rss-mib'], 64, 16_384), maxSec: num('max-sec', v['max-sec'], 5, 7200, false),
-    connectTimeoutMs: 15_000, tickcastArgs: v['tickcast-args'].split(' ').filter(Boolean),
+    completeRatio: 0.95, maxRssMiB: num('max-rss-mib', v['max-rss-mib'], 64, 16_384), maxSec: num('max-sec', v['max-sec'], 5, 7200, false),
+    connectTimeoutMs: 30_000, tickcastArgs: v['tickcast-args'].split(' ').filter(Boolean),
     out: v.out ?? join(resultsDir, `saturation-${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}.json`), log,
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, help: v.help, readme: v.readme, opts }

@@ -25,7 +25,8 @@ export interface SaturationOptions {
   idleConns: number
   /** complete delivery: p99 of per-update age at most this */
   p99LimitMs: number
-  /** complete delivery: delivered / expected updates at least this (the step's edges are not aligned) */
+  /** complete delivery: delivered / expected updates at least this (catches stalled connections; the step's edges
+   *  are not aligned, and a reader within p99 50 ms of a 2 s step may be up to 2.5 % behind the fastest) */
   completeRatio: number
   /** a system whose processes pass this RSS is stopped (reported, not fatal) */
   maxRssMiB: number
