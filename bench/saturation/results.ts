@@ -38,6 +38,8 @@ export interface SaturationOptions {
   out: string
   /** progress lines */
   log: (line: string) => void
+  /** aborted (SIGINT, the bench CLI's --max-sec): no new step or system starts; what was measured is kept */
+  signal?: AbortSignal
 }
 
 export interface StepResult {
@@ -103,7 +105,7 @@ export interface SaturationResult {
   machine: { cpus: number; cpuModel: string; memGiB: number; node: string; platform: string; loadAvgStart: number[]; loadAvgEnd: number[]; commit: string }
   clocks: string
   completeMeans: string
-  options: Omit<SaturationOptions, 'log'>
+  options: Omit<SaturationOptions, 'log' | 'signal'>
   runs: SystemRun[]
   idle: IdleResult[]
   summary: Summary

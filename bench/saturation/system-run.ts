@@ -38,6 +38,7 @@ export async function runSystem(name: SystemName, round: number, o: SaturationOp
     const throughAll = name === 'tickcast'
     for (const rate of o.steps) {
       if (Date.now() + (o.stepSec + o.settleSec) * 1000 > deadline) { run.error = `stopped at the run's time bound (--max-sec ${o.maxSec})`; break }
+      if (o.signal?.aborted) { run.error = 'stopped: the run was aborted'; break }
       let s: StepResult
       try { s = await measureStep(rate, o, sim, sys, load) } catch (e) {
         // the load side failed (a starved or crashed load process): the steps so far stand, this one is not judged
