@@ -20,7 +20,7 @@ Options:
   --subs <n>             subscribers                                   (default 1000)
   --symbols <n>          symbols in the feed, busiest first            (default 500)
   --symbols-per-sub <n>  symbols each subscriber takes                 (default 50)
-  --steps <list>         offered rates, messages/s, ascending          (default 5000,10000,20000,40000,80000)
+  --steps <list>         offered rates, messages/s, ascending          (default 2500,5000,10000,20000,40000,80000)
   --step-sec <s>         seconds measured per step                     (default 2)
   --rounds <n>           repeat everything, alternating the order      (default 1)
   --systems <list>       tickcast,nats-batched,nats,naive              (default all four)
@@ -40,7 +40,7 @@ const OPTIONS = {
   subs: { type: 'string', default: '1000' },
   symbols: { type: 'string', default: '500' },
   'symbols-per-sub': { type: 'string', default: '50' },
-  steps: { type: 'string', default: '5000,10000,20000,40000,80000' },
+  steps: { type: 'string', default: '2500,5000,10000,20000,40000,80000' },
   'step-sec': { type: 'string', default: '2' },
   rounds: { type: 'string', default: '1' },
   systems: { type: 'string', default: LOAD_SYSTEMS.join(',') },

@@ -66,7 +66,7 @@ written to --json-out.`,
   options: [
     { name: 'subs', type: 'number', default: 1000, placeholder: 'n', help: 'subscribers' },
     { name: 'symbols-per-sub', type: 'number', default: 50, placeholder: 'n', help: 'symbols each subscriber takes' },
-    { name: 'steps', type: 'string', default: '5000,10000,20000,40000,80000', placeholder: 'list', help: 'offered feed rates, msgs/s, ascending' },
+    { name: 'steps', type: 'string', default: '2500,5000,10000,20000,40000,80000', placeholder: 'list', help: 'offered feed rates, msgs/s, ascending' },
     { name: 'step-sec', type: 'number', default: 2, placeholder: 'sec', help: 'seconds measured per step' },
     { name: 'rounds', type: 'number', default: 1, placeholder: 'n', help: 'repeat everything, alternating the order' },
     { name: 'systems', type: 'string', default: 'tickcast,nats-batched,nats,naive', placeholder: 'list', help: 'systems compared' },
