@@ -75,7 +75,7 @@ export interface SystemRun {
 export interface IdleResult {
   system: SystemName; round: number; status: 'ok' | 'failed'; error?: string
   conns: number; connected: number
-  /** server RSS after GC: before any client, then after each wave (two unsubscribed, two subscribed) */
+  /** server anonymous RSS (RssAnon) after GC: before any client, then after each wave (two unsubscribed, two subscribed) */
   rssMiB: number[]
   /** marginal bytes per connection (the second wave of each kind): unsubscribed (what the target uses), subscribed */
   bytesPerConn: number; bytesPerConnSubscribed: number
