@@ -74,6 +74,23 @@ describe('alert and recording rules', () => {
     }
   })
 
+  it('every runbook section is a real paragraph, and every runbook_url one absolute URL base, no placeholder', () => {
+    const sections = new Map([...runbook.matchAll(/^## (\w+)\n([\s\S]*?)(?=^## |(?![\s\S]))/gm)].map((m) => [m[1], m[2].trim()]))
+    const bases = new Set<string>()
+    for (const { name, text } of alertBlocks) {
+      const body = sections.get(name) ?? ''
+      // what to check and what to do: at least two sentences, not a stub
+      expect(body.length, `${name}: runbook paragraph`).toBeGreaterThan(150)
+      expect(body.split(/\.\s/).length, `${name}: runbook paragraph`).toBeGreaterThanOrEqual(2)
+      const url = /runbook_url: "([^"]+)"/.exec(text)![1]
+      expect(url, name).toMatch(/^https:\/\/[a-z0-9.-]+\.[a-z]{2,}\/\S+\/grafana\/RUNBOOK\.md#\w+$/)
+      expect(url, name).not.toMatch(/example\.(com|org)|localhost|TODO|CHANGEME|your-|<|\{\{/i)
+      bases.add(url.slice(0, url.indexOf('#')))
+    }
+    expect([...bases], 'one runbook document').toHaveLength(1)
+    expect(sections.size, 'a section per alert, no orphans').toBe(alertBlocks.length)
+  })
+
   it('are loaded by the compose Prometheus (prometheus.yml rule_files, mounted next to it)', () => {
     expect(readFileSync(join(import.meta.dirname, 'prometheus.yml'), 'utf8')).toMatch(/rule_files:\n\s+- alerts\/tickcast-rules\.yml/)
     expect(readFileSync(join(import.meta.dirname, 'docker-compose.yml'), 'utf8')).toContain('./alerts:/etc/prometheus/alerts:ro')

@@ -57,12 +57,20 @@ describe('loadConfig', () => {
     expect(problemsOf(['--feed', 'nq=itch:tcp://h:1?date=31.1.2024&colour=red']).problems).toHaveLength(2)
   })
 
-  it('takes a GLIMPSE endpoint (with its own credentials or the feed\'s) on ITCH feeds only', () => {
-    const c = run(['--feed', 'nq=itch:tcp://u:p@h:1?glimpse=tcp://g:2', '--feed', 'nq2=itch:tcp://h:1?glimpse=tcp://gu:gp@g:3'])
+  it('takes a GLIMPSE endpoint (with its own credentials or the feed\'s) on ITCH and native feeds only', () => {
+    const c = run(['--feed', 'nq=itch:tcp://u:p@h:1?glimpse=tcp://g:2', '--feed', 'nq2=itch:tcp://h:1?glimpse=tcp://gu:gp@g:3',
+      '--feed', 'sim=native:tcp://h:1?glimpse=tcp://g:4'])
     expect(c.feeds[0].glimpse).toEqual({ host: 'g', port: 2 })
     expect(c.feeds[1].glimpse).toEqual({ host: 'g', port: 3, username: 'gu', password: 'gp' })
+    expect(c.feeds[2].glimpse).toEqual({ host: 'g', port: 4 })
     expect(problemsOf(['--feed', 'iex=tops:tcp://h:1?glimpse=tcp://g:2']).problems[0]).toMatch(/glimpse= needs protocol itch/)
     expect(problemsOf(['--feed', 'nq=itch:tcp://h:1?glimpse=g:2']).problems[0]).toMatch(/glimpse must be tcp:\/\/host:port/)
+  })
+
+  it('takes at most 255 feeds (a symbol\'s owning feed is one byte)', () => {
+    const feeds = (n: number): string[] => Array.from({ length: n }, (_, k) => ['--feed', `f${k}=native:tcp://h:${k + 1}`]).flat()
+    expect(run(feeds(255)).feeds).toHaveLength(255)
+    expect(problemsOf(feeds(256)).problems).toEqual(['--feed: at most 255 feeds, got 256'])
   })
 
   it('reports every bad value at once, naming each key', () => {

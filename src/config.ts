@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { redactUrl } from './redact.js'
 import { feedPasswordEnv, parseFeed } from './feed-config.js'
 import type { FeedConfig } from './feed-config.js'
+import { MAX_FEEDS } from './model/shared-symbols.js'
 
 export type { FeedConfig, FeedEndpoint } from './feed-config.js'
 export { feedPasswordEnv, parseFeed } from './feed-config.js'
@@ -27,10 +28,12 @@ export const OPTIONS: readonly Option[] = [
   { key: 'simRate', flag: 'sim-rate', env: 'TICKCAST_SIM_RATE', kind: 'int', def: '20000', min: 0, max: 100000000, help: 'embedded simulator: messages per second (0 = as fast as possible)' },
   { key: 'simSeed', flag: 'sim-seed', env: 'TICKCAST_SIM_SEED', kind: 'int', def: '1', min: 0, max: 2 ** 31, help: 'embedded simulator: random seed' },
   { key: 'mqttUrl', flag: 'mqtt-url', env: 'TICKCAST_MQTT_URL', kind: 'string', def: '', help: "MQTT broker URL; empty = embedded broker on loopback; 'none' = no MQTT" },
-  { key: 'mqttPrefix', flag: 'mqtt-prefix', env: 'TICKCAST_MQTT_PREFIX', kind: 'string', def: 'md/v1', help: 'topic prefix: {prefix}/quotes/{SYMBOL}, {prefix}/trades/{SYMBOL}, {prefix}/status/{nodeId}' },
+  { key: 'mqttPrefix', flag: 'mqtt-prefix', env: 'TICKCAST_MQTT_PREFIX', kind: 'string', def: 'md/v1', help: 'topic prefix: {prefix}/quotes/{SYMBOL}, {prefix}/trades/{SYMBOL}, {prefix}/trading/{SYMBOL}, {prefix}/state/{SYMBOL}, {prefix}/status/{nodeId}' },
   { key: 'mqttFormat', flag: 'mqtt-format', env: 'TICKCAST_MQTT_FORMAT', kind: 'enum', values: ['msgpack', 'json'], def: 'msgpack', help: 'MQTT payload encoding' },
   { key: 'mqttProtocolVersion', flag: 'mqtt-protocol', env: 'TICKCAST_MQTT_PROTOCOL', kind: 'int', def: '5', min: 4, max: 5, help: 'MQTT protocol version (5, or 4 = 3.1.1; the embedded broker always uses 4)' },
   { key: 'mqttQuoteExpirySec', flag: 'mqtt-quote-expiry-sec', env: 'TICKCAST_MQTT_QUOTE_EXPIRY_SEC', kind: 'int', def: '60', min: 0, max: 86400, help: 'MQTT 5 message expiry of retained quotes (0 = never)' },
+  { key: 'mqttTradesQos', flag: 'mqtt-trades-qos', env: 'TICKCAST_MQTT_TRADES_QOS', kind: 'int', def: '0', min: 0, max: 1, help: "QoS of trades and live status events: 1 = at least once, at most the broker's Receive Maximum unacknowledged (excess dropped and counted)" },
+  { key: 'mqttRetainLastTrade', flag: 'mqtt-retain-last-trade', env: 'TICKCAST_MQTT_RETAIN_LAST_TRADE', kind: 'bool', def: 'false', help: 'retain trades on {prefix}/trades/{SYMBOL}: a late subscriber gets the last trade at once' },
   { key: 'mqttNodeId', flag: 'mqtt-node-id', env: 'TICKCAST_NODE_ID', kind: 'string', def: '', help: 'node id in the status topic; the MQTT client id adds the pid and a random suffix, so instances never take over each other (default: tickcast-<hostname>)' },
   { key: 'mqttEmbeddedPort', flag: 'mqtt-embedded-port', env: 'TICKCAST_MQTT_EMBEDDED_PORT', kind: 'int', def: '0', min: 0, max: 65535, help: 'port of the embedded MQTT broker (loopback; used when --mqtt-url is empty); 0 = any free port' },
   { key: 'mqttUsername', flag: 'mqtt-username', env: 'TICKCAST_MQTT_USERNAME', kind: 'string', def: '', help: 'MQTT username' },
@@ -90,7 +93,7 @@ export interface Config {
   host: string; port: number; metricsHost: string; metricsPort: number; feeds: readonly FeedConfig[]
   simSymbols: number; simRate: number; simSeed: number
   mqttUrl: string; mqttPrefix: string; mqttFormat: 'msgpack' | 'json'; mqttProtocolVersion: 4 | 5
-  mqttQuoteExpirySec: number; mqttNodeId: string; mqttEmbeddedPort: number; mqttUsername: string; mqttPassword: string
+  mqttQuoteExpirySec: number; mqttTradesQos: 0 | 1; mqttRetainLastTrade: boolean; mqttNodeId: string; mqttEmbeddedPort: number; mqttUsername: string; mqttPassword: string
   ringCapacity: number; maxSymbols: number; workers: number
   wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
@@ -190,6 +193,8 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (c.wsSlowHardLimitBytes <= c.wsMaxBackpressureBytes) problems.push(`--ws-slow-hard-limit-bytes: ${c.wsSlowHardLimitBytes} must exceed --ws-max-backpressure-bytes (${c.wsMaxBackpressureBytes})`)
   const names = new Set<string>()
   for (const f of c.feeds) { if (names.has(f.name)) problems.push(`--feed: duplicate feed name "${f.name}"`); names.add(f.name) }
+  // a symbol's owning feed is one byte per symbol (SharedSymbols.owner): feeds are numbered 1..255
+  if (c.feeds.length > MAX_FEEDS) problems.push(`--feed: at most ${MAX_FEEDS} feeds, got ${c.feeds.length}`)
   c.feeds = c.feeds.map((f) => {
     const fromEnv = env[feedPasswordEnv(f.name)]
     if (fromEnv === undefined) return f

@@ -138,6 +138,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       mqtt = new MqttPublisher({
         url: mqttUrl, nodeId: config.mqttNodeId, protocolVersion, topicPrefix: config.mqttPrefix,
         format: config.mqttFormat === 'json' ? FORMAT_JSON : FORMAT_MSGPACK, quoteExpirySec: config.mqttQuoteExpirySec,
+        tradesQos: config.mqttTradesQos, retainLastTrade: config.mqttRetainLastTrade,
         username: credentials.username || undefined, password: credentials.password || undefined, tls: mqttTls(config),
         clientId: mqttClientId(config.mqttNodeId), stopTimeoutMs: budget.mqttStopMs,
       }, symbols, lvc, log)
@@ -211,6 +212,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     // a symbol belongs to the feed that defines it first, or to the feed whose symbols= pattern names it
     const claims = feedConfigs.map((fc, k) => ({ index: k + 1, pattern: fc.symbols ? symbolGlob(fc.symbols) : null }))
     for (const [k, fc] of feedConfigs.entries()) {
+      sharedSymbols.setFeedName(k + 1, fc.name) // snapshots name the feed a symbol belongs to (SharedSymbols.owner)
       const feed = new Feed(fc, ring, sharedSymbols, seqs,
         { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs, staleAfterMs: config.feedStaleAfterMs }, log,
         { ownership: { index: k + 1, claims } })

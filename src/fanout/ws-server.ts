@@ -18,6 +18,7 @@ import { addChildApp, childAppDescriptor, closeListening, listenApp, removeChild
 import { ConnectionGate, REFUSAL_STATUS } from '../http/connection-limits.js'
 import { guardedRoutes, PipelineGuard } from '../http/pipeline-guard.js'
 import { registerRoutes } from '../http/routes.js'
+import { secureHeaders } from '../http/security-headers.js'
 import type { SymbolTable } from '../model/symbols.js'
 import { ControlRequest } from '../subscriptions/protocol.js'
 import { RequestResult } from '../subscriptions/registry.js'
@@ -229,7 +230,7 @@ export class WsServer implements FrameSink {
   private onUpgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
     const ip = Buffer.from(res.getRemoteAddressAsText()).toString()
     const refused = this.gate.admit(ip, performance.now())
-    if (refused !== null) { this.stats.upgradesRejected[refused]++; res.writeStatus(REFUSAL_STATUS[refused]).writeHeader('Retry-After', '1').end(refused); return }
+    if (refused !== null) { this.stats.upgradesRejected[refused]++; secureHeaders(res.writeStatus(REFUSAL_STATUS[refused])).writeHeader('Retry-After', '1').end(refused); return }
     const format = upgradeFormat(res, req, this.allowedOrigins, this.stats)
     if (format === -1) return
     // read before ws-auth may wait for a JWT check: uWS invalidates req when this handler returns

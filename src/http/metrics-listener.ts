@@ -7,9 +7,11 @@
 import * as uWS from 'uWebSockets.js'
 import type { HttpStats } from '../metrics/http-stats.js'
 import { closeListening, listenApp } from './app-host.js'
+import { forMethod, getAndHead } from './head-requests.js'
 import { guardedRoutes, PipelineGuard } from './pipeline-guard.js'
 import { sendBody } from './send-body.js'
 import type { MetricsBody } from './routes.js'
+import { secureHeaders } from './security-headers.js'
 
 /** Scrapes answered per remote address per loop turn: Prometheus sends one at a time. */
 export const METRICS_REQUESTS_PER_TURN = 4
@@ -23,15 +25,15 @@ export class MetricsListener {
     const app = guardedRoutes(this.app, new PipelineGuard(http, METRICS_REQUESTS_PER_TURN))
     let lastText = '', lastBytes = Buffer.alloc(0) // the cached exposition, as bytes once per exposition
     const bytes = (b: string | Uint8Array): Uint8Array => typeof b !== 'string' ? b : b === lastText ? lastBytes : (lastBytes = Buffer.from(lastText = b))
-    app.get('/metrics', (res) => {
+    getAndHead(app, '/metrics', (res) => {
       const state = { aborted: false }
       res.onAborted(() => { state.aborted = true }) // before the await: uWS requires it for deferred responses
       scrape().then(
         (m) => { http.count('metrics', 200); if (!state.aborted) res.cork(() => { sendBody(res, '200 OK', [['Content-Type', m.contentType]], bytes(m.body)) }) },
-        () => { http.count('metrics', 500); if (!state.aborted) res.cork(() => { res.writeStatus('500 Internal Server Error').end('metrics failed') }) },
+        () => { http.count('metrics', 500); if (!state.aborted) res.cork(() => { secureHeaders(res.writeStatus('500 Internal Server Error')).end('metrics failed') }) },
       )
     })
-    app.any('/*', (res) => { http.count('other', 404); res.writeStatus('404 Not Found').writeHeader('Content-Type', 'application/json').end('{"error":"NOT_FOUND"}') })
+    app.any('/*', (res, req) => { http.count('other', 404); secureHeaders(forMethod(res, req).writeStatus('404 Not Found')).writeHeader('Content-Type', 'application/json').end('{"error":"NOT_FOUND"}') })
   }
 
   /** Listens on host:port (0 = any free port) and resolves with the port. */

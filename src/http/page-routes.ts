@@ -4,6 +4,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type * as uWS from 'uWebSockets.js'
 import { BootError } from '../errors.js'
+import { getAndHead } from './head-requests.js'
+import { documentCsp, secureHeaders } from './security-headers.js'
 import { sendBody } from './send-body.js'
 
 /**
@@ -42,12 +44,12 @@ function listModules(dir: string, urlPrefix: string, out: Map<string, string>): 
 }
 
 /** Bodies are Buffers made once: streamed as the peer reads (send-body.ts), never copied per request. */
-function send(res: uWS.HttpResponse, type: string, body: Buffer): void {
-  sendBody(res, '200 OK', [['Content-Type', type], ['Cache-Control', 'no-cache']], body)
+function send(res: uWS.HttpResponse, type: string, body: Buffer, csp?: string): void {
+  sendBody(res, '200 OK', [['Content-Type', type], ['Cache-Control', 'no-cache']], body, csp)
 }
 
 function notFound(res: uWS.HttpResponse): void {
-  res.writeStatus('404 Not Found').writeHeader('Content-Type', 'application/json').end('{"error":"NOT_FOUND"}')
+  secureHeaders(res.writeStatus('404 Not Found')).writeHeader('Content-Type', 'application/json').end('{"error":"NOT_FOUND"}')
 }
 
 /**
@@ -62,6 +64,7 @@ export function registerPageRoutes(app: uWS.TemplatedApp, opts: PageRouteOptions
     throw new BootError('CLIENT_DIR', `cannot list the compiled client modules in ${opts.clientDir} (run \`npm run build\`): ${(e as Error).message}`)
   }
   const pageHtml = Buffer.from(opts.pageHtml), asyncapiPath = opts.asyncapiPath, entry = Buffer.from(CLIENT_ENTRY)
+  const pageCsp = documentCsp(opts.pageHtml) // hashes of its inline style, once
 
   const serveFile = (res: uWS.HttpResponse, url: string, file: string, type: string): void => {
     let body = cache.get(url)
@@ -72,12 +75,12 @@ export function registerPageRoutes(app: uWS.TemplatedApp, opts: PageRouteOptions
     send(res, type, body)
   }
 
-  app.get('/', (res) => { send(res, 'text/html; charset=utf-8', pageHtml) })
-  app.get('/client.js', (res) => { send(res, JS_TYPE, entry) })
-  app.get('/client/*', (res, req) => {
+  getAndHead(app, '/', (res) => { send(res, 'text/html; charset=utf-8', pageHtml, pageCsp) })
+  getAndHead(app, '/client.js', (res) => { send(res, JS_TYPE, entry) })
+  getAndHead(app, '/client/*', (res, req) => {
     const url = req.getUrl(), file = served.get(url)
     if (file === undefined) notFound(res)
     else serveFile(res, url, file, JS_TYPE)
   })
-  app.get('/asyncapi.json', (res) => { serveFile(res, '/asyncapi.json', asyncapiPath, 'application/json') })
+  getAndHead(app, '/asyncapi.json', (res) => { serveFile(res, '/asyncapi.json', asyncapiPath, 'application/json') })
 }

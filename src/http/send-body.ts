@@ -8,10 +8,14 @@
 // it is still pending (measured with uws-pack 20.0.8: 50 pipelined 200 KB answers to a paused peer → cut after ~20,
 // the kernel's buffer). So a connection's unread output is bounded by its socket buffer plus one response.
 import type * as uWS from 'uWebSockets.js'
+import { CSP_NONE, secureHeaders } from './security-headers.js'
 
-/** Status, headers and body, the body streamed as the peer reads. Call inside a handler or res.cork(). */
-export function sendBody(res: uWS.HttpResponse, status: string, headers: ReadonlyArray<readonly [string, string]>, body: Uint8Array): void {
-  res.writeStatus(status)
+/**
+ * Status, the security headers (`csp` for a document, deny-all otherwise), headers and body, the body streamed as
+ * the peer reads. Call inside a handler or res.cork(). On a HEAD view (head-requests.ts) tryEnd writes no body.
+ */
+export function sendBody(res: uWS.HttpResponse, status: string, headers: ReadonlyArray<readonly [string, string]>, body: Uint8Array, csp: string = CSP_NONE): void {
+  secureHeaders(res.writeStatus(status), csp)
   for (const [k, v] of headers) res.writeHeader(k, v)
   const start = res.getWriteOffset(), total = body.length
   const [, done] = res.tryEnd(body, total)
