@@ -2,7 +2,7 @@
 // runs the image: `npm run test:container`): parsed, every COPY source exists, every argument list is one tickcast
 // accepts and starts with, ports, probes and scrape settings agree, and the runtime stage's file set serves the page.
 import { spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -51,10 +51,10 @@ describe('grafana/Dockerfile', () => {
     expect(runtime).toContain('STOPSIGNAL SIGTERM')
   })
 
-  it('starts with its own CMD: accepted flags, listening beyond loopback with the exposure rule met, on the EXPOSEd port', () => {
+  it('starts with its own CMD: accepted flags, listening beyond loopback with the exposure rule met, on the EXPOSEd ports', () => {
     expect(cmd.host).toBe('0.0.0.0')
     expect(startsExposed(cmd)).toBe(true)
-    expect(runtime).toContain(`EXPOSE ${cmd.port}`)
+    expect(runtime).toContain(`EXPOSE ${cmd.port} ${metricsPort(cmd)}`) // clients, then the metrics listener
     // the HEALTHCHECK probes liveness on that port, with the node the image has (no curl/wget in the slim base)
     const hc = runtime.find((i) => i.startsWith('HEALTHCHECK '))!
     expect(hc).toMatch(/--start-period=\d+s/)
@@ -74,13 +74,22 @@ describe('grafana/Dockerfile', () => {
     }
   })
 
+  it("drops from the runtime modules exactly the dependencies that no server or simulator module imports", () => {
+    const dropped = [...(instructions.find((i) => i.includes('npm pkg delete')) ?? '').matchAll(/'dependencies\[([^\]]+)\]'/g)].map((m) => m[1])
+    const deps = Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Obj }).dependencies)
+    const sources = ['src', 'feeds'].flatMap((d) => readdirSync(join(ROOT, d), { recursive: true, encoding: 'utf8' }).map((f) => join(ROOT, d, f)))
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => readFileSync(f, 'utf8')).join('\n')
+    const imported = (d: string): boolean => new RegExp(`(?:from|import\\(|require\\()\\s*'${d.replace(/\./g, '\\.')}(?:/[^']*)?'`).test(sources)
+    expect(dropped.sort()).toEqual(deps.filter((d) => !imported(d)).sort())
+  })
+
   it('keeps exactly one uWS binary, and it is the one this Node ABI loads (the 22 LTS ABI is shipped too)', () => {
     const bin = join(ROOT, 'node_modules/uWebSockets.js/dist/bin')
     expect(existsSync(join(bin, `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`))).toBe(true)
     expect(existsSync(join(bin, 'uws_linux_x64_127.node'))).toBe(true) // Node 22 = ABI 127
     const prune = instructions.find((i) => i.includes('uWebSockets.js/dist/bin'))!
     expect(prune).toContain("process.platform + \"_\" + process.arch + \"_\" + process.versions.modules")
-    expect(prune).toMatch(/^RUN npm prune --omit=dev /)
+    expect(prune).toMatch(/^RUN npm pkg delete .* && npm prune --omit=dev /)
     expect(prune).toContain('test -f "node_modules/uWebSockets.js/dist/bin/$keep"') // a wrong name fails the build
     expect(prune).toMatch(/find node_modules\/uWebSockets\.js\/dist\/bin -name '\*\.node' ! -name "\$keep" -delete/)
   })
@@ -108,10 +117,12 @@ describe('grafana/Dockerfile', () => {
       await waitFor(() => /HTTP\s+http:\/\//.test(out) || child.exitCode !== null, 20_000, 'the banner')
       const base = /HTTP\s+(http:\/\/\S+?)\/?\s/.exec(out)?.[1]
       expect(base, `stdout: ${out} stderr: ${err}`).toBeTruthy()
-      for (const path of ['/', '/client.js', '/asyncapi.json', '/healthz', '/metrics']) {
+      for (const path of ['/', '/client.js', '/asyncapi.json', '/healthz']) {
         const r = await fetch(base + path, { signal: AbortSignal.timeout(3000) })
         expect(r.status, path).toBe(200)
       }
+      const metricsUrl = /Metrics\s+(http:\/\/\S+)/.exec(out)?.[1] // /metrics has a listener of its own
+      expect((await fetch(metricsUrl!, { signal: AbortSignal.timeout(3000) })).status).toBe(200)
       const api = await (await fetch(`${base}/asyncapi.json`)).json() as { asyncapi: string }
       expect(api.asyncapi).toMatch(/^3\./)
     } finally {
@@ -189,9 +200,9 @@ describe('k8s/tickcast.yaml', () => {
     expect(docs.map((d) => d.kind).sort()).toEqual(['Deployment', 'PodDisruptionBudget', 'Service'])
   })
 
-  it('starts with its args (flags accepted, exposure rule met) and declares the port it listens on', () => {
+  it('starts with its args (flags accepted, exposure rule met) and declares the ports it listens on', () => {
     expect(startsExposed(args)).toBe(true)
-    expect(c.ports.map((p) => p.containerPort)).toEqual([args.port])
+    expect(c.ports.map((p) => p.containerPort)).toEqual([args.port, metricsPort(args)])
   })
 
   it('probes readiness on /readyz and liveness on /healthz, routes tickcast serves, on its port', () => {

@@ -1,7 +1,7 @@
 // Owns the messages between the main thread and fan-out worker threads, and the counters they carry.
 // Must never carry per-tick data: ticks travel through the shared ring; these are control-plane messages only.
 import type { PageRouteOptions } from '../http/page-routes.js'
-import type { MetricsBody, ReadyState } from '../http/routes.js'
+import type { ReadyState } from '../http/routes.js'
 import type { SharedSymbolsHandle } from '../model/shared-symbols.js'
 import type { SymbolSequencesHandle } from '../normalize/symbol-sequences.js'
 import type { RingHandle } from '../ring/ring-buffer.js'
@@ -13,7 +13,7 @@ export interface FanoutWorkerData {
   /** symbols and per-symbol counters in shared memory: the worker learns each symbol from its KIND_SYMBOL event */
   symbols: SharedSymbolsHandle
   seqs: SymbolSequencesHandle
-  ws: Omit<WsServerOptions, 'ready' | 'metrics' | 'extraRoutes'>
+  ws: Omit<WsServerOptions, 'ready' | 'extraRoutes'>
   /** the live page's routes (src/http/page-routes.ts) for the worker's app, as the main app has them; null = none */
   pageRoutes: PageRouteOptions | null
   logLevel: string
@@ -28,12 +28,10 @@ export interface DispatchCounters {
 export type ToWorker =
   | { t: 'ready'; state: ReadyState }
   | { t: 'stats' }
-  | { t: 'metrics'; id: number; body: MetricsBody | null }
   | { t: 'stop' }
 
 export type FromWorker =
   /** the worker's uWS app, for the main app's addChildAppDescriptor */
   | { t: 'descriptor'; d: number }
   | { t: 'stats'; ws: Record<string, unknown>; dispatch: DispatchCounters }
-  | { t: 'metrics'; id: number }
   | { t: 'stopped' }

@@ -1,25 +1,30 @@
-// Owns the MQTT side of the fan-out: per-symbol retained quotes (conflated per batch) and stale/fresh state, live
-// trades, node status.
+// Owns the MQTT side of the fan-out: per-symbol retained quotes (conflated per batch), stale/fresh state and trading
+// status, live trades (QoS 0 or 1, optionally retained), node status.
 // Must never queue while disconnected or backed up: stale quotes are never replayed, the LVC is republished instead.
 import { connect } from 'mqtt'
-import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt'
+import type { IClientOptions, IClientPublishOptions, IConnackPacket, MqttClient } from 'mqtt'
 import type { Logger } from 'pino'
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import { JSON_EVENT_MAX_BYTES } from '../codec/json-codec.js'
 import { MSGPACK_EVENT_MAX_BYTES } from '../codec/msgpack-codec.js'
-import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote, writeMarker } from '../codec/tick-codec.js'
+import { FORMAT_JSON, FORMAT_MSGPACK, writeEvent, writeLastQuote, writeLastStatus, writeLastTrade, writeMarker } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { bootError } from '../errors.js'
 import type { SymbolTable } from '../model/symbols.js'
-import { KIND_QUOTE } from '../ring/ring-buffer.js'
+import { KIND_QUOTE, KIND_TRADE } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
-import { MqttStats, publishOptions, redactUrl } from './mqtt-stats.js'
+import { InflightWindow } from './mqtt-inflight.js'
+import { PublishOptions } from './mqtt-publish-options.js'
+import { MqttStats, redactUrl } from './mqtt-stats.js'
 import type { MqttPublisherOptions } from './mqtt-stats.js'
 import { DEFAULT_TOPIC_PREFIX, isValidNodeId, isValidTopicPrefix, statusTopicFor, TopicCache } from './mqtt-topics.js'
 
 const SLAB_BYTES = 64 * 1024
-/** what a dirty symbol still has to publish (retained): its latest quote, its stale/fresh state */
-const DIRTY_QUOTE = 1, DIRTY_STATE = 2
+/**
+ * What a dirty symbol still has to publish (retained): its latest quote, its stale/fresh state, its trading status,
+ * and (with retainLastTrade) its last trade when the live publish of it was dropped or skipped.
+ */
+const DIRTY_QUOTE = 1, DIRTY_STATE = 2, DIRTY_TRADING = 4, DIRTY_TRADE = 8
 const DRAIN_POLL_MS = 2
 const ONLINE = Buffer.from('online')
 const OFFLINE = Buffer.from('offline')
@@ -39,11 +44,12 @@ export class MqttPublisher {
   private readonly format: WireFormat
   private readonly maxBufferedBytes: number
   private readonly maxEventBytes: number
-  // One options object per kind, reused for every publish (mqtt.js copies it; we never rebuild it).
-  private readonly quoteOpts: IClientPublishOptions
-  private readonly tradeOpts: IClientPublishOptions
-  /** retained, no expiry: a symbol's state is true until the next state says otherwise */
-  private readonly stateOpts: IClientPublishOptions
+  /** per kind: QoS, retain, MQTT 5 properties; stamped with the event's n and t per publish */
+  private readonly opts: PublishOptions
+  /** QoS 1 trades awaiting PUBACK, bounded by the broker's Receive Maximum */
+  private readonly window = new InflightWindow()
+  private readonly tradesQos: 0 | 1
+  private readonly retainLastTrade: boolean
   private readonly statusOpts: IClientPublishOptions = { qos: 1, retain: true }
   private readonly clientOpts: IClientOptions
   private readonly url: string
@@ -60,6 +66,8 @@ export class MqttPublisher {
   private readonly dirty: Uint8Array
   /** 1 once this run published the symbol's state: a retained stale marker an earlier run left must not linger */
   private readonly stateSent: Uint8Array
+  /** n of the last trade this run published per symbol: a reconnect republishes the retained last trade only if newer */
+  private readonly tradeSent: Float64Array
   private readonly dirtyIds: Uint32Array
   private dirtyCount = 0
   /** a flush stopped at maxBufferedBytes and dirty quotes wait for the socket to drain */
@@ -88,8 +96,11 @@ export class MqttPublisher {
     this.dirty = new Uint8Array(symbols.capacity)
     this.dirtyIds = new Uint32Array(symbols.capacity)
     this.stateSent = new Uint8Array(symbols.capacity)
+    this.tradeSent = new Float64Array(symbols.capacity)
     const v5 = (opts.protocolVersion ?? 5) === 5
-    ;({ quote: this.quoteOpts, trade: this.tradeOpts, state: this.stateOpts } = publishOptions(this.format, v5, opts.quoteExpirySec ?? 60))
+    this.tradesQos = opts.tradesQos ?? 0
+    this.retainLastTrade = opts.retainLastTrade ?? false
+    this.opts = new PublishOptions({ format: this.format, v5, quoteExpirySec: opts.quoteExpirySec ?? 60, tradesQos: this.tradesQos, retainLastTrade: this.retainLastTrade })
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 2000
     this.url = opts.url
@@ -108,6 +119,7 @@ export class MqttPublisher {
       ...opts.tls, // mqtts:// / wss://: CA, client certificate and key, server name (src/auth/from-config.ts)
     }
     this.stats.readBacklogBytes = this.readBacklogBytes
+    this.stats.readInflight = this.readInflight
   }
 
   /** Connects; resolves on the first CONNACK, rejects (and gives up) after connectTimeoutMs. */
@@ -151,14 +163,23 @@ export class MqttPublisher {
       if (!this.live) this.stats.skippedDisconnected++ // republished from the LVC on connect
       return
     }
-    // Per-symbol trading status shares the trades topic: it is the symbol's live event stream, and
-    // `e` ("t" | "st") tells them apart. Not retained, so it cannot overwrite the retained quote.
+    // Per-symbol trading status goes live on the trades topic too: it is the symbol's live event stream, and
+    // `e` ("t" | "st") tells them apart; never retained there. Its retained copy is the trading topic (from the LVC).
+    const trade = r.kind[i] === KIND_TRADE
+    if (!trade) this.markDirty(id, DIRTY_TRADING)
     if (!this.live) { this.stats.skippedDisconnected++; return }
     const sock = this.sock as SocketSide
-    if (sock.writableLength > this.maxBufferedBytes) { this.stats.tradesDropped++; return }
+    if (sock.writableLength > this.maxBufferedBytes || (this.tradesQos === 1 && !this.window.tryAcquire())) {
+      this.stats.tradesDropped++
+      // the retained last trade must not stay behind: the LVC's latest goes out once the socket or window frees up
+      if (trade && this.retainLastTrade) this.markDirty(id, DIRTY_TRADE)
+      return
+    }
     const off = this.reserve()
     const end = writeEvent(this.format, r, i, this.symbols, this.slab, off)
-    this.send(this.topics.trade[id], off, end, this.tradeOpts)
+    const n = r.symbolSeq[i]
+    if (trade) this.tradeSent[id] = n
+    this.send(this.topics.trade[id], off, end, this.opts.stamped(trade ? this.opts.trade : this.opts.statusEvent, n, r.exchTimeUs[i]), this.tradesQos === 1)
   }
 
   /** The symbol's stale/fresh or book state changed (LastValueCache.staleReason / book): its retained state topic follows. */
@@ -196,8 +217,9 @@ export class MqttPublisher {
   }
 
   private readonly readBacklogBytes = (): number => (this.live && this.sock !== null ? this.sock.writableLength : 0)
+  private readonly readInflight = (): number => this.window.count
 
-  private readonly onConnect = (): void => {
+  private readonly onConnect = (connack: IConnackPacket): void => {
     const c = this.client
     if (this.stopping || c === null) return
     const first = !this.everConnected
@@ -208,13 +230,17 @@ export class MqttPublisher {
     this.live = true
     this.stats.connected = 1
     this.outageLogged = false
+    this.window.setReceiveMaximum(connack.properties?.receiveMaximum)
     this.log.info({ url: redactUrl(this.url), clientId: this.clientOpts.clientId, reconnects: this.stats.reconnects }, first ? 'mqtt connected' : 'mqtt reconnected')
     c.publish(this.statusTopic, ONLINE, this.statusOpts)
     // Converge every retained quote and state to the LVC (the broker may have lost them, or we skipped updates).
     const n = Math.min(this.symbols.size, this.dirty.length)
     for (let id = 0; id < n; id++) {
       if (this.lvc.seq[id] === 0 || !this.topics.ready(id)) continue
-      this.markDirty(id, this.lvc.hasQuote(id) ? DIRTY_QUOTE | DIRTY_STATE : DIRTY_STATE)
+      let bits = this.lvc.hasQuote(id) ? DIRTY_QUOTE | DIRTY_STATE : DIRTY_STATE
+      if (this.lvc.statusSeq[id] > 0) bits |= DIRTY_TRADING
+      if (this.retainLastTrade && this.lvc.tradeSeq[id] > this.tradeSent[id]) bits |= DIRTY_TRADE
+      this.markDirty(id, bits)
     }
     this.flushRetained()
     this.settleStart?.(null)
@@ -251,18 +277,31 @@ export class MqttPublisher {
     let k = 0
     for (; k < n; k++) {
       if (sock.writableLength > max) break
-      const id = ids[k], bits = this.dirty[id]
+      const id = ids[k], bits = this.dirty[id], lvc = this.lvc
       this.dirty[id] = 0
-      if ((bits & DIRTY_QUOTE) !== 0 && this.lvc.hasQuote(id)) {
+      if ((bits & DIRTY_QUOTE) !== 0 && lvc.hasQuote(id)) {
         const off = this.reserve()
-        const end = writeLastQuote(this.format, this.lvc, this.symbols, id, this.slab, off)
-        this.send(this.topics.quote[id], off, end, this.quoteOpts)
+        const end = writeLastQuote(this.format, lvc, this.symbols, id, this.slab, off)
+        this.send(this.topics.quote[id], off, end, this.opts.stamped(this.opts.quote, lvc.quoteSeq[id], lvc.quoteTimeUs[id]), false)
       }
       if ((bits & DIRTY_STATE) !== 0) {
-        const off = this.reserve()
-        const end = writeMarker(this.format, this.symbols, id, this.lvc.seq[id], this.lvc.staleReason(id), Date.now() * 1000, this.slab, off, this.lvc.book[id])
-        this.send(this.topics.state[id], off, end, this.stateOpts)
+        const off = this.reserve(), nowUs = Date.now() * 1000
+        const end = writeMarker(this.format, this.symbols, id, lvc.seq[id], lvc.staleReason(id), nowUs, this.slab, off, lvc.book[id], true)
+        this.send(this.topics.state[id], off, end, this.opts.stamped(this.opts.state, lvc.seq[id], nowUs), false)
         this.stateSent[id] = 1
+      }
+      if ((bits & DIRTY_TRADING) !== 0 && lvc.statusSeq[id] > 0) {
+        const off = this.reserve()
+        const end = writeLastStatus(this.format, lvc, this.symbols, id, this.slab, off)
+        this.send(this.topics.trading[id], off, end, this.opts.stamped(this.opts.trading, lvc.statusSeq[id], lvc.statusTimeUs[id]), false)
+      }
+      // the retained last trade, when its live publish was dropped or skipped (never a repeat of one already sent)
+      if ((bits & DIRTY_TRADE) !== 0 && lvc.tradeSeq[id] > this.tradeSent[id]) {
+        if (this.tradesQos === 1 && !this.window.tryAcquire()) { this.dirty[id] = DIRTY_TRADE; break } // stays listed at k
+        const off = this.reserve()
+        const end = writeLastTrade(this.format, lvc, this.symbols, id, this.slab, off)
+        this.tradeSent[id] = lvc.tradeSeq[id]
+        this.send(this.topics.trade[id], off, end, this.opts.stamped(this.opts.trade, lvc.tradeSeq[id], lvc.tradeTimeUs[id]), this.tradesQos === 1)
       }
     }
     if (k === n) { this.dirtyCount = 0; this.backedUp = false; return }
@@ -279,9 +318,10 @@ export class MqttPublisher {
     return this.slabOff
   }
 
-  private send(topic: string, off: number, end: number, opts: IClientPublishOptions): void {
+  /** `acked`: a QoS 1 publish that holds a slot of the window until mqtt.js reports it done (PUBACK or given up). */
+  private send(topic: string, off: number, end: number, opts: IClientPublishOptions, acked: boolean): void {
     this.slabOff = end
-    ;(this.client as MqttClient).publish(topic, this.slab.subarray(off, end), opts)
+    ;(this.client as MqttClient).publish(topic, this.slab.subarray(off, end), opts, acked ? this.window.release : undefined)
     this.stats.publishes++
     this.stats.bytes += end - off
   }

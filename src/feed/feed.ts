@@ -1,5 +1,5 @@
 // Owns one configured feed: its session line(s) (one, or A/B through an arbiter), payload decoder, optional
-// recorder, normalizer, GLIMPSE recovery (ITCH) and counters, and their lifecycle; turns session events (gap, down,
+// recorder, normalizer, GLIMPSE recovery (ITCH, native) and counters, and their lifecycle; turns session events (gap, down,
 // up) into ring markers.
 // Must never publish to clients: it ends at the ring, where gaps and outages travel in order with the data.
 import type { Logger } from 'pino'
@@ -18,7 +18,7 @@ import { TopsDecoder } from './decoders/tops.js'
 import { FeedIngest } from './feed-ingest.js'
 import { FeedStats } from './feed-stats.js'
 import { GlimpseRecovery } from './glimpse-recovery.js'
-import type { LiveSession } from './glimpse-recovery.js'
+import type { BookSync, LiveSession } from './glimpse-recovery.js'
 import { CaptureRecorder } from './recorder.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
 import { SESSION_DISCONNECTED, SESSION_GAP } from './session-sink.js'
@@ -124,12 +124,16 @@ export class Feed {
       ? new AbSession(config.name, [{ ...lineOpts[0], startSeq }, { ...lineOpts[1], startSeq }], sink, this.stats, onEvent)
       : new SoupClient({ ...lineOpts[0], startSeq }, sink, this.stats, onEvent)
     const g = config.glimpse
-    if (g && !(decoder instanceof ItchDecoder)) throw new Error(`feed ${config.name}: glimpse= needs a decoder with books (ITCH)`)
-    if (g && decoder instanceof ItchDecoder) {
+    if (g && config.protocol === 'tops') throw new Error(`feed ${config.name}: glimpse= needs protocol itch or native`)
+    if (g) {
+      // ITCH: the decoder's books are cleared and rebuilt. Native: quotes are whole tops of book, so the snapshot's
+      // last quotes replace what a gap may have left behind; nothing to clear, and once applied the gap is repaired.
+      const books: BookSync = decoder instanceof ItchDecoder ? decoder : { clearBooks: () => {}, markAllSynced: () => normalizer.snapshotApplied() }
       // Snapshot messages bypass the recorder: they carry no real-time sequence (a recording stays a session's stream).
       this.recovery = new GlimpseRecovery({ host: g.host, port: g.port, username: g.username ?? config.username, password: g.password ?? config.password,
-        session: config.session, heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs },
-      ingest, decoder, (seq): LiveSession => live(seq), this.stats, log)
+        session: config.session, heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs,
+        maxMessageBytes: config.protocol === 'itch' ? undefined : MAX_MESSAGE_BYTES[config.protocol] },
+      ingest, books, (seq): LiveSession => live(seq), this.stats, log)
       this.session = null
     } else {
       this.recovery = null

@@ -4,6 +4,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type * as uWS from 'uWebSockets.js'
 import { BootError } from '../errors.js'
+import { getAndHead } from './head-requests.js'
+import { documentCsp, secureHeaders } from './security-headers.js'
 
 /**
  * Everything comes from the caller (main.ts, the composition root): this module never imports src/client/, so the
@@ -40,12 +42,12 @@ function listModules(dir: string, urlPrefix: string, out: Map<string, string>): 
   }
 }
 
-function send(res: uWS.HttpResponse, type: string, body: string): void {
-  res.writeStatus('200 OK').writeHeader('Content-Type', type).writeHeader('Cache-Control', 'no-cache').end(body)
+function send(res: uWS.HttpResponse, type: string, body: string, csp?: string): void {
+  secureHeaders(res.writeStatus('200 OK'), csp).writeHeader('Content-Type', type).writeHeader('Cache-Control', 'no-cache').end(body)
 }
 
 function notFound(res: uWS.HttpResponse): void {
-  res.writeStatus('404 Not Found').writeHeader('Content-Type', 'application/json').end('{"error":"NOT_FOUND"}')
+  secureHeaders(res.writeStatus('404 Not Found')).writeHeader('Content-Type', 'application/json').end('{"error":"NOT_FOUND"}')
 }
 
 /**
@@ -60,6 +62,7 @@ export function registerPageRoutes(app: uWS.TemplatedApp, opts: PageRouteOptions
     throw new BootError('CLIENT_DIR', `cannot list the compiled client modules in ${opts.clientDir} (run \`npm run build\`): ${(e as Error).message}`)
   }
   const pageHtml = opts.pageHtml, asyncapiPath = opts.asyncapiPath
+  const pageCsp = documentCsp(pageHtml) // hashes of its inline style, once
 
   const serveFile = (res: uWS.HttpResponse, url: string, file: string, type: string): void => {
     let body = cache.get(url)
@@ -70,12 +73,12 @@ export function registerPageRoutes(app: uWS.TemplatedApp, opts: PageRouteOptions
     send(res, type, body)
   }
 
-  app.get('/', (res) => { send(res, 'text/html; charset=utf-8', pageHtml) })
-  app.get('/client.js', (res) => { send(res, JS_TYPE, CLIENT_ENTRY) })
-  app.get('/client/*', (res, req) => {
+  getAndHead(app, '/', (res) => { send(res, 'text/html; charset=utf-8', pageHtml, pageCsp) })
+  getAndHead(app, '/client.js', (res) => { send(res, JS_TYPE, CLIENT_ENTRY) })
+  getAndHead(app, '/client/*', (res, req) => {
     const url = req.getUrl(), file = served.get(url)
     if (file === undefined) notFound(res)
     else serveFile(res, url, file, JS_TYPE)
   })
-  app.get('/asyncapi.json', (res) => { serveFile(res, '/asyncapi.json', asyncapiPath, 'application/json') })
+  getAndHead(app, '/asyncapi.json', (res) => { serveFile(res, '/asyncapi.json', asyncapiPath, 'application/json') })
 }

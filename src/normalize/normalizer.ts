@@ -114,6 +114,16 @@ export class Normalizer implements TickSink {
   }
 
   /**
+   * A snapshot (GLIMPSE) of a feed whose quotes are whole tops of book was applied: every symbol it carries is complete
+   * as of the sequence the live session resumes at, so a gap's stale marker is lifted, also on symbols the snapshot
+   * held no quote for (their quote would have lifted it). ITCH books say it per book instead (bookState).
+   */
+  snapshotApplied(): void {
+    if (this.staleCount > 0) for (const id of this.feedSymbols) this.clearBits(id, GAP_BIT)
+    this.commitIfIdle()
+  }
+
+  /**
    * The decoder's word on an order book (ITCH): `reason` PARTIAL_* (0 = synced) as a KIND_BOOK marker, once per change.
    * A book synced again (a snapshot rebuilt it) is complete again: a gap's stale marker on it is lifted.
    */

@@ -13,6 +13,7 @@ import { ConnectionOutput } from './connection-output.js'
 import { planResume, resumedIds } from './connection-resume.js'
 import { SNAPSHOT_SYMBOLS_PER_SEC, SnapshotBudget } from './snapshot-budget.js'
 import type { ConnectionHost } from './connection-host.js'
+import type { PacedConnection } from './control-pacer.js'
 import { LADDER_CONFLATING, effectiveMaxAgeMs, effectiveMaxHz } from './writer.js'
 
 export type { ConnectionHost, ConnectionLimits, ConnectionLog, ConnectionSocket } from './connection-host.js'
@@ -30,10 +31,12 @@ export function classifyClose(code: number, message: string): CloseReason {
 function openSession(): AuthSession { const s = new AuthSession('-', Infinity); s.grant = ANONYMOUS; return s }
 
 /** One per socket; uWS copies userData's own properties, so it rides as `{ c }`. */
-export class Connection extends ConnectionOutput implements AuthedConnection {
+export class Connection extends ConnectionOutput implements AuthedConnection, PacedConnection {
   private tokens: number
   private lastRefillMs: number
   private readonly snapshots = new SnapshotBudget()
+  /** messages waiting for a turn with control budget (control-pacer.ts), copied: uWS reuses the ArrayBuffer */
+  private pending: Array<{ data: ArrayBuffer; isBinary: boolean }> | null = null
 
   constructor(format: WireFormat, host: ConnectionHost, nowMs: number, readonly session: AuthSession = openSession()) {
     super(format, host)
@@ -55,6 +58,30 @@ export class Connection extends ConnectionOutput implements AuthedConnection {
       this.sendError(ERR_RATE_LIMITED, `at most ${lim.maxControlMessagesPerSec} control messages per second`, undefined, undefined)
       return
     }
+    // over this turn's control budget (or behind others already waiting): the whole message waits, in order; the
+    // rate limit above bounds how many can wait per connection
+    const pacer = host.pacer
+    if (pacer !== undefined && (this.pending !== null || !pacer.mayRun())) {
+      if (this.pending === null) { this.pending = []; pacer.defer(this) }
+      this.pending.push({ data: data.slice(0), isBinary })
+      return
+    }
+    this.handle(data, isBinary, nowMs)
+  }
+
+  /** control-pacer.ts: a later turn runs the oldest waiting message. */
+  runPending(nowMs: number): boolean {
+    const q = this.pending
+    if (q === null) return false
+    const m = q.shift()
+    if (m !== undefined && this.sock !== null) this.handle(m.data, m.isBinary, nowMs)
+    if (q.length > 0 && this.sock !== null) return true
+    this.pending = null
+    return false
+  }
+
+  private handle(data: ArrayBuffer, isBinary: boolean, nowMs: number): void {
+    const host = this.host, lim = host.limits
     const req = host.req, parsed = parseControl(data, isBinary, lim.maxEntriesPerRequest, req)
     // nothing but op:auth before authentication (ws-auth closes 4401); op:auth later is an in-band refresh
     if (host.auth !== undefined && (!this.session.ready || (parsed && req.op === OP_AUTH))) { host.auth.control(this, parsed && req.op === OP_AUTH, req.token, req.id); return }
@@ -66,11 +93,15 @@ export class Connection extends ConnectionOutput implements AuthedConnection {
     // refused whole, before it changes anything: a subscription without its snapshot would have no baseline
     const wait = subscribe && req.snapshot ? this.snapshots.waitMs(host.symbols.size, nowMs) : 0
     if (wait > 0) { this.sendError(ERR_RATE_LIMITED, `snapshot budget: ${SNAPSHOT_SYMBOLS_PER_SEC} symbols per second; retry in ${wait} ms`, req.id, undefined); return }
+    const held = this.topics.size
     if (subscribe) host.hub.subscribe(this, req.symbols, out)
     else host.hub.unsubscribe(this, req.symbols, out)
     for (let i = 0; i < out.errorCodes.length; i++) this.sendError(out.errorCodes[i], out.errorMessages[i], req.id, out.errorSymbols[i])
     if (subscribe && out.errorCodes.includes(ERR_NOT_ENTITLED)) this.denied(out.errorSymbols.filter((_s, i) => out.errorCodes[i] === ERR_NOT_ENTITLED), 'subscribe')
-    if (!subscribe) { this.forgetUnsubscribed(); this.sendText(ackReply('unsubscribed', req.id, out.symbols, out.patterns)); return }
+    if (!subscribe) {
+      host.pacer?.spend(held - this.topics.size + 1) // the topics it removed (a pattern may remove many)
+      this.forgetUnsubscribed(); this.sendText(ackReply('unsubscribed', req.id, out.symbols, out.patterns)); return
+    }
     // a conflating connection gets nothing until it drains: what this request added waits with the rest
     if (this.ladder.mode === LADDER_CONFLATING) for (const id of out.added) this.hold(id)
     let hz = 0, age = 0
@@ -89,7 +120,9 @@ export class Connection extends ConnectionOutput implements AuthedConnection {
     this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age, recovered, replay?.epoch))
     if (recovered !== undefined && replay !== null) replay.write(this.format, resumedIds(), (f, bin) => this.sendFrame(f, bin))
     if (req.snapshot) { this.snapshots.spend(out.added.length + out.listed.length); this.snapshot(out, nowMs) }
+    host.pacer?.spend(out.added.length + (req.snapshot ? out.added.length + out.listed.length : 0) + 1)
   }
+
 
   private sendError(code: string, message: string, id: string | number | undefined, symbol: string | undefined): void {
     const counts = this.host.stats.controlErrors
