@@ -116,7 +116,7 @@ describe('alerts on a real Prometheus scraping a real tickcast', () => {
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
     const fast = join(dir, 'rules.yml')
     writeFileSync(fast, rulesText.replace(/for: \d+m/g, 'for: 2s'))
-    const prom: Prometheus = await startPrometheus({ targets: [`127.0.0.1:${t.port}`], scrapeIntervalSec: 1, ruleFiles: [fast] })
+    const prom: Prometheus = await startPrometheus({ targets: [`127.0.0.1:${t.metricsPort}`], scrapeIntervalSec: 1, ruleFiles: [fast] })
     cleanup.push(() => prom.stop())
     await prom.waitForUp()
     const feedAlerts = async (): Promise<string[]> =>
@@ -129,7 +129,7 @@ describe('alerts on a real Prometheus scraping a real tickcast', () => {
     await until(async () => (await feedAlerts()).includes('firing'), 20_000, 'TickcastFeedDisconnected firing')
     const firing = (await prom.alerts()).find((a) => a.labels.alertname === 'TickcastFeedDisconnected' && a.state === 'firing')!
     expect(firing.labels).toMatchObject({ feed: 'up', severity: 'critical', job: 'tickcast' })
-    expect(firing.annotations.summary).toBe(`feed up on 127.0.0.1:${t.port} is not logged in`)
+    expect(firing.annotations.summary).toBe(`feed up on 127.0.0.1:${t.metricsPort} is not logged in`)
     expect(firing.annotations.runbook_url).toMatch(/RUNBOOK\.md#tickcastfeeddisconnected$/)
   }, 60_000)
 })

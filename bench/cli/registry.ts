@@ -6,6 +6,7 @@ import { fanout } from '../scenarios/fanout.js'
 import { feed } from '../scenarios/feed.js'
 import { latency } from '../scenarios/latency.js'
 import { mqttScenario } from '../scenarios/mqtt.js'
+import { saturation } from '../scenarios/saturation.js'
 import { snapshot } from '../scenarios/snapshot.js'
 import { soak } from '../scenarios/soak.js'
 
@@ -18,7 +19,7 @@ const scenarios: Scenario[] = [
   soak,
   feed,
   // scenarios of this branch are added above the saturation line as they land
-  // saturation (issue 12): import { saturation } from '../scenarios/saturation.js' above, and list `saturation,` on this line
+  saturation,
 ]
 
 export function allScenarios(): readonly Scenario[] { return scenarios }

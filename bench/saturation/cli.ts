@@ -1,14 +1,10 @@
 // Owns `npm run bench:saturation`: parse flags, run, print the summary, optionally regenerate README's section.
 // Must never leave a process behind: every child is stopped on any exit (deadline, signal, error).
-import { readFileSync, writeFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { replaceSection } from '../../tools/readme-sections.js'
 import { stopAll } from '../lib/procs.js'
 import { SATURATION_USAGE, parseSaturationArgs } from './options.js'
-import { consoleSummary, readmeSection } from './report.js'
+import { writeReadmeSection } from './readme.js'
+import { consoleSummary } from './report.js'
 import { runSaturation } from './run.js'
-
-const README = fileURLToPath(new URL('../../../README.md', import.meta.url))
 
 async function main(argv: string[]): Promise<number> {
   const p = parseSaturationArgs(argv)
@@ -21,7 +17,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(consoleSummary(res))
   console.log(`\nresults: ${o.out}`)
   if (p.readme) {
-    writeFileSync(README, replaceSection(readFileSync(README, 'utf8'), 'saturation', readmeSection(res)))
+    writeReadmeSection(res)
     console.log('README.md: benchmark section regenerated')
   }
   return 0

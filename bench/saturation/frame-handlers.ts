@@ -13,7 +13,8 @@ export class JsonFrames implements FrameHandler {
   onFrame(buf: Buffer, start: number, end: number, opcode: number, nowUs: number): void {
     const st = this.seq.stats
     st.frames++; st.bytes += end - start
-    if (opcode === OP_TEXT && buf[start] === 123 && buf.indexOf(TYPE_KEY, start) === start) {
+    // `{"type":"` opens a control message; `{"e":` a naive server's event (compared in place: an indexOf would scan on)
+    if (opcode === OP_TEXT && buf[start] === 123 && buf[start + 2] === 116 && end - start > TYPE_KEY.length && buf.compare(TYPE_KEY, 0, TYPE_KEY.length, start, start + TYPE_KEY.length) === 0) {
       const s = start + TYPE_KEY.length, q = buf.indexOf(34, s)
       st.control(buf.toString('latin1', s, q < 0 || q > end ? end : q)) // rare: subscribed, slow, trades_skipped
       return

@@ -1,6 +1,6 @@
 // Owns the idle-memory comparison: server RSS per connection with the feed quiet and after a full GC, tickcast
 // against bare uWebSockets.js in the same run. Must never measure while data flows: the feed runs at 1 message/s.
-import { rssBytes } from '../lib/procs.js'
+import { readFileSync } from 'node:fs'
 import { LoadGroup } from './load-procs.js'
 import type { IdleResult, SaturationOptions } from './results.js'
 import { SteppedSim } from './sim-control.js'
@@ -8,6 +8,15 @@ import { WIRE, startSystem } from './systems.js'
 import type { RunningSystem, SystemName } from './systems.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** anonymous resident memory (heap, stacks, socket buffers of the process): RSS without the file-backed pages of
+ *  code and libraries, which grow as new code paths run and are no connection's cost */
+function rssAnonBytes(pid: number): number {
+  try {
+    const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))
+    return m ? Number(m[1]) * 1024 : 0
+  } catch { return 0 }
+}
 const QUIET_RATE = 1
 
 /** Idle = connected with the feed quiet: unsubscribed, then subscribed to the clients' symbols (bare uWS: uWS topics). */
@@ -23,7 +32,7 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
     // Four waves, each read after a full GC: idle unsubscribed twice, then idle subscribed (the clients' symbols, as
     // under load) twice. The second wave of each kind is the marginal cost of a connection, free of start-up garbage
     // and of the heap space the first wave made V8 reserve (a one-off: the young generation grows once).
-    const rss = async (): Promise<number> => { await sleep(o.idleSettleSec * 1000); await sys!.gc(); return sys!.pids.reduce((s, p) => s + rssBytes(p), 0) }
+    const rss = async (): Promise<number> => { await sleep(o.idleSettleSec * 1000); await sys!.gc(); return sys!.pids.reduce((s, p) => s + rssAnonBytes(p), 0) }
     const q = clients.length >> 2
     const waves = [clients.slice(0, q).map(() => []), clients.slice(q, 2 * q).map(() => []), clients.slice(2 * q, 3 * q), clients.slice(3 * q, 4 * q)]
     const at = [await rss()]
@@ -39,7 +48,11 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
     r.bytesPerConnSubscribed = Math.round((at[4] - at[3]) / Math.max(1, got[3]))
     r.firstWaveBytesPerConn = Math.round((at[1] - at[0]) / Math.max(1, got[0]))
     if (r.connected < 4 * q) { r.status = 'failed'; r.error = `accepted ${r.connected} of ${4 * q} connections` }
-    o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in 4 waves: RSS ${r.rssMiB.join(' → ')} MiB after GC; ` +
+    else if (r.bytesPerConn <= 0 || r.bytesPerConnSubscribed <= 0) {
+      // memory fell while connections were added: the process's own drift outweighed them, so no figure is given
+      r.status = 'failed'; r.error = `RSS fell across a wave (${r.rssMiB.join(' → ')} MiB): noise larger than the connections' cost; use more --idle-conns`
+    }
+    o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in 4 waves: RSS ${r.rssMiB.join(' → ')} MiB anonymous RSS after GC; ` +
       `${r.bytesPerConn} B each unsubscribed, ${r.bytesPerConnSubscribed} B subscribed to ${o.symbolsPerSub} symbols (first wave ${r.firstWaveBytesPerConn} B)`)
   } catch (e) {
     r.status = 'failed'; r.error = (e as Error).message

@@ -11,20 +11,26 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 
 class LoadProc {
   readonly child: ChildProcess
-  private waiters: Array<(m: unknown) => void> = []
+  private waiters: Array<{ ok: (m: unknown) => void; fail: (e: Error) => void }> = []
+  private exited: Error | null = null
   constructor() {
     this.child = track(fork(join(here, 'load-worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
-    this.child.on('message', (m) => { this.waiters.shift()?.(m) })
+    this.child.on('message', (m) => { this.waiters.shift()?.ok(m) })
+    this.child.on('exit', (code, signal) => {
+      this.exited = new Error(`load process exited (${signal ?? code})`)
+      for (const w of this.waiters.splice(0)) w.fail(this.exited)
+    })
   }
   next<T>(timeoutMs: number, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      if (this.exited) { reject(this.exited); return }
       const timer = setTimeout(() => { reject(new Error(`load process did not answer '${what}' within ${timeoutMs / 1000} s`)) }, timeoutMs)
-      this.waiters.push((m) => { clearTimeout(timer); resolve(m as T) })
+      this.waiters.push({ ok: (m) => { clearTimeout(timer); resolve(m as T) }, fail: (e) => { clearTimeout(timer); reject(e) } })
     })
   }
   call<T>(cmd: WorkerCommand, timeoutMs: number): Promise<T> {
     const p = this.next<T>(timeoutMs, cmd.cmd)
-    this.child.send(cmd)
+    if (this.child.connected) this.child.send(cmd)
     return p
   }
 }

@@ -36,7 +36,14 @@ async function connectAll(c: Extract<WorkerCommand, { cmd: 'connect' }>): Promis
   let failed = 0, firstError = ''
   const had = clients.length
   const CONCURRENCY = 200
+  // the whole connect phase is bounded, not each handshake: a server that accepts slowly fails within timeoutMs
+  const until = performance.now() + c.timeoutMs
   for (let i = 0; i < c.clients.length; i += CONCURRENCY) {
+    if (performance.now() > until) {
+      failed += c.clients.length - i
+      firstError ||= `connect phase over ${c.timeoutMs / 1000} s`
+      break
+    }
     await Promise.all(c.clients.slice(i, i + CONCURRENCY).map(async (symbols) => {
       const ids = Int32Array.from(symbols.map((s) => index.find(Buffer.from(s, 'latin1'), 0, s.length)))
       const seq = new ConnSeq(st, ids)
@@ -44,7 +51,7 @@ async function connectAll(c: Extract<WorkerCommand, { cmd: 'connect' }>): Promis
       const handler: FrameHandler = c.wire === 'nats' ? new NatsFrames(seq, (s) => holder.ws?.sendText(s)) : new JsonFrames(seq)
       const ws = holder.ws = new LeanWsClient(handler)
       try {
-        await ws.connect(c.host, c.port, c.path, c.timeoutMs)
+        await ws.connect(c.host, c.port, c.path, Math.max(1000, until - performance.now()))
       } catch (e) { failed++; firstError ||= (e as Error).message; ws.destroy(); return }
       clients.push({ ws, seq, updatesAtReset: 0 })
       if (symbols.length === 0) return // idle and unsubscribed

@@ -20,7 +20,7 @@ Options:
   --subs <n>             subscribers                                   (default 1000)
   --symbols <n>          symbols in the feed, busiest first            (default 500)
   --symbols-per-sub <n>  symbols each subscriber takes                 (default 50)
-  --steps <list>         offered rates, messages/s, ascending          (default 5000,10000,20000,40000,80000)
+  --steps <list>         offered rates, messages/s, ascending          (default 2500,5000,10000,20000,40000,80000)
   --step-sec <s>         seconds measured per step                     (default 2)
   --rounds <n>           repeat everything, alternating the order      (default 1)
   --systems <list>       tickcast,nats-batched,nats,naive              (default all four)
@@ -40,7 +40,7 @@ const OPTIONS = {
   subs: { type: 'string', default: '1000' },
   symbols: { type: 'string', default: '500' },
   'symbols-per-sub': { type: 'string', default: '50' },
-  steps: { type: 'string', default: '5000,10000,20000,40000,80000' },
+  steps: { type: 'string', default: '2500,5000,10000,20000,40000,80000' },
   'step-sec': { type: 'string', default: '2' },
   rounds: { type: 'string', default: '1' },
   systems: { type: 'string', default: LOAD_SYSTEMS.join(',') },
@@ -78,8 +78,8 @@ export function parseSaturationArgs(argv: string[], log: (line: string) => void 
     subs: num('subs', v.subs, 1, 20_000), symbols: num('symbols', v.symbols, 1, 10_000), symbolsPerSub: num('symbols-per-sub', v['symbols-per-sub'], 1, 10_000),
     stepSec: num('step-sec', v['step-sec'], 0.2, 60, false), settleSec: 0.5, warmupSec: 1, idleSettleSec: 1, rounds: num('rounds', v.rounds, 1, 10),
     procs: num('procs', v.procs, 1, 16), idleConns: num('idle-conns', v['idle-conns'], 0, 20_000), p99LimitMs: num('p99-ms', v['p99-ms'], 1, 60_000, false),
-    completeRatio: 0.98, maxRssMiB: num('max-rss-mib', v['max-rss-mib'], 64, 16_384), maxSec: num('max-sec', v['max-sec'], 5, 7200, false),
-    connectTimeoutMs: 15_000, tickcastArgs: v['tickcast-args'].split(' ').filter(Boolean),
+    completeRatio: 0.95, maxRssMiB: num('max-rss-mib', v['max-rss-mib'], 64, 16_384), maxSec: num('max-sec', v['max-sec'], 5, 7200, false),
+    connectTimeoutMs: 30_000, tickcastArgs: v['tickcast-args'].split(' ').filter(Boolean),
     out: v.out ?? join(resultsDir, `saturation-${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}.json`), log,
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, help: v.help, readme: v.readme, opts }

@@ -25,7 +25,8 @@ export interface SaturationOptions {
   idleConns: number
   /** complete delivery: p99 of per-update age at most this */
   p99LimitMs: number
-  /** complete delivery: delivered / expected updates at least this (the step's edges are not aligned) */
+  /** complete delivery: delivered / expected updates at least this (catches stalled connections; the step's edges
+   *  are not aligned, and a reader within p99 50 ms of a 2 s step may be up to 2.5 % behind the fastest) */
   completeRatio: number
   /** a system whose processes pass this RSS is stopped (reported, not fatal) */
   maxRssMiB: number
@@ -37,6 +38,8 @@ export interface SaturationOptions {
   out: string
   /** progress lines */
   log: (line: string) => void
+  /** aborted (SIGINT, the bench CLI's --max-sec): no new step or system starts; what was measured is kept */
+  signal?: AbortSignal
 }
 
 export interface StepResult {
@@ -72,7 +75,7 @@ export interface SystemRun {
 export interface IdleResult {
   system: SystemName; round: number; status: 'ok' | 'failed'; error?: string
   conns: number; connected: number
-  /** server RSS after GC: before any client, then after each wave (two unsubscribed, two subscribed) */
+  /** server anonymous RSS (RssAnon) after GC: before any client, then after each wave (two unsubscribed, two subscribed) */
   rssMiB: number[]
   /** marginal bytes per connection (the second wave of each kind): unsubscribed (what the target uses), subscribed */
   bytesPerConn: number; bytesPerConnSubscribed: number
@@ -102,7 +105,7 @@ export interface SaturationResult {
   machine: { cpus: number; cpuModel: string; memGiB: number; node: string; platform: string; loadAvgStart: number[]; loadAvgEnd: number[]; commit: string }
   clocks: string
   completeMeans: string
-  options: Omit<SaturationOptions, 'log'>
+  options: Omit<SaturationOptions, 'log' | 'signal'>
   runs: SystemRun[]
   idle: IdleResult[]
   summary: Summary

@@ -36,7 +36,7 @@ export async function runSaturation(o: SaturationOptions, command = 'runSaturati
   const clients = Array.from({ length: o.subs }, (_, c) => pickSymbols(names, o.symbolsPerSub, c))
   const idleClients = Array.from({ length: o.idleConns }, (_, c) => pickSymbols(names, o.symbolsPerSub, c))
   const runs: SystemRun[] = [], idle: IdleResult[] = []
-  const { log, ...plain } = o
+  const { log, signal, ...plain } = o
   const res: SaturationResult = {
     schema: 'tickcast-saturation/1', date: new Date().toISOString(), command,
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version,
@@ -50,14 +50,14 @@ export async function runSaturation(o: SaturationOptions, command = 'runSaturati
       const order = round % 2 === 0 ? o.systems : [...o.systems].reverse()
       log(`round ${round + 1} of ${o.rounds}`)
       for (const sys of order) {
-        if (Date.now() > deadline) { runs.push(skipped(sys, round, o)); continue }
+        if (Date.now() > deadline || signal?.aborted) { runs.push(skipped(sys, round, o)); continue }
         runs.push(await runSystem(sys, round, o, names, clients, deadline))
         const last = runs[runs.length - 1]
         if (last.status !== 'ok') log(`  ${sys.padEnd(12)} FAILED: ${last.error}`)
       }
       if (o.idleConns > 0) {
         for (const sys of ['tickcast', 'bare-uws'] as const) {
-          if (Date.now() > deadline) { idle.push({ system: sys, round, status: 'failed', error: 'time bound reached', conns: o.idleConns, connected: 0, rssMiB: [], bytesPerConn: 0, bytesPerConnSubscribed: 0, firstWaveBytesPerConn: 0 }); continue }
+          if (Date.now() > deadline || signal?.aborted) { idle.push({ system: sys, round, status: 'failed', error: 'time bound reached', conns: o.idleConns, connected: 0, rssMiB: [], bytesPerConn: 0, bytesPerConnSubscribed: 0, firstWaveBytesPerConn: 0 }); continue }
           idle.push(await idleMemory(sys, round, o, names, idleClients))
         }
       }
@@ -73,5 +73,5 @@ export async function runSaturation(o: SaturationOptions, command = 'runSaturati
 }
 
 function skipped(system: SystemRun['system'], round: number, o: SaturationOptions): SystemRun {
-  return { system, round, status: 'skipped', error: `not reached within --max-sec ${o.maxSec}`, subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, wallSec: 0 }
+  return { system, round, status: 'skipped', error: o.signal?.aborted ? 'not reached: the run was stopped' : `not reached within --max-sec ${o.maxSec}`, subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, wallSec: 0 }
 }

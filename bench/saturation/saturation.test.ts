@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { parseOptions as parseOptionsT } from '../cli/options.js'
+import type { Meter as MeterT, Scenario } from '../cli/scenario.js'
 import type { SaturationOptions, SaturationResult } from './results.js'
 
 // The benchmark forks its load processes and servers from dist/ (vitest's global setup builds it), so the runner is
@@ -55,18 +57,25 @@ describe('runSaturation', () => {
     expect(res.summary.targets.map((t) => t.name)).toHaveLength(4)
   })
 
-  it('reports a baseline that cannot start as failed, runs the others, and still writes the JSON', async () => {
-    const { runSaturation } = await load()
+  it('as the bench CLI\'s saturation scenario: a baseline that cannot start is reported as failed, the others run, the JSON is written', async () => {
+    const { saturation } = await import(new URL('../../dist/bench/scenarios/saturation.js', import.meta.url).href) as { saturation: Scenario }
+    const { Meter } = await import(new URL('../../dist/bench/cli/scenario.js', import.meta.url).href) as { Meter: new () => MeterT }
+    const { parseOptions } = await import(new URL('../../dist/bench/cli/options.js', import.meta.url).href) as { parseOptions: typeof parseOptionsT }
     const out = join(dir, 'failed.json')
+    const parsed = parseOptions(['--rate', '1', '--symbols', '40', '--systems', 'nats,naive', '--subs', '12', '--symbols-per-sub', '5', '--steps', '400',
+      '--step-sec', '0.3', '--load-procs', '1', '--idle-conns', '0', '--p99-ms', '2000', '--json-out', out], saturation)
+    if (!parsed.ok) throw new Error(parsed.error)
     const saved = process.env.NATS_SERVER_BIN
     process.env.NATS_SERVER_BIN = join(dir, 'no-such-nats-server')
     try {
-      const res = await runSaturation(tiny({ systems: ['nats', 'naive'], steps: [400], out }))
+      const target = { ws: 'ws://127.0.0.1:1/v1/stream', http: 'http://127.0.0.1:1', mqtt: null, credential: null, authMode: 'header' as const, embedded: true, feedPort: null }
+      const r = await saturation.run({ target, options: parsed.values, durationSec: 1, warmupSec: 0, meter: new Meter(), share: { index: 0, count: 1 }, signal: new AbortController().signal, log: () => {} })
+      expect(r.counts.failed).toBe(1)
+      expect(r.notes?.join('\n')).toMatch(/nats \(round 1\) failed: nats-server not found/)
       const written = JSON.parse(readFileSync(out, 'utf8')) as SaturationResult
-      expect(written.runs.map((r) => [r.system, r.status])).toEqual([['nats', 'failed'], ['naive', 'ok']])
-      expect(written.runs[0].error).toMatch(/nats-server not found/)
+      expect(written.runs.map((x) => [x.system, x.status])).toEqual([['nats', 'failed'], ['naive', 'ok']])
       expect(written.runs[1].steps).toHaveLength(1)
-      expect(res.summary.ratios.every((r) => r.ratio === null && r.bound === 'unknown')).toBe(true) // no tickcast run
+      expect(written.summary.ratios.every((x) => x.ratio === null && x.bound === 'unknown')).toBe(true) // no tickcast run
     } finally {
       if (saved === undefined) delete process.env.NATS_SERVER_BIN; else process.env.NATS_SERVER_BIN = saved
     }

@@ -10,6 +10,7 @@ import { WIRE, startSystem } from './systems.js'
 import type { RunningSystem, SystemName } from './systems.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+const QUIET_RATE = 1
 const CONFLATION_CONTROLS = ['slow', 'trades_skipped', 'nats_err']
 const r2 = (x: number): number => Math.round(x * 100) / 100
 
@@ -18,9 +19,10 @@ export async function runSystem(name: SystemName, round: number, o: SaturationOp
   const run: SystemRun = { system: name, round, status: 'ok', subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, wallSec: 0 }
   let sim: SteppedSim | null = null, sys: RunningSystem | null = null, load: LoadGroup | null = null
   try {
-    sim = await SteppedSim.start(o.steps[0], o.symbols)
+    // the clients connect with the feed quiet, so no system is judged on how it serves data while accepting
+    sim = await SteppedSim.start(QUIET_RATE, o.symbols)
     sys = await startSystem(name, sim.port, o.tickcastArgs)
-    load = new LoadGroup(o.procs, Math.max(20_000, o.stepSec * 3000))
+    load = new LoadGroup(o.procs, Math.max(30_000, o.stepSec * 5000))
     await load.ready()
     const c = await load.connect(WIRE[name], sys, names, clients, o.connectTimeoutMs)
     run.connected = c.connected
@@ -29,13 +31,20 @@ export async function runSystem(name: SystemName, round: number, o: SaturationOp
       run.error = `accepted ${c.connected} of ${o.subs} connections (${c.failed} failed${c.firstError ? `: ${c.firstError}` : ''})`
       return run
     }
+    await sim.setRate(o.steps[0])
     await sleep(o.warmupSec * 1000)
     // tickcast goes through every step (feed gaps up to 5× saturation are a target); a baseline stops at its first
     // incomplete step: beyond saturation it only piles up memory (nats-server buffers per client).
     const throughAll = name === 'tickcast'
     for (const rate of o.steps) {
       if (Date.now() + (o.stepSec + o.settleSec) * 1000 > deadline) { run.error = `stopped at the run's time bound (--max-sec ${o.maxSec})`; break }
-      const s = await measureStep(rate, o, sim, sys, load)
+      if (o.signal?.aborted) { run.error = 'stopped: the run was aborted'; break }
+      let s: StepResult
+      try { s = await measureStep(rate, o, sim, sys, load) } catch (e) {
+        // the load side failed (a starved or crashed load process): the steps so far stand, this one is not judged
+        run.error = `step ${rate}/s not measured: ${(e as Error).message}`
+        break
+      }
       run.steps.push(s)
       o.log(stepLine(name, s))
       if (s.serverRssMiB > o.maxRssMiB) { run.error = `stopped: server RSS ${s.serverRssMiB} MiB over --max-rss-mib ${o.maxRssMiB}`; break }
