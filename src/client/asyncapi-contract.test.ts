@@ -161,7 +161,7 @@ describe('messages from a running tickcast match the contract', () => {
     sim.server.append(b, 0, writeTradingStatus(b, 0, 1, us, 0, STATUS_HALTED))
     for (const c of caps) c.send({ op: 'unsubscribe', symbols: [s1], id: 2 })
     await waitFor(() => caps.every((c) => c.kinds().has('st') && c.types().size === 4), 5000, 'a status event and all reply types')
-    await waitFor(() => new Set(mqttMessages.map((m) => m.topic.split('/')[2])).size === 5, 5000, 'quotes, trades, state, trading status and node status on MQTT')
+    await waitFor(() => new Set(mqttMessages.map((m) => m.topic.split('/')[2])).size === 5, 10_000, 'quotes, trades, state, trading status and node status on MQTT')
     expect(mqttStates(s0)[0], 'first state of the run').toBe('fresh')
 
     // The feed goes silent (connected, nothing arrives, not even heartbeats) past --feed-stale-after-ms.
