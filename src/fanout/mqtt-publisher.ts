@@ -161,6 +161,11 @@ export class MqttPublisher {
     this.send(this.topics.trade[id], off, end, this.tradeOpts)
   }
 
+  /** A lapped reader conflated the symbol (the LVC holds its latest value): retained quote and state follow at flush. */
+  conflated(id: number): void {
+    if (this.topics.ready(id)) this.markDirty(id, this.lvc.hasQuote(id) ? DIRTY_QUOTE | DIRTY_STATE : DIRTY_STATE)
+  }
+
   /** The symbol's stale/fresh or book state changed (LastValueCache.staleReason / book): its retained state topic follows. */
   stateChanged(id: number): void {
     if (this.topics.ready(id)) this.markDirty(id, DIRTY_STATE)

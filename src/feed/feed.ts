@@ -3,6 +3,7 @@
 // up) into ring markers.
 // Must never publish to clients: it ends at the ring, where gaps and outages travel in order with the data.
 import type { Logger } from 'pino'
+import type { LatestValues } from '../cache/latest-values.js'
 import type { FeedConfig } from '../config.js'
 import { PARTIAL_GAP } from '../model/book-state.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
@@ -59,6 +60,8 @@ export interface FeedOptions extends DecoderOptions {
   record?: string
   /** this feed's place among the configured feeds (1-based) and every feed's claim: symbol ownership (absent: none) */
   ownership?: { index: number; claims: readonly FeedClaim[] }
+  /** the shared latest values lapped readers conflate from (ingest on its own thread) */
+  latest?: LatestValues | null
 }
 
 export function decoderFor(protocol: FeedConfig['protocol'], sink: TickSink, stats: FeedStats, opts: DecoderOptions = {}): PayloadDecoder {
@@ -95,6 +98,7 @@ export class Feed {
     const normalizer = new Normalizer(ring, symbols, seqs, {
       quotesAreFullState: config.protocol !== 'itch',
       ownership: own ? { index: own.index, claims: own.claims, quota: config.quota, refusals: this.stats.symbolRefusals } : undefined,
+      latest: opts.latest ?? null,
     })
     this.normalizer = normalizer
     const decoder = decoderFor(config.protocol, normalizer, this.stats, { sessionDate, expectedOrders: opts.expectedOrders })

@@ -1,6 +1,7 @@
 // Owns venue → canonical mapping for one feed: locate codes to symbol ids, exponents, per-symbol seq, and the feed's
 // word on each symbol's completeness (stale / fresh markers). Must never be bypassed: it is the only writer of the
 // ring, and it never allocates per tick.
+import type { LatestValues } from '../cache/latest-values.js'
 import { DECODE_BAD_VALUE, DECODE_OK, DECODE_UNKNOWN_SYMBOL } from '../errors.js'
 import type { DecodeStatus } from '../errors.js'
 import { NO_SYMBOL } from '../model/shared-symbols.js'
@@ -33,6 +34,8 @@ export interface NormalizerOptions {
   quotesAreFullState: boolean
   /** which feed this is among the configured ones, for symbol ownership and quotas (absent: no checks) */
   ownership?: OwnershipOptions
+  /** the shared latest value per symbol that lapped readers conflate from (ingest on its own thread); absent: none */
+  latest?: LatestValues | null
 }
 
 export class Normalizer implements TickSink {
@@ -58,6 +61,7 @@ export class Normalizer implements TickSink {
   /** locates at or above this are refused (symbol capacity, at least ITCH's 65,536) */
   private readonly maxLocates: number
   private readonly ownership: SymbolOwnership
+  private readonly latest: LatestValues | null
 
   constructor(
     private readonly ring: TickRing,
@@ -70,6 +74,7 @@ export class Normalizer implements TickSink {
     this.quotesAreFullState = opts.quotesAreFullState
     this.maxLocates = Math.max(symbols.capacity, 65536)
     this.ownership = new SymbolOwnership(symbols, opts.ownership ?? { index: 0, claims: [], refusals: new Float64Array(4) })
+    this.latest = opts.latest ?? null
   }
 
   /** One clock read per TCP chunk: every tick of the chunk carries it. */
@@ -170,10 +175,19 @@ export class Normalizer implements TickSink {
   private writeQuote(id: number, exchTimeUs: number, bp: number, bs: number, ap: number, as: number, flags: number): DecodeStatus {
     if (this.staleCount !== 0) this.beforeEventWhileStale()
     const r = this.ring, i = r.nextSlot()
+    const n = ++this.seqs.next[id]
     r.kind[i] = QUOTE; r.code[i] = flags; r.symbolId[i] = id
-    r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
+    r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.bidPrice[i] = bp; r.bidSize[i] = bs; r.askPrice[i] = ap; r.askSize[i] = as
+    // the same fields into the shared latest values, inside the symbol's seqlock (odd version while writing)
+    const lv = this.latest
+    if (lv !== null) {
+      const v = lv.ver[id] + 1; lv.ver[id] = v
+      lv.seq[id] = n; lv.quoteSeq[id] = n; lv.quoteTimeUs[id] = exchTimeUs; lv.quoteFlags[id] = flags
+      lv.bidPrice[id] = bp; lv.bidSize[id] = bs; lv.askPrice[id] = ap; lv.askSize[id] = as
+      lv.ver[id] = v + 1
+    }
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     if (this.staleCount !== 0) this.afterQuoteWhileStale(id)
@@ -198,10 +212,18 @@ export class Normalizer implements TickSink {
     }
     if (this.staleCount !== 0) this.beforeEventWhileStale() // rare paths out of line: quote() must stay small enough to inline
     const r = this.ring, i = r.nextSlot()
+    const n = ++this.seqs.next[id]
     r.kind[i] = TRADE; r.code[i] = side; r.symbolId[i] = id
-    r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
+    r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.tradePrice[i] = p; r.tradeSize[i] = q; r.tradeId[i] = tradeId
+    const lv = this.latest
+    if (lv !== null) {
+      const v = lv.ver[id] + 1; lv.ver[id] = v
+      lv.seq[id] = n; lv.tradeSeq[id] = n; lv.tradeTimeUs[id] = exchTimeUs; lv.tradeSide[id] = side
+      lv.tradePrice[id] = p; lv.tradeSize[id] = q; lv.tradeId[id] = tradeId; lv.trades[id]++
+      lv.ver[id] = v + 1
+    }
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     return OK
@@ -212,9 +234,16 @@ export class Normalizer implements TickSink {
     if (id === NONE) return UNKNOWN
     if (this.staleCount !== 0) this.beforeEventWhileStale() // rare paths out of line: quote() must stay small enough to inline
     const r = this.ring, i = r.nextSlot()
+    const n = ++this.seqs.next[id]
     r.kind[i] = STATUS; r.code[i] = code; r.symbolId[i] = id
-    r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
+    r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
+    const lv = this.latest
+    if (lv !== null) {
+      const v = lv.ver[id] + 1; lv.ver[id] = v
+      lv.seq[id] = n; lv.statusSeq[id] = n; lv.statusTimeUs[id] = exchTimeUs; lv.status[id] = code
+      lv.ver[id] = v + 1
+    }
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     return OK
