@@ -199,7 +199,7 @@ export class Dispatcher {
     this.stats.lapped += lost; this.stats.laps++
     let named = 0
     for (let id = 0; id < lv.capacity; id++) {
-      const s = lv.seq[id]
+      const s = lv.seqOf(id)
       if (s <= lvc.seq[id]) continue // nothing new (0: never seen)
       if (id >= this.symbols.size) this.learn(id)
       named++
