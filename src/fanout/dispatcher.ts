@@ -2,74 +2,27 @@
 // subscribers are told about its completeness, encodes once per wire format and hands frames out.
 // Must never write to the ring or call back into ingest; it runs between I/O callbacks, never inside one.
 import type { LastValueCache } from '../cache/last-value-cache.js'
-import type { LatestValues } from '../cache/latest-values.js'
+import { Conflater } from './conflation.js'
+import { DispatchStats } from './dispatch-sinks.js'
+import type { Conflation, EventSink, FrameSink } from './dispatch-sinks.js'
 import { JSON_EVENT_MAX_BYTES, JSON_FRAME_CLOSE, JSON_FRAME_OPEN, JSON_FRAME_SEP } from '../codec/json-codec.js'
 import { MSGPACK_EVENT_MAX_BYTES, writeMsgpackFrameHeader } from '../codec/msgpack-codec.js'
-import { FORMAT_JSON, FORMAT_MSGPACK, writeBookMarker, writeEvent, writeMarker, writeSnapshot } from '../codec/tick-codec.js'
+import { FORMAT_JSON, FORMAT_MSGPACK, writeBookMarker, writeEvent, writeMarker } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
-import { LATENCY_BUCKETS_SEC, PlainHistogram } from '../metrics/histogram.js'
 import { STALE_LAPPED } from '../model/staleness.js'
 import type { SymbolTable } from '../model/symbols.js'
 import type { SymbolSequences } from '../normalize/symbol-sequences.js'
 import { KIND_BOOK, KIND_QUOTE, KIND_SYMBOL, KIND_TRADE, LAST_DATA_KIND } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 
-/** WebSocket side: per-symbol topics per format. */
-export interface FrameSink {
-  wants(id: number, format: WireFormat): boolean
-  /** `trades` = trade events in the frame, so a connection that misses it (slow consumer) can be told the count */
-  publish(id: number, format: WireFormat, frame: Uint8Array, trades: number): void
-  /** connections holding the symbol outside the topic publish (conflating, throttled); optional for bench sinks */
-  detachedWants?(id: number): boolean
-  markDetached?(id: number, trades: number): void
-  /** This consumer's SymbolTable has just learned `id` (its KIND_SYMBOL passed): patterns may now cover it. */
-  symbolAdded(id: number): void
-  /** A conflation skipped `count` trades of `id`: its topic in `format` is told (`trades_skipped`) before the snap. */
-  tradesSkipped?(id: number, format: WireFormat, count: number): void
-}
-
-/** MQTT side: sees every data event after the cache has applied it, then one flush per batch (conflation point). */
-export interface EventSink {
-  offer(r: TickRing, i: number): void
-  /** the symbol's completeness as clients see it (LastValueCache.staleReason) changed in this batch */
-  stateChanged(id: number): void
-  /** a conflation replaced the symbol's events with its latest value (in the cache): publish it at the next flush */
-  conflated?(id: number): void
-  flush(): void
-}
-
-/**
- * Lapped readers recover by conflation (issue 12): from the writer's shared latest values they resume at the ring head
- * with a snapshot of every symbol that changed.
- */
-export interface Conflation {
-  latest: LatestValues
-}
-
-export class DispatchStats {
-  batches = 0
-  events = 0
-  /** events overwritten before this consumer read them */
-  lapped = 0
-  laps = 0
-  /** symbols this consumer marked stale (lapped) because it lost some of their events */
-  lappedSymbols = 0
-  /** symbols a lapped reader resumed from their latest value (a snap on their topics) */
-  conflations = 0
-  /** trades those conflations skipped (each topic was told with trades_skipped) */
-  conflatedTrades = 0
-  frames = 0
-  frameBytes = 0
-  /** receive → published (WebSocket frames handed to uWS), seconds; one observation per batch (its oldest event) */
-  readonly ageAtPublishSec = new PlainHistogram(LATENCY_BUCKETS_SEC)
-}
+export { DispatchStats } from './dispatch-sinks.js'
+export type { Conflation, EventSink, FrameSink } from './dispatch-sinks.js'
 
 /** Largest frame we build; a busier symbol is split into several frames of this size. */
 const FRAME_BYTES = 64 * 1024
 /** Bounds the work of one drain so a burst cannot starve the event loop (≈ 5 ms of encoding). */
 const MAX_EVENTS_PER_DRAIN = 32768
 const NONE = -1
-const BOTH_FORMATS: readonly WireFormat[] = [FORMAT_JSON, FORMAT_MSGPACK]
 /** head of a symbol whose last events a lap took: its chain is one stale (lapped) marker */
 const MARKER_ONLY = -2
 // Per-slot notes, written when a slot is applied and read when it is encoded (the cache has moved on by then):
@@ -100,7 +53,9 @@ export class Dispatcher {
   private readonly detachable: boolean
   private readonly frame = Buffer.allocUnsafe(FRAME_BYTES)
   private readonly drainBound = (): void => this.drain()
-  private readonly latest: LatestValues | null
+  private readonly conflater: Conflater | null
+  private readonly learnBound = (id: number): void => this.learn(id)
+  private readonly markLappedBound = (id: number): void => this.markLapped(id)
 
   constructor(
     private readonly ring: TickRing,
@@ -114,7 +69,7 @@ export class Dispatcher {
     private readonly onLapped: (lost: number, symbols: number) => void = () => {},
     conflation: Conflation | null = null,
   ) {
-    this.latest = conflation?.latest ?? null
+    this.conflater = conflation !== null ? new Conflater(conflation.latest, lvc, symbols, seqs, ws, events, this.stats) : null
     this.head = new Int32Array(symbols.capacity).fill(NONE)
     this.tail = new Int32Array(symbols.capacity)
     this.next = new Int32Array(ring.capacity)
@@ -142,7 +97,7 @@ export class Dispatcher {
    */
   skipTo(seq: number): void {
     if (seq <= this.readSeq) return
-    if (this.latest !== null) { this.conflate(this.readSeq + 1, seq); return }
+    if (this.conflater !== null) { this.conflate(this.readSeq + 1, seq); return }
     this.lap(this.readSeq + 1, seq)
     this.readSeq = seq
     this.publishDirty()
@@ -155,7 +110,7 @@ export class Dispatcher {
     const end = r.cursor
     let seq = this.readSeq + 1
     this.batchTimeUs = Date.now() * 1000 // one clock read per batch: the time on markers this reader makes up
-    if (this.latest !== null && end - seq >= r.capacity) { this.conflate(seq, end); seq = end + 1 }
+    if (this.conflater !== null && end - seq >= r.capacity) { this.conflate(seq, end); seq = end + 1 }
     else if (end - seq >= r.capacity) {
       const first = end - r.capacity + 1
       this.lap(seq, first - 1)
@@ -195,40 +150,12 @@ export class Dispatcher {
    * A symbol the writer kept too busy to read falls back to a stale (lapped) marker.
    */
   private conflate(from: number, end: number): void {
-    const lost = Math.max(0, end - from + 1), lv = this.latest!, lvc = this.lvc, seqs = this.seqs, events = this.events
+    const lost = Math.max(0, end - from + 1)
     this.stats.lapped += lost; this.stats.laps++
-    let named = 0
-    for (let id = 0; id < lv.capacity; id++) {
-      const s = lv.seqOf(id)
-      if (s <= lvc.seq[id]) continue // nothing new (0: never seen)
-      if (id >= this.symbols.size) this.learn(id)
-      named++
-      const tradesBefore = lvc.trades[id]
-      if (!lv.readInto(id, lvc)) { this.markLapped(id); continue }
-      const skipped = Math.max(0, lvc.trades[id] - tradesBefore)
-      lvc.lapped[id] = 0
-      lvc.upstreamStale[id] = seqs.upstreamStale[id]
-      lvc.book[id] = seqs.book[id]
-      this.stats.conflations++; this.stats.conflatedTrades += skipped
-      if (events !== null && events.conflated !== undefined) events.conflated(id)
-      this.publishSnap(id, skipped)
-    }
+    const named = this.conflater!.run(this.learnBound, this.markLappedBound)
     this.readSeq = Math.max(this.readSeq, end)
     this.publishDirty() // marker-only frames of symbols that fell back
     this.onLapped(lost, named)
-  }
-
-  /** A conflated symbol's latest value, in one frame per wanted format, after its trades_skipped notice. */
-  private publishSnap(id: number, skipped: number): void {
-    const buf = this.frame
-    for (const format of BOTH_FORMATS) {
-      if (!this.ws.wants(id, format)) continue
-      if (skipped > 0 && this.ws.tradesSkipped !== undefined) this.ws.tradesSkipped(id, format, skipped)
-      const json = format === FORMAT_JSON
-      this.frameTrades = 0
-      this.emit(id, format, writeSnapshot(format, this.lvc, this.symbols, id, buf, nextEvent(buf, 0, 0, json)), 1)
-    }
-    if (this.detachable && this.ws.detachedWants!(id)) this.ws.markDetached!(id, skipped)
   }
 
   /** Fallback of a conflation: the symbol is stale (lapped) until its next quote, told by a marker-only frame. */
@@ -291,19 +218,14 @@ export class Dispatcher {
    * it gets a stale (lapped) marker now, after everything this reader delivered of it.
    */
   private lap(from: number, to: number): void {
-    const lost = to - from + 1, lvc = this.lvc, last = this.seqs.lastRingSeq
+    const lost = to - from + 1, last = this.seqs.lastRingSeq
     this.stats.lapped += lost; this.stats.laps++
     let named = 0
     for (let id = 0; id < this.symbols.size; id++) {
       const s = last[id]
       if (s < from || s > to) continue
       named++
-      if (lvc.lapped[id] !== 0) continue
-      lvc.lapped[id] = 1; this.stats.lappedSymbols++
-      lvc.upstreamStale[id] = this.seqs.upstreamStale[id]
-      lvc.book[id] = this.seqs.book[id]
-      this.events?.stateChanged(id)
-      if (this.head[id] === NONE) { this.head[id] = MARKER_ONLY; this.dirty[this.dirtyCount++] = id }
+      this.markLapped(id)
     }
     this.onLapped(lost, named)
   }

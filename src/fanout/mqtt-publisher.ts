@@ -161,14 +161,9 @@ export class MqttPublisher {
     this.send(this.topics.trade[id], off, end, this.tradeOpts)
   }
 
-  /** A lapped reader conflated the symbol (the LVC holds its latest value): retained quote and state follow at flush. */
-  conflated(id: number): void {
-    if (this.topics.ready(id)) this.markDirty(id, this.lvc.hasQuote(id) ? DIRTY_QUOTE | DIRTY_STATE : DIRTY_STATE)
-  }
-
-  /** The symbol's stale/fresh or book state changed (LastValueCache.staleReason / book): its retained state topic follows. */
-  stateChanged(id: number): void {
-    if (this.topics.ready(id)) this.markDirty(id, DIRTY_STATE)
+  /** The symbol's stale/fresh or book state changed (LVC staleReason / book): its retained state follows; `quote`: a conflation, its quote too. */
+  stateChanged(id: number, quote = false): void {
+    if (this.topics.ready(id)) this.markDirty(id, quote && this.lvc.hasQuote(id) ? DIRTY_QUOTE | DIRTY_STATE : DIRTY_STATE)
   }
 
   /** End of a dispatcher batch: at most one quote and one state publish per dirty symbol, latest values from the LVC. */

@@ -1,8 +1,6 @@
 // Owns venue → canonical mapping for one feed: locate codes to symbol ids, exponents, per-symbol seq, and the feed's
 // word on each symbol's completeness (stale / fresh markers). Must never be bypassed: it is the only writer of the
 // ring, and it never allocates per tick.
-import { LV_AP, LV_AS, LV_BP, LV_BS, LV_FLAGS32, LV_QUOTE_SEQ, LV_QUOTE_TIME, LV_SEQ, LV_SIDE, LV_STATUS, LV_STATUS_SEQ, LV_STATUS_TIME,
-  LV_STRIDE, LV_TID, LV_TP, LV_TRADE_SEQ, LV_TRADE_TIME, LV_TRADES, LV_TS, LV_VER32 } from '../cache/latest-values.js'
 import type { LatestValues } from '../cache/latest-values.js'
 import { DECODE_BAD_VALUE, DECODE_OK, DECODE_UNKNOWN_SYMBOL } from '../errors.js'
 import type { DecodeStatus } from '../errors.js'
@@ -24,9 +22,6 @@ const MAX_EXACT = Number.MAX_SAFE_INTEGER
 // (with a TDZ hole check) at every use in optimized code, where a private const folds to an immediate (bench:ingest).
 const NONE = NO_SYMBOL, OK = DECODE_OK, UNKNOWN = DECODE_UNKNOWN_SYMBOL, BAD_VALUE = DECODE_BAD_VALUE
 const QUOTE = KIND_QUOTE, TRADE = KIND_TRADE, STATUS = KIND_STATUS, COMMIT_EVERY = MAX_UNCOMMITTED_EVENTS
-const STRIDE = LV_STRIDE, VER = LV_VER32, FLAGS = LV_FLAGS32, SEQ = LV_SEQ, Q_SEQ = LV_QUOTE_SEQ, Q_TIME = LV_QUOTE_TIME
-const BP = LV_BP, BS = LV_BS, AP = LV_AP, AS = LV_AS, T_SEQ = LV_TRADE_SEQ, T_TIME = LV_TRADE_TIME, TP = LV_TP, TS = LV_TS
-const TID = LV_TID, SIDE = LV_SIDE, TRADES = LV_TRADES, S_SEQ = LV_STATUS_SEQ, S_TIME = LV_STATUS_TIME, ST = LV_STATUS
 /** why this feed holds a symbol stale; a symbol can be both (reported as the gap: it outlasts the outage) */
 const GAP_BIT = 1, DOWN_BIT = 2
 
@@ -66,9 +61,7 @@ export class Normalizer implements TickSink {
   /** locates at or above this are refused (symbol capacity, at least ITCH's 65,536) */
   private readonly maxLocates: number
   private readonly ownership: SymbolOwnership
-  /** the shared latest values' records and their Int32 view (cache/latest-values.ts); null: none kept */
-  private readonly lvF: Float64Array | null
-  private readonly lvI: Int32Array
+  private readonly latest: LatestValues | null // written beside each ring slot; null: none kept
 
   constructor(
     private readonly ring: TickRing,
@@ -81,8 +74,7 @@ export class Normalizer implements TickSink {
     this.quotesAreFullState = opts.quotesAreFullState
     this.maxLocates = Math.max(symbols.capacity, 65536)
     this.ownership = new SymbolOwnership(symbols, opts.ownership ?? { index: 0, claims: [], refusals: new Float64Array(4) })
-    this.lvF = opts.latest?.f ?? null
-    this.lvI = opts.latest?.i32 ?? new Int32Array(0)
+    this.latest = opts.latest ?? null
   }
 
   /** One clock read per TCP chunk: every tick of the chunk carries it. */
@@ -188,15 +180,7 @@ export class Normalizer implements TickSink {
     r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.bidPrice[i] = bp; r.bidSize[i] = bs; r.askPrice[i] = ap; r.askSize[i] = as
-    // the same fields into the symbol's shared latest-value record (one cache line), inside its seqlock (odd: writing)
-    const f = this.lvF
-    if (f !== null) {
-      const b = id * STRIDE, w = this.lvI, vi = 2 * b + VER, v = w[vi] + 1
-      w[vi] = v
-      f[b + SEQ] = n; f[b + Q_SEQ] = n; f[b + Q_TIME] = exchTimeUs; w[2 * b + FLAGS] = flags
-      f[b + BP] = bp; f[b + BS] = bs; f[b + AP] = ap; f[b + AS] = as
-      w[vi] = v + 1
-    }
+    if (this.latest !== null) this.latest.quote(id, n, exchTimeUs, flags, bp, bs, ap, as) // the same fields, one cache line
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     if (this.staleCount !== 0) this.afterQuoteWhileStale(id)
@@ -226,14 +210,7 @@ export class Normalizer implements TickSink {
     r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.tradePrice[i] = p; r.tradeSize[i] = q; r.tradeId[i] = tradeId
-    const f = this.lvF
-    if (f !== null) {
-      const b = id * STRIDE, w = this.lvI, vi = 2 * b + VER, v = w[vi] + 1
-      w[vi] = v
-      f[b + SEQ] = n; f[b + T_SEQ] = n; f[b + T_TIME] = exchTimeUs; f[b + SIDE] = side
-      f[b + TP] = p; f[b + TS] = q; f[b + TID] = tradeId; f[b + TRADES]++
-      w[vi] = v + 1
-    }
+    if (this.latest !== null) this.latest.trade(id, n, exchTimeUs, side, p, q, tradeId)
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     return OK
@@ -248,13 +225,7 @@ export class Normalizer implements TickSink {
     r.kind[i] = STATUS; r.code[i] = code; r.symbolId[i] = id
     r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
-    const f = this.lvF
-    if (f !== null) {
-      const b = id * STRIDE, w = this.lvI, vi = 2 * b + VER, v = w[vi] + 1
-      w[vi] = v
-      f[b + SEQ] = n; f[b + S_SEQ] = n; f[b + S_TIME] = exchTimeUs; f[b + ST] = code
-      w[vi] = v + 1
-    }
+    if (this.latest !== null) this.latest.status(id, n, exchTimeUs, code)
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     return OK
