@@ -1,37 +1,35 @@
 // The hostile-client figures of issue 10: a tickcast process, a bystander subscribed to `*` checking that every
 // symbol's `n` rises by exactly 1 and timing its longest stall, under each attack in turn. Prints one row per attack.
 // Never asserts: `npm run bench:hostile` prints the figures the README's Security table quotes.
+import { fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { connect } from 'node:net'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
-import { cpuSec, freePort, rssBytes, spawnReady, stopAll } from './lib/procs.js'
+import type { BystanderReport } from './lib/bystander.js'
+import { cpuSec, freePort, rssBytes, spawnReady, stopAll, track } from './lib/procs.js'
 
 const ATTACK_MS = Number(process.env.HOSTILE_ATTACK_MS ?? 3000)
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/** The bystander's process (bench/lib/bystander.ts): asked for its figures over IPC. */
 class Bystander {
-  private readonly last = new Map<string, number>()
-  gaps = 0; maxStallMs = 0; events = 0
-  private at = performance.now()
-  readonly ws: WebSocket
+  private readonly child: ChildProcess
   constructor(url: string) {
-    this.ws = new WebSocket(url)
-    this.ws.on('close', (code) => { console.log(`    bystander closed: ${code}`) })
-    this.ws.on('open', () => this.ws.send(JSON.stringify({ op: 'subscribe', symbols: ['*'] })))
-    this.ws.on('message', (d) => {
-      const now = performance.now()
-      this.maxStallMs = Math.max(this.maxStallMs, now - this.at); this.at = now
-      const m = JSON.parse(d.toString()) as unknown
-      for (const e of Array.isArray(m) ? m as Array<{ s: string; n: number; e: string }> : []) {
-        this.events++
-        const prev = this.last.get(e.s)
-        if (prev !== undefined && e.e !== 'snap' && e.n !== prev + 1) this.gaps++
-        this.last.set(e.s, e.n)
-      }
-    })
+    this.child = track(fork(join(dirname(fileURLToPath(import.meta.url)), 'lib', 'bystander.js'), [url], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
   }
-  reset(): void { this.maxStallMs = 0; this.at = performance.now() }
-  /** the stall still running counts too (a bystander that hears nothing has one long stall) */
-  stall(): number { return Math.max(this.maxStallMs, performance.now() - this.at) }
+  reset(): void { this.child.send('reset') }
+  report(): Promise<BystanderReport> {
+    return new Promise((resolve) => { this.child.once('message', (m: BystanderReport) => resolve(m)); this.child.send('report') })
+  }
+  stop(): void { this.child.send('stop') }
+}
+
+/** The server's longest event-loop delay since the previous scrape (prom-client resets it on every exposition). */
+async function serverLoopMaxMs(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text()
+  return 1000 * Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? NaN)
 }
 
 async function pipelined(port: number, path: string, requests: number, conns: number): Promise<() => void> {
@@ -69,35 +67,40 @@ async function subscribers(url: string, n: number, maxHz: number | null): Promis
 
 async function main(): Promise<void> {
   const port = await freePort()
-  const { child } = await spawnReady(process.execPath, ['dist/src/main.js', '--port', String(port), '--mqtt-url', 'none', '--log-level', 'warn',
-    '--sim-rate', process.env.HOSTILE_SIM_RATE ?? '2000'], /tickcast ready/)
-  const pid = child.pid!, url = `ws://127.0.0.1:${port}/v1/stream`
+  const { child, match } = await spawnReady(process.execPath, [...(process.env.HOSTILE_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/src/main.js', '--port', String(port), '--metrics-port', '0', '--mqtt-url', 'none',
+    '--log-level', 'warn', '--sim-rate', process.env.HOSTILE_SIM_RATE ?? '2000'], /Metrics\s+(http:\/\/\S+)/)
+  const pid = child.pid!, url = `ws://127.0.0.1:${port}/v1/stream`, metricsUrl = match[1]
   const by = new Bystander(url)
   await sleep(1500)
-  const attacks: Array<[string, () => Promise<() => void>]> = [
+  const only = process.env.HOSTILE_ONLY // a substring of the attack names: run just those (and the reference)
+  const attacks: Array<[string, () => Promise<() => void>]> = ([
     ['idle (reference)', async () => () => {}],
-    ['20 conns × 5,000 pipelined /metrics, never read', () => pipelined(port, '/metrics', 5000, 20)],
+    ['20 conns × 5,000 pipelined /metrics (client port: 404), never read', () => pipelined(port, '/metrics', 5000, 20)],
+    ['20 conns × 5,000 pipelined /metrics on the metrics listener, never read', () => pipelined(Number(new URL(metricsUrl).port), '/metrics', 5000, 20)],
     ['1 conn × 6,000 pipelined /asyncapi.json, never read', () => pipelined(port, '/asyncapi.json', 6000, 1)],
     ['churn: 50 clients toggling subscribe/unsubscribe *', () => churn(url, 50)],
     ['100 unthrottled * clients', () => subscribers(url, 100, null)],
     ['100 * clients at maxHz:100', () => subscribers(url, 100, 100)],
     ['flood: 3,000 WebSocket connections from one IP (last: it empties the IP\'s upgrade bucket)', () => flood(url, 3000)],
-  ]
-  console.log('| attack | bystander longest stall (ms) | bystander n gaps | server RSS growth (MB) | server CPU (%) |')
-  console.log('|---|---|---|---|---|')
+  ] as Array<[string, () => Promise<() => void>]>).filter(([name], k) => k === 0 || only === undefined || name.includes(only))
+  console.log('| attack | bystander longest stall (ms) | server loop max (ms) | bystander n gaps | server RSS growth (MB) | server CPU (%) |')
+  console.log('|---|---|---|---|---|---|')
   for (const [name, start] of attacks) {
-    await sleep(500)
+    await sleep(1100) // > the 1 s scrape cache: the next scrape is a fresh exposition, which restarts the loop max
+    await serverLoopMaxMs(metricsUrl)
     const rss0 = rssBytes(pid), cpu0 = cpuSec(pid), t0 = performance.now()
     by.reset()
     const end = await start()
     let peak = rss0
     while (performance.now() - t0 < ATTACK_MS) { await sleep(100); peak = Math.max(peak, rssBytes(pid)) }
-    const stall = by.stall()
+    const r = await by.report()
     const cpu = 100 * (cpuSec(pid) - cpu0) / ((performance.now() - t0) / 1000)
-    console.log(`| ${name} | ${stall.toFixed(0)} | ${by.gaps} | ${((peak - rss0) / 1e6).toFixed(1)} | ${cpu.toFixed(0)} |`)
+    const loopMax = await serverLoopMaxMs(metricsUrl)
+    console.log(`| ${name} | ${r.maxStallMs.toFixed(0)} | ${loopMax.toFixed(0)} | ${r.gaps} | ${((peak - rss0) / 1e6).toFixed(1)} | ${cpu.toFixed(0)} |` +
+      (r.closed !== null ? ` bystander closed ${r.closed}` : '') + (r.loopMaxMs > 20 ? ` (bystander's own loop stalled ${r.loopMaxMs.toFixed(0)} ms)` : ''))
     end()
   }
-  by.ws.terminate()
+  by.stop()
   await stopAll()
 }
 

@@ -107,8 +107,8 @@ function rawRead(port: number): Promise<{ seconds: number; bytes: number }> {
 function ingest(port: number): Promise<{ seconds: number; cpuSeconds: number; stageSeconds: number; messages: number; lvcChecks: number }> {
   const shared = new SharedSymbols(SYMBOLS + 16), symbols = new SymbolTable(shared), ring = new TickRing(1 << 20), lvc = new LastValueCache(SYMBOLS + 16)
   const seqs = new SymbolSequences(SYMBOLS + 16)
-  // as on the ingest thread: the normalizer also keeps the shared latest values lapped readers conflate from
-  const normalizer = new Normalizer(ring, shared, seqs, { quotesAreFullState: true, latest: new LatestValues(SYMBOLS + 16) })
+  seqs.latest = new LatestValues(SYMBOLS + 16) // as on the ingest thread: the normalizer also keeps the latest values
+  const normalizer = new Normalizer(ring, shared, seqs)
   const stats = new FeedStats('bench')
   const noSubscribers = { wants: () => false, publish: () => {}, symbolAdded: () => {} }
   const dispatcher = new Dispatcher(ring, lvc, symbols, seqs, noSubscribers, null)

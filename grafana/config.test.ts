@@ -28,8 +28,9 @@ describe('grafana/ compose setup', () => {
     expect(mounts.sort()).toEqual(['alerts', 'dashboards', 'mosquitto/mosquitto.conf', 'prometheus.yml', 'provisioning'])
     for (const m of mounts) expect(existsSync(join(DIR, m)), m).toBe(true)
     expect(compose).toContain('dockerfile: grafana/Dockerfile')
-    expect(readFileSync(join(DIR, 'prometheus.yml'), 'utf8')).toContain("'tickcast:8080'")
+    expect(readFileSync(join(DIR, 'prometheus.yml'), 'utf8')).toContain("'tickcast:9464'")
     expect(readFileSync(join(DIR, 'Dockerfile'), 'utf8')).toMatch(/--port", "8080"/)
+    expect(readFileSync(join(DIR, 'Dockerfile'), 'utf8')).toMatch(/--metrics-host", "0.0.0.0", "--metrics-port", "9464"/)
   })
 
   it('provisions the datasource uid the dashboards select by default', () => {

@@ -34,6 +34,15 @@ describe('loadConfig', () => {
     expect([c.port, c.simRate, c.logLevel]).toEqual([9000, 6, 'warn'])
   })
 
+  it('puts /metrics on a port of its own: --port + 1 by default, ephemeral with --port 0, never the client port', () => {
+    expect([run([]).metricsHost, run([]).metricsPort]).toEqual(['127.0.0.1', 8081])
+    expect(run(['--port', '0']).metricsPort).toBe(0)
+    expect(run(['--port', '9000', '--metrics-port', '9464', '--metrics-host', '0.0.0.0'])).toMatchObject({ port: 9000, metricsPort: 9464, metricsHost: '0.0.0.0' })
+    expect(run(['--port', '0', '--metrics-port', '0']).metricsPort).toBe(0)
+    expect(problemsOf(['--port', '9000', '--metrics-port', '9000']).problems.join()).toMatch(/is the client port/)
+    expect(problemsOf(['--port', '65535']).problems.join()).toMatch(/--metrics-port: --port 65535 \+ 1 is not a port/)
+  })
+
   it('parses repeatable feeds with credentials, A/B lines, session and start sequence', () => {
     const c = run(['--feed', 'nq=itch:tcp://ab:secret@10.0.0.1:7001,tcp://10.0.0.2:7001?session=S1&seq=42', '--feed', 'sim=tcp://127.0.0.1:7002'])
     expect(c.feeds).toEqual([
@@ -48,12 +57,20 @@ describe('loadConfig', () => {
     expect(problemsOf(['--feed', 'nq=itch:tcp://h:1?date=31.1.2024&colour=red']).problems).toHaveLength(2)
   })
 
-  it('takes a GLIMPSE endpoint (with its own credentials or the feed\'s) on ITCH feeds only', () => {
-    const c = run(['--feed', 'nq=itch:tcp://u:p@h:1?glimpse=tcp://g:2', '--feed', 'nq2=itch:tcp://h:1?glimpse=tcp://gu:gp@g:3'])
+  it('takes a GLIMPSE endpoint (with its own credentials or the feed\'s) on ITCH and native feeds only', () => {
+    const c = run(['--feed', 'nq=itch:tcp://u:p@h:1?glimpse=tcp://g:2', '--feed', 'nq2=itch:tcp://h:1?glimpse=tcp://gu:gp@g:3',
+      '--feed', 'sim=native:tcp://h:1?glimpse=tcp://g:4'])
     expect(c.feeds[0].glimpse).toEqual({ host: 'g', port: 2 })
     expect(c.feeds[1].glimpse).toEqual({ host: 'g', port: 3, username: 'gu', password: 'gp' })
+    expect(c.feeds[2].glimpse).toEqual({ host: 'g', port: 4 })
     expect(problemsOf(['--feed', 'iex=tops:tcp://h:1?glimpse=tcp://g:2']).problems[0]).toMatch(/glimpse= needs protocol itch/)
     expect(problemsOf(['--feed', 'nq=itch:tcp://h:1?glimpse=g:2']).problems[0]).toMatch(/glimpse must be tcp:\/\/host:port/)
+  })
+
+  it('takes at most 255 feeds (a symbol\'s owning feed is one byte)', () => {
+    const feeds = (n: number): string[] => Array.from({ length: n }, (_, k) => ['--feed', `f${k}=native:tcp://h:${k + 1}`]).flat()
+    expect(run(feeds(255)).feeds).toHaveLength(255)
+    expect(problemsOf(feeds(256)).problems).toEqual(['--feed: at most 255 feeds, got 256'])
   })
 
   it('reports every bad value at once, naming each key', () => {

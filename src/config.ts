@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { redactUrl } from './redact.js'
 import { feedPasswordEnv, parseFeed } from './feed-config.js'
 import type { FeedConfig } from './feed-config.js'
+import { MAX_FEEDS } from './model/shared-symbols.js'
 
 export type { FeedConfig, FeedEndpoint } from './feed-config.js'
 export { feedPasswordEnv, parseFeed } from './feed-config.js'
@@ -20,15 +21,19 @@ interface Option {
 export const OPTIONS: readonly Option[] = [
   { key: 'host', flag: 'host', env: 'TICKCAST_HOST', kind: 'string', def: '127.0.0.1', help: 'address the WebSocket/HTTP server listens on' },
   { key: 'port', flag: 'port', env: 'TICKCAST_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'WebSocket/HTTP port (0 = any free port)' },
+  { key: 'metricsHost', flag: 'metrics-host', env: 'TICKCAST_METRICS_HOST', kind: 'string', def: '127.0.0.1', help: 'address of the Prometheus /metrics listener (a port of its own, never the client port)' },
+  { key: 'metricsPort', flag: 'metrics-port', env: 'TICKCAST_METRICS_PORT', kind: 'int', def: '-1', min: -1, max: 65535, help: '/metrics port; -1 = --port + 1 (any free port when --port is 0); 0 = any free port; never --port itself' },
   { key: 'feeds', flag: 'feed', env: 'TICKCAST_FEEDS', kind: 'feeds', def: '', help: 'feed as name=protocol:tcp://[user:pass@]host:port[,tcp://host:port for an A/B pair][?session=S&seq=N&record=FILE&date=YYYY-MM-DD&symbols=AAPL,Z*&quota=N&glimpse=tcp://host:port&password-file=FILE]; protocol native, itch or tops; the password may instead come from TICKCAST_FEED_<NAME>_PASSWORD; repeatable (env: space-separated); none = embedded simulator' },
   { key: 'simSymbols', flag: 'sim-symbols', env: 'TICKCAST_SIM_SYMBOLS', kind: 'int', def: '500', min: 1, max: 100000, help: 'embedded simulator: symbols from feeds/symbols/us-equities.csv' },
   { key: 'simRate', flag: 'sim-rate', env: 'TICKCAST_SIM_RATE', kind: 'int', def: '20000', min: 0, max: 100000000, help: 'embedded simulator: messages per second (0 = as fast as possible)' },
   { key: 'simSeed', flag: 'sim-seed', env: 'TICKCAST_SIM_SEED', kind: 'int', def: '1', min: 0, max: 2 ** 31, help: 'embedded simulator: random seed' },
   { key: 'mqttUrl', flag: 'mqtt-url', env: 'TICKCAST_MQTT_URL', kind: 'string', def: '', help: "MQTT broker URL; empty = embedded broker on loopback; 'none' = no MQTT" },
-  { key: 'mqttPrefix', flag: 'mqtt-prefix', env: 'TICKCAST_MQTT_PREFIX', kind: 'string', def: 'md/v1', help: 'topic prefix: {prefix}/quotes/{SYMBOL}, {prefix}/trades/{SYMBOL}, {prefix}/status/{nodeId}' },
+  { key: 'mqttPrefix', flag: 'mqtt-prefix', env: 'TICKCAST_MQTT_PREFIX', kind: 'string', def: 'md/v1', help: 'topic prefix: {prefix}/quotes/{SYMBOL}, {prefix}/trades/{SYMBOL}, {prefix}/trading/{SYMBOL}, {prefix}/state/{SYMBOL}, {prefix}/status/{nodeId}' },
   { key: 'mqttFormat', flag: 'mqtt-format', env: 'TICKCAST_MQTT_FORMAT', kind: 'enum', values: ['msgpack', 'json'], def: 'msgpack', help: 'MQTT payload encoding' },
   { key: 'mqttProtocolVersion', flag: 'mqtt-protocol', env: 'TICKCAST_MQTT_PROTOCOL', kind: 'int', def: '5', min: 4, max: 5, help: 'MQTT protocol version (5, or 4 = 3.1.1; the embedded broker always uses 4)' },
   { key: 'mqttQuoteExpirySec', flag: 'mqtt-quote-expiry-sec', env: 'TICKCAST_MQTT_QUOTE_EXPIRY_SEC', kind: 'int', def: '60', min: 0, max: 86400, help: 'MQTT 5 message expiry of retained quotes (0 = never)' },
+  { key: 'mqttTradesQos', flag: 'mqtt-trades-qos', env: 'TICKCAST_MQTT_TRADES_QOS', kind: 'int', def: '0', min: 0, max: 1, help: "QoS of trades and live status events: 1 = at least once, at most the broker's Receive Maximum unacknowledged (excess dropped and counted)" },
+  { key: 'mqttRetainLastTrade', flag: 'mqtt-retain-last-trade', env: 'TICKCAST_MQTT_RETAIN_LAST_TRADE', kind: 'bool', def: 'false', help: 'retain trades on {prefix}/trades/{SYMBOL}: a late subscriber gets the last trade at once' },
   { key: 'mqttNodeId', flag: 'mqtt-node-id', env: 'TICKCAST_NODE_ID', kind: 'string', def: '', help: 'node id in the status topic; the MQTT client id adds the pid and a random suffix, so instances never take over each other (default: tickcast-<hostname>)' },
   { key: 'mqttEmbeddedPort', flag: 'mqtt-embedded-port', env: 'TICKCAST_MQTT_EMBEDDED_PORT', kind: 'int', def: '0', min: 0, max: 65535, help: 'port of the embedded MQTT broker (loopback; used when --mqtt-url is empty); 0 = any free port' },
   { key: 'mqttUsername', flag: 'mqtt-username', env: 'TICKCAST_MQTT_USERNAME', kind: 'string', def: '', help: 'MQTT username' },
@@ -86,10 +91,10 @@ export const OPTIONS: readonly Option[] = [
 ]
 
 export interface Config {
-  host: string; port: number; feeds: readonly FeedConfig[]
+  host: string; port: number; metricsHost: string; metricsPort: number; feeds: readonly FeedConfig[]
   simSymbols: number; simRate: number; simSeed: number
   mqttUrl: string; mqttPrefix: string; mqttFormat: 'msgpack' | 'json'; mqttProtocolVersion: 4 | 5
-  mqttQuoteExpirySec: number; mqttNodeId: string; mqttEmbeddedPort: number; mqttUsername: string; mqttPassword: string
+  mqttQuoteExpirySec: number; mqttTradesQos: 0 | 1; mqttRetainLastTrade: boolean; mqttNodeId: string; mqttEmbeddedPort: number; mqttUsername: string; mqttPassword: string
   ringCapacity: number; maxSymbols: number; workers: number; ingestThread: 'auto' | 'on' | 'off'
   wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
@@ -189,6 +194,8 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (c.wsSlowHardLimitBytes <= c.wsMaxBackpressureBytes) problems.push(`--ws-slow-hard-limit-bytes: ${c.wsSlowHardLimitBytes} must exceed --ws-max-backpressure-bytes (${c.wsMaxBackpressureBytes})`)
   const names = new Set<string>()
   for (const f of c.feeds) { if (names.has(f.name)) problems.push(`--feed: duplicate feed name "${f.name}"`); names.add(f.name) }
+  // a symbol's owning feed is one byte per symbol (SharedSymbols.owner): feeds are numbered 1..255
+  if (c.feeds.length > MAX_FEEDS) problems.push(`--feed: at most ${MAX_FEEDS} feeds, got ${c.feeds.length}`)
   c.feeds = c.feeds.map((f) => {
     const fromEnv = env[feedPasswordEnv(f.name)]
     if (fromEnv === undefined) return f
@@ -200,8 +207,11 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   for (const origin of c.allowedOrigins) {
     if (origin === 'null' || !/^https?:\/\/[^/]+$/.test(origin)) problems.push(`--allowed-origins: "${origin}" must be scheme://host[:port]`)
   }
+  // /metrics has a listener of its own (loopback by default): a scrape flood never shares the clients' accept loop
+  if (c.metricsPort === -1) c.metricsPort = c.port === 0 ? 0 : c.port + 1
+  if (c.metricsPort > 65535 && c.port <= 65535) problems.push(`--metrics-port: --port ${c.port} + 1 is not a port; give --metrics-port`)
+  else if (c.metricsPort !== 0 && c.metricsPort === c.port) problems.push(`--metrics-port: ${c.metricsPort} is the client port (--port); /metrics needs a port of its own`)
   if (Boolean(c.tlsCertFile) !== Boolean(c.tlsKeyFile)) problems.push('--tls-cert-file and --tls-key-file go together')
-  if (c.tlsCertFile && c.workers > 0) problems.push('--tls-cert-file with --workers > 0 is not supported: terminate TLS at a reverse proxy (README, Security)')
   if (Boolean(c.mqttCertFile) !== Boolean(c.mqttKeyFile)) problems.push('--mqtt-cert-file and --mqtt-key-file go together')
   if (c.authJwksFile && c.authJwksUrl) problems.push('--auth-jwks-file and --auth-jwks-url: give one')
   if (c.authJwksUrl && !/^https?:\/\//.test(c.authJwksUrl)) problems.push(`--auth-jwks-url: "${c.authJwksUrl}" must be an http(s) URL`)

@@ -19,7 +19,10 @@ export interface FeedConfig {
   record?: string
   /** ITCH session date YYYY-MM-DD (ITCH times are ns since midnight US Eastern); default today */
   sessionDate?: string
-  /** ITCH: GLIMPSE 5.0 snapshot endpoint that seeds the books at start and after every gap (feeds/README.md) */
+  /**
+   * GLIMPSE 5.0 snapshot endpoint that seeds the feed at start and after every gap (feeds/README.md): ITCH books, or a
+   * native feed's last quotes and statuses (the simulator's and feed:replay's endpoints)
+   */
   glimpse?: FeedEndpoint & { username?: string; password?: string }
   /** `symbols=AAPL,MSFT,Z*`: the symbols this feed owns (no other feed may publish them; it may publish nothing else) */
   symbols?: string
@@ -85,7 +88,10 @@ export function parseFeed(spec: string, problems: string[]): FeedConfig | null {
 /** The env var holding a feed's password: TICKCAST_FEED_<NAME>_PASSWORD, the name upper-cased with - as _. */
 export function feedPasswordEnv(name: string): string { return `TICKCAST_FEED_${name.toUpperCase().replace(/-/g, '_')}_PASSWORD` }
 
-/** `glimpse=tcp://[user:pass@]host:port`: ITCH feeds only (a GLIMPSE snapshot is an ITCH order book). */
+/**
+ * `glimpse=tcp://[user:pass@]host:port`: ITCH (a GLIMPSE snapshot is an ITCH order book) or native (the same session
+ * carrying native messages: the simulator's endpoint). TOPS has no snapshot service: every quote is whole anyway.
+ */
 function parseGlimpse(v: string | null, protocol: string, where: string, problems: string[]): FeedConfig['glimpse'] | null {
   if (v === null) return null
   let url: URL | null = null
@@ -94,7 +100,7 @@ function parseGlimpse(v: string | null, protocol: string, where: string, problem
   if (!url || url.protocol !== 'tcp:' || !url.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
     problems.push(`${where}: glimpse must be tcp://host:port with a port in 1..65535`); return null
   }
-  if (protocol !== 'itch') { problems.push(`${where}: glimpse= needs protocol itch (GLIMPSE 5.0 snapshots are ITCH books)`); return null }
+  if (protocol !== 'itch' && protocol !== 'native') { problems.push(`${where}: glimpse= needs protocol itch or native (a snapshot session in the feed's own messages)`); return null }
   const g: NonNullable<FeedConfig['glimpse']> = { host: url.hostname.replace(/^\[|\]$/g, ''), port }
   if (url.username) { g.username = decodeURIComponent(url.username); g.password = decodeURIComponent(url.password) }
   return g

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   for (let k = 0; k < 20 && !app.readiness().ready; k++) await new Promise((r) => setTimeout(r, 25))
   const rd = app.readiness()
   const readyLine = rd.ready ? 'yes' : `NO: ${rd.reason ?? 'not ready'} (/readyz answers 503; feeds keep retrying, see the warn logs)`
-  process.stdout.write(`tickcast ${rd.ready ? 'ready' : 'started, not ready'}\n  Ready      ${readyLine}\n  WebSocket  ${app.url}\n  HTTP       ${config.tlsCertFile ? 'https' : 'http'}://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /metrics, /healthz, /readyz)\n  MQTT       ${app.mqttUrl !== null ? redactUrl(app.mqttUrl) : 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
+  process.stdout.write(`tickcast ${rd.ready ? 'ready' : 'started, not ready'}\n  Ready      ${readyLine}\n  WebSocket  ${app.url}\n  HTTP       ${config.tlsCertFile ? 'https' : 'http'}://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /healthz, /readyz)\n  Metrics    ${app.metricsUrl}\n  MQTT       ${app.mqttUrl !== null ? redactUrl(app.mqttUrl) : 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
 
   let signals = 0
   const shutdown = (signal: string): void => {

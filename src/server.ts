@@ -12,6 +12,7 @@ import { BootError } from './errors.js'
 import type { PageRouteOptions } from './http/page-routes.js'
 import { admissionLimits } from './http/admission-config.js'
 import { ensurePortFree } from './http/port-probe.js'
+import { MetricsListener } from './http/metrics-listener.js'
 import { cachedScrape } from './http/scrape-cache.js'
 import { DispatchStats, Dispatcher } from './fanout/dispatcher.js'
 import { startEmbeddedBroker } from './fanout/embedded-broker.js'
@@ -44,6 +45,9 @@ const BUS_READY_MAX_LAG = 50_000
 export interface Tickcast {
   readonly port: number
   readonly url: string
+  /** the Prometheus listener's port (--metrics-host/--metrics-port) and its scrape URL */
+  readonly metricsPort: number
+  readonly metricsUrl: string
   /** the main thread's consumer view: the symbols its dispatcher has learned from the ring (REST, MQTT, WebSocket) */
   readonly symbols: SymbolTable
   readonly lvc: LastValueCache
@@ -116,6 +120,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
 
     const budget = shutdownBudget(config.shutdownDeadlineMs)
     await ensurePortFree(config.host, config.port) // before anything starts: a second instance fails fast
+    await ensurePortFree(config.metricsHost, config.metricsPort)
     let feedConfigs: readonly FeedConfig[] = config.feeds
     let simulator: EmbeddedSimulator | null = null
     if (feedConfigs.length === 0 && config.source.length === 0) {
@@ -144,6 +149,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       mqtt = new MqttPublisher({
         url: mqttUrl, nodeId: config.mqttNodeId, protocolVersion, topicPrefix: config.mqttPrefix,
         format: config.mqttFormat === 'json' ? FORMAT_JSON : FORMAT_MSGPACK, quoteExpirySec: config.mqttQuoteExpirySec,
+        tradesQos: config.mqttTradesQos, retainLastTrade: config.mqttRetainLastTrade,
         username: credentials.username || undefined, password: credentials.password || undefined, tls: mqttTls(config),
         clientId: mqttClientId(config.mqttNodeId), stopTimeoutMs: budget.mqttStopMs,
       }, symbols, lvc, log)
@@ -173,14 +179,14 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     }
     // --workers N: the main thread keeps ingest, MQTT (its dispatcher feeds the LVC behind it) and the listen socket;
     // its app hands every accepted connection to one of N worker threads (uWS child apps), each mirroring the ring
-    // with its own cache, dispatcher and WsServer. Workers answer /metrics by asking the main thread, which sums all.
+    // with its own cache, dispatcher and WsServer. /metrics is served by the main thread alone, which sums all.
     let workers: FanoutWorkers | null = null
     const sumWs = new WsStats(), sumDispatch = Object.assign(new DispatchStats(), { readSeq: -1 })
     const scrape = cachedScrape(async (): Promise<{ contentType: string; body: string | Uint8Array }> => {
       if (workers !== null) await workers.collect(wsStats, dispatcher.stats, sumWs, sumDispatch)
       return metrics.metrics()
     })
-    const ws = new WsServer({ ...wsOptions, ready: isReady, metrics: scrape, extraRoutes: opts.extraRoutes, http: httpStats }, symbols, lvc, wsStats, log)
+    const ws = new WsServer({ ...wsOptions, ready: isReady, extraRoutes: opts.extraRoutes, http: httpStats }, symbols, lvc, wsStats, log)
 
     // with the ingest thread, the dispatcher drains validated copies of the shared ring, one drain's worth at a time
     const drained = latest !== null ? RingFollower.staging(ring) : ring
@@ -201,7 +207,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       // started before the feeds, so each worker's mirror sees the ring from sequence 0
       workers = new FanoutWorkers({
         count: config.workers, ring, symbols: sharedSymbols, seqs, latest, ws: wsOptions, pageRoutes: opts.pageRoutes ?? null, logLevel: config.logLevel,
-        metrics: scrape, ready: isReady,
+        ready: isReady,
       }, log)
       undo.push({ stage: PIPELINE, stop: () => workers!.stop() })
     }
@@ -226,6 +232,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
 
     // a symbol belongs to the feed that defines it first, or to the feed whose symbols= pattern names it
     const claims = feedConfigs.map((fc, k) => ({ index: k + 1, pattern: fc.symbols ? symbolGlob(fc.symbols) : null }))
+    // snapshots name the feed a symbol belongs to (SharedSymbols.owner, shared memory: the ingest thread's too)
+    for (const [k, fc] of feedConfigs.entries()) sharedSymbols.setFeedName(k + 1, fc.name)
     const timing = { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs, staleAfterMs: config.feedStaleAfterMs }
     if (latest !== null && feedConfigs.length > 0) {
       const thread = await IngestThread.start({ ring, symbols: sharedSymbols, seqs, latest, feeds: feedConfigs, claims, timing, logLevel: config.logLevel,
@@ -252,12 +260,19 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     // workers and the main app close together: every client gets its 1001 within one close grace
     undo.push({ stage: CLIENTS, stop: () => workers !== null ? Promise.all([ws.close(), workers.stop()]) : ws.close() })
 
+    // /metrics on a listener of its own (loopback by default), never the clients' port; plain HTTP even with TLS
+    const metricsListener = new MetricsListener(scrape, httpStats)
+    const metricsPort = await metricsListener.listen(config.metricsHost, config.metricsPort)
+    undo.push({ stage: CLIENTS, stop: () => metricsListener.close() })
+    const metricsUrl = `http://${config.metricsHost.includes(':') ? `[${config.metricsHost}]` : config.metricsHost}:${metricsPort}/metrics`
+
     const url = `${config.tlsCertFile ? 'wss' : 'ws'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/v1/stream`
-    log.info({ url, http: `${config.tlsCertFile ? 'https' : 'http'}://${config.host}:${port}/`, mqtt: mqttUrl !== null ? redactUrl(mqttUrl) : null, feeds: feedConfigs.map((f) => f.name) }, 'tickcast listening')
+    log.info({ url, metrics: metricsUrl, http: `${config.tlsCertFile ? 'https' : 'http'}://${config.host}:${port}/`, mqtt: mqttUrl !== null ? redactUrl(mqttUrl) : null, feeds: feedConfigs.map((f) => f.name) }, 'tickcast listening')
 
     let stopping: Promise<void> | null = null
     return {
-      port, url, symbols, lvc, ring, feeds, ingestThread: latest !== null, ws, mqtt, mqttUrl, dispatcher, workers, bus, metrics, simulatorPort: simulator?.port ?? null,
+      port, url, metricsPort, metricsUrl, symbols, lvc, ring, feeds, ingestThread: latest !== null, ws, mqtt, mqttUrl, dispatcher, workers, bus, metrics,
+      simulatorPort: simulator?.port ?? null,
       readiness: isReady,
       drain: () => { draining = true },
       stop: () => stopping ??= unwind(),

@@ -2,17 +2,20 @@
 // SoupBinTCP server with a small recovery store and a GLIMPSE endpoint built from what it has sent. Seeded at start,
 // then a network outage long enough to fall out of the store (a real gap), then recovery; at every step tickcast's
 // books equal a Map book built from the reference decode at that sequence, and no message is lost or applied twice.
+// Also against feed:replay's own GLIMPSE endpoint, as a user would run it.
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.js'
 import { ItchDecoder } from '../../src/feed/decoders/itch.js'
 import { createLogger } from '../../src/log.js'
 import { startTickcast } from '../../src/server.js'
 import type { Tickcast } from '../../src/server.js'
-import { realItchStream, referenceBook, topsOf } from '../../test-support/itch-sample.js'
+import { asBinaryFile, realItchStream, referenceBook, topsOf } from '../../test-support/itch-sample.js'
 import { freePort } from '../../test-support/processes.js'
 import { startTcpProxy } from '../../test-support/tcp-proxy.js'
 import { waitFor } from '../../test-support/wait-for.js'
 import { LOGIN_ACCEPTED_BYTES, writeLoginAccepted, writeSequencedHeader } from '../../src/feed/soupbin.js'
+import { loadCapture } from '../replay/load-capture.js'
+import { startReplay } from '../replay/replayer.js'
 import { SoupServer } from '../soup-server.js'
 import { GlimpseServer } from './glimpse-server.js'
 import { ItchBookModel } from './itch-book-model.js'
@@ -109,6 +112,25 @@ describe('GLIMPSE recovery', () => {
     if (!ab) expect(stats.duplicates).toBe(0)
     expect(glimpse.counters.snapshots).toBe(2)
     expect(stats.snapshotFailures).toBe(0)
+  })
+
+  it('joins a feed:replay of the sample after it ended, from the replayer\'s own GLIMPSE endpoint: books equal the reference, nothing replayed', async () => {
+    const stream = realItchStream()
+    const replay = await startReplay({ capture: loadCapture(asBinaryFile(stream), 'itch'), glimpsePort: 0, sessionId: 'NQ' })
+    running.push(() => replay.stop())
+    await replay.done // the whole day has been sent: a late joiner needs the book, not the day
+    const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none',
+      '--feed', `nq=itch:tcp://127.0.0.1:${replay.port}?session=NQ&date=2023-08-22&glimpse=tcp://127.0.0.1:${replay.glimpsePort}`], {})
+    if (cli.kind !== 'run') throw new Error('bad test config')
+    const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false })
+    running.push(() => t.stop())
+    const stats = t.feeds[0].stats, dec = t.feeds[0].decoder as ItchDecoder
+    await waitFor(() => stats.snapshots === 1 && stats.endOfSession === 1, 10_000, 'the snapshot, then the live session to its end')
+    expect(stats.nextSeqGauge).toBe(stream.length + 1) // resumed at End of Snapshot's sequence: past the last message
+    expect(stats.messages).toBe(0) // no real-time message repeated on top of the snapshot
+    expectBookAt(dec, stream, stream.length)
+    expect(dec.locates.partialCount()).toBe(0)
+    expect(replay.glimpse!.counters.snapshots).toBe(1)
   })
 
   it('keeps the live session closed and retries while GLIMPSE is unreachable or cut mid-snapshot, then starts from the snapshot', async () => {

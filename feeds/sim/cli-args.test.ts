@@ -4,16 +4,17 @@ import { parseSimArgs, USAGE } from './cli-args.js'
 describe('parseSimArgs', () => {
   it('reads every documented flag', () => {
     const r = parseSimArgs(['--port', '7002', '--host', '0.0.0.0', '--symbols', '50', '--rate', '0', '--seed', '42',
-      '--session', 'SIM0000002', '--duration-sec', '1.5', '--universe', '/tmp/u.csv', '--directory-every-sec', '0', '--recovery-mb', '8'])
+      '--session', 'SIM0000002', '--duration-sec', '1.5', '--universe', '/tmp/u.csv', '--directory-every-sec', '0', '--recovery-mb', '8', '--stdin-control'])
     expect(r).toEqual({ ok: true, help: false, opts: {
       host: '0.0.0.0', port: 7002, sessionId: 'SIM0000002', symbols: 50, rate: 0, seed: 42, durationSec: 1.5,
       universePath: '/tmp/u.csv', directoryEverySec: 0, recoveryBytes: 8 * 1024 * 1024,
-    } })
+    }, stdinControl: true })
   })
 
   it('has defaults for everything', () => {
     const r = parseSimArgs([])
     expect(r.ok && r.opts).toMatchObject({ host: '127.0.0.1', port: 7001, sessionId: 'SIM0000001', symbols: 500, rate: 100000, seed: 1, durationSec: 0 })
+    expect(r.ok && r.stdinControl).toBe(false)
   })
 
   it('reports every bad value at once', () => {
@@ -30,6 +31,6 @@ describe('parseSimArgs', () => {
 
   it('--help asks for the usage text, which lists every flag', () => {
     expect(parseSimArgs(['--help'])).toMatchObject({ ok: true, help: true })
-    for (const f of ['--host', '--port', '--session', '--symbols', '--rate', '--seed', '--duration-sec', '--universe', '--recovery-mb']) expect(USAGE).toContain(f)
+    for (const f of ['--host', '--port', '--session', '--symbols', '--rate', '--seed', '--duration-sec', '--universe', '--recovery-mb', '--stdin-control']) expect(USAGE).toContain(f)
   })
 })

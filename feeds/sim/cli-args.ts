@@ -22,10 +22,13 @@ Options:
   --glimpse-port <n>     also serve GLIMPSE-style snapshots (the market published so far as native
                          messages, then End of Snapshot with the live sequence to resume at), 0 = ephemeral
                                                                      (default: none)
+  --stdin-control        read commands from stdin, one a line: "rate <n>" paces at n messages/s from now on
+                         (a stepped, open-loop offered load), "count" reports; each answers a JSON line
+                         {"event":"rate"|"count","rate":n,"messages":m,"timeMs":t} on stdout   (default off)
   --help                 print this text
 `
 
-export type SimArgs = { ok: true; help: boolean; opts: SimulatorOptions } | { ok: false; errors: string[] }
+export type SimArgs = { ok: true; help: boolean; opts: SimulatorOptions; stdinControl: boolean } | { ok: false; errors: string[] }
 
 const OPTIONS = {
   host: { type: 'string', default: '127.0.0.1' },
@@ -39,6 +42,7 @@ const OPTIONS = {
   'directory-every-sec': { type: 'string', default: '10' },
   'recovery-mb': { type: 'string', default: '64' },
   'glimpse-port': { type: 'string' },
+  'stdin-control': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const
 
@@ -49,7 +53,7 @@ export function parseSimArgs(argv: string[]): SimArgs {
   } catch (e) {
     return { ok: false, errors: [(e as Error).message] }
   }
-  if (values.help) return { ok: true, help: true, opts: {} }
+  if (values.help) return { ok: true, help: true, opts: {}, stdinControl: false }
   const errors: string[] = []
   const num = (flag: string, text: string, min: number, max: number, integer = true): number => {
     const v = Number(text)
@@ -73,5 +77,5 @@ export function parseSimArgs(argv: string[]): SimArgs {
   if (values['glimpse-port'] !== undefined) opts.glimpsePort = num('glimpse-port', values['glimpse-port'], 0, 65535)
   if (!/^[A-Za-z0-9]{1,10}$/.test(values.session)) errors.push(`--session: expected 1-10 letters or digits, got "${values.session}"`)
   if (values.host.trim() === '') errors.push('--host: empty')
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, help: false, opts }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, help: false, opts, stdinControl: values['stdin-control'] }
 }

@@ -123,6 +123,20 @@ describe('startSimulator', () => {
     expect(n).toBeLessThan(3000)
   })
 
+  it('setRate() re-paces from now on: a stepped, open-loop offered load', async () => {
+    sim = await startSimulator({ port: 0, symbols: 10, rate: 1000 })
+    sim.setRate(10_000)
+    const base = sim.server.nextSeq
+    await new Promise((r) => setTimeout(r, 400))
+    const fast = sim.server.nextSeq - base
+    sim.setRate(500)
+    const base2 = sim.server.nextSeq
+    await new Promise((r) => setTimeout(r, 400))
+    const slow = sim.server.nextSeq - base2
+    expect(fast).toBeGreaterThan(2000) // 4000 expected; generous bounds for a loaded CI machine
+    expect(slow).toBeLessThan(400) // 200 expected
+  })
+
   it('stop() is idempotent and frees the port', async () => {
     const s = await startSimulator({ port: 0, symbols: 5, rate: 0 })
     await new Promise((r) => setTimeout(r, 50))

@@ -45,6 +45,11 @@ export interface RunningSimulator {
    * clients to read it and leave, then closes every socket. Idempotent.
    */
   stop(graceMs?: number): Promise<void>
+  /**
+   * Paces at `rate` messages per second from now on (0 = as fast as possible), counting afresh: an open-loop
+   * offered load that a benchmark steps. Ignored once stopped.
+   */
+  setRate(rate: number): void
 }
 
 const TICK_MS = 10
@@ -55,7 +60,7 @@ const FLAT_OUT_BATCH = 8192
 
 export async function startSimulator(opts: SimulatorOptions = {}, universe?: readonly UniverseRow[]): Promise<RunningSimulator> {
   const rows = universe ?? loadUniverse(opts.universePath)
-  const rate = opts.rate ?? 100_000
+  let rate = opts.rate ?? 100_000
   const nowUs = (): number => Math.floor((performance.timeOrigin + performance.now()) * 1000)
   const gen = new FeedGenerator({ universe: rows, symbols: opts.symbols ?? 500, seed: opts.seed ?? 1, startTimeUs: nowUs() })
   const server = new SoupServer({
@@ -116,8 +121,11 @@ export async function startSimulator(opts: SimulatorOptions = {}, universe?: rea
     endedResolve()
   }
 
-  if (rate > 0) timer = setInterval(onTick, TICK_MS)
-  else immediate = setImmediate(onFlatOut)
+  const pace = (): void => {
+    if (rate > 0) timer = setInterval(onTick, TICK_MS)
+    else immediate = setImmediate(onFlatOut)
+  }
+  pace()
   if (opts.durationSec && opts.durationSec > 0) durationTimer = setTimeout(endSession, opts.durationSec * 1000)
 
   let stopping: Promise<void> | null = null
@@ -129,6 +137,13 @@ export async function startSimulator(opts: SimulatorOptions = {}, universe?: rea
         stopping = drained(server, graceMs).then(() => Promise.all([server.close(), glimpse?.close()])).then(() => endedResolve())
       }
       return stopping
+    },
+    setRate(next: number): void {
+      if (stopped) return
+      if (timer) { clearInterval(timer); timer = null }
+      if (immediate) { clearImmediate(immediate); immediate = null }
+      rate = next; startMs = performance.now(); sent = 0
+      pace()
     },
   }
 }

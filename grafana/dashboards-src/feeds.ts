@@ -30,7 +30,7 @@ export function feedsDashboard(): Dashboard {
           q(rateBy('tickcast_feed_sequence_gaps_total', 'feed', FEED), 'gaps {{feed}}'),
           q(rateBy('tickcast_feed_messages_missed_total', 'feed', FEED), 'missed {{feed}}'),
         ], thresholds: ZERO_IS_GOOD }),
-      timeseries({ title: 'GLIMPSE snapshots', unit: 'ops', description: 'ITCH feeds with glimpse=: snapshots applied per second (at start and after each gap: the books are synced again) and failed attempts (retried; the books stay partial meanwhile).',
+      timeseries({ title: 'GLIMPSE snapshots', unit: 'ops', description: 'Feeds with glimpse= (ITCH, native): snapshots applied per second (at start and after each gap: the books are synced again, the gap stale lifted) and failed attempts (retried; the books stay partial meanwhile).',
         queries: [
           q(rateBy('tickcast_feed_snapshots_total', 'feed', FEED), 'applied {{feed}}'),
           q(rateBy('tickcast_feed_snapshot_failures_total', 'feed', FEED), 'failed {{feed}}'),

@@ -67,7 +67,7 @@ describe('token brute force', () => {
     await new Promise((r) => setTimeout(r, 300))
     by.ws.close()
 
-    const m = await (await fetch(`http://127.0.0.1:${t.port}/metrics`)).text()
+    const m = await (await fetch(t.metricsUrl)).text()
     const failures = (reason: string): number => Number(new RegExp(`tickcast_auth_failures_total\\{reason="${reason}"\\} (\\d+)`).exec(m)?.[1] ?? 0)
     const auditLines = logs.filter((l) => l.includes('"audit":"auth_failure"')).length
     console.log(`token brute force: ${done} attempts in ${attackMs} ms from 127.0.0.2; answers ${JSON.stringify(Object.fromEntries(statuses))}; ` +

@@ -68,7 +68,8 @@ describe('entitlements', () => {
     expect((await (await fetch(`${base}/v1/symbols`, auth(BOB))).json() as string[]).length).toBe(3)
     expect((await fetch(`${base}/v1/symbols`)).status).toBe(401)
     expect((await fetch(`${base}/v1/snapshot/AAPL`, auth('wrong-key'))).status).toBe(401)
-    const metrics = await (await fetch(`${base}/metrics`)).text()
+    expect((await fetch(`${base}/metrics`)).status).toBe(404) // a listener of its own
+    const metrics = await (await fetch(t.metricsUrl)).text()
     expect(metrics).toMatch(/tickcast_auth_entitlement_denials_total [2-9]/)
     expect(metrics).toMatch(/tickcast_auth_failures_total\{reason="unknown_key"\} 1/)
     alice.ws.close(); bob.ws.close()

@@ -1,6 +1,7 @@
 // Owns authentication on REST routes: the same credentials as the WebSocket (Bearer header, ?token= when enabled).
 // Must never answer before onAborted is set when it awaits, nor echo the credential in a reply or a log.
 import type * as uWS from 'uWebSockets.js'
+import { secureHeaders } from '../http/security-headers.js'
 import type { AuditLog } from './audit-log.js'
 import type { Authenticator } from './authenticator.js'
 import type { Entitlements } from './entitlements.js'
@@ -24,12 +25,12 @@ export function httpAuthorizer(authn: Authenticator, audit: AuditLog): HttpAutho
         const anon = authn.anonymous(), ent = anon && authn.entitlementsOf(anon)
         if (ent) { then(ent, anon!.id, ip); return }
         authn.fail('missing'); audit.authFailure(ip, 'missing', route)
-        res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end('{"error":"UNAUTHORIZED","reason":"missing"}')
+        secureHeaders(res.writeStatus('401 Unauthorized')).writeHeader('WWW-Authenticate', 'Bearer').end('{"error":"UNAUTHORIZED","reason":"missing"}')
         return
       }
       if (!authn.limiter.allowed(ip, performance.now())) {
         authn.fail('rate_limited'); audit.authFailure(ip, 'rate_limited', route)
-        res.writeStatus('429 Too Many Requests').writeHeader('Retry-After', '1').end('{"error":"UNAUTHORIZED","reason":"rate_limited"}')
+        secureHeaders(res.writeStatus('429 Too Many Requests')).writeHeader('Retry-After', '1').end('{"error":"UNAUTHORIZED","reason":"rate_limited"}')
         return
       }
       let aborted = false
@@ -41,7 +42,7 @@ export function httpAuthorizer(authn: Authenticator, audit: AuditLog): HttpAutho
           const reason = r.ok ? 'revoked' : r.reason
           if (!r.ok) authn.limiter.failed(ip, performance.now())
           audit.authFailure(ip, reason, route)
-          res.cork(() => { res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end(`{"error":"UNAUTHORIZED","reason":"${reason}"}`) })
+          res.cork(() => { secureHeaders(res.writeStatus('401 Unauthorized')).writeHeader('WWW-Authenticate', 'Bearer').end(`{"error":"UNAUTHORIZED","reason":"${reason}"}`) })
           return
         }
         res.cork(() => then(ent, r.grant.id, ip))

@@ -55,7 +55,7 @@ describe('JWT authentication', () => {
       await signers[2].sign({ ...CLAIMS, nbf: Math.floor(Date.now() / 1000) + 600 }), await hsSigner(SECRET + 'x').sign(CLAIMS), 'not-a-token',
     ]
     for (const token of bad) expect(await connect(t.url, token).refused).toBe(401)
-    const m = await (await fetch(`http://127.0.0.1:${t.port}/metrics`)).text()
+    const m = await (await fetch(t.metricsUrl)).text()
     for (const reason of ['invalid', 'expired', 'claims']) expect(m).toMatch(new RegExp(`tickcast_auth_failures_total\\{reason="${reason}"\\} [1-9]`))
     for (const token of bad) expect(m).not.toContain(token)
   })

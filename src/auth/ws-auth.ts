@@ -2,6 +2,7 @@
 // closes (4401/4402/4403), and applying reloaded entitlements to live connections. Must never log a credential, nor
 // run per delivered message: its timer visits only connections with a deadline or an expiry, every 250 ms.
 import type * as uWS from 'uWebSockets.js'
+import { secureHeaders } from '../http/security-headers.js'
 import { CLOSE_FORBIDDEN, CLOSE_TOKEN_EXPIRED, CLOSE_UNAUTHENTICATED, ERR_UNAUTHORIZED } from '../errors.js'
 import type { AuditLog } from './audit-log.js'
 import type { Authenticator } from './authenticator.js'
@@ -61,7 +62,7 @@ export class WsAuth {
     }
     if (!this.authn.limiter.allowed(ip, performance.now())) {
       this.failed(ip, 'rate_limited', 'upgrade')
-      res.writeStatus('429 Too Many Requests').writeHeader('Retry-After', '1').end('{"error":"UNAUTHORIZED","reason":"rate_limited"}')
+      secureHeaders(res.writeStatus('429 Too Many Requests')).writeHeader('Retry-After', '1').end('{"error":"UNAUTHORIZED","reason":"rate_limited"}')
       return
     }
     let aborted = false
@@ -70,7 +71,7 @@ export class WsAuth {
       if (aborted) return
       if (!r.ok) {
         this.authn.limiter.failed(ip, performance.now()); this.audit.authFailure(ip, r.reason, 'upgrade')
-        res.cork(() => { res.writeStatus('401 Unauthorized').writeHeader('WWW-Authenticate', 'Bearer').end(`{"error":"UNAUTHORIZED","reason":"${r.reason}"}`) })
+        res.cork(() => { secureHeaders(res.writeStatus('401 Unauthorized')).writeHeader('WWW-Authenticate', 'Bearer').end(`{"error":"UNAUTHORIZED","reason":"${r.reason}"}`) })
         return
       }
       s.grant = r.grant; s.deadlineMs = Infinity

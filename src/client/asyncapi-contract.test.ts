@@ -10,7 +10,7 @@ import WebSocket from 'ws'
 import * as errors from '../errors.js'
 import { STATUS_HALTED } from '../feed/decoders/native.js'
 import { writeTradingStatus } from '../../feeds/native-encoder.js'
-import { quoteTopicFor, stateTopicFor, statusTopicFor, tradeTopicFor } from '../fanout/mqtt-topics.js'
+import { quoteTopicFor, stateTopicFor, statusTopicFor, tradeTopicFor, tradingTopicFor } from '../fanout/mqtt-topics.js'
 import { waitFor } from '../../test-support/wait-for.js'
 import { startTcpProxy } from '../../test-support/tcp-proxy.js'
 import { decodeMsgpack } from './msgpack-decode.js'
@@ -60,8 +60,8 @@ describe('AsyncAPI document', () => {
     const { document, diagnostics } = await new Parser().parse(DOC_TEXT)
     expect(diagnostics.filter((d) => d.severity === 0).map((d) => d.message)).toEqual([])
     expect(document!.channels().all().map((c) => c.address()).sort())
-      .toEqual(['/v1/stream', 'md/v1/quotes/{symbol}', 'md/v1/state/{symbol}', 'md/v1/status/{nodeId}', 'md/v1/trades/{symbol}'])
-    expect(document!.operations().all().length).toBe(7)
+      .toEqual(['/v1/stream', 'md/v1/quotes/{symbol}', 'md/v1/state/{symbol}', 'md/v1/status/{nodeId}', 'md/v1/trades/{symbol}', 'md/v1/trading/{symbol}'])
+    expect(document!.operations().all().length).toBe(8)
   })
 
   it('names every control error code and close code tickcast defines, and the MQTT topics it builds', () => {
@@ -72,6 +72,7 @@ describe('AsyncAPI document', () => {
     expect(quoteTopicFor('md/v1', 'BRK.B')).toBe(DOC.channels.quotes.address.replace('{symbol}', 'BRK.B'))
     expect(tradeTopicFor('md/v1', 'AAPL')).toBe(DOC.channels.trades.address.replace('{symbol}', 'AAPL'))
     expect(stateTopicFor('md/v1', 'AAPL')).toBe(DOC.channels.state.address.replace('{symbol}', 'AAPL'))
+    expect(tradingTopicFor('md/v1', 'AAPL')).toBe(DOC.channels.trading.address.replace('{symbol}', 'AAPL'))
     expect(statusTopicFor('md/v1', 'node-1')).toBe(DOC.channels.status.address.replace('{nodeId}', 'node-1'))
   })
 
@@ -141,7 +142,7 @@ describe('messages from a running tickcast match the contract', () => {
     running.push({ stop: () => mq.endAsync() })
     const mqttMessages: Array<{ topic: string; payload: Buffer }> = []
     mq.on('message', (topic, payload) => { mqttMessages.push({ topic, payload }) })
-    await mq.subscribeAsync(['md/v1/quotes/+', 'md/v1/trades/+', 'md/v1/status/+', 'md/v1/state/+'])
+    await mq.subscribeAsync(['md/v1/quotes/+', 'md/v1/trades/+', 'md/v1/status/+', 'md/v1/state/+', 'md/v1/trading/+'])
     /** MQTT state markers (e) of `sym` received from index `from` on */
     const mqttStates = (sym: string, from = 0): unknown[] => mqttMessages.slice(from)
       .filter((m) => m.topic === 'md/v1/state/' + sym).map((m) => (unpack(m.payload) as Ev).e)
@@ -160,7 +161,7 @@ describe('messages from a running tickcast match the contract', () => {
     sim.server.append(b, 0, writeTradingStatus(b, 0, 1, us, 0, STATUS_HALTED))
     for (const c of caps) c.send({ op: 'unsubscribe', symbols: [s1], id: 2 })
     await waitFor(() => caps.every((c) => c.kinds().has('st') && c.types().size === 4), 5000, 'a status event and all reply types')
-    await waitFor(() => new Set(mqttMessages.map((m) => m.topic.split('/')[2])).size === 4, 5000, 'quotes, trades, state and status on MQTT')
+    await waitFor(() => new Set(mqttMessages.map((m) => m.topic.split('/')[2])).size === 5, 5000, 'quotes, trades, state, trading status and node status on MQTT')
     expect(mqttStates(s0)[0], 'first state of the run').toBe('fresh')
 
     // The feed goes silent (connected, nothing arrives, not even heartbeats) past --feed-stale-after-ms.
@@ -172,6 +173,7 @@ describe('messages from a running tickcast match the contract', () => {
     for (const c of caps) expect((c.events.find((e) => e.e === 'stale' && e.s === s0)!.t as number) - heldAtUs, c.format).toBeLessThan(1_500_000)
     const rest = await restSnapshot(t.port, s0)
     expect(rest.stale).toBe('feed_down')
+    expect((rest as unknown as Ev).feed, 'the feed the symbol belongs to').toBe('sim')
     // a symbol subscribed while stale: its snapshot says so (no separate marker)
     for (const c of caps) c.send({ op: 'subscribe', symbols: [s2], id: 'r3' })
     await waitFor(() => caps.every((c) => c.events.some((e) => e.e === 'snap' && e.s === s2)), 5000, 'the snapshot taken while stale')
@@ -189,6 +191,7 @@ describe('messages from a running tickcast match the contract', () => {
       expect(c.events.filter((e) => e.e === 'stale' && e.s === s0).map((e) => e.reason), c.format).toEqual(['feed_down'])
       expect(c.events.find((e) => e.e === 'snap' && e.s === s2)!.stale, c.format).toBe('feed_down')
       expect(c.events.filter((e) => e.e === 'snap' && e.s === s0).map((e) => e.stale), c.format).toEqual([null])
+      expect(new Set(c.events.filter((e) => e.e === 'snap').map((e) => e.feed)), c.format).toEqual(new Set(['sim']))
       expect(sequenceBreaks(c.events), c.format).toEqual([]) // markers take no sequence number
       for (const f of c.frames) problems.push(...check('DataFrame' + suffix, f))
       for (const e of c.events) problems.push(...check(EVENT_SCHEMA[e.e as string] + suffix, e))
@@ -201,7 +204,8 @@ describe('messages from a running tickcast match the contract', () => {
       if (kind === 'status') { expect(m.topic).toBe('md/v1/status/contract-1'); problems.push(...check('NodeStatus', m.payload.toString())); continue }
       const ev = unpack(m.payload) as Ev
       expect(m.topic).toBe(`md/v1/${kind}/${ev.s as string}`)
-      if (kind === 'state') expect(['stale', 'fresh']).toContain(ev.e)
+      if (kind === 'state') { expect(['stale', 'fresh']).toContain(ev.e); expect(ev.feed, 'the retained state names the feed').toBe('sim') }
+      if (kind === 'trading') expect(ev.e).toBe('st')
       problems.push(...check(kind === 'quotes' ? 'QuoteMsgpack' : EVENT_SCHEMA[ev.e as string] + 'Msgpack', ev))
     }
     expect(mqttStates(s0, heldAt)).toEqual(['stale', 'fresh'])

@@ -31,6 +31,11 @@ export interface SymbolState {
    */
   book: string | null
   bookReason: string | null
+  /**
+   * The name of the server's feed (`--feed nq=…`) the symbol belongs to: all of its data comes from that feed. From the
+   * snapshot; null before one, or when the server has no owning feed for it (a bus edge).
+   */
+  feed: string | null
   /** updates applied since this state was created (snapshots excluded) */
   updates: number
 }
@@ -44,7 +49,7 @@ export interface StaleEvent { symbol: string; n: number; reason: string | null; 
 export interface BookEvent { symbol: string; n: number; state: string; reason: string | null; time: number }
 
 export function newSymbolState(symbol: string): SymbolState {
-  return { symbol, n: -1, bid: null, bidSize: null, ask: null, askSize: null, quoteTime: null, last: null, lastSize: null, tradeTime: null, status: null, stale: null, book: null, bookReason: null, updates: 0 }
+  return { symbol, n: -1, bid: null, bidSize: null, ask: null, askSize: null, quoteTime: null, last: null, lastSize: null, tradeTime: null, status: null, stale: null, book: null, bookReason: null, feed: null, updates: 0 }
 }
 
 /** A wire event as decoded from JSON text or msgpack (fields per the AsyncAPI document). */
@@ -122,4 +127,5 @@ export function applySnapshot(s: SymbolState, ev: WireEvent, msgpack: boolean): 
   s.status = optStr(ev.st)
   s.stale = optStr(ev.stale)
   s.book = optStr(ev.book); if (s.book !== 'partial') s.bookReason = null // a snapshot names the state, not the reason
+  s.feed = optStr(ev.feed)
 }

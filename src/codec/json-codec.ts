@@ -18,11 +18,11 @@ const BOOK_JSON = BOOK_STATES.map((b) => ascii(JSON.stringify(b)))
 const PARTIAL_JSON = PARTIAL_REASONS.map((r) => ascii(JSON.stringify(r)))
 const K_N = ascii(',"n":'), K_BP = ascii(',"bp":'), K_BS = ascii(',"bs":'), K_AP = ascii(',"ap":'), K_AS = ascii(',"as":')
 const K_T = ascii(',"t":'), K_P = ascii(',"p":'), K_Q = ascii(',"q":'), K_ID = ascii(',"id":'), K_SIDE = ascii(',"side":')
-const K_ST = ascii(',"st":'), K_QT = ascii(',"qt":'), K_TT = ascii(',"tt":'), NULL = ascii('null')
+const K_FEED = ascii(',"feed":'), K_ST = ascii(',"st":'), K_QT = ascii(',"qt":'), K_TT = ascii(',"tt":'), NULL = ascii('null')
 const CLOSE = 125 // }
 export const JSON_FRAME_OPEN = 91, JSON_FRAME_SEP = 44, JSON_FRAME_CLOSE = 93 // [ , ]
 
-/** Largest bytes one event or snapshot can take: symbol ≤ 16 chars, numbers ≤ 24 chars each, the longest reason. */
+/** Largest bytes one event or snapshot can take: symbol ≤ 16 chars, numbers ≤ 24 chars each, the longest reason, a 32-char feed. */
 export const JSON_EVENT_MAX_BYTES = 448
 
 function writeChar(buf: Buffer, off: number, code: number): number {
@@ -63,7 +63,8 @@ export function writeStatusJson(buf: Buffer, off: number, sym: Buffer, n: number
 
 /**
  * The state of one symbol as of sequence `n`: the same bytes serve the WebSocket snapshot and
- * GET /v1/snapshot/{SYMBOL}. Absent parts are null.
+ * GET /v1/snapshot/{SYMBOL}. Absent parts are null. `feed` names the configured feed the symbol belongs to (the
+ * source of every event of it: ownership refuses any other), so no event carries it.
  */
 export function writeSnapshotJson(buf: Buffer, off: number, lvc: LastValueCache, symbols: SymbolTable, id: number): number {
   const px = symbols.priceExponent[id], qx = symbols.sizeExponent[id]
@@ -81,18 +82,21 @@ export function writeSnapshotJson(buf: Buffer, off: number, lvc: LastValueCache,
   off = writeBytes(buf, off, K_ST); off = writeChar(buf, off, lvc.status[id])
   off = writeBytes(buf, off, K_STALE); off = writeBytes(buf, off, REASON_JSON[lvc.staleReason(id)])
   off = writeBookField(buf, off, lvc.book[id], true)
+  off = writeBytes(buf, off, K_FEED); off = writeBytes(buf, off, symbols.feedJson[id])
   buf[off] = CLOSE; return off + 1
 }
 
 /**
  * A symbol's completeness changed: `{"e":"stale","s":"AAPL","n":41,"reason":"feed_gap","t":…}` (reason > 0) or
  * `{"e":"fresh","s":"AAPL","n":41,"t":…}`. `n` is the symbol's sequence at that point: markers never take one.
+ * `book` / `feed` (the JSON `"nq"` bytes) only on the MQTT retained state.
  */
-export function writeMarkerJson(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number, book = BOOK_NONE): number {
+export function writeMarkerJson(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number, book = BOOK_NONE, feed: Buffer | null = null): number {
   off = writeBytes(buf, off, reason === 0 ? FRESH_HEAD : STALE_HEAD); off = writeBytes(buf, off, sym)
   off = writeBytes(buf, off, K_N); off = writeInt(buf, off, n)
   if (reason !== 0) { off = writeBytes(buf, off, K_REASON); off = writeBytes(buf, off, REASON_JSON[reason]) }
   off = writeBookField(buf, off, book, false)
+  if (feed !== null) { off = writeBytes(buf, off, K_FEED); off = writeBytes(buf, off, feed) }
   off = writeBytes(buf, off, K_T); off = writeInt(buf, off, tUs)
   buf[off] = CLOSE; return off + 1
 }

@@ -12,7 +12,7 @@ const E = key('e'), S = key('s'), N = key('n'), BP = key('bp'), BS = key('bs'), 
 const PX = key('px'), QX = key('qx'), T = key('t'), P = key('p'), Q = key('q'), SIDE = key('side'), ID = key('id')
 const ST = key('st'), QT = key('qt'), TT = key('tt')
 const V_Q = key('q'), V_T = key('t'), V_ST = key('st'), V_SNAP = key('snap'), V_STALE = key('stale'), V_FRESH = key('fresh')
-const STALE = key('stale'), REASON = key('reason'), BOOK = key('book'), STATE = key('state'), V_BOOK = key('book')
+const STALE = key('stale'), REASON = key('reason'), BOOK = key('book'), STATE = key('state'), V_BOOK = key('book'), FEED = key('feed')
 const BOOK_MP = BOOK_STATES.map((b) => key(b)), PARTIAL_MP = PARTIAL_REASONS.map((r) => key(r))
 /** reason strings as fixstr by STALE_* code (index 0, fresh, is nil) */
 const REASON_MP = STALE_REASONS.map((r, k) => (k === 0 ? Buffer.from([0xc0]) : key(r)))
@@ -95,7 +95,7 @@ export function writeStatusMsgpack(buf: Buffer, off: number, sym: Buffer, n: num
 
 export function writeSnapshotMsgpack(buf: Buffer, off: number, lvc: LastValueCache, symbols: SymbolTable, id: number): number {
   const q = lvc.hasQuote(id), t = lvc.hasTrade(id), book = lvc.book[id]
-  buf[off++] = 0xde; buf[off++] = 0; buf[off++] = 16 // map16: 16 entries
+  buf[off++] = 0xde; buf[off++] = 0; buf[off++] = 17 // map16: 17 entries
   off = writeBytes(buf, off, E); off = writeBytes(buf, off, V_SNAP)
   off = writeBytes(buf, off, S); off = writeBytes(buf, off, symbols.msgpackName[id])
   off = writeBytes(buf, off, N); off = writeMpInt(buf, off, lvc.seq[id])
@@ -111,18 +111,20 @@ export function writeSnapshotMsgpack(buf: Buffer, off: number, lvc: LastValueCac
   off = writeBytes(buf, off, STALE); off = writeBytes(buf, off, REASON_MP[lvc.staleReason(id)])
   off = writeBytes(buf, off, BOOK)
   if (book === BOOK_NONE) buf[off++] = NIL; else off = writeBytes(buf, off, BOOK_MP[bookStateOf(book)])
+  off = writeBytes(buf, off, FEED); off = writeBytes(buf, off, symbols.feedMsgpack[id])
   off = writeBytes(buf, off, PX); off = writeMpInt(buf, off, symbols.priceExponent[id])
   off = writeBytes(buf, off, QX); return writeMpInt(buf, off, symbols.sizeExponent[id])
 }
 
 /** The JSON marker shapes (json-codec.ts writeMarkerJson) as msgpack maps. */
-export function writeMarkerMsgpack(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number, book = BOOK_NONE): number {
-  buf[off++] = (reason === 0 ? 0x84 : 0x85) + (book === BOOK_NONE ? 0 : 1)
+export function writeMarkerMsgpack(buf: Buffer, off: number, sym: Buffer, n: number, reason: number, tUs: number, book = BOOK_NONE, feed: Buffer | null = null): number {
+  buf[off++] = (reason === 0 ? 0x84 : 0x85) + (book === BOOK_NONE ? 0 : 1) + (feed === null ? 0 : 1)
   off = writeBytes(buf, off, E); off = writeBytes(buf, off, reason === 0 ? V_FRESH : V_STALE)
   off = writeBytes(buf, off, S); off = writeBytes(buf, off, sym)
   off = writeBytes(buf, off, N); off = writeMpInt(buf, off, n)
   if (reason !== 0) { off = writeBytes(buf, off, REASON); off = writeBytes(buf, off, REASON_MP[reason]) }
   if (book !== BOOK_NONE) { off = writeBytes(buf, off, BOOK); off = writeBytes(buf, off, BOOK_MP[bookStateOf(book)]) }
+  if (feed !== null) { off = writeBytes(buf, off, FEED); off = writeBytes(buf, off, feed) }
   off = writeBytes(buf, off, T); return writeMpInt(buf, off, tUs)
 }
 

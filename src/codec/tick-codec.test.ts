@@ -11,7 +11,9 @@ import { FORMAT_JSON, FORMAT_MSGPACK, writeBookMarker, writeEvent, writeLastQuot
 import type { WireFormat } from './tick-codec.js'
 import { JSON_EVENT_MAX_BYTES } from './json-codec.js'
 import { STALE_FEED_DOWN, STALE_FEED_GAP, STALE_LAPPED, STALE_NONE, STALE_REASONS } from '../model/staleness.js'
-import { writeMpInt } from './msgpack-codec.js'
+import { MSGPACK_EVENT_MAX_BYTES, writeMpInt } from './msgpack-codec.js'
+import { SharedSymbols } from '../model/shared-symbols.js'
+import { SymbolTable } from '../model/symbols.js'
 import { PARTIAL_GAP, PARTIAL_LATE_JOIN, PARTIAL_NONE, PARTIAL_REASONS, PARTIAL_UNKNOWN_ORDER } from '../model/book-state.js'
 
 const buf = Buffer.alloc(4096)
@@ -88,7 +90,7 @@ describe('event encoding', () => {
   it('snapshots a symbol with nulls for what it has not seen yet, and the latest state after', () => {
     const lvc = new LastValueCache(4)
     expect(JSON.parse(buf.toString('latin1', 0, writeSnapshot(FORMAT_JSON, lvc, symbols, 0, buf, 0))))
-      .toEqual({ e: 'snap', s: 'BRK.B', n: 0, bp: null, bs: null, ap: null, as: null, qt: null, p: null, q: null, tt: null, st: null, stale: null, book: null })
+      .toEqual({ e: 'snap', s: 'BRK.B', n: 0, bp: null, bs: null, ap: null, as: null, qt: null, p: null, q: null, tt: null, st: null, stale: null, book: null, feed: null })
     const r = ringWith(KIND_QUOTE, (r, i) => { r.bidPrice[i] = 100; r.bidSize[i] = 1; r.askPrice[i] = 200; r.askSize[i] = 2 })
     lvc.apply(r, 0)
     const snap = unpack(buf.subarray(0, writeSnapshot(FORMAT_MSGPACK, lvc, symbols, 0, buf, 0)))
@@ -197,5 +199,31 @@ describe('stale/fresh markers and snapshot staleness match the AsyncAPI contract
       expect(check('Snapshot' + suffix, snap)).toEqual([])
       expect(decode(format, writeSnapshot(format, lvc, symbols, 1, buf, 0))).toMatchObject({ book: null })
     }
+  })
+
+  it('snapshots name the feed a symbol belongs to (null without one), valid against the schemas, within the size bounds', () => {
+    const shared = new SharedSymbols(4), table = new SymbolTable(shared)
+    const longest = 'f'.repeat(32) // feed-config.ts FEED_NAME allows 32 characters: msgpack str8, not fixstr
+    shared.setFeedName(1, 'nq'); shared.setFeedName(2, longest)
+    const ids = ['AAPL', 'ABCDEFGHIJKLMNOP', 'MSFT'].map((n) => shared.add(n, -4, 0))
+    shared.owner[ids[0]] = 1; shared.owner[ids[1]] = 2 // as symbol-ownership.ts writes it, before KIND_SYMBOL
+    table.learnUpTo(ids[2])
+    expect(table.feed).toEqual(['nq', longest, null])
+    const lvc = new LastValueCache(4)
+    for (const [format, suffix] of FORMATS) {
+      const got = ids.map((id) => decode(format, writeSnapshot(format, lvc, table, id, buf, 0)))
+      expect(got.map((s) => s.feed), suffix).toEqual(['nq', longest, null])
+      for (const snap of got) expect(check('Snapshot' + suffix, snap)).toEqual([])
+    }
+    // the largest snapshot: every number at its widest, the longest symbol, reason and feed name
+    const big = ringWith(KIND_QUOTE, (r, i) => { r.symbolId[i] = ids[1]; r.symbolSeq[i] = Number.MAX_SAFE_INTEGER; r.exchTimeUs[i] = -Number.MAX_SAFE_INTEGER
+      r.bidPrice[i] = r.bidSize[i] = r.askPrice[i] = r.askSize[i] = -Number.MAX_SAFE_INTEGER })
+    lvc.apply(big, 0)
+    lvc.apply(ringWith(KIND_TRADE, (r, i) => { r.symbolId[i] = ids[1]; r.symbolSeq[i] = Number.MAX_SAFE_INTEGER; r.exchTimeUs[i] = -Number.MAX_SAFE_INTEGER
+      r.tradePrice[i] = r.tradeSize[i] = r.tradeId[i] = -Number.MAX_SAFE_INTEGER; r.code[i] = 66 }), 0)
+    lvc.apply(ringWith(KIND_BOOK, (r, i) => { r.symbolId[i] = ids[1]; r.code[i] = PARTIAL_UNKNOWN_ORDER }), 0)
+    lvc.upstreamStale[ids[1]] = STALE_FEED_DOWN; lvc.status[ids[1]] = 72
+    expect(writeSnapshot(FORMAT_JSON, lvc, table, ids[1], buf, 0)).toBeLessThanOrEqual(JSON_EVENT_MAX_BYTES)
+    expect(writeSnapshot(FORMAT_MSGPACK, lvc, table, ids[1], buf, 0)).toBeLessThanOrEqual(MSGPACK_EVENT_MAX_BYTES)
   })
 })

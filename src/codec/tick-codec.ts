@@ -33,11 +33,14 @@ export function writeEvent(format: WireFormat, r: TickRing, i: number, symbols: 
 /**
  * A stale (reason > 0) or fresh (reason 0) marker of symbol `id` at its sequence `n`. The consumer decides what a
  * marker says (its own view: lapped here, or the feed's word), so markers are not encoded from ring slots directly.
+ * `book` and `withFeed` (the feed the symbol belongs to, when it has one) are for the MQTT retained state, which stands
+ * in for a snapshot there.
  */
-export function writeMarker(format: WireFormat, symbols: SymbolTable, id: number, n: number, reason: number, timeUs: number, buf: Buffer, off: number, book = BOOK_NONE): number {
+export function writeMarker(format: WireFormat, symbols: SymbolTable, id: number, n: number, reason: number, timeUs: number, buf: Buffer, off: number, book = BOOK_NONE, withFeed = false): number {
+  const feed = withFeed && symbols.feed[id] !== null
   return format === FORMAT_JSON
-    ? writeMarkerJson(buf, off, symbols.jsonName[id], n, reason, timeUs, book)
-    : writeMarkerMsgpack(buf, off, symbols.msgpackName[id], n, reason, timeUs, book)
+    ? writeMarkerJson(buf, off, symbols.jsonName[id], n, reason, timeUs, book, feed ? symbols.feedJson[id] : null)
+    : writeMarkerMsgpack(buf, off, symbols.msgpackName[id], n, reason, timeUs, book, feed ? symbols.feedMsgpack[id] : null)
 }
 
 /** A book event of symbol `id` at its sequence `n`: `code` is the KIND_BOOK code (PARTIAL_* reason, 0 = synced). */
@@ -61,6 +64,13 @@ export function writeLastTrade(format: WireFormat, lvc: LastValueCache, symbols:
   return format === FORMAT_JSON
     ? writeTradeJson(buf, off, symbols.jsonName[id], lvc.tradeSeq[id], lvc.tradePrice[id], lvc.tradeSize[id], lvc.tradeSide[id], lvc.tradeId[id], px, qx, lvc.tradeTimeUs[id])
     : writeTradeMsgpack(buf, off, symbols.msgpackName[id], lvc.tradeSeq[id], lvc.tradePrice[id], lvc.tradeSize[id], lvc.tradeSide[id], lvc.tradeId[id], px, qx, lvc.tradeTimeUs[id])
+}
+
+/** The symbol's latest trading status as a status event (MQTT retained trading topic); the caller checks lvc.statusSeq[id] > 0. */
+export function writeLastStatus(format: WireFormat, lvc: LastValueCache, symbols: SymbolTable, id: number, buf: Buffer, off: number): number {
+  return format === FORMAT_JSON
+    ? writeStatusJson(buf, off, symbols.jsonName[id], lvc.statusSeq[id], lvc.status[id], lvc.statusTimeUs[id])
+    : writeStatusMsgpack(buf, off, symbols.msgpackName[id], lvc.statusSeq[id], lvc.status[id], lvc.statusTimeUs[id])
 }
 
 /** The symbol's whole state (snapshot): identical bytes for WebSocket snapshots and the REST snapshot. */

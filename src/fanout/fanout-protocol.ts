@@ -2,7 +2,7 @@
 // Must never carry per-tick data: ticks travel through the shared ring; these are control-plane messages only.
 import type { LatestValuesHandle } from '../cache/latest-values.js'
 import type { PageRouteOptions } from '../http/page-routes.js'
-import type { MetricsBody, ReadyState } from '../http/routes.js'
+import type { ReadyState } from '../http/routes.js'
 import type { SharedSymbolsHandle } from '../model/shared-symbols.js'
 import type { SymbolSequencesHandle } from '../normalize/symbol-sequences.js'
 import type { RingHandle } from '../ring/ring-buffer.js'
@@ -16,7 +16,7 @@ export interface FanoutWorkerData {
   seqs: SymbolSequencesHandle
   /** the writer's latest values (ingest on its own thread): a lapped worker conflates from them; null = none */
   latest: LatestValuesHandle | null
-  ws: Omit<WsServerOptions, 'ready' | 'metrics' | 'extraRoutes'>
+  ws: Omit<WsServerOptions, 'ready' | 'extraRoutes'>
   /** the live page's routes (src/http/page-routes.ts) for the worker's app, as the main app has them; null = none */
   pageRoutes: PageRouteOptions | null
   logLevel: string
@@ -31,12 +31,10 @@ export interface DispatchCounters {
 export type ToWorker =
   | { t: 'ready'; state: ReadyState }
   | { t: 'stats' }
-  | { t: 'metrics'; id: number; body: MetricsBody | null }
   | { t: 'stop' }
 
 export type FromWorker =
   /** the worker's uWS app, for the main app's addChildAppDescriptor */
   | { t: 'descriptor'; d: number }
   | { t: 'stats'; ws: Record<string, unknown>; dispatch: DispatchCounters }
-  | { t: 'metrics'; id: number }
   | { t: 'stopped' }

@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { LastValueCache } from '../cache/last-value-cache.js'
 import { LatestValues } from '../cache/latest-values.js'
 import { registerPageRoutes } from '../http/page-routes.js'
-import type { MetricsBody, ReadyState } from '../http/routes.js'
+import type { ReadyState } from '../http/routes.js'
 import { createLogger } from '../log.js'
 import { SharedSymbols } from '../model/shared-symbols.js'
 import { SymbolTable } from '../model/symbols.js'
@@ -36,16 +36,9 @@ const local = new TickRing(data.ring.capacity)
 const lvc = new LastValueCache(symbols.capacity)
 const wsStats = new WsStats()
 let readyState: ReadyState = { ready: true }
-let nextMetricsId = 0
-const metricsWaiters = new Map<number, (b: MetricsBody | null) => void>()
-const metrics = (): Promise<MetricsBody> => new Promise((resolve, reject) => {
-  const id = nextMetricsId++
-  metricsWaiters.set(id, (b) => { if (b) resolve(b); else reject(new Error('metrics unavailable')) })
-  post({ t: 'metrics', id })
-})
 const pageRoutes = data.pageRoutes
 const ws = new WsServer({
-  ...data.ws, ready: () => readyState, metrics, extraRoutes: pageRoutes ? (app) => registerPageRoutes(app, pageRoutes) : undefined,
+  ...data.ws, ready: () => readyState, extraRoutes: pageRoutes ? (app) => registerPageRoutes(app, pageRoutes) : undefined,
 }, symbols, lvc, wsStats, log)
 const dispatcher = new Dispatcher(local, lvc, symbols, seqs, ws, null, (lost, named) => {
   log.warn({ lost, symbols: named }, 'fan-out worker lapped by the feed: affected symbols conflated or marked stale (lapped)')
@@ -91,7 +84,6 @@ port.on('message', (m: ToWorker) => {
   switch (m.t) {
     case 'ready': readyState = m.state; break
     case 'stats': post(counters()); break
-    case 'metrics': { const w = metricsWaiters.get(m.id); metricsWaiters.delete(m.id); if (w) w(m.body); break }
     case 'stop': void stop(); break
   }
 })

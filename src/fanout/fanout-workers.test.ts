@@ -139,7 +139,7 @@ describe('--workers N fan-out', () => {
     running.push(t)
     const clients = await Promise.all([0, 1, 2, 3].map(() => client(t.url)))
     await waitFor(() => clients.every((c) => c.events.length > 4), 5000, 'events on every client')
-    const text = await (await fetch(`http://127.0.0.1:${t.port}/metrics`)).text()
+    const text = await (await fetch(t.metricsUrl)).text()
     expect(text).toMatch(/^tickcast_ws_connections 4$/m)
     expect(t.ws.stats.connections).toBe(0) // the main thread serves none: its app hands every connection to a worker
     await t.stop()

@@ -3,7 +3,7 @@
 // sockets open.
 import { Worker } from 'node:worker_threads'
 import { bootError } from '../errors.js'
-import type { MetricsBody, ReadyState } from '../http/routes.js'
+import type { ReadyState } from '../http/routes.js'
 import type { LatestValues } from '../cache/latest-values.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
 import type { SymbolSequences } from '../normalize/symbol-sequences.js'
@@ -23,8 +23,6 @@ export interface FanoutWorkersOptions {
   ws: FanoutWorkerData['ws']
   pageRoutes: FanoutWorkerData['pageRoutes']
   logLevel: string
-  /** the main thread's Prometheus exposition, served by every worker's /metrics */
-  metrics: () => Promise<MetricsBody>
   ready: () => ReadyState
   /** how long stop() waits for a worker to close its sockets before terminating it */
   stopDeadlineMs?: number
@@ -150,10 +148,6 @@ export class FanoutWorkers {
 
   private onMessage(slot: Slot, m: FromWorker): void {
     if (m.t === 'stats') { slot.last = m; const w = slot.statsWaiter; slot.statsWaiter = null; if (w) w() }
-    else if (m.t === 'metrics') {
-      this.opts.metrics().then((body) => slot.worker.postMessage({ t: 'metrics', id: m.id, body } satisfies ToWorker),
-        () => slot.worker.postMessage({ t: 'metrics', id: m.id, body: null } satisfies ToWorker))
-    }
   }
 
   private pushReady(): void {

@@ -3,52 +3,16 @@ import type { IPublishPacket, MqttClient } from 'mqtt'
 import { unpack } from 'msgpackr'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { LastValueCache } from '../cache/last-value-cache.js'
 import { FORMAT_JSON, FORMAT_MSGPACK, writeLastQuote } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
-import { SymbolTable } from '../model/symbols.js'
-import { SharedSymbols } from '../model/shared-symbols.js'
-import { Normalizer, SymbolSequences } from '../normalize/normalizer.js'
-import { TickRing } from '../ring/ring-buffer.js'
 import { startMosquitto } from '../../test-support/mosquitto.js'
+import { Rig } from '../../test-support/mqtt-rig.js'
 import { freePort } from '../../test-support/processes.js'
 import type { Mosquitto } from '../../test-support/mosquitto.js'
 import { MqttPublisher } from './mqtt-publisher.js'
 import type { MqttPublisherOptions } from './mqtt-stats.js'
 
 const silent = pino({ level: 'silent' })
-const CAP = 1024
-
-/** Ring + LVC + normalizer driven by hand, exactly as the dispatcher would: apply to the LVC, then offer. */
-class Rig {
-  readonly shared = new SharedSymbols(CAP)
-  readonly symbols = new SymbolTable(this.shared)
-  readonly ring = new TickRing(4096)
-  readonly lvc = new LastValueCache(CAP)
-  readonly norm = new Normalizer(this.ring, this.shared, new SymbolSequences(CAP))
-  pub: MqttPublisher | null = null
-
-  /** the symbol as ingest adds it, learned as the dispatcher would when its KIND_SYMBOL passes */
-  add(name: string): number { const id = this.norm.locateOf(name, -4, 0); this.symbols.learnUpTo(id); return id }
-  quote(id: number, bid: number, size = 100): void {
-    expect(this.norm.quote(id, 1_732_619_000_000_000 + this.ring.cursor, bid, size, bid + 1, size * 2, 0)).toBe(0)
-    this.deliver()
-  }
-  trade(id: number, px: number): void {
-    expect(this.norm.trade(id, 1_732_619_000_000_000, px, 10, this.ring.cursor + 1, 66)).toBe(0)
-    this.deliver()
-  }
-  status(id: number, code: number): void {
-    expect(this.norm.status(id, 1_732_619_000_000_000, code)).toBe(0)
-    this.deliver()
-  }
-  private deliver(): void {
-    const i = this.ring.cursor & this.ring.mask
-    this.lvc.apply(this.ring, i)
-    this.pub?.offer(this.ring, i)
-  }
-}
-
 interface Received { topic: string, payload: Buffer, packet: IPublishPacket }
 interface Sub { client: MqttClient, msgs: Received[] }
 
@@ -165,17 +129,20 @@ describe('conflation and trades', () => {
 })
 
 describe('per-symbol trading status', () => {
-  it('goes live (not retained) on the trades topic as an "st" event and leaves the retained quote alone', async () => {
+  it('goes live (not retained) on the trades topic as an "st" event, retained on its trading topic, and leaves the retained quote alone', async () => {
     const rig = new Rig(), id = rig.add('HALT')
     await startPublisher(rig)
     const sub = await subscribe('md/v1/+/HALT')
     rig.quote(id, 500); rig.status(id, 72); rig.pub?.flush() // 'H' = halted
-    await waitFor('quote, status and state', () => sub.msgs.length === 3)
+    await waitFor('quote, status, trading status and state', () => sub.msgs.length === 4)
     const st = sub.msgs.find((m) => m.topic === 'md/v1/trades/HALT')
     expect(st?.packet.retain).toBe(false)
     expect(unpack(st?.payload ?? Buffer.alloc(0))).toMatchObject({ e: 'st', s: 'HALT', n: 2 })
     const late = await subscribe('md/v1/+/HALT')
-    await waitFor('retained quote and state', () => late.msgs.length === 2)
+    await waitFor('retained quote, trading status and state', () => late.msgs.length === 3)
+    const trading = late.msgs.find((m) => m.topic === 'md/v1/trading/HALT')!
+    expect(trading.packet.retain).toBe(true)
+    expect(trading.payload.equals(st!.payload)).toBe(true) // the same event, kept by the broker
     expectQuoteEqualsLvc(rig, FORMAT_MSGPACK, late.msgs.find((m) => m.topic === 'md/v1/quotes/HALT')!)
     const state = late.msgs.find((m) => m.topic === 'md/v1/state/HALT')!
     expect(state.packet.retain).toBe(true)
@@ -234,7 +201,7 @@ describe('node status', () => {
     const sub = await subscribe('md/v1/status/node-1')
     await waitFor('online', () => sub.msgs.length === 1)
     const t0 = Date.now()
-    ;(pub as unknown as { client: MqttClient }).client.stream.destroy() // no DISCONNECT: the broker fires the LWT
+    ;(pub.connection as unknown as { client: MqttClient }).client.stream.destroy() // no DISCONNECT: the broker fires the LWT
     await waitFor('LWT offline', () => sub.msgs.some((m) => m.payload.toString() === 'offline'), 3000)
     expect(Date.now() - t0).toBeLessThan(1500) // within 1.5 × keepalive
     await waitFor('online again', () => sub.msgs.length >= 3 && sub.msgs[sub.msgs.length - 1].payload.toString() === 'online')

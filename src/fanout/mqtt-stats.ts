@@ -1,7 +1,5 @@
 // Owns what the MQTT publisher is configured with and what it counts: options, per-kind publish options, counters.
 // Must never touch prom-client or a socket: the metrics registry reads these numbers at scrape time.
-import type { IClientPublishOptions } from 'mqtt'
-import { CONTENT_TYPES, FORMAT_JSON } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { LATENCY_BUCKETS_SEC, PlainHistogram } from '../metrics/histogram.js'
 
@@ -20,6 +18,10 @@ export interface MqttPublisherOptions {
   format?: WireFormat
   /** MQTT 5 message expiry of retained quotes: the broker drops them if we stop updating; 0 = none */
   quoteExpirySec?: number
+  /** QoS of trades and live status events: 1 = at least once, at most the broker's Receive Maximum in flight (default 0) */
+  tradesQos?: 0 | 1
+  /** retain each trade on its topic, so a late subscriber gets the last one at once (default false) */
+  retainLastTrade?: boolean
   keepaliveSec?: number
   reconnectPeriodMs?: number
   /** socket writable length above which nothing is written: quotes stay dirty, trades are dropped */
@@ -42,7 +44,8 @@ export class MqttStats {
   skippedDisconnected = 0
   /** quote updates superseded while the socket was backed up (a later one for the same symbol replaced them unsent) */
   conflated = 0
-  /** trades and status events not published because the socket was backed up (live only, never retried) */
+  /** trades and status events not published because the socket was backed up or (QoS 1) the broker's Receive
+   *  Maximum of unacknowledged publishes was reached (live only, never retried) */
   tradesDropped = 0
   /** connects after the first */
   reconnects = 0
@@ -52,24 +55,11 @@ export class MqttStats {
   readonly ageAtPublishSec = new PlainHistogram(LATENCY_BUCKETS_SEC)
   /** bytes queued on the broker socket, read at scrape time (the publisher installs the reader on start) */
   readBacklogBytes: () => number = noBacklog
+  /** QoS 1 publishes awaiting PUBACK, read at scrape time (the publisher installs the reader) */
+  readInflight: () => number = noBacklog
 }
 
 function noBacklog(): number { return 0 }
 
 /** The broker URL without credentials, for logs and errors (one implementation: src/redact.ts). */
 export { redactUrl } from '../redact.js'
-
-/**
- * One publish options object per kind, built once and reused for every publish (mqtt.js copies it). MQTT 5 adds the
- * content type, the payload format indicator and, on retained quotes, a message expiry so a dead publisher's quotes go.
- */
-export function publishOptions(format: WireFormat, v5: boolean, quoteExpirySec: number): Record<'quote' | 'trade' | 'state', IClientPublishOptions> {
-  const contentType = CONTENT_TYPES[format], payloadFormatIndicator = format === FORMAT_JSON
-  if (!v5) return { quote: { qos: 0, retain: true }, trade: { qos: 0, retain: false }, state: { qos: 0, retain: true } }
-  return {
-    quote: { qos: 0, retain: true, properties: quoteExpirySec > 0 ? { messageExpiryInterval: quoteExpirySec, contentType, payloadFormatIndicator } : { contentType, payloadFormatIndicator } },
-    trade: { qos: 0, retain: false, properties: { contentType, payloadFormatIndicator } },
-    // a symbol's state is true until the next state says otherwise: no expiry
-    state: { qos: 0, retain: true, properties: { contentType, payloadFormatIndicator } },
-  }
-}

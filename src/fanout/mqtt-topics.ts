@@ -43,6 +43,11 @@ export function stateTopicFor(prefix: string, sym: string | undefined): string |
   return isTopicSymbol(sym) ? `${prefix}/state/${topicLevel(sym)}` : null
 }
 
+/** `${prefix}/trading/${level}` (the symbol's retained trading status: halted, trading…), or null when the symbol is rejected. */
+export function tradingTopicFor(prefix: string, sym: string | undefined): string | null {
+  return isTopicSymbol(sym) ? `${prefix}/trading/${topicLevel(sym)}` : null
+}
+
 /** `${prefix}/status/${nodeId}`, or null when the node id is rejected. */
 export function statusTopicFor(prefix: string, nodeId: string): string | null {
   return isValidNodeId(nodeId) ? `${prefix}/status/${nodeId}` : null
@@ -60,6 +65,7 @@ export class TopicCache {
   readonly quote: string[] = []
   readonly trade: string[] = []
   readonly state: string[] = []
+  readonly trading: string[] = []
   private readonly verdict: Uint8Array
 
   constructor(readonly prefix: string, private readonly symbols: SymbolTable) {
@@ -74,8 +80,9 @@ export class TopicCache {
     const name = this.symbols.name[id]
     if (name === undefined) return false // not learned yet: no verdict to remember
     const q = quoteTopicFor(this.prefix, name), t = tradeTopicFor(this.prefix, name), st = stateTopicFor(this.prefix, name)
-    if (q === null || t === null || st === null) { this.verdict[id] = TOPIC_INVALID; return false }
-    this.quote[id] = q; this.trade[id] = t; this.state[id] = st; this.verdict[id] = TOPIC_VALID
+    const tr = tradingTopicFor(this.prefix, name)
+    if (q === null || t === null || st === null || tr === null) { this.verdict[id] = TOPIC_INVALID; return false }
+    this.quote[id] = q; this.trade[id] = t; this.state[id] = st; this.trading[id] = tr; this.verdict[id] = TOPIC_VALID
     return true
   }
 }

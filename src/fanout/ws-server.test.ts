@@ -342,12 +342,9 @@ describe('HTTP routes', () => {
     expect(http.requests.reduce((a, b) => a + b, 0)).toBe(7)
   })
 
-  it('serves the REST snapshot byte-identical to the WebSocket snapshot, and health, readiness, symbols, metrics', async () => {
+  it('serves the REST snapshot byte-identical to the WebSocket snapshot, and health, readiness, symbols; /metrics is not here', async () => {
     let ready = false
-    const { port, quote } = await start({
-      ready: () => ({ ready, reason: 'feed not logged in' }),
-      metrics: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'tickcast_up 1\n' }),
-    })
+    const { port, quote } = await start({ ready: () => ({ ready, reason: 'feed not logged in' }) })
     quote('AAPL', 1891200); quote('AAPL', 1891250)
     const c = await connect(port)
     await request(c, { op: 'subscribe', symbols: ['AAPL'], id: 1 })
@@ -364,7 +361,7 @@ describe('HTTP routes', () => {
     ready = true
     expect((await httpGet(port, '/readyz')).status).toBe(200)
     expect(JSON.parse((await httpGet(port, '/v1/symbols')).body)).toEqual(['AAPL', 'AMZN', 'MSFT'])
-    expect(await httpGet(port, '/metrics')).toMatchObject({ status: 200, type: 'text/plain; version=0.0.4', body: 'tickcast_up 1\n' })
+    expect(await httpGet(port, '/metrics')).toMatchObject({ status: 404, body: '{"error":"NOT_FOUND"}' }) // its own listener
     expect((await httpGet(port, '/nope')).status).toBe(404)
   })
 })

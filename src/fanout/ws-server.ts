@@ -18,18 +18,21 @@ import { addChildApp, childAppDescriptor, closeListening, listenApp, removeChild
 import { ConnectionGate, REFUSAL_STATUS } from '../http/connection-limits.js'
 import { guardedRoutes, PipelineGuard } from '../http/pipeline-guard.js'
 import { registerRoutes } from '../http/routes.js'
+import { secureHeaders } from '../http/security-headers.js'
 import type { SymbolTable } from '../model/symbols.js'
 import { ControlRequest } from '../subscriptions/protocol.js'
 import { RequestResult } from '../subscriptions/registry.js'
 import type { SubscriptionRegistry } from '../subscriptions/registry.js'
 import type { FrameSink } from './dispatcher.js'
 import { Connection } from './ws/connection.js'
+import { ControlPacer } from './ws/control-pacer.js'
 import type { ConnectionHost, ConnectionLimits, HostedConnection } from './ws/connection-host.js'
 import { Hub } from './ws/hub.js'
 import { SnapshotFrames } from './ws/snapshot-frames.js'
+import { ThrottleGroups } from './ws/throttle-groups.js'
 import type { RingReplay } from '../resume/ring-replay.js'
 import { upgradeFormat } from './ws/upgrade.js'
-import { THROTTLE_TICK_MS } from './ws/writer.js'
+import { THROTTLE_TICK_MS, snapshotFrameBytes } from './ws/writer.js'
 import type { WsStats } from './ws-stats.js'
 
 export { THROTTLE_TICK_MS } from './ws/writer.js'
@@ -88,9 +91,14 @@ export class WsServer implements FrameSink {
     const authn = new Authenticator({ ...NO_AUTH, ...opts.auth }, stats, { info: (o, m) => log.info(o, m), error: (o, m) => log.warn(o, m) })
     this.auth = new WsAuth(authn, new AuditLog(log))
     this.hub = new Hub(this.app, symbols, registryLimits, stats)
+    const frames = new SnapshotFrames(lvc, symbols), hub = this.hub
+    const groups = new ThrottleGroups({
+      app: this.app, frames, symbols, stats, maxFrameBytes: snapshotFrameBytes(limits),
+      watch: (h, id) => hub.watch(h, id), unwatch: (h, id) => hub.unwatch(h, id), throttling: (g, on) => this.throttling(g, on),
+    })
     this.host = {
-      hub: this.hub, lvc, symbols, stats, log, limits, frames: new SnapshotFrames(lvc, symbols), auth: this.auth,
-      req: new ControlRequest(), result: new RequestResult(), replay: null,
+      hub: this.hub, lvc, symbols, stats, log, limits, frames, auth: this.auth, groups,
+      req: new ControlRequest(), result: new RequestResult(), replay: null, pacer: new ControlPacer(),
       closeLater: (c) => this.closeLater(c),
       throttling: (c, on) => this.throttling(c, on),
     }
@@ -111,7 +119,7 @@ export class WsServer implements FrameSink {
     })
     this.pipeline = new PipelineGuard(opts.http ?? { pipeliningRefused: 0 })
     registerRoutes(guardedRoutes(this.app, this.pipeline), {
-      symbols, lvc, ready: opts.ready, metrics: opts.metrics, extraRoutes: opts.extraRoutes, http: opts.http, auth: httpAuthorizer(authn, this.auth.audit),
+      symbols, lvc, ready: opts.ready, extraRoutes: opts.extraRoutes, http: opts.http, auth: httpAuthorizer(authn, this.auth.audit),
       onDenied: (ip, principal, symbol) => { authn.denied(1); this.auth.audit.denied(ip, principal, [symbol], 'rest') },
       isClosing: () => this.closing !== null,
     })
@@ -222,7 +230,7 @@ export class WsServer implements FrameSink {
   private onUpgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
     const ip = Buffer.from(res.getRemoteAddressAsText()).toString()
     const refused = this.gate.admit(ip, performance.now())
-    if (refused !== null) { this.stats.upgradesRejected[refused]++; res.writeStatus(REFUSAL_STATUS[refused]).writeHeader('Retry-After', '1').end(refused); return }
+    if (refused !== null) { this.stats.upgradesRejected[refused]++; secureHeaders(res.writeStatus(REFUSAL_STATUS[refused])).writeHeader('Retry-After', '1').end(refused); return }
     const format = upgradeFormat(res, req, this.allowedOrigins, this.stats)
     if (format === -1) return
     // read before ws-auth may wait for a JWT check: uWS invalidates req when this handler returns

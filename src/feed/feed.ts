@@ -1,9 +1,8 @@
 // Owns one configured feed: its session line(s) (one, or A/B through an arbiter), payload decoder, optional
-// recorder, normalizer, GLIMPSE recovery (ITCH) and counters, and their lifecycle; turns session events (gap, down,
+// recorder, normalizer, GLIMPSE recovery (ITCH, native) and counters, and their lifecycle; turns session events (gap, down,
 // up) into ring markers.
 // Must never publish to clients: it ends at the ring, where gaps and outages travel in order with the data.
 import type { Logger } from 'pino'
-import type { LatestValues } from '../cache/latest-values.js'
 import type { FeedConfig } from '../config.js'
 import { PARTIAL_GAP } from '../model/book-state.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
@@ -19,7 +18,7 @@ import { TopsDecoder } from './decoders/tops.js'
 import { FeedIngest } from './feed-ingest.js'
 import { FeedStats } from './feed-stats.js'
 import { GlimpseRecovery } from './glimpse-recovery.js'
-import type { LiveSession } from './glimpse-recovery.js'
+import type { BookSync, LiveSession } from './glimpse-recovery.js'
 import { CaptureRecorder } from './recorder.js'
 import type { SessionEvent, SessionSink } from './session-sink.js'
 import { SESSION_DISCONNECTED, SESSION_GAP } from './session-sink.js'
@@ -60,8 +59,6 @@ export interface FeedOptions extends DecoderOptions {
   record?: string
   /** this feed's place among the configured feeds (1-based) and every feed's claim: symbol ownership (absent: none) */
   ownership?: { index: number; claims: readonly FeedClaim[] }
-  /** the shared latest values lapped readers conflate from (ingest on its own thread) */
-  latest?: LatestValues | null
 }
 
 export function decoderFor(protocol: FeedConfig['protocol'], sink: TickSink, stats: FeedStats, opts: DecoderOptions = {}): PayloadDecoder {
@@ -98,7 +95,6 @@ export class Feed {
     const normalizer = new Normalizer(ring, symbols, seqs, {
       quotesAreFullState: config.protocol !== 'itch',
       ownership: own ? { index: own.index, claims: own.claims, quota: config.quota, refusals: this.stats.symbolRefusals } : undefined,
-      latest: opts.latest ?? null,
     })
     this.normalizer = normalizer
     const decoder = decoderFor(config.protocol, normalizer, this.stats, { sessionDate, expectedOrders: opts.expectedOrders })
@@ -128,12 +124,16 @@ export class Feed {
       ? new AbSession(config.name, [{ ...lineOpts[0], startSeq }, { ...lineOpts[1], startSeq }], sink, this.stats, onEvent)
       : new SoupClient({ ...lineOpts[0], startSeq }, sink, this.stats, onEvent)
     const g = config.glimpse
-    if (g && !(decoder instanceof ItchDecoder)) throw new Error(`feed ${config.name}: glimpse= needs a decoder with books (ITCH)`)
-    if (g && decoder instanceof ItchDecoder) {
+    if (g && config.protocol === 'tops') throw new Error(`feed ${config.name}: glimpse= needs protocol itch or native`)
+    if (g) {
+      // ITCH: the decoder's books are cleared and rebuilt. Native: quotes are whole tops of book, so the snapshot's
+      // last quotes replace what a gap may have left behind; nothing to clear, and once applied the gap is repaired.
+      const books: BookSync = decoder instanceof ItchDecoder ? decoder : { clearBooks: () => {}, markAllSynced: () => normalizer.snapshotApplied() }
       // Snapshot messages bypass the recorder: they carry no real-time sequence (a recording stays a session's stream).
       this.recovery = new GlimpseRecovery({ host: g.host, port: g.port, username: g.username ?? config.username, password: g.password ?? config.password,
-        session: config.session, heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs },
-      ingest, decoder, (seq): LiveSession => live(seq), this.stats, log)
+        session: config.session, heartbeatIntervalMs: timing.heartbeatIntervalMs, deadAfterMs: timing.deadAfterMs,
+        maxMessageBytes: config.protocol === 'itch' ? undefined : MAX_MESSAGE_BYTES[config.protocol] },
+      ingest, books, (seq): LiveSession => live(seq), this.stats, log)
       this.session = null
     } else {
       this.recovery = null

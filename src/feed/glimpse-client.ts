@@ -11,7 +11,7 @@ import {
 } from './soupbin.js'
 
 /** A GLIMPSE payload is one ITCH 5.0 message (≤ 50 bytes) or End of Snapshot (21): anything longer is corruption. */
-const MAX_SNAPSHOT_PAYLOAD = 64
+const MAX_ITCH_SNAPSHOT_PAYLOAD = 64
 
 export interface SnapshotOptions {
   host: string
@@ -23,6 +23,8 @@ export interface SnapshotOptions {
   heartbeatIntervalMs?: number
   /** nothing received this long (connect included): the snapshot fails */
   deadAfterMs?: number
+  /** longest plausible snapshot message (default 64: ITCH); a native snapshot session passes the protocol's own */
+  maxMessageBytes?: number
 }
 
 export interface SnapshotResult {
@@ -47,6 +49,7 @@ export class SnapshotFailed extends Error {
  */
 export function takeSnapshot(opts: SnapshotOptions, sink: SessionSink, signal?: AbortSignal): Promise<SnapshotResult> {
   const heartbeatMs = opts.heartbeatIntervalMs ?? 1000, deadMs = opts.deadAfterMs ?? 15_000
+  const maxPayload = Math.max(opts.maxMessageBytes ?? MAX_ITCH_SNAPSHOT_PAYLOAD, 21) // End of Snapshot always fits
   return new Promise<SnapshotResult>((resolve, reject) => {
     let loggedIn = false, done = false, messages = 0, lastRecv = performance.now(), lastSent = lastRecv
     const sock = net.connect({ host: opts.host, port: opts.port, noDelay: true })
@@ -64,7 +67,7 @@ export function takeSnapshot(opts: SnapshotOptions, sink: SessionSink, signal?: 
       const type = buf[off]
       if (type === PKT_SEQUENCED) {
         if (!loggedIn) { finish(new SnapshotFailed('sequenced data before login', messages)); return }
-        if (len - 1 > MAX_SNAPSHOT_PAYLOAD) { finish(new SnapshotFailed(`implausible ${len - 1}-byte message`, messages)); return }
+        if (len - 1 > maxPayload) { finish(new SnapshotFailed(`implausible ${len - 1}-byte message`, messages)); return }
         const next = endOfSnapshotSeq(buf, off + 1, len - 1)
         if (next > 0) { finish(null, next); return }
         sink.message(buf, off + 1, len - 1, ++messages)

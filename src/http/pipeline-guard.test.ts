@@ -77,7 +77,7 @@ describe('pipelined HTTP', () => {
       expect(b.events - before).toBeGreaterThan(0)
       expect(b.gaps).toBe(0)
     }
-    const m = await (await fetch(`http://127.0.0.1:${t.port}/metrics`)).text()
+    const m = await (await fetch(t.metricsUrl)).text()
     expect(Number(/^tickcast_http_pipelining_refused_total (\d+)/m.exec(m)?.[1])).toBeGreaterThanOrEqual(21)
   })
 

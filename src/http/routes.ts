@@ -1,4 +1,4 @@
-// Owns the HTTP routes on the fan-out's uWS app: health, readiness, symbols, REST snapshot, metrics, 404.
+// Owns the HTTP routes on the fan-out's uWS app: health, readiness, symbols, REST snapshot, 404 (GET and HEAD; /metrics has a listener of its own).
 // Must never block or throw out of a handler: every response is ended or guarded by onAborted before an await.
 import type * as uWS from 'uWebSockets.js'
 import { EVERYTHING } from '../auth/entitlements.js'
@@ -9,6 +9,9 @@ import { JSON_EVENT_MAX_BYTES } from '../codec/json-codec.js'
 import { ERR_BAD_SYMBOL, ERR_NOT_ENTITLED, ERR_UNKNOWN_SYMBOL } from '../errors.js'
 import { NO_SYMBOL, SYMBOL_PATTERN } from '../model/symbols.js'
 import { HttpStats } from '../metrics/http-stats.js'
+import { forMethod, getAndHead } from './head-requests.js'
+import { secureHeaders } from './security-headers.js'
+import { sendBody } from './send-body.js'
 import type { SymbolTable } from '../model/symbols.js'
 
 export interface ReadyState { ready: boolean; reason?: string }
@@ -19,8 +22,6 @@ export interface RouteDeps {
   lvc: LastValueCache
   /** readiness (feed logged in, ring fresh...); absent = ready */
   ready?: () => ReadyState
-  /** Prometheus exposition; absent = /metrics is 404 */
-  metrics?: () => Promise<MetricsBody>
   /** extra routes (the lead's `/` page), registered before the 404 catch-all */
   extraRoutes?: (app: uWS.TemplatedApp) => void
   /** true once shutdown began: /readyz answers 503 */
@@ -39,18 +40,20 @@ const OPEN: HttpAuthorizer = { authorize: (_res, _req, _route, then) => then(EVE
 const JSON_TYPE = 'application/json'
 const snapBuf = Buffer.allocUnsafe(JSON_EVENT_MAX_BYTES)
 
+const JSON_HEADERS = [['Content-Type', JSON_TYPE], ['Cache-Control', 'no-store']] as const
+/** Streamed as the peer reads (send-body.ts): a peer that pipelines without reading holds no copy of our answers. */
 function sendJson(res: uWS.HttpResponse, status: string, body: string | Uint8Array): void {
-  res.writeStatus(status).writeHeader('Content-Type', JSON_TYPE).writeHeader('Cache-Control', 'no-store').end(body)
+  sendBody(res, status, JSON_HEADERS, typeof body === 'string' ? Buffer.from(body) : body)
 }
 
 export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
   const { symbols, lvc } = deps
   const http = deps.http ?? new HttpStats() // counted either way: one array increment per request
-  let symbolsJson = '[]', symbolsJsonSize = 0 // symbols only grow: rebuild when the count changes
+  let symbolsJson = Buffer.from('[]'), symbolsJsonSize = 0 // symbols only grow: rebuild when the count changes
 
-  app.get('/healthz', (res) => { http.count('healthz', 200); res.writeHeader('Content-Type', 'text/plain').end('ok') })
+  getAndHead(app, '/healthz', (res) => { http.count('healthz', 200); secureHeaders(res).writeHeader('Content-Type', 'text/plain').end('ok') })
 
-  app.get('/readyz', (res) => {
+  getAndHead(app, '/readyz', (res) => {
     const st: ReadyState = deps.isClosing() ? { ready: false, reason: 'shutting_down' } : deps.ready ? deps.ready() : { ready: true }
     http.count('readyz', st.ready ? 200 : 503)
     if (st.ready) sendJson(res, '200 OK', '{"status":"ready"}')
@@ -58,15 +61,15 @@ export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
   })
 
   const auth = deps.auth ?? OPEN
-  app.get('/v1/symbols', (res, req) => auth.authorize(res, req, '/v1/symbols', (ent) => {
-    if (symbols.size !== symbolsJsonSize) { symbolsJson = JSON.stringify(symbols.name); symbolsJsonSize = symbols.size }
+  getAndHead(app, '/v1/symbols', (res, req) => auth.authorize(res, req, '/v1/symbols', (ent) => {
+    if (symbols.size !== symbolsJsonSize) { symbolsJson = Buffer.from(JSON.stringify(symbols.name)); symbolsJsonSize = symbols.size }
     http.count('symbols', 200)
     // only the symbols this principal is entitled to (control plane: filtered per request)
     sendJson(res, '200 OK', ent.all ? symbolsJson : JSON.stringify(symbols.name.filter((n) => ent.allows(n))))
   }))
 
   // The same bytes as the WebSocket JSON snapshot event (writeSnapshot, FORMAT_JSON).
-  app.get('/v1/snapshot/:symbol', (res, req) => {
+  getAndHead(app, '/v1/snapshot/:symbol', (res, req) => {
     const name = req.getParameter(0) ?? ''
     auth.authorize(res, req, '/v1/snapshot', (ent, principal, ip) => snapshot(res, name, ent, principal, ip))
   })
@@ -84,22 +87,12 @@ export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
     }
     if (id === NO_SYMBOL) { http.count('snapshot', 404); sendJson(res, '404 Not Found', JSON.stringify({ error: ERR_UNKNOWN_SYMBOL, symbol: name })); return }
     http.count('snapshot', 200)
-    sendJson(res, '200 OK', snapBuf.subarray(0, writeSnapshot(FORMAT_JSON, lvc, symbols, id, snapBuf, 0)))
+    // a copy: a peer that reads slowly is sent the rest later, after snapBuf has served other requests
+    sendJson(res, '200 OK', Buffer.from(snapBuf.subarray(0, writeSnapshot(FORMAT_JSON, lvc, symbols, id, snapBuf, 0))))
   }
 
-  const metrics = deps.metrics
-  if (metrics) {
-    app.get('/metrics', (res) => {
-      const state = { aborted: false }
-      res.onAborted(() => { state.aborted = true }) // before the await: uWS requires it for deferred responses
-      metrics().then(
-        (m) => { http.count('metrics', 200); if (!state.aborted) res.cork(() => { res.writeHeader('Content-Type', m.contentType).end(m.body) }) },
-        () => { http.count('metrics', 500); if (!state.aborted) res.cork(() => { res.writeStatus('500 Internal Server Error').end('metrics failed') }) },
-      )
-    })
-  }
-
+  // no /metrics here: it has a listener of its own (src/http/metrics-listener.ts), so it is a 404 on the client port
   deps.extraRoutes?.(app)
 
-  app.any('/*', (res) => { http.count('other', 404); sendJson(res, '404 Not Found', '{"error":"NOT_FOUND"}') })
+  app.any('/*', (res, req) => { http.count('other', 404); sendJson(forMethod(res, req), '404 Not Found', '{"error":"NOT_FOUND"}') })
 }

@@ -25,11 +25,11 @@ const log = createLogger(data.logLevel).child({ thread: 'ingest' })
 const ring = new TickRing(data.ring.capacity, data.ring)
 const symbols = new SharedSymbols(data.symbols.capacity, data.symbols)
 const seqs = new SymbolSequences(data.seqs.capacity, data.seqs)
-const latest = new LatestValues(data.latest.capacity, data.latest)
+seqs.latest = new LatestValues(data.latest.capacity, data.latest) // every normalizer keeps them beside the ring slot
 
 let feeds: Feed[] = []
 try {
-  feeds = data.feeds.map((fc, k) => new Feed(fc, ring, symbols, seqs, data.timing, log, { ownership: { index: k + 1, claims: data.claims }, latest }))
+  feeds = data.feeds.map((fc, k) => new Feed(fc, ring, symbols, seqs, data.timing, log, { ownership: { index: k + 1, claims: data.claims } }))
 } catch (e) {
   post({ t: 'failed', message: (e as Error).message, code: e instanceof BootError ? e.code : 'INGEST' })
   port.close()

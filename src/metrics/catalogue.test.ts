@@ -94,7 +94,7 @@ describe('metrics catalogue on a running server', () => {
     if (cli.kind !== 'run') throw new Error('bad test config')
     const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: true })
     running.push(t)
-    const res = await fetch(`http://127.0.0.1:${t.port}/metrics`)
+    const res = await fetch(t.metricsUrl)
     expect(res.status).toBe(200)
     const body = await res.text()
     expect(body).toContain('nodejs_heap_size_used_bytes') // the process registry is part of the scrape

@@ -15,6 +15,12 @@ export class SymbolTable {
   readonly jsonName: Buffer[] = []
   /** the name as a msgpack fixstr (header byte + ASCII), copied by the msgpack encoder */
   readonly msgpackName: Buffer[] = []
+  /** the configured name of the feed the symbol belongs to (SharedSymbols.owner), null when none (a bus edge, a tool) */
+  readonly feed: Array<string | null> = []
+  /** `"nq"` with quotes, or `null`, as JSON bytes; and the same as a msgpack fixstr or nil (shared per feed) */
+  readonly feedJson: Buffer[] = []
+  readonly feedMsgpack: Buffer[] = []
+  private readonly feedBytes = new Map<string | null, { json: Buffer; msgpack: Buffer }>()
   readonly priceExponent: Int8Array
   readonly sizeExponent: Int8Array
   readonly capacity: number
@@ -42,10 +48,23 @@ export class SymbolTable {
       const name = this.shared.nameOf(k)
       this.name.push(name)
       this.jsonName.push(Buffer.from(JSON.stringify(name), 'latin1'))
-      const mp = Buffer.alloc(name.length + 1); mp[0] = 0xa0 | name.length; mp.write(name, 1, 'latin1')
+      const mp = msgpackStr(name)
       this.msgpackName.push(mp)
+      const feed = this.shared.feedOf(k)
+      let fb = this.feedBytes.get(feed)
+      if (fb === undefined) { fb = { json: Buffer.from(JSON.stringify(feed), 'latin1'), msgpack: msgpackStr(feed) }; this.feedBytes.set(feed, fb) }
+      this.feed.push(feed); this.feedJson.push(fb.json); this.feedMsgpack.push(fb.msgpack)
       this.byName.set(name, k)
     }
     return first
   }
+}
+
+/** A short ASCII string as a msgpack fixstr (≤ 31 chars) or str8 (a 32-character feed name); null as nil. */
+function msgpackStr(s: string | null): Buffer {
+  if (s === null) return Buffer.from([0xc0])
+  const head = s.length < 32 ? 1 : 2, b = Buffer.alloc(s.length + head)
+  if (head === 1) b[0] = 0xa0 | s.length; else { b[0] = 0xd9; b[1] = s.length }
+  b.write(s, head, 'latin1')
+  return b
 }

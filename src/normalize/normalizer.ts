@@ -1,7 +1,6 @@
 // Owns venue → canonical mapping for one feed: locate codes to symbol ids, exponents, per-symbol seq, and the feed's
 // word on each symbol's completeness (stale / fresh markers). Must never be bypassed: it is the only writer of the
 // ring, and it never allocates per tick.
-import type { LatestValues } from '../cache/latest-values.js'
 import { DECODE_BAD_VALUE, DECODE_OK, DECODE_UNKNOWN_SYMBOL } from '../errors.js'
 import type { DecodeStatus } from '../errors.js'
 import { NO_SYMBOL } from '../model/shared-symbols.js'
@@ -34,8 +33,6 @@ export interface NormalizerOptions {
   quotesAreFullState: boolean
   /** which feed this is among the configured ones, for symbol ownership and quotas (absent: no checks) */
   ownership?: OwnershipOptions
-  /** the shared latest value per symbol that lapped readers conflate from (ingest on its own thread); absent: none */
-  latest?: LatestValues | null
 }
 
 export class Normalizer implements TickSink {
@@ -61,7 +58,6 @@ export class Normalizer implements TickSink {
   /** locates at or above this are refused (symbol capacity, at least ITCH's 65,536) */
   private readonly maxLocates: number
   private readonly ownership: SymbolOwnership
-  private readonly latest: LatestValues | null // written beside each ring slot; null: none kept
 
   constructor(
     private readonly ring: TickRing,
@@ -74,7 +70,6 @@ export class Normalizer implements TickSink {
     this.quotesAreFullState = opts.quotesAreFullState
     this.maxLocates = Math.max(symbols.capacity, 65536)
     this.ownership = new SymbolOwnership(symbols, opts.ownership ?? { index: 0, claims: [], refusals: new Float64Array(4) })
-    this.latest = opts.latest ?? null
   }
 
   /** One clock read per TCP chunk: every tick of the chunk carries it. */
@@ -115,6 +110,16 @@ export class Normalizer implements TickSink {
     if (!this.down) return
     this.down = false
     if (this.staleCount > 0) for (const id of this.feedSymbols) this.clearBits(id, DOWN_BIT)
+    this.commitIfIdle()
+  }
+
+  /**
+   * A snapshot (GLIMPSE) of a feed whose quotes are whole tops of book was applied: every symbol it carries is complete
+   * as of the sequence the live session resumes at, so a gap's stale marker is lifted, also on symbols the snapshot
+   * held no quote for (their quote would have lifted it). ITCH books say it per book instead (bookState).
+   */
+  snapshotApplied(): void {
+    if (this.staleCount > 0) for (const id of this.feedSymbols) this.clearBits(id, GAP_BIT)
     this.commitIfIdle()
   }
 
@@ -174,13 +179,12 @@ export class Normalizer implements TickSink {
 
   private writeQuote(id: number, exchTimeUs: number, bp: number, bs: number, ap: number, as: number, flags: number): DecodeStatus {
     if (this.staleCount !== 0) this.beforeEventWhileStale()
-    const r = this.ring, i = r.nextSlot()
-    const n = ++this.seqs.next[id]
+    const r = this.ring, i = r.nextSlot(), n = ++this.seqs.next[id]
     r.kind[i] = QUOTE; r.code[i] = flags; r.symbolId[i] = id
     r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.bidPrice[i] = bp; r.bidSize[i] = bs; r.askPrice[i] = ap; r.askSize[i] = as
-    if (this.latest !== null) this.latest.quote(id, n, exchTimeUs, flags, bp, bs, ap, as) // the same fields, one cache line
+    this.seqs.latest?.quote(id, n, exchTimeUs, flags, bp, bs, ap, as) // ingest thread: the same fields, one cache line
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     if (this.staleCount !== 0) this.afterQuoteWhileStale(id)
@@ -204,13 +208,11 @@ export class Normalizer implements TickSink {
       if (!exact(p) || !exact(q)) return BAD_VALUE
     }
     if (this.staleCount !== 0) this.beforeEventWhileStale() // rare paths out of line: quote() must stay small enough to inline
-    const r = this.ring, i = r.nextSlot()
-    const n = ++this.seqs.next[id]
+    const r = this.ring, i = r.nextSlot(), n = ++this.seqs.next[id]
     r.kind[i] = TRADE; r.code[i] = side; r.symbolId[i] = id
     r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
-    r.tradePrice[i] = p; r.tradeSize[i] = q; r.tradeId[i] = tradeId
-    if (this.latest !== null) this.latest.trade(id, n, exchTimeUs, side, p, q, tradeId)
+    r.tradePrice[i] = p; r.tradeSize[i] = q; r.tradeId[i] = tradeId; this.seqs.latest?.trade(id, n, exchTimeUs, side, p, q, tradeId)
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     return OK
@@ -220,12 +222,10 @@ export class Normalizer implements TickSink {
     const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NONE
     if (id === NONE) return UNKNOWN
     if (this.staleCount !== 0) this.beforeEventWhileStale() // rare paths out of line: quote() must stay small enough to inline
-    const r = this.ring, i = r.nextSlot()
-    const n = ++this.seqs.next[id]
+    const r = this.ring, i = r.nextSlot(), n = ++this.seqs.next[id]
     r.kind[i] = STATUS; r.code[i] = code; r.symbolId[i] = id
     r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
-    r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
-    if (this.latest !== null) this.latest.status(id, n, exchTimeUs, code)
+    r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs; this.seqs.latest?.status(id, n, exchTimeUs, code)
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     return OK

@@ -83,6 +83,9 @@ describe.skipIf(executablePath === null)('live page in Chromium', () => {
     await page.press('#symbol-input', 'Enter')
     await page.waitForFunction((n) => document.querySelectorAll('#rows tr:not(.wait)').length === n
       && !document.querySelector('#rows tr[data-symbol="ZZZZ9"]'), 3, { timeout: 5000 })
+    // each row says which of the server's feeds its symbol comes from (the snapshot's feed)
+    expect(await page.evaluate(() => Array.from(document.querySelectorAll<HTMLTableRowElement>('#rows tr')).map((tr) => tr.title)))
+      .toEqual(['feed sim', 'feed sim', 'feed sim'])
     expect(await page.textContent('#message')).toBe('UNKNOWN_SYMBOL: ZZZZ9')
     // the documented browser entry point of the library loads as a module too
     // (a string: vitest would rewrite an import() inside a function it transforms)

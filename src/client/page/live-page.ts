@@ -194,7 +194,8 @@ class LivePage {
     const chg = ref !== null && row.first > 0 ? ((ref - row.first) / row.first) * 100 : NaN
     // stale: the values may be out of date; partial: the venue's book may hold orders ours lacks (the quote is ours)
     row.tr.className = s.n < 0 ? 'wait' : s.stale !== null ? 'stale' : s.book === 'partial' ? 'partial' : ''
-    row.tr.title = s.book === 'partial' ? 'order book partial (' + (s.bookReason ?? 'snapshot') + ')' : ''
+    // the tooltip says where the row comes from (the server's feed) and how far to trust a partial book's quotes
+    row.tr.title = (s.feed !== null ? 'feed ' + s.feed : '') + (s.book === 'partial' ? (s.feed !== null ? ': ' : '') + 'order book partial (' + (s.bookReason ?? 'snapshot') + ')' : '')
     this.cell(row, COL_BID, formatPrice(s.bid))
     this.cell(row, COL_ASK, formatPrice(s.ask))
     this.cell(row, COL_BS, formatSize(s.bidSize))

@@ -13,6 +13,7 @@ import { ConnectionOutput } from './connection-output.js'
 import { planResume, resumedIds } from './connection-resume.js'
 import { SNAPSHOT_SYMBOLS_PER_SEC, SnapshotBudget } from './snapshot-budget.js'
 import type { ConnectionHost } from './connection-host.js'
+import type { PacedConnection } from './control-pacer.js'
 import { LADDER_CONFLATING, effectiveMaxAgeMs, effectiveMaxHz } from './writer.js'
 
 export type { ConnectionHost, ConnectionLimits, ConnectionLog, ConnectionSocket } from './connection-host.js'
@@ -30,10 +31,12 @@ export function classifyClose(code: number, message: string): CloseReason {
 function openSession(): AuthSession { const s = new AuthSession('-', Infinity); s.grant = ANONYMOUS; return s }
 
 /** One per socket; uWS copies userData's own properties, so it rides as `{ c }`. */
-export class Connection extends ConnectionOutput implements AuthedConnection {
+export class Connection extends ConnectionOutput implements AuthedConnection, PacedConnection {
   private tokens: number
   private lastRefillMs: number
   private readonly snapshots = new SnapshotBudget()
+  /** messages waiting for a turn with control budget (control-pacer.ts), copied: uWS reuses the ArrayBuffer */
+  private pending: Array<{ data: ArrayBuffer; isBinary: boolean }> | null = null
 
   constructor(format: WireFormat, host: ConnectionHost, nowMs: number, readonly session: AuthSession = openSession()) {
     super(format, host)
@@ -55,6 +58,30 @@ export class Connection extends ConnectionOutput implements AuthedConnection {
       this.sendError(ERR_RATE_LIMITED, `at most ${lim.maxControlMessagesPerSec} control messages per second`, undefined, undefined)
       return
     }
+    // over this turn's control budget (or behind others already waiting): the whole message waits, in order; the
+    // rate limit above bounds how many can wait per connection
+    const pacer = host.pacer
+    if (pacer !== undefined && (this.pending !== null || !pacer.mayRun())) {
+      if (this.pending === null) { this.pending = []; pacer.defer(this) }
+      this.pending.push({ data: data.slice(0), isBinary })
+      return
+    }
+    this.handle(data, isBinary, nowMs)
+  }
+
+  /** control-pacer.ts: a later turn runs the oldest waiting message. */
+  runPending(nowMs: number): boolean {
+    const q = this.pending
+    if (q === null) return false
+    const m = q.shift()
+    if (m !== undefined && this.sock !== null) this.handle(m.data, m.isBinary, nowMs)
+    if (q.length > 0 && this.sock !== null) return true
+    this.pending = null
+    return false
+  }
+
+  private handle(data: ArrayBuffer, isBinary: boolean, nowMs: number): void {
+    const host = this.host, lim = host.limits
     const req = host.req, parsed = parseControl(data, isBinary, lim.maxEntriesPerRequest, req)
     // nothing but op:auth before authentication (ws-auth closes 4401); op:auth later is an in-band refresh
     if (host.auth !== undefined && (!this.session.ready || (parsed && req.op === OP_AUTH))) { host.auth.control(this, parsed && req.op === OP_AUTH, req.token, req.id); return }
@@ -66,11 +93,16 @@ export class Connection extends ConnectionOutput implements AuthedConnection {
     // refused whole, before it changes anything: a subscription without its snapshot would have no baseline
     const wait = subscribe && req.snapshot ? this.snapshots.waitMs(host.symbols.size, nowMs) : 0
     if (wait > 0) { this.sendError(ERR_RATE_LIMITED, `snapshot budget: ${SNAPSHOT_SYMBOLS_PER_SEC} symbols per second; retry in ${wait} ms`, req.id, undefined); return }
+    const held = this.topics.size
+    if (!subscribe && this.group !== null) this.leaveGroup(nowMs, true) // what stays keeps its rate, on its own
     if (subscribe) host.hub.subscribe(this, req.symbols, out)
     else host.hub.unsubscribe(this, req.symbols, out)
     for (let i = 0; i < out.errorCodes.length; i++) this.sendError(out.errorCodes[i], out.errorMessages[i], req.id, out.errorSymbols[i])
     if (subscribe && out.errorCodes.includes(ERR_NOT_ENTITLED)) this.denied(out.errorSymbols.filter((_s, i) => out.errorCodes[i] === ERR_NOT_ENTITLED), 'subscribe')
-    if (!subscribe) { this.forgetUnsubscribed(); this.sendText(ackReply('unsubscribed', req.id, out.symbols, out.patterns)); return }
+    if (!subscribe) {
+      host.pacer?.spend(held - this.topics.size + 1) // the topics it removed (a pattern may remove many)
+      this.forgetUnsubscribed(); this.sendText(ackReply('unsubscribed', req.id, out.symbols, out.patterns)); return
+    }
     // a conflating connection gets nothing until it drains: what this request added waits with the rest
     if (this.ladder.mode === LADDER_CONFLATING) for (const id of out.added) this.hold(id)
     let hz = 0, age = 0
@@ -78,9 +110,13 @@ export class Connection extends ConnectionOutput implements AuthedConnection {
     const tier = this.session.ent.maxHz, wantHz = tier > 0 ? (req.maxHz > 0 ? Math.min(req.maxHz, tier) : tier) : req.maxHz
     // Throttling applies to the symbols this request newly subscribes; with none, the ack reports none (a
     // symbol already held keeps its rate, so claiming the new one would be false).
+    // A first `*` of a connection that sees every symbol joins the throttle group of its rate (throttle-groups.ts)
+    // once its snapshots are written; until then (and if it may not) its symbols are throttled as usual, below.
+    let grouped = false
     if ((wantHz > 0 || req.maxAgeMs > 0) && out.added.length > 0) {
       hz = effectiveMaxHz(wantHz); age = effectiveMaxAgeMs(hz, req.maxAgeMs)
-      this.throttle(out.added, hz, age, nowMs)
+      grouped = req.since === null && this.gate === null && this.maxTopics === 0 && out.added.length === this.topics.size && this.patterns.includes('*') && this.mayJoinGroup()
+      if (!grouped) this.throttle(out.added, hz, age, nowMs)
     }
     // resume (`since`): the symbols whose missed events this node's ring still holds are replayed instead of snapped
     const replay = host.replay
@@ -89,7 +125,10 @@ export class Connection extends ConnectionOutput implements AuthedConnection {
     this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age, recovered, replay?.epoch))
     if (recovered !== undefined && replay !== null) replay.write(this.format, resumedIds(), (f, bin) => this.sendFrame(f, bin))
     if (req.snapshot) { this.snapshots.spend(out.added.length + out.listed.length); this.snapshot(out, nowMs) }
+    if (grouped) { if (this.mayJoinGroup()) this.joinGroup(hz, age); else this.throttle(out.added, hz, age, nowMs) }
+    host.pacer?.spend(out.added.length + (req.snapshot ? out.added.length + out.listed.length : 0) + 1)
   }
+
 
   private sendError(code: string, message: string, id: string | number | undefined, symbol: string | undefined): void {
     const counts = this.host.stats.controlErrors
@@ -99,12 +138,14 @@ export class Connection extends ConnectionOutput implements AuthedConnection {
 
   /** A pattern covered a symbol learned later: a principal with a maxHz tier gets it throttled like the rest. */
   override topicLearned(id: number): void {
+    if (this.groupLearned(id)) return
     const tier = this.session.ent.maxHz
     if (tier > 0) { const hz = effectiveMaxHz(tier); this.throttle([id], hz, effectiveMaxAgeMs(hz, 0), performance.now()) }
   }
 
   /** ws-auth: the principal's entitlements are (now) `ent`; symbols no longer allowed leave at once, each signalled. */
   applyEntitlements(ent: Entitlements): void {
+    if (this.group !== null && (!ent.all || ent.maxSymbols > 0)) this.leaveGroup(performance.now(), true) // members see every symbol
     this.gate = ent.all ? null : ent; this.maxTopics = ent.maxSymbols
     const out = this.host.result
     out.reset()

@@ -4,7 +4,7 @@ import type * as uWS from 'uWebSockets.js'
 import { AUTH_DEFAULTS } from '../../auth/authenticator.js'
 import type { AuthOptions } from '../../auth/authenticator.js'
 import type { AdmissionLimits } from '../../http/connection-limits.js'
-import type { MetricsBody, ReadyState } from '../../http/routes.js'
+import type { ReadyState } from '../../http/routes.js'
 import type { HttpStats } from '../../metrics/http-stats.js'
 
 export interface WsServerOptions {
@@ -29,7 +29,6 @@ export interface WsServerOptions {
   /** how long close() lets close handshakes finish before it cuts every remaining socket */
   closeGraceMs?: number
   ready?: () => ReadyState
-  metrics?: () => Promise<MetricsBody>
   /** HTTP request counters (tickcast_http_requests_total) */
   http?: HttpStats
   extraRoutes?: (app: uWS.TemplatedApp) => void

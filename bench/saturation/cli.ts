@@ -1,0 +1,29 @@
+// Owns `npm run bench:saturation`: parse flags, run, print the summary, optionally regenerate README's section.
+// Must never leave a process behind: every child is stopped on any exit (deadline, signal, error).
+import { stopAll } from '../lib/procs.js'
+import { SATURATION_USAGE, parseSaturationArgs } from './options.js'
+import { writeReadmeSection } from './readme.js'
+import { consoleSummary } from './report.js'
+import { runSaturation } from './run.js'
+
+async function main(argv: string[]): Promise<number> {
+  const p = parseSaturationArgs(argv)
+  if (!p.ok) { process.stderr.write(p.errors.map((e) => `error: ${e}`).join('\n') + '\n\n' + SATURATION_USAGE); return 2 }
+  if (p.help) { process.stdout.write(SATURATION_USAGE); return 0 }
+  const o = p.opts
+  const hard = setTimeout(() => { console.error(`bench:saturation: over --max-sec ${o.maxSec} + 60 s, stopping`); void stopAll().then(() => process.exit(1)) }, (o.maxSec + 60) * 1000)
+  hard.unref()
+  const res = await runSaturation(o, `npm run bench:saturation${argv.length ? ' -- ' + argv.join(' ') : ''}`)
+  console.log(consoleSummary(res))
+  console.log(`\nresults: ${o.out}`)
+  if (p.readme) {
+    writeReadmeSection(res)
+    console.log('README.md: benchmark section regenerated')
+  }
+  return 0
+}
+
+const bail = (code: number): void => { void stopAll().then(() => process.exit(code)) }
+process.once('SIGINT', () => bail(130))
+process.once('SIGTERM', () => bail(143))
+main(process.argv.slice(2)).then(async (code) => { await stopAll(); process.exit(code) }, async (e: unknown) => { console.error(e); await stopAll(); process.exit(1) })

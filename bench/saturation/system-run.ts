@@ -1,0 +1,131 @@
+// Owns one system's pass through the offered-load steps: feed, server, clients, then each step measured.
+// Must never throw: a system that cannot start, accept its clients or keep up is a result (failed), not an abort.
+import * as hdr from 'hdr-histogram-js'
+import { cpuSec, rssBytes } from '../lib/procs.js'
+import { LoadGroup } from './load-procs.js'
+import type { WorkerReport } from './load-worker.js'
+import type { SaturationOptions, StepResult, SystemRun } from './results.js'
+import { SteppedSim } from './sim-control.js'
+import { WIRE, startSystem } from './systems.js'
+import type { RunningSystem, SystemName } from './systems.js'
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+const QUIET_RATE = 1
+const CONFLATION_CONTROLS = ['slow', 'trades_skipped', 'nats_err']
+const r2 = (x: number): number => Math.round(x * 100) / 100
+
+export async function runSystem(name: SystemName, round: number, o: SaturationOptions, names: string[], clients: string[][], deadline: number): Promise<SystemRun> {
+  const t0 = Date.now()
+  const run: SystemRun = { system: name, round, status: 'ok', subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, wallSec: 0 }
+  let sim: SteppedSim | null = null, sys: RunningSystem | null = null, load: LoadGroup | null = null
+  try {
+    // the clients connect with the feed quiet, so no system is judged on how it serves data while accepting
+    sim = await SteppedSim.start(QUIET_RATE, o.symbols)
+    sys = await startSystem(name, sim.port, o.tickcastArgs)
+    load = new LoadGroup(o.procs, Math.max(30_000, o.stepSec * 5000))
+    await load.ready()
+    const c = await load.connect(WIRE[name], sys, names, clients, o.connectTimeoutMs)
+    run.connected = c.connected
+    if (c.connected < o.subs) {
+      run.status = 'failed'
+      run.error = `accepted ${c.connected} of ${o.subs} connections (${c.failed} failed${c.firstError ? `: ${c.firstError}` : ''})`
+      return run
+    }
+    await sim.setRate(o.steps[0])
+    await sleep(o.warmupSec * 1000)
+    // tickcast goes through every step (feed gaps up to 5× saturation are a target); a baseline stops at its first
+    // incomplete step: beyond saturation it only piles up memory (nats-server buffers per client).
+    const throughAll = name === 'tickcast'
+    for (const rate of o.steps) {
+      if (Date.now() + (o.stepSec + o.settleSec) * 1000 > deadline) { run.error = `stopped at the run's time bound (--max-sec ${o.maxSec})`; break }
+      if (o.signal?.aborted) { run.error = 'stopped: the run was aborted'; break }
+      let s: StepResult
+      try { s = await measureStep(rate, o, sim, sys, load) } catch (e) {
+        // the load side failed (a starved or crashed load process): the steps so far stand, this one is not judged
+        run.error = `step ${rate}/s not measured: ${(e as Error).message}`
+        break
+      }
+      run.steps.push(s)
+      o.log(stepLine(name, s))
+      if (s.serverRssMiB > o.maxRssMiB) { run.error = `stopped: server RSS ${s.serverRssMiB} MiB over --max-rss-mib ${o.maxRssMiB}`; break }
+      if (!s.complete && !throughAll) break
+    }
+  } catch (e) {
+    run.status = 'failed'
+    run.error = (e as Error).message
+  } finally {
+    await load?.close().catch(() => {})
+    await sys?.stop().catch(() => {})
+    await sim?.stop().catch(() => {})
+    run.wallSec = Math.round((Date.now() - t0) / 100) / 10
+  }
+  derive(run, o.steps)
+  return run
+}
+
+/** saturation: the unbroken run of complete steps from the lowest; gap-free: no stale marker, no sequence gap */
+function derive(run: SystemRun, steps: number[]): void {
+  let k = 0
+  while (k < run.steps.length && run.steps[k].complete) k++
+  run.saturation = k > 0 ? run.steps[k - 1].target : null
+  run.saturationCapped = k === steps.length
+  let g = 0
+  while (g < run.steps.length && run.steps[g].stale === 0 && run.steps[g].gaps === 0) g++
+  run.gapFreeUpTo = g > 0 ? run.steps[g - 1].target : null
+}
+
+async function measureStep(rate: number, o: SaturationOptions, sim: SteppedSim, sys: RunningSystem, load: LoadGroup): Promise<StepResult> {
+  await sim.setRate(rate)
+  await sleep(o.settleSec * 1000)
+  const load0 = await load.reset()
+  const cpu0 = sys.pids.reduce((s, p) => s + cpuSec(p), 0)
+  const n0 = await sim.count()
+  await sleep(o.stepSec * 1000)
+  const reps = await load.report()
+  const cpu = sys.pids.reduce((s, p) => s + cpuSec(p), 0) - cpu0
+  const n1 = await sim.count()
+  const rss = sys.pids.reduce((s, p) => s + rssBytes(p), 0)
+  return stepResult(rate, reps, cpu, rss, reps.reduce((s, r) => s + r.cpuSec, 0) - load0, (n1.messages - n0.messages) / Math.max(0.001, (n1.timeMs - n0.timeMs) / 1000), o)
+}
+
+function stepResult(target: number, reps: WorkerReport[], cpu: number, rss: number, loadCpu: number, offered: number, o: SaturationOptions): StepResult {
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
+  const controls: Record<string, number> = {}, closeCodes: Record<string, number> = {}
+  let updates = 0, expected = 0, frames = 0, messages = 0, bytes = 0, gaps = 0, missing = 0, dups = 0, stale = 0, snaps = 0, silent = 0, secs = 0
+  for (const r of reps) {
+    updates += r.updates; expected += r.expected; frames += r.frames; messages += r.messages; bytes += r.bytes
+    gaps += r.gaps; missing += r.missing; dups += r.dups; stale += r.stale; snaps += r.snaps; silent += r.silent
+    secs = Math.max(secs, r.elapsedMs / 1000)
+    h.add(hdr.decodeFromCompressedBase64(r.hist))
+    for (const [k, v] of Object.entries(r.controls)) controls[k] = (controls[k] ?? 0) + v
+    for (const [k, v] of Object.entries(r.closeCodes)) closeCodes[k] = (closeCodes[k] ?? 0) + v
+  }
+  const ms = (p: number): number => r2(h.getValueAtPercentile(p) / 1000)
+  const s: StepResult = {
+    target, offered: Math.round(offered),
+    updatesPerSec: Math.round(updates / secs), expectedPerSec: Math.round(expected / secs), deliveredRatio: expected > 0 ? Math.round((updates / expected) * 10000) / 10000 : 0,
+    framesPerSec: Math.round(frames / secs), messagesPerSec: Math.round(messages / secs), mbPerSec: r2(bytes / secs / 2 ** 20),
+    p50Ms: ms(50), p99Ms: ms(99), p999Ms: ms(99.9), maxMs: r2(h.maxValue / 1000),
+    gaps, missing, dups, stale, snaps, controls, closeCodes, silent,
+    serverCpuPct: Math.round((cpu / secs) * 100), cpuUsPerUpdate: updates > 0 ? Math.round((cpu / updates) * 1e6 * 1000) / 1000 : 0,
+    serverRssMiB: Math.round(rss / 2 ** 20), loadCpuPct: Math.round((loadCpu / secs) * 100), complete: false, why: [],
+  }
+  const why = s.why
+  if (Object.keys(closeCodes).length > 0) why.push(`connections closed ${JSON.stringify(closeCodes)}`)
+  if (gaps > 0) why.push(`${gaps} sequence gaps (${missing} updates missing)`)
+  if (dups > 0) why.push(`${dups} repeated or out-of-order updates`)
+  if (stale > 0) why.push(`${stale} stale markers (feed gaps)`)
+  const conflation = CONFLATION_CONTROLS.filter((k) => controls[k])
+  if (snaps > 0 || conflation.length > 0) why.push(`conflation or loss notices: ${snaps} snapshots${conflation.map((k) => `, ${controls[k]} ${k}`).join('')}`)
+  if (silent > 0) why.push(`${silent} connections received nothing`)
+  if (updates === 0 || s.deliveredRatio < o.completeRatio) why.push(`delivered ${(s.deliveredRatio * 100).toFixed(1)} % of expected updates`)
+  if (s.p99Ms > o.p99LimitMs) why.push(`p99 ${s.p99Ms} ms over ${o.p99LimitMs} ms`)
+  if (s.offered < target * 0.9) why.push(`the simulator offered only ${s.offered}/s`)
+  s.complete = why.length === 0
+  return s
+}
+
+function stepLine(name: string, s: StepResult): string {
+  return `  ${name.padEnd(12)} offered ${String(s.offered).padStart(7)}/s  ${(s.updatesPerSec / 1e6).toFixed(2)} M upd/s  ${(s.framesPerSec / 1e6).toFixed(2)} M frames/s  ` +
+    `p99 ${s.p99Ms} ms  CPU ${s.cpuUsPerUpdate} µs/upd  RSS ${s.serverRssMiB} MiB  load CPU ${s.loadCpuPct} %  ${s.complete ? 'complete' : `INCOMPLETE: ${s.why.join('; ')}`}`
+}

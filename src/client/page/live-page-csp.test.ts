@@ -1,0 +1,65 @@
+// The live page under its own Content-Security-Policy in real Chromium: it loads, subscribes, updates and takes input
+// with no violation reported, while the same listener does report one when something inline is injected.
+import { execSync } from 'node:child_process'
+import { chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { WITH_PAGE, simulator, stopAll, tickcast } from '../../../test-support/harness.js'
+import type { Stoppable } from '../../../test-support/harness.js'
+import { waitFor } from '../../../test-support/wait-for.js'
+
+function chromiumPath(): string | null {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH
+  try { return execSync('command -v chromium', { encoding: 'utf8', shell: '/bin/sh' }).trim() || null } catch { return null }
+}
+const executablePath = chromiumPath()
+if (executablePath === null) {
+  if (process.env.CI) throw new Error('chromium is required in CI (installed by .ci/run)')
+  console.warn('\n*** SKIPPING the live-page CSP test: `chromium` is not installed (CI always runs it) ***\n')
+}
+
+const running: Stoppable[] = []
+let browser: Browser | null = null
+beforeAll(async () => {
+  if (executablePath === null) return
+  browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'] })
+})
+afterAll(async () => { await browser?.close() })
+afterEach(() => stopAll(running))
+
+describe.skipIf(executablePath === null)('live page under its CSP', () => {
+  it('works with no CSP violation; an injected inline style is reported (the check can see one)', async () => {
+    const sim = await simulator(running, 200, 11)
+    const t = await tickcast(running, sim.port, WITH_PAGE)
+    await waitFor(() => t.symbols.size === 30, 5000, 'the directory')
+    const page = await browser!.newPage()
+    running.push({ stop: () => page.close() })
+    const violations: string[] = [], consoleCsp: string[] = []
+    await page.exposeFunction('reportViolation', (v: string) => { violations.push(v) })
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        (globalThis as unknown as { reportViolation(v: string): void }).reportViolation(`${e.violatedDirective} ${e.blockedURI}`)
+      })
+    })
+    page.on('console', (m) => { if (/Content.Security.Policy/i.test(m.text())) consoleCsp.push(m.text()) })
+
+    const resp = await page.goto(`http://127.0.0.1:${t.port}/?symbols=${t.symbols.name[0]}`)
+    expect(resp?.headers()['content-security-policy']).toMatch(/^default-src 'none'; script-src 'self'; style-src 'self' 'sha256-/)
+    // the module ran (rows), the WebSocket connected (connect-src 'self' covers ws:), styles applied (the hashed <style>)
+    await page.waitForFunction(() => document.getElementById('state')?.textContent === 'open', undefined, { timeout: 5000 })
+    await page.fill('#symbol-input', t.symbols.name[1])
+    await page.press('#symbol-input', 'Enter') // the form's submit: handled in script, never submitted (form-action 'none')
+    await page.waitForFunction(() => document.querySelectorAll('#rows tr:not(.wait)').length === 2, undefined, { timeout: 5000 })
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(15, 20, 25)') // --bg
+    expect(await page.evaluate("import('/client.js').then((lib) => lib.TickcastClient.name)")).toBe('TickcastClient')
+    await page.waitForTimeout(300)
+    expect(violations).toEqual([])
+    expect(consoleCsp).toEqual([])
+
+    // negative control: an inline style attribute is refused and reported by the same listener
+    await page.evaluate(() => { document.body.insertAdjacentHTML('beforeend', '<div id="injected" style="color: red">x</div>') })
+    await waitFor(() => violations.length > 0, 3000, 'a reported violation')
+    expect(violations[0]).toMatch(/^style-src/)
+    expect(await page.evaluate(() => getComputedStyle(document.getElementById('injected')!).color)).not.toBe('rgb(255, 0, 0)')
+  })
+})
