@@ -81,7 +81,7 @@ export class SoupClient {
   private garbage = 0
 
   constructor(opts: SoupClientOptions, private readonly sink: SessionSink, readonly stats: FeedStats,
-    private readonly onEvent: (ev: SessionEvent) => void = noop) {
+    private readonly onEvent: (ev: SessionEvent) => void = () => {}) {
     this.name = opts.name
     this.opts = resolveSoupOptions(opts)
     this.nextSeq = this.opts.startSeq
@@ -298,5 +298,3 @@ export class SoupClient {
     this.onEvent({ kind, feed: this.name, fromSeq, count, reason })
   }
 }
-
-function noop(): void {}

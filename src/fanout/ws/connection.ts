@@ -1,5 +1,6 @@
 // Owns one WebSocket connection's control protocol: rate limit, subscribe/unsubscribe/ping, acks and errors, and
-// the accounting of its close. Must never write data frames itself: snapshots and held symbols are ConnectionOutput's.
+// the accounting of its close. Must never write data frames itself: snapshots and held symbols are ConnectionOutput's
+// (shared throttles GroupedOutput's).
 import { FORMAT_NAMES } from '../../codec/tick-codec.js'
 import type { WireFormat } from '../../codec/tick-codec.js'
 import type { Entitlements } from '../../auth/entitlements.js'
@@ -9,7 +10,7 @@ import type { AuthedConnection } from '../../auth/ws-auth.js'
 import { CLOSE_FORBIDDEN, CLOSE_RATE_LIMITED, CLOSE_TOKEN_EXPIRED, CLOSE_UNAUTHENTICATED, ERR_NOT_ENTITLED, ERR_RATE_LIMITED } from '../../errors.js'
 import { MAX_ERRORS_PER_REQUEST, OP_AUTH, OP_PING, OP_SUBSCRIBE, ackReply, errorReply, parseControl, pongReply } from '../../subscriptions/protocol.js'
 import type { CloseReason, ControlErrorCode } from '../ws-stats.js'
-import { ConnectionOutput } from './connection-output.js'
+import { GroupedOutput } from './grouped-output.js'
 import { planResume, resumedIds } from './connection-resume.js'
 import { SNAPSHOT_SYMBOLS_PER_SEC, SnapshotBudget } from './snapshot-budget.js'
 import type { ConnectionHost } from './connection-host.js'
@@ -31,7 +32,7 @@ export function classifyClose(code: number, message: string): CloseReason {
 function openSession(): AuthSession { const s = new AuthSession('-', Infinity); s.grant = ANONYMOUS; return s }
 
 /** One per socket; uWS copies userData's own properties, so it rides as `{ c }`. */
-export class Connection extends ConnectionOutput implements AuthedConnection, PacedConnection {
+export class Connection extends GroupedOutput implements AuthedConnection, PacedConnection {
   private tokens: number
   private lastRefillMs: number
   private readonly snapshots = new SnapshotBudget()
