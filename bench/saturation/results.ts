@@ -63,9 +63,9 @@ export interface SystemRun {
   error?: string
   subs: number; connected: number
   steps: StepResult[]
-  /** highest offered rate of the unbroken run of complete steps from the lowest; null: the lowest step failed */
+  /** highest complete step before the second incomplete step in a row; null: none complete */
   saturation: number | null
-  /** true when every step was complete: saturation is at least the top step */
+  /** true when the top step was reached and complete: saturation is at least the top step */
   saturationCapped: boolean
   /** highest step up to which no stale marker (feed gap) and no sequence gap was seen; null: none */
   gapFreeUpTo: number | null
