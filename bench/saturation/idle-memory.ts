@@ -9,7 +9,7 @@ import type { RunningSystem, SystemName } from './systems.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-const STABLE_TRIES = 5, STABLE_BYTES = 128 * 1024
+const STABLE_TRIES = 3, STABLE_BYTES = 128 * 1024
 
 /** anonymous resident memory (heap, stacks, socket buffers of the process): RSS without the file-backed pages of
  *  code and libraries, which grow as new code paths run and are no connection's cost */
