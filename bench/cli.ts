@@ -81,7 +81,7 @@ async function scenarioCommand(scenario: Scenario, args: string[]): Promise<numb
   const live = new LiveLine({ tty: Boolean(process.stderr.isTTY), quiet: Boolean(o.quiet), everySec: Math.max(1, Math.round(o['live-every'] as number)), out: process.stderr })
   const log = (line: string): void => { live.done(); err(line) }
 
-  const started = await startTarget({
+  const started = scenario.ownTarget && o.url === undefined ? ownTarget(o) : await startTarget({
     url: o.url as string | undefined, http: o.http as string | undefined, mqtt: o.mqtt as string | undefined,
     token: o.token as string | undefined, apiKey: o['api-key'] as string | undefined, authMode: o['auth-mode'] as 'header' | 'message',
     feedRate: o.rate as number, symbols: o.symbols as number, serverArgs: o['server-args'] as string, mqttNeeded: Boolean(scenario.needsMqtt),
@@ -96,8 +96,8 @@ async function scenarioCommand(scenario: Scenario, args: string[]): Promise<numb
       return 0
     }
     if (scenario.needsMqtt && target.mqtt === null) throw new UsageError(`${scenario.name} needs the deployment's MQTT broker: add --mqtt mqtt://host:port`)
-    log(`${scenario.name}: ${target.embedded ? `embedded tickcast at ${target.ws} (simulator ${String(o.rate)} msgs/s, ${String(o.symbols)} symbols)` : target.ws}`)
-    const server = await serverInfo(target)
+    if (!scenario.ownTarget || !target.embedded) log(`${scenario.name}: ${target.embedded ? `embedded tickcast at ${target.ws} (simulator ${String(o.rate)} msgs/s, ${String(o.symbols)} symbols)` : target.ws}`)
+    const server = target.http ? await serverInfo(target) : null
     const procs = scenario.splittable ? (o.procs as number) : 1
     if (!scenario.splittable && (o.procs as number) > 1) log(`${scenario.name} runs in one process: --procs ignored`)
     const startedAt = new Date().toISOString()
@@ -122,6 +122,12 @@ async function scenarioCommand(scenario: Scenario, args: string[]): Promise<numb
     }
     return ac.signal.aborted ? 130 : 0
   } finally { await started.stop() }
+}
+
+/** A scenario that starts what it measures (Scenario.ownTarget): no server here, nothing to stop. */
+function ownTarget(o: Record<string, unknown>): Awaited<ReturnType<typeof startTarget>> {
+  const credential = (o.token ?? o['api-key'] ?? null) as string | null
+  return { target: { ws: '', http: '', mqtt: null, credential, authMode: o['auth-mode'] as 'header' | 'message', embedded: true, feedPort: null }, stop: async () => {} }
 }
 
 /** Credentials never reach a result file or a report. */

@@ -74,6 +74,23 @@ describe('alert and recording rules', () => {
     }
   })
 
+  it('every runbook section is a real paragraph, and every runbook_url one absolute URL base, no placeholder', () => {
+    const sections = new Map([...runbook.matchAll(/^## (\w+)\n([\s\S]*?)(?=^## |(?![\s\S]))/gm)].map((m) => [m[1], m[2].trim()]))
+    const bases = new Set<string>()
+    for (const { name, text } of alertBlocks) {
+      const body = sections.get(name) ?? ''
+      // what to check and what to do: at least two sentences, not a stub
+      expect(body.length, `${name}: runbook paragraph`).toBeGreaterThan(150)
+      expect(body.split(/\.\s/).length, `${name}: runbook paragraph`).toBeGreaterThanOrEqual(2)
+      const url = /runbook_url: "([^"]+)"/.exec(text)![1]
+      expect(url, name).toMatch(/^https:\/\/[a-z0-9.-]+\.[a-z]{2,}\/\S+\/grafana\/RUNBOOK\.md#\w+$/)
+      expect(url, name).not.toMatch(/example\.(com|org)|localhost|TODO|CHANGEME|your-|<|\{\{/i)
+      bases.add(url.slice(0, url.indexOf('#')))
+    }
+    expect([...bases], 'one runbook document').toHaveLength(1)
+    expect(sections.size, 'a section per alert, no orphans').toBe(alertBlocks.length)
+  })
+
   it('are loaded by the compose Prometheus (prometheus.yml rule_files, mounted next to it)', () => {
     expect(readFileSync(join(import.meta.dirname, 'prometheus.yml'), 'utf8')).toMatch(/rule_files:\n\s+- alerts\/tickcast-rules\.yml/)
     expect(readFileSync(join(import.meta.dirname, 'docker-compose.yml'), 'utf8')).toContain('./alerts:/etc/prometheus/alerts:ro')
@@ -99,7 +116,7 @@ describe('alerts on a real Prometheus scraping a real tickcast', () => {
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }))
     const fast = join(dir, 'rules.yml')
     writeFileSync(fast, rulesText.replace(/for: \d+m/g, 'for: 2s'))
-    const prom: Prometheus = await startPrometheus({ targets: [`127.0.0.1:${t.port}`], scrapeIntervalSec: 1, ruleFiles: [fast] })
+    const prom: Prometheus = await startPrometheus({ targets: [`127.0.0.1:${t.metricsPort}`], scrapeIntervalSec: 1, ruleFiles: [fast] })
     cleanup.push(() => prom.stop())
     await prom.waitForUp()
     const feedAlerts = async (): Promise<string[]> =>
@@ -112,7 +129,7 @@ describe('alerts on a real Prometheus scraping a real tickcast', () => {
     await until(async () => (await feedAlerts()).includes('firing'), 20_000, 'TickcastFeedDisconnected firing')
     const firing = (await prom.alerts()).find((a) => a.labels.alertname === 'TickcastFeedDisconnected' && a.state === 'firing')!
     expect(firing.labels).toMatchObject({ feed: 'up', severity: 'critical', job: 'tickcast' })
-    expect(firing.annotations.summary).toBe(`feed up on 127.0.0.1:${t.port} is not logged in`)
+    expect(firing.annotations.summary).toBe(`feed up on 127.0.0.1:${t.metricsPort} is not logged in`)
     expect(firing.annotations.runbook_url).toMatch(/RUNBOOK\.md#tickcastfeeddisconnected$/)
   }, 60_000)
 })

@@ -142,7 +142,7 @@ describe('every panel query against a real Prometheus', () => {
   it.runIf(haveProm)('returns a non-empty result for every query of every panel, variables substituted', async () => {
     w = await workload()
     const t: Tickcast = w.t
-    const target = `127.0.0.1:${t.port}`
+    const target = `127.0.0.1:${t.metricsPort}` // the metrics listener, not the client port
     prom = await startPrometheus({ targets: [target], scrapeIntervalSec: 1 })
     await prom.waitForUp()
     // rate() over $__rate_interval (4 s) needs two samples inside it: wait for three scrapes.

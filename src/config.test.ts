@@ -67,6 +67,12 @@ describe('loadConfig', () => {
     expect(problemsOf(['--feed', 'nq=itch:tcp://h:1?glimpse=g:2']).problems[0]).toMatch(/glimpse must be tcp:\/\/host:port/)
   })
 
+  it('takes at most 255 feeds (a symbol\'s owning feed is one byte)', () => {
+    const feeds = (n: number): string[] => Array.from({ length: n }, (_, k) => ['--feed', `f${k}=native:tcp://h:${k + 1}`]).flat()
+    expect(run(feeds(255)).feeds).toHaveLength(255)
+    expect(problemsOf(feeds(256)).problems).toEqual(['--feed: at most 255 feeds, got 256'])
+  })
+
   it('reports every bad value at once, naming each key', () => {
     const e = problemsOf(['--port', '70000', '--ring-capacity', '3000', '--feed', 'x=ftp://h:1', '--mqtt-url', 'http://b', '--log-level', 'loud'],
       { TICKCAST_SIM_RATE: 'fast' })

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { redactUrl } from './redact.js'
 import { feedPasswordEnv, parseFeed } from './feed-config.js'
 import type { FeedConfig } from './feed-config.js'
+import { MAX_FEEDS } from './model/shared-symbols.js'
 
 export type { FeedConfig, FeedEndpoint } from './feed-config.js'
 export { feedPasswordEnv, parseFeed } from './feed-config.js'
@@ -192,6 +193,8 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (c.wsSlowHardLimitBytes <= c.wsMaxBackpressureBytes) problems.push(`--ws-slow-hard-limit-bytes: ${c.wsSlowHardLimitBytes} must exceed --ws-max-backpressure-bytes (${c.wsMaxBackpressureBytes})`)
   const names = new Set<string>()
   for (const f of c.feeds) { if (names.has(f.name)) problems.push(`--feed: duplicate feed name "${f.name}"`); names.add(f.name) }
+  // a symbol's owning feed is one byte per symbol (SharedSymbols.owner): feeds are numbered 1..255
+  if (c.feeds.length > MAX_FEEDS) problems.push(`--feed: at most ${MAX_FEEDS} feeds, got ${c.feeds.length}`)
   c.feeds = c.feeds.map((f) => {
     const fromEnv = env[feedPasswordEnv(f.name)]
     if (fromEnv === undefined) return f
@@ -208,7 +211,6 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (c.metricsPort > 65535 && c.port <= 65535) problems.push(`--metrics-port: --port ${c.port} + 1 is not a port; give --metrics-port`)
   else if (c.metricsPort !== 0 && c.metricsPort === c.port) problems.push(`--metrics-port: ${c.metricsPort} is the client port (--port); /metrics needs a port of its own`)
   if (Boolean(c.tlsCertFile) !== Boolean(c.tlsKeyFile)) problems.push('--tls-cert-file and --tls-key-file go together')
-  if (c.tlsCertFile && c.workers > 0) problems.push('--tls-cert-file with --workers > 0 is not supported: terminate TLS at a reverse proxy (README, Security)')
   if (Boolean(c.mqttCertFile) !== Boolean(c.mqttKeyFile)) problems.push('--mqtt-cert-file and --mqtt-key-file go together')
   if (c.authJwksFile && c.authJwksUrl) problems.push('--auth-jwks-file and --auth-jwks-url: give one')
   if (c.authJwksUrl && !/^https?:\/\//.test(c.authJwksUrl)) problems.push(`--auth-jwks-url: "${c.authJwksUrl}" must be an http(s) URL`)

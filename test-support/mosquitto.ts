@@ -1,8 +1,8 @@
 // Owns a real `mosquitto` for tests: a loopback-only broker on a free port, killable and restartable on that port.
 // Must never leave a process, a port or a temp dir behind: stop() frees everything, and a process exit kills it.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -122,4 +122,10 @@ export function mosquittoAvailable(): Promise<boolean> {
     p.once('error', () => resolve(false))
     p.once('exit', () => resolve(true))
   })
+}
+
+/** mosquitto drops root for its own user: the files it reads (password file, ACL) must be that user's (DESIGN.md, known traps). */
+export function forBroker(dir: string): void {
+  chmodSync(dir, 0o755)
+  if (process.getuid?.() === 0) { try { execFileSync('chown', ['-R', 'mosquitto', dir]) } catch { /* no such user: mosquitto keeps root */ } }
 }

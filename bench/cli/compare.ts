@@ -33,7 +33,7 @@ export function formatComparison(rows: Comparison[], baseName: string): string {
   lines.push(`  ${'metric'.padEnd(w)}  ${'base'.padStart(12)}  ${'this run'.padStart(12)}  ${'ratio'.padStart(7)}  ${'noise ±'.padStart(8)}  verdict`)
   for (const r of rows) {
     const u = unitOf(r.metric)
-    const fmt = (x: number): string => `${Number.isInteger(x) ? x : x.toPrecision(5)}${u ? ' ' + u : ''}`
+    const fmt = (x: number): string => `${Math.abs(x) >= 1000 || Number.isInteger(x) ? Math.round(x).toLocaleString('en-US') : Number(x.toPrecision(4))}${u ? ' ' + u : ''}`
     lines.push(`  ${r.metric.padEnd(w)}  ${fmt(r.base).padStart(12)}  ${fmt(r.current).padStart(12)}  ${(Number.isFinite(r.ratio) ? `×${r.ratio.toFixed(2)}` : '∞').padStart(7)}  ${(r.noise === null ? 'n/a' : `${(r.noise * 100).toFixed(1)}%`).padStart(8)}  ${r.verdict}`)
   }
   if (rows.some((r) => r.noise === null)) lines.push('  (n/a: one run on each side; repeat runs with --repeat N to know the noise)')

@@ -32,7 +32,7 @@ export async function runLocal(spec: RunSpec, share: Share, onSample?: (s: Sampl
     const elapsed = (performance.now() - t0) / 1000
     const progress = meter.progress ?? Math.min(elapsed / Math.max(total, 1e-3), 1)
     if (onSample) onSample(s, progress, meter.label)
-    else spec.live.show(s, progress, elapsed, total, meter.label)
+    else spec.live.show(s, progress, elapsed, meter.expectedSec ?? total, meter.label)
   }, 1000)
   try {
     const r = await spec.scenario.run({

@@ -44,6 +44,8 @@ export class Meter {
   errors = 0
   /** 0..1 for ramps and fixed-length work; null: the CLI shows elapsed / --duration */
   progress: number | null = null
+  /** seconds the run is expected to take when it is not --warmup + --duration (ramps); null: those */
+  expectedSec: number | null = null
   /** short word shown in the live line, e.g. "ramp 400 subs" */
   label = ''
   /** latency samples (µs) of the current second; the CLI reads p50/p99 and resets it */
@@ -114,6 +116,11 @@ export interface Scenario {
   splittable: boolean
   /** true: needs the MQTT listener (embedded server starts its broker; remote needs --mqtt) */
   needsMqtt?: boolean
+  /**
+   * true: the scenario starts everything it measures itself (saturation's side-by-side systems): without --url the
+   * CLI starts no embedded server, and ctx.target is an embedded placeholder with empty URLs.
+   */
+  ownTarget?: boolean
   run(ctx: RunContext): Promise<RunResult>
 }
 

@@ -56,13 +56,13 @@ describe('bench scenarios against a real server', () => {
   })
 
   it('fanout: delivered updates, sequence check, latency; msgpack and a ramp too', async () => {
-    const json = await runScenario('fanout', ['--subs', '5', '--symbols-per-sub', '10'])
+    const json = await runScenario('fanout', ['--subs', '5', '--symbols-per-sub', '10', '--warmup', '0.5'])
     checkReports(json, ['updates', 'p50', 'p99', 'gaps', 'duplicates', 'slow_notices', 'connections'])
     expect(json.metrics.updates).toBeGreaterThan(0)
     expect(json.metrics.connections).toBe(5)
     expect(json.metrics.gaps).toBe(0)
     expect(json.metrics.duplicates).toBe(0)
-    const mp = await runScenario('fanout', ['--subs', '3', '--subscribe', 'A*', '--format', 'msgpack'])
+    const mp = await runScenario('fanout', ['--subs', '3', '--subscribe', 'A*', '--format', 'msgpack', '--warmup', '0.5'])
     expect(mp.metrics.updates).toBeGreaterThan(0)
     expect(mp.metrics.gaps).toBe(0)
     const ramp = await runScenario('fanout', ['--ramp', '2:6:2', '--step-sec', '0.6', '--symbols-per-sub', '5'])

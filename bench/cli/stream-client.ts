@@ -32,6 +32,12 @@ export interface StreamClientOptions {
   onFirstSnapshot?: (ms: number) => void
   /** called on each pong with the round trip in µs */
   onPong?: (us: number) => void
+  /**
+   * true: the data age of every update goes into the histogram; false (default): one per frame, its first update
+   * (the oldest: frames are written in order). Per update costs the generator ~4× the CPU per event (measured:
+   * 0.25 M vs 1 M events/s in one process), which at fan-out rates measures the generator, not the server.
+   */
+  everyUpdate?: boolean
 }
 
 const E_KEY = Buffer.from('{"e":"', 'latin1'), S_KEY = Buffer.from('"s":"', 'latin1')
@@ -63,6 +69,8 @@ export class StreamClient {
   private authWaiter: ((ok: boolean) => void) | null = null
   private readonly pingSent = new Map<number, number>()
   private pingId = 0
+  /** the current frame has had its latency sample (everyUpdate false) */
+  private sampled = false
 
   constructor(private readonly stats: StreamStats, private readonly meter: Meter, private readonly opts: StreamClientOptions) {
     this.ws = new LeanWsClient({ onFrame: (buf, start, end, op, nowUs) => this.onFrame(buf, start, end, op, nowUs) })
@@ -107,6 +115,7 @@ export class StreamClient {
     const st = this.stats
     st.frames++; st.bytes += end - start
     if (op === OP_TEXT && buf[start] === 123) { this.control(buf.toString('utf8', start, end), nowUs); return }
+    this.sampled = false
     if (op === OP_TEXT) this.jsonEvents(buf, start, end, nowUs)
     else if (op === OP_BINARY) this.msgpackEvents(buf.subarray(start, end), nowUs)
   }
@@ -147,7 +156,7 @@ export class StreamClient {
     const last = this.last.get(key)
     if (kind === UPDATE) {
       st.updates++; this.meter.updates++
-      if (t > 0) this.meter.record(nowUs - t)
+      if (t > 0 && !this.sampled) { this.meter.record(nowUs - t); this.sampled = this.opts.everyUpdate !== true }
       if (last !== undefined) {
         if (n <= last) { st.duplicates++; return }
         if (n > last + 1) { st.gaps++; st.missing += n - last - 1 }

@@ -60,6 +60,7 @@ async function run(ctx: RunContext): Promise<RunResult> {
       const stepSec = (o['step-sec'] as number) || Math.max(2, ctx.durationSec / steps.length)
       const stopP99 = o['stop-p99'] as number
       const ramp: RampStep[] = []
+      ctx.meter.expectedSec = stepSec * steps.length
       const base = crowd.stats.copy()
       ctx.meter.total.reset()
       const t0 = performance.now()

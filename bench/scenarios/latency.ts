@@ -15,7 +15,7 @@ async function run(ctx: RunContext): Promise<RunResult> {
   const ping = hist()
   let measuring = false
   const format = o.format === 'msgpack' ? 'msgpack' : 'json'
-  const crowd = new Crowd(ctx.target, ctx.meter, { format, snapshot: true, onPong: (us) => { if (measuring) ping.recordValue(Math.max(1, Math.round(us))) } })
+  const crowd = new Crowd(ctx.target, ctx.meter, { format, snapshot: true, everyUpdate: true, onPong: (us) => { if (measuring) ping.recordValue(Math.max(1, Math.round(us))) } })
   const r = emptyResult()
   const remote = !ctx.target.embedded
   r.notes = [

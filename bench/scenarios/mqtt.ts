@@ -1,7 +1,6 @@
 // Owns the `mqtt` scenario: N MQTT.js subscribers on per-symbol topics or wildcards; messages/s, data age, retained check.
 // Must never leave a client connected: every client is ended in finally, forced after a short grace.
 import * as hdr from 'hdr-histogram-js'
-import mqtt from 'mqtt'
 import type { MqttClient } from 'mqtt'
 import { unpack } from 'msgpackr'
 import { fetchSymbols, globalIndex, pickSymbols, reasonOf } from '../cli/crowd.js'
@@ -19,6 +18,8 @@ function exchangeTime(payload: Buffer): number {
 
 async function run(ctx: RunContext): Promise<RunResult> {
   const o = ctx.options
+  // loaded here, not at start-up: `tickcast-bench --help` and the other scenarios do not pay for MQTT.js
+  const { default: mqtt } = await import('mqtt')
   const url = ctx.target.mqtt
   if (!url) throw new Error('no MQTT broker: give --mqtt mqtt://host:port')
   const prefix = String(o.prefix)

@@ -1,6 +1,6 @@
 // Owns the `snapshot` scenario: HTTP load on /v1/snapshot/{SYMBOL} and /v1/symbols through autocannon.
 // Must never count a refused request as served: statuses are counted by code, requests counts 2xx only.
-import autocannon from 'autocannon'
+import type autocannonFn from 'autocannon'
 import * as hdr from 'hdr-histogram-js'
 import { fetchSymbols } from '../cli/crowd.js'
 import { emptyResult, shareOf } from '../cli/scenario.js'
@@ -9,7 +9,7 @@ import type { Meter, RunContext, RunResult, Scenario } from '../cli/scenario.js'
 interface Tally { ok: number; bytes: number; statuses: Record<string, number>; errors: number }
 
 /** One autocannon run of `sec` seconds; every response goes into the meter (µs) and the tally. */
-function blast(url: string, ctx: RunContext, paths: string[], sec: number, tally: Tally | null, meter: Meter | null): Promise<number> {
+function blast(autocannon: typeof autocannonFn, url: string, ctx: RunContext, paths: string[], sec: number, tally: Tally | null, meter: Meter | null): Promise<number> {
   const o = ctx.options
   const inst = autocannon({
     url, connections: Math.max(1, shareOf(o.connections as number, ctx.share)), pipelining: o.pipelining as number, duration: sec, timeout: 10,
@@ -29,6 +29,7 @@ function blast(url: string, ctx: RunContext, paths: string[], sec: number, tally
 
 async function run(ctx: RunContext): Promise<RunResult> {
   const o = ctx.options
+  const { default: autocannon } = await import('autocannon') // loaded when used: start-up and --help stay fast
   const names = (await fetchSymbols(ctx.target)).slice(0, Math.max(1, o['symbol-count'] as number))
   const mix = o.paths as string
   if (!['snapshot', 'symbols', 'both'].includes(mix)) throw new Error(`--paths: snapshot, symbols or both, got "${mix}"`)
@@ -37,11 +38,11 @@ async function run(ctx: RunContext): Promise<RunResult> {
   const every = Math.max(1, o['symbols-every'] as number)
   const paths = mix === 'symbols' ? ['/v1/symbols'] : mix === 'snapshot' ? snaps : snaps.flatMap((p, i) => ((i + 1) % every === 0 ? [p, '/v1/symbols'] : [p]))
   if (mix === 'both' && !paths.includes('/v1/symbols')) paths.push('/v1/symbols')
-  if (ctx.warmupSec > 0) await blast(ctx.target.http, ctx, paths, ctx.warmupSec, null, ctx.meter)
+  if (ctx.warmupSec > 0) await blast(autocannon, ctx.target.http, ctx, paths, ctx.warmupSec, null, ctx.meter)
   ctx.meter.total.reset()
   const tally: Tally = { ok: 0, bytes: 0, statuses: {}, errors: 0 }
   const r = emptyResult()
-  r.elapsedSec = await blast(ctx.target.http, ctx, paths, ctx.durationSec, tally, ctx.meter)
+  r.elapsedSec = await blast(autocannon, ctx.target.http, ctx, paths, ctx.durationSec, tally, ctx.meter)
   r.rates.requests = tally.ok
   r.rates.bytes = tally.bytes
   r.counts.errors = tally.errors

@@ -78,7 +78,8 @@ describe('GLIMPSE recovery of a native feed (the simulator\'s snapshot endpoint)
     expect(stats.snapshotFailures).toBe(0)
     expect(stats.decodeErrors.every((n) => n === 0)).toBe(true)
 
-    // tickcast's last values equal the reference's, symbol by symbol
+    // tickcast's last values equal the reference's, symbol by symbol (the reference itself read every message)
+    expect(refStats.gaps).toBe(0)
     expect(ref.quotes.size).toBe(30)
     for (const [name, q] of ref.quotes) {
       const id = t.symbols.idOf(name)

@@ -1,4 +1,4 @@
-// Owns the Fan-out dashboard: ring headroom, WebSocket egress, slow consumers, backpressure, closes, control errors.
+// Owns the Fan-out dashboard: ring headroom, WebSocket egress, slow consumers, backpressure, closes, control errors, auth.
 // Must never use a metric outside src/metrics/catalogue.ts; every query filters on `$instance`.
 import type { Dashboard } from '@grafana/schema'
 import { dashboard, INST, instanceVar, OK_ONLY, q, quantile, rateBy, stat, timeseries, ZERO_IS_GOOD } from './kit.js'
@@ -77,6 +77,22 @@ export function fanoutDashboard(): Dashboard {
         queries: [
           q(rateBy('tickcast_ws_control_messages_total', ''), 'received'),
           q(rateBy('tickcast_ws_control_errors_total', 'code'), 'error {{code}}'),
+        ], thresholds: OK_ONLY }),
+
+      // Auth and admission (README, Security): who was refused, and why
+      stat({ title: 'Auth failures', unit: 'none', decimals: 0, description: 'Credentials refused (WebSocket and REST) over the dashboard range: missing, malformed, invalid, expired, unknown or revoked keys, the op:auth deadline, the per-address failure budget.',
+        queries: [q(`sum(increase(tickcast_auth_failures_total{${INST}}[$__range]))`, 'failures')], thresholds: [['green', null], ['yellow', 1], ['red', 100]] }),
+      stat({ title: 'Entitlement denials', unit: 'none', decimals: 0, description: 'Symbols refused (subscribe, REST) or taken away by a reload as not entitled, over the dashboard range.',
+        queries: [q(`sum(increase(tickcast_auth_entitlement_denials_total{${INST}}[$__range]))`, 'denials')], thresholds: [['green', null], ['yellow', 1]] }),
+      stat({ title: 'Refused pipelining', unit: 'none', decimals: 0, description: 'Pipelined HTTP requests over the per-address per-turn bound (each closed its connection), over the dashboard range.',
+        queries: [q(`sum(increase(tickcast_http_pipelining_refused_total{${INST}}[$__range]))`, 'refused')], thresholds: [['green', null], ['yellow', 1]] }),
+      timeseries({ title: 'Auth failures by reason', unit: 'ops', stack: true, description: 'Credentials refused per second, by reason. rate_limited: an address over its failure budget (burst 10, then 2/s) is refused without verification — a guessing attack shows here.',
+        queries: [q(rateBy('tickcast_auth_failures_total', 'reason'), '{{reason}}')], thresholds: OK_ONLY }),
+      timeseries({ title: 'Denials and admission refusals', unit: 'ops', description: 'Per second: entitlement denials, WebSocket upgrades refused by reason (capacity, ip_limit, ip_rate, origin, ...), and pipelined HTTP requests refused.',
+        queries: [
+          q(rateBy('tickcast_auth_entitlement_denials_total', ''), 'entitlement denials'),
+          q(rateBy('tickcast_ws_upgrades_rejected_total', 'reason'), 'upgrade refused {{reason}}'),
+          q(rateBy('tickcast_http_pipelining_refused_total', ''), 'pipelining refused'),
         ], thresholds: OK_ONLY }),
     ])
 }

@@ -1,7 +1,7 @@
 // MQTT security with a real mosquitto: broker-side ACLs (a user allowed md/v1/quotes/AAPL cannot read MSFT) and tickcast
 // publishing over TLS to a listener with require_certificate, certificates made by openssl in the test.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connectAsync } from 'mqtt'
 import type { MqttClient } from 'mqtt'
@@ -10,7 +10,7 @@ import { tempDir } from '../../test-support/auth.js'
 import { makeCerts } from '../../test-support/certs.js'
 import { simulator, stopAll, tickcast } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
-import { mosquittoAvailable, startMosquitto } from '../../test-support/mosquitto.js'
+import { forBroker, mosquittoAvailable, startMosquitto } from '../../test-support/mosquitto.js'
 import { freePort } from '../../test-support/processes.js'
 import { sleep, waitFor } from '../../test-support/wait-for.js'
 
@@ -18,12 +18,6 @@ const running: Stoppable[] = []
 afterEach(() => stopAll(running))
 const haveMosquitto = await mosquittoAvailable()
 if (!haveMosquitto && process.env.CI) throw new Error('mosquitto is required in CI')
-
-/** mosquitto drops root for its own user: the files it reads must be that user's (DESIGN.md, known traps). */
-function forBroker(dir: string): void {
-  chmodSync(dir, 0o755)
-  if (process.getuid?.() === 0) { try { execFileSync('chown', ['-R', 'mosquitto', dir]) } catch { /* no such user: mosquitto keeps root */ } }
-}
 
 async function topicsSeen(c: MqttClient, filter: string, ms: number): Promise<Set<string>> {
   const seen = new Set<string>()

@@ -10,6 +10,9 @@ import { makeCerts } from '../../test-support/certs.js'
 import { WITH_PAGE, simulator, stopAll, tickcast } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
 import { waitFor } from '../../test-support/wait-for.js'
+import { loadConfig } from '../config.js'
+import type * as ServerModule from '../server.js'
+import { createLogger } from '../log.js'
 
 const running: Stoppable[] = []
 afterEach(() => stopAll(running))
@@ -76,5 +79,38 @@ describe('TLS', () => {
     await page.waitForFunction(() => document.querySelectorAll('#rows tr:not(.wait)').length === 3, undefined, { timeout: 8000 })
     const rows = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLTableRowElement>('#rows tr')).map((tr) => tr.dataset.symbol))
     expect(rows.sort()).toEqual(['AAPL', 'MSFT', 'NVDA'])
+  }, 60_000)
+
+  it('serves wss:// and https:// with --workers 2: each worker thread runs its own SSLApp on the handed-over sockets', async () => {
+    const dir = tempDir(), certs = makeCerts(dir), keysFile = join(dir, 'keys.json')
+    writeJson(keysFile, { keys: [{ sha256: sha256(KEY), principal: 'page', symbols: ['AAPL', 'MSFT'] }] })
+    const sim = await simulator(running, 500)
+    // worker threads load JavaScript only: the server from dist/ (built by the global setup), as fanout-workers.test.ts
+    const DIST_SERVER = '../../dist/src/server.js'
+    const { startTickcast } = await import(DIST_SERVER) as typeof ServerModule
+    const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--feed', `sim=native:tcp://127.0.0.1:${sim.port}`,
+      '--workers', '2', '--ring-capacity', '65536', '--tls-cert-file', certs.serverCert, '--tls-key-file', certs.serverKey,
+      '--tls-passphrase-file', certs.passphraseFile, '--auth-api-keys-file', keysFile], {})
+    if (cli.kind !== 'run') throw new Error('bad test config')
+    const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false })
+    running.push(t)
+    const { readFileSync } = await import('node:fs')
+    const ca = readFileSync(certs.ca, 'utf8')
+    await waitFor(() => t.symbols.size >= 30, 5000, 'symbols')
+    // several connections: the main thread hands them to both workers in turn, each completes the handshake itself
+    const clients = [0, 1, 2, 3].map(() => connect(t.url, KEY, { ca }))
+    for (const c of clients) {
+      await opened(c)
+      c.send({ op: 'subscribe', symbols: ['AAPL', 'NVDA'], id: 's' })
+    }
+    for (const c of clients) {
+      await waitFor(() => c.events.some((e) => e.s === 'AAPL'), 8000, 'AAPL over wss from a worker')
+      expect(c.control.some((m) => m.code === 'NOT_ENTITLED' && m.symbol === 'NVDA')).toBe(true)
+      c.ws.close()
+    }
+    const listed = await httpsGet(`https://127.0.0.1:${t.port}/v1/symbols`, ca, { authorization: `Bearer ${KEY}` })
+    expect([listed.status, (JSON.parse(listed.body) as string[]).sort()]).toEqual([200, ['AAPL', 'MSFT']])
+    expect(await handshake(t.port, '-tls1_1', certs.ca)).toBe(false)
+    expect(await handshake(t.port, '-tls1_2', certs.ca)).toBe(true)
   }, 60_000)
 })

@@ -156,7 +156,7 @@ describe('QoS 1 trades (--mqtt-trades-qos 1)', () => {
     const b = await broker('max_inflight_messages 5'), rig = new Rig(), id = rig.add('QOS')
     const pub = await publisher(b, rig, { tradesQos: 1 })
     const sub = await subscribe(b, 'md/v1/trades/QOS', 1)
-    const outgoing = (): number => Object.keys((pub as unknown as { client: { outgoing: object } }).client.outgoing).length
+    const outgoing = (): number => Object.keys((pub.connection as unknown as { client: { outgoing: object } }).client.outgoing).length
     // one burst in one turn: no PUBACK can arrive in between
     for (let k = 0; k < 200; k++) rig.trade(id, 1000 + k)
     rig.pub?.flush()

@@ -201,7 +201,7 @@ describe('node status', () => {
     const sub = await subscribe('md/v1/status/node-1')
     await waitFor('online', () => sub.msgs.length === 1)
     const t0 = Date.now()
-    ;(pub as unknown as { client: MqttClient }).client.stream.destroy() // no DISCONNECT: the broker fires the LWT
+    ;(pub.connection as unknown as { client: MqttClient }).client.stream.destroy() // no DISCONNECT: the broker fires the LWT
     await waitFor('LWT offline', () => sub.msgs.some((m) => m.payload.toString() === 'offline'), 3000)
     expect(Date.now() - t0).toBeLessThan(1500) // within 1.5 × keepalive
     await waitFor('online again', () => sub.msgs.length >= 3 && sub.msgs[sub.msgs.length - 1].payload.toString() === 'online')

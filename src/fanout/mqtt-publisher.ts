@@ -1,8 +1,7 @@
-// Owns the MQTT side of the fan-out: per-symbol retained quotes (conflated per batch), stale/fresh state and trading
-// status, live trades (QoS 0 or 1, optionally retained), node status.
+// Owns what the fan-out publishes to MQTT: per-symbol retained quotes (conflated per batch), stale/fresh state and
+// trading status, live trades (QoS 0 or 1, optionally retained); the session itself is mqtt-connection.ts.
 // Must never queue while disconnected or backed up: stale quotes are never replayed, the LVC is republished instead.
-import { connect } from 'mqtt'
-import type { IClientOptions, IClientPublishOptions, IConnackPacket, MqttClient } from 'mqtt'
+import type { IClientPublishOptions, IConnackPacket } from 'mqtt'
 import type { Logger } from 'pino'
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import { JSON_EVENT_MAX_BYTES } from '../codec/json-codec.js'
@@ -15,7 +14,9 @@ import { KIND_QUOTE, KIND_TRADE } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 import { InflightWindow } from './mqtt-inflight.js'
 import { PublishOptions } from './mqtt-publish-options.js'
-import { MqttStats, redactUrl } from './mqtt-stats.js'
+import { MqttConnection } from './mqtt-connection.js'
+import type { SocketSide } from './mqtt-connection.js'
+import { MqttStats } from './mqtt-stats.js'
 import type { MqttPublisherOptions } from './mqtt-stats.js'
 import { DEFAULT_TOPIC_PREFIX, isValidNodeId, isValidTopicPrefix, statusTopicFor, TopicCache } from './mqtt-topics.js'
 
@@ -26,16 +27,6 @@ const SLAB_BYTES = 64 * 1024
  */
 const DIRTY_QUOTE = 1, DIRTY_STATE = 2, DIRTY_TRADING = 4, DIRTY_TRADE = 8
 const DRAIN_POLL_MS = 2
-const ONLINE = Buffer.from('online')
-const OFFLINE = Buffer.from('offline')
-
-/** The parts of the socket the publisher reads; mqtt.js types its stream as a union of Duplex flavours. */
-interface SocketSide {
-  readonly writableLength: number
-  readonly writableNeedDrain: boolean
-  once(event: 'drain', fn: () => void): unknown
-  removeListener(event: 'drain', fn: () => void): unknown
-}
 
 export class MqttPublisher {
   readonly stats = new MqttStats()
@@ -50,18 +41,8 @@ export class MqttPublisher {
   private readonly window = new InflightWindow()
   private readonly tradesQos: 0 | 1
   private readonly retainLastTrade: boolean
-  private readonly statusOpts: IClientPublishOptions = { qos: 1, retain: true }
-  private readonly clientOpts: IClientOptions
-  private readonly url: string
-  private readonly connectTimeoutMs: number
-  private readonly stopTimeoutMs: number
-  private client: MqttClient | null = null
-  private sock: SocketSide | null = null
-  private live = false
-  private everConnected = false
-  private stopping = false
-  private outageLogged = false
-  private lastError = ''
+  /** the broker session: `live` and the socket's backlog gate every write */
+  readonly connection: MqttConnection
   // Dirty retained values: DIRTY_* bits per symbol id plus the list of flagged ids (each id at most once).
   private readonly dirty: Uint8Array
   /** 1 once this run published the symbol's state: a retained stale marker an earlier run left must not linger */
@@ -78,13 +59,10 @@ export class MqttPublisher {
   private slabOff = 0
   private drainWaitOn: SocketSide | null = null
   private drainTimer: NodeJS.Timeout | null = null
-  private startPromise: Promise<void> | null = null
-  private stopPromise: Promise<void> | null = null
-  private settleStart: ((err: Error | null) => void) | null = null
   /** receive time (performance.now ms) of the first event offered since the last flush; NaN when none */
   private batchOldestRecvMs = Number.NaN
 
-  constructor(opts: MqttPublisherOptions, private readonly symbols: SymbolTable, private readonly lvc: LastValueCache, private readonly log: Logger) {
+  constructor(opts: MqttPublisherOptions, private readonly symbols: SymbolTable, private readonly lvc: LastValueCache, log: Logger) {
     const prefix = opts.topicPrefix ?? DEFAULT_TOPIC_PREFIX
     if (!isValidTopicPrefix(prefix)) throw bootError('MQTT_CONFIG', `invalid MQTT topic prefix ${JSON.stringify(prefix)}`)
     if (!isValidNodeId(opts.nodeId)) throw bootError('MQTT_CONFIG', `invalid MQTT node id ${JSON.stringify(opts.nodeId)}`)
@@ -101,52 +79,13 @@ export class MqttPublisher {
     this.tradesQos = opts.tradesQos ?? 0
     this.retainLastTrade = opts.retainLastTrade ?? false
     this.opts = new PublishOptions({ format: this.format, v5, quoteExpirySec: opts.quoteExpirySec ?? 60, tradesQos: this.tradesQos, retainLastTrade: this.retainLastTrade })
-    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000
-    this.stopTimeoutMs = opts.stopTimeoutMs ?? 2000
-    this.url = opts.url
-    this.clientOpts = {
-      protocolVersion: v5 ? 5 : 4,
-      clientId: opts.clientId ?? `tickcast-${opts.nodeId}`,
-      username: opts.username,
-      password: opts.password,
-      clean: true,
-      keepalive: opts.keepaliveSec ?? 15,
-      reconnectPeriod: opts.reconnectPeriodMs ?? 500,
-      connectTimeout: this.connectTimeoutMs,
-      // Critical: the default (true) queued 10,000 stale quotes during an outage and replayed them.
-      queueQoSZero: false,
-      will: { topic: this.statusTopic, payload: OFFLINE, qos: 1, retain: true },
-      ...opts.tls, // mqtts:// / wss://: CA, client certificate and key, server name (src/auth/from-config.ts)
-    }
+    this.connection = new MqttConnection(opts, this.statusTopic, this.stats, log, { up: this.onUp, down: this.onDown })
     this.stats.readBacklogBytes = this.readBacklogBytes
     this.stats.readInflight = this.readInflight
   }
 
   /** Connects; resolves on the first CONNACK, rejects (and gives up) after connectTimeoutMs. */
-  start(): Promise<void> {
-    if (this.startPromise !== null) return this.startPromise
-    if (this.stopping) return Promise.reject(bootError('MQTT_STOPPED', 'MQTT publisher already stopped'))
-    this.startPromise = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // A publisher that never connected is dead: stop retrying so nothing lingers after a failed boot.
-        this.stopping = true
-        this.client?.end(true)
-        this.settleStart?.(bootError('MQTT_CONNECT', `no CONNACK from ${redactUrl(this.url)} within ${this.connectTimeoutMs} ms${this.lastError === '' ? '' : ` (last error: ${this.lastError})`}`))
-      }, this.connectTimeoutMs)
-      this.settleStart = (err) => {
-        this.settleStart = null
-        clearTimeout(timer)
-        if (err === null) resolve()
-        else reject(err)
-      }
-    })
-    const c = connect(this.url, this.clientOpts)
-    this.client = c
-    c.on('connect', this.onConnect)
-    c.on('close', this.onClose)
-    c.on('error', this.onError)
-    return this.startPromise
-  }
+  start(): Promise<void> { return this.connection.start() }
 
   /**
    * One ring slot, after the LVC applied it. Quotes only mark the symbol dirty (flush() publishes the
@@ -160,15 +99,15 @@ export class MqttPublisher {
     if (r.kind[i] === KIND_QUOTE) {
       if ((this.dirty[id] & DIRTY_QUOTE) === 0) this.markDirty(id, DIRTY_QUOTE)
       else if (this.backedUp) this.stats.conflated++ // the pending one is now stale and will never be sent
-      if (!this.live) this.stats.skippedDisconnected++ // republished from the LVC on connect
+      if (!this.connection.live) this.stats.skippedDisconnected++ // republished from the LVC on connect
       return
     }
     // Per-symbol trading status goes live on the trades topic too: it is the symbol's live event stream, and
     // `e` ("t" | "st") tells them apart; never retained there. Its retained copy is the trading topic (from the LVC).
     const trade = r.kind[i] === KIND_TRADE
     if (!trade) this.markDirty(id, DIRTY_TRADING)
-    if (!this.live) { this.stats.skippedDisconnected++; return }
-    const sock = this.sock as SocketSide
+    if (!this.connection.live) { this.stats.skippedDisconnected++; return }
+    const sock = this.connection.sock as SocketSide
     if (sock.writableLength > this.maxBufferedBytes || (this.tradesQos === 1 && !this.window.tryAcquire())) {
       this.stats.tradesDropped++
       // the retained last trade must not stay behind: the LVC's latest goes out once the socket or window frees up
@@ -189,50 +128,29 @@ export class MqttPublisher {
 
   /** End of a dispatcher batch: at most one quote and one state publish per dirty symbol, latest values from the LVC. */
   flush(): void {
-    if (this.dirtyCount > 0 && this.live) this.flushRetained()
+    const live = this.connection.live
+    if (this.dirtyCount > 0 && live) this.flushRetained()
     // One clock read per batch: quotes left dirty by a backed-up socket go out later and are not observed.
-    if (this.live && this.batchOldestRecvMs === this.batchOldestRecvMs) this.stats.ageAtPublishSec.observe((performance.now() - this.batchOldestRecvMs) / 1000)
+    if (live && this.batchOldestRecvMs === this.batchOldestRecvMs) this.stats.ageAtPublishSec.observe((performance.now() - this.batchOldestRecvMs) / 1000)
     this.batchOldestRecvMs = Number.NaN
   }
 
   /** Idempotent: publishes `offline` (retained) if connected, then disconnects; resolves by stopTimeoutMs. */
   stop(): Promise<void> {
-    if (this.stopPromise !== null) return this.stopPromise
-    this.stopping = true
     this.clearDrainWait()
-    this.settleStart?.(bootError('MQTT_STOPPED', 'MQTT publisher stopped before it connected'))
-    const c = this.client, wasLive = this.live && c !== null && c.connected
-    this.live = false
-    this.stats.connected = 0
-    this.stopPromise = new Promise<void>((resolve) => {
-      if (c === null) { resolve(); return }
-      let done = false
-      const finish = (): void => { if (!done) { done = true; clearTimeout(timer); resolve() } }
-      const timer = setTimeout(() => { c.end(true); finish() }, this.stopTimeoutMs)
-      // A clean DISCONNECT suppresses the will, so say `offline` ourselves first (QoS 1: wait for PUBACK).
-      if (wasLive) c.publish(this.statusTopic, OFFLINE, this.statusOpts, () => { c.end(false, finish) })
-      else c.end(true, finish)
-    })
-    return this.stopPromise
+    return this.connection.stop()
   }
 
-  private readonly readBacklogBytes = (): number => (this.live && this.sock !== null ? this.sock.writableLength : 0)
+  private readonly readBacklogBytes = (): number => {
+    const c = this.connection
+    return c.live && c.sock !== null ? c.sock.writableLength : 0
+  }
   private readonly readInflight = (): number => this.window.count
 
-  private readonly onConnect = (connack: IConnackPacket): void => {
-    const c = this.client
-    if (this.stopping || c === null) return
-    const first = !this.everConnected
-    this.everConnected = true
-    if (!first) this.stats.reconnects++
+  /** A (re)connect: the session is live and the node status says online. */
+  private readonly onUp = (_first: boolean, connack: IConnackPacket): void => {
     this.clearDrainWait()
-    this.sock = c.stream as unknown as SocketSide
-    this.live = true
-    this.stats.connected = 1
-    this.outageLogged = false
     this.window.setReceiveMaximum(connack.properties?.receiveMaximum)
-    this.log.info({ url: redactUrl(this.url), clientId: this.clientOpts.clientId, reconnects: this.stats.reconnects }, first ? 'mqtt connected' : 'mqtt reconnected')
-    c.publish(this.statusTopic, ONLINE, this.statusOpts)
     // Converge every retained quote and state to the LVC (the broker may have lost them, or we skipped updates).
     const n = Math.min(this.symbols.size, this.dirty.length)
     for (let id = 0; id < n; id++) {
@@ -243,28 +161,17 @@ export class MqttPublisher {
       this.markDirty(id, bits)
     }
     this.flushRetained()
-    this.settleStart?.(null)
   }
 
-  private readonly onClose = (): void => {
-    const wasLive = this.live
-    this.live = false
+  private readonly onDown = (): void => {
     this.backedUp = false // nothing is waiting on this socket any more; the next connect republishes
-    this.stats.connected = 0
     this.clearDrainWait()
-    if (wasLive && !this.stopping) this.log.warn({ url: redactUrl(this.url) }, 'mqtt disconnected; dropping updates until reconnected')
-  }
-
-  private readonly onError = (err: Error): void => {
-    this.lastError = err.message
-    // Reconnect attempts fail every reconnectPeriod: one line per outage, not one per attempt.
-    if (!this.outageLogged && !this.stopping) { this.outageLogged = true; this.log.warn({ err: err.message, url: redactUrl(this.url) }, 'mqtt error') }
   }
 
   private readonly onDrain = (): void => {
     this.drainWaitOn = null
     this.drainTimer = null
-    if (this.live && this.dirtyCount > 0) this.flushRetained()
+    if (this.connection.live && this.dirtyCount > 0) this.flushRetained()
   }
 
   private markDirty(id: number, bits: number): void {
@@ -273,7 +180,7 @@ export class MqttPublisher {
   }
 
   private flushRetained(): void {
-    const n = this.dirtyCount, ids = this.dirtyIds, sock = this.sock as SocketSide, max = this.maxBufferedBytes
+    const n = this.dirtyCount, ids = this.dirtyIds, sock = this.connection.sock as SocketSide, max = this.maxBufferedBytes
     let k = 0
     for (; k < n; k++) {
       if (sock.writableLength > max) break
@@ -321,7 +228,7 @@ export class MqttPublisher {
   /** `acked`: a QoS 1 publish that holds a slot of the window until mqtt.js reports it done (PUBACK or given up). */
   private send(topic: string, off: number, end: number, opts: IClientPublishOptions, acked: boolean): void {
     this.slabOff = end
-    ;(this.client as MqttClient).publish(topic, this.slab.subarray(off, end), opts, acked ? this.window.release : undefined)
+    this.connection.publish(topic, this.slab.subarray(off, end), opts, acked ? this.window.release : undefined)
     this.stats.publishes++
     this.stats.bytes += end - off
   }

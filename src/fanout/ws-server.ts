@@ -29,9 +29,10 @@ import { ControlPacer } from './ws/control-pacer.js'
 import type { ConnectionHost, ConnectionLimits, HostedConnection } from './ws/connection-host.js'
 import { Hub } from './ws/hub.js'
 import { SnapshotFrames } from './ws/snapshot-frames.js'
+import { ThrottleGroups } from './ws/throttle-groups.js'
 import type { RingReplay } from '../resume/ring-replay.js'
 import { upgradeFormat } from './ws/upgrade.js'
-import { THROTTLE_TICK_MS } from './ws/writer.js'
+import { THROTTLE_TICK_MS, snapshotFrameBytes } from './ws/writer.js'
 import type { WsStats } from './ws-stats.js'
 
 export { THROTTLE_TICK_MS } from './ws/writer.js'
@@ -90,8 +91,13 @@ export class WsServer implements FrameSink {
     const authn = new Authenticator({ ...NO_AUTH, ...opts.auth }, stats, { info: (o, m) => log.info(o, m), error: (o, m) => log.warn(o, m) })
     this.auth = new WsAuth(authn, new AuditLog(log))
     this.hub = new Hub(this.app, symbols, registryLimits, stats)
+    const frames = new SnapshotFrames(lvc, symbols), hub = this.hub
+    const groups = new ThrottleGroups({
+      app: this.app, frames, symbols, stats, maxFrameBytes: snapshotFrameBytes(limits),
+      watch: (h, id) => hub.watch(h, id), unwatch: (h, id) => hub.unwatch(h, id), throttling: (g, on) => this.throttling(g, on),
+    })
     this.host = {
-      hub: this.hub, lvc, symbols, stats, log, limits, frames: new SnapshotFrames(lvc, symbols), auth: this.auth,
+      hub: this.hub, lvc, symbols, stats, log, limits, frames, auth: this.auth, groups,
       req: new ControlRequest(), result: new RequestResult(), replay: null, pacer: new ControlPacer(),
       closeLater: (c) => this.closeLater(c),
       throttling: (c, on) => this.throttling(c, on),

@@ -49,4 +49,22 @@ describe('RetryWarnings', () => {
     expect(lines).toHaveLength(2)
     expect(Number(lines[1].attempts)).toBeGreaterThan(Number(lines[0].attempts))
   })
+
+  it('keeps the last failure while the next attempt is connecting (a warning then still says why)', async () => {
+    const port = await closedPort()
+    const sink = { beginBatch: () => undefined, onMessage: () => undefined, endBatch: () => undefined } as never
+    const client = new SoupClient({ name: 'x', host: '127.0.0.1', port, username: '', password: '', session: '', startSeq: 1, backoffMinMs: 60_000, backoffMaxMs: 60_000 },
+      sink, new FeedStats('x'))
+    clients.push(client)
+    client.start()
+    await waitFor(() => client.retryState.attempts === 1, 5000, 'a failed attempt')
+    expect(client.retryState.lastFailure).toContain('ECONNREFUSED')
+    // the backoff timer firing (fired by hand, its 60 s timer cancelled): a new attempt is in progress, not failed yet
+    const inside = client as unknown as { connect(): void; backoffTimer: NodeJS.Timeout | null }
+    clearTimeout(inside.backoffTimer ?? undefined)
+    inside.connect()
+    expect(client.retryState.lastFailure).toContain('ECONNREFUSED')
+    await waitFor(() => client.retryState.attempts === 2, 5000, 'the second failure')
+    expect(client.retryState.lastFailure).toContain('ECONNREFUSED')
+  })
 })

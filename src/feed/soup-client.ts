@@ -59,6 +59,11 @@ export class SoupClient {
   private attempts = 0
   /** why the last connection attempt or connection ended, and the backoff chosen after it (read by RetryWarnings) */
   private lastFailure = ''
+  /**
+   * The socket error of the attempt in progress. Kept apart from lastFailure, which must keep the previous attempt's
+   * reason while this one runs: RetryWarnings may read it then (under load the window is wide: the warning said '').
+   */
+  private attemptError = ''
   private lastBackoffMs = 0
   private everConnected = false
   private lastSentMs = 0
@@ -131,7 +136,7 @@ export class SoupClient {
     if (this.state === ST_STOPPED) return
     if (this.everConnected) this.stats.reconnects++
     this.everConnected = true
-    this.lastFailure = ''
+    this.attemptError = ''
     this.state = ST_CONNECTING
     this.connectStartMs = performance.now()
     this.framer.reset()
@@ -139,7 +144,7 @@ export class SoupClient {
     this.socket = sock
     // Per-connection closures (rare); the per-chunk path uses the bound onRead.
     sock.on('connect', () => this.onConnect(sock))
-    sock.on('error', (e) => { this.lastFailure = e.message /* 'close' follows and drives reconnect */ })
+    sock.on('error', (e) => { this.attemptError = e.message /* 'close' follows and drives reconnect */ })
     sock.on('close', () => this.lost(sock, 'closed'))
   }
 
@@ -256,7 +261,8 @@ export class SoupClient {
     this.stats.connected = 0; this.stats.loggedIn = 0
     if (this.state === ST_STOPPED) return
     if (wasConnected) this.emit(SESSION_DISCONNECTED, this.nextSeq, 0, reason)
-    else if (reason !== 'closed' || this.lastFailure === '') this.lastFailure = reason
+    // a plain close says least: the socket's error, when there was one, says why
+    this.lastFailure = reason !== 'closed' || this.attemptError === '' ? reason : this.attemptError
     this.state = ST_BACKOFF
     if (!reason.startsWith('bad frame')) this.garbage = this.stats.badFrameStreak = 0
     // Capped exponential backoff with full jitter: spreads a herd of feed lines after a venue restart. A login resets

@@ -10,7 +10,7 @@ function byteLength(body: uWS.RecognizedString | undefined): number {
 }
 
 /**
- * A view of `res` whose end(body) writes Content-Length itself and ends without the body. uWS's own
+ * A view of `res` whose end(body) (and tryEnd(body, total)) writes Content-Length itself and ends without the body. uWS's own
  * endWithoutBody(length) aborts the process in uws-pack 20.0.8 (measured), while a Content-Length header followed by
  * endWithoutBody() is sent as written. Every other method (writeStatus, writeHeader, cork, onAborted…) is the real
  * one, and methods that return the response return this view, so chained calls still end here. HEAD is rare: the
@@ -23,6 +23,12 @@ export function headOnly(res: uWS.HttpResponse): uWS.HttpResponse {
         return (body?: uWS.RecognizedString): uWS.HttpResponse => {
           target.writeHeader('Content-Length', String(byteLength(body))).endWithoutBody()
           return view
+        }
+      }
+      if (prop === 'tryEnd') { // send-body.ts streams with tryEnd: the same, whole at once
+        return (_body: uWS.RecognizedString, totalSize: number): [boolean, boolean] => {
+          target.writeHeader('Content-Length', String(totalSize)).endWithoutBody()
+          return [true, true]
         }
       }
       const v: unknown = Reflect.get(target, prop)

@@ -9,6 +9,7 @@ import type { HttpStats } from '../metrics/http-stats.js'
 import { closeListening, listenApp } from './app-host.js'
 import { forMethod, getAndHead } from './head-requests.js'
 import { guardedRoutes, PipelineGuard } from './pipeline-guard.js'
+import { sendBody } from './send-body.js'
 import type { MetricsBody } from './routes.js'
 import { secureHeaders } from './security-headers.js'
 
@@ -19,11 +20,13 @@ export class MetricsListener {
   /** `scrape` is the (cached) exposition; `http` counts requests under route `metrics` / `other`. */
   constructor(scrape: () => Promise<MetricsBody>, http: HttpStats) {
     const app = guardedRoutes(this.app, new PipelineGuard(http))
+    let lastText = '', lastBytes = Buffer.alloc(0) // the cached exposition, as bytes once per exposition
+    const bytes = (b: string | Uint8Array): Uint8Array => typeof b !== 'string' ? b : b === lastText ? lastBytes : (lastBytes = Buffer.from(lastText = b))
     getAndHead(app, '/metrics', (res) => {
       const state = { aborted: false }
       res.onAborted(() => { state.aborted = true }) // before the await: uWS requires it for deferred responses
       scrape().then(
-        (m) => { http.count('metrics', 200); if (!state.aborted) res.cork(() => { secureHeaders(res).writeHeader('Content-Type', m.contentType).end(m.body) }) },
+        (m) => { http.count('metrics', 200); if (!state.aborted) res.cork(() => { sendBody(res, '200 OK', [['Content-Type', m.contentType]], bytes(m.body)) }) },
         () => { http.count('metrics', 500); if (!state.aborted) res.cork(() => { secureHeaders(res.writeStatus('500 Internal Server Error')).end('metrics failed') }) },
       )
     })

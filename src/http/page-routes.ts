@@ -6,6 +6,7 @@ import type * as uWS from 'uWebSockets.js'
 import { BootError } from '../errors.js'
 import { getAndHead } from './head-requests.js'
 import { documentCsp, secureHeaders } from './security-headers.js'
+import { sendBody } from './send-body.js'
 
 /**
  * Everything comes from the caller (main.ts, the composition root): this module never imports src/client/, so the
@@ -42,8 +43,9 @@ function listModules(dir: string, urlPrefix: string, out: Map<string, string>): 
   }
 }
 
-function send(res: uWS.HttpResponse, type: string, body: string, csp?: string): void {
-  secureHeaders(res.writeStatus('200 OK'), csp).writeHeader('Content-Type', type).writeHeader('Cache-Control', 'no-cache').end(body)
+/** Bodies are Buffers made once: streamed as the peer reads (send-body.ts), never copied per request. */
+function send(res: uWS.HttpResponse, type: string, body: Buffer, csp?: string): void {
+  sendBody(res, '200 OK', [['Content-Type', type], ['Cache-Control', 'no-cache']], body, csp)
 }
 
 function notFound(res: uWS.HttpResponse): void {
@@ -55,26 +57,26 @@ function notFound(res: uWS.HttpResponse): void {
  * on first request. A missing clientDir is a boot error (the build did not run), not a page that 404s.
  */
 export function registerPageRoutes(app: uWS.TemplatedApp, opts: PageRouteOptions): void {
-  const served = new Map<string, string>(), cache = new Map<string, string>()
+  const served = new Map<string, string>(), cache = new Map<string, Buffer>()
   try {
     listModules(opts.clientDir, '/client/', served)
   } catch (e) {
     throw new BootError('CLIENT_DIR', `cannot list the compiled client modules in ${opts.clientDir} (run \`npm run build\`): ${(e as Error).message}`)
   }
-  const pageHtml = opts.pageHtml, asyncapiPath = opts.asyncapiPath
-  const pageCsp = documentCsp(pageHtml) // hashes of its inline style, once
+  const pageHtml = Buffer.from(opts.pageHtml), asyncapiPath = opts.asyncapiPath, entry = Buffer.from(CLIENT_ENTRY)
+  const pageCsp = documentCsp(opts.pageHtml) // hashes of its inline style, once
 
   const serveFile = (res: uWS.HttpResponse, url: string, file: string, type: string): void => {
     let body = cache.get(url)
     if (body === undefined) {
-      try { body = readFileSync(file, 'utf8') } catch { notFound(res); return }
+      try { body = readFileSync(file) } catch { notFound(res); return }
       cache.set(url, body)
     }
     send(res, type, body)
   }
 
   getAndHead(app, '/', (res) => { send(res, 'text/html; charset=utf-8', pageHtml, pageCsp) })
-  getAndHead(app, '/client.js', (res) => { send(res, JS_TYPE, CLIENT_ENTRY) })
+  getAndHead(app, '/client.js', (res) => { send(res, JS_TYPE, entry) })
   getAndHead(app, '/client/*', (res, req) => {
     const url = req.getUrl(), file = served.get(url)
     if (file === undefined) notFound(res)

@@ -11,6 +11,7 @@ import { NO_SYMBOL, SYMBOL_PATTERN } from '../model/symbols.js'
 import { HttpStats } from '../metrics/http-stats.js'
 import { forMethod, getAndHead } from './head-requests.js'
 import { secureHeaders } from './security-headers.js'
+import { sendBody } from './send-body.js'
 import type { SymbolTable } from '../model/symbols.js'
 
 export interface ReadyState { ready: boolean; reason?: string }
@@ -39,14 +40,16 @@ const OPEN: HttpAuthorizer = { authorize: (_res, _req, _route, then) => then(EVE
 const JSON_TYPE = 'application/json'
 const snapBuf = Buffer.allocUnsafe(JSON_EVENT_MAX_BYTES)
 
+const JSON_HEADERS = [['Content-Type', JSON_TYPE], ['Cache-Control', 'no-store']] as const
+/** Streamed as the peer reads (send-body.ts): a peer that pipelines without reading holds no copy of our answers. */
 function sendJson(res: uWS.HttpResponse, status: string, body: string | Uint8Array): void {
-  secureHeaders(res.writeStatus(status)).writeHeader('Content-Type', JSON_TYPE).writeHeader('Cache-Control', 'no-store').end(body)
+  sendBody(res, status, JSON_HEADERS, typeof body === 'string' ? Buffer.from(body) : body)
 }
 
 export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
   const { symbols, lvc } = deps
   const http = deps.http ?? new HttpStats() // counted either way: one array increment per request
-  let symbolsJson = '[]', symbolsJsonSize = 0 // symbols only grow: rebuild when the count changes
+  let symbolsJson = Buffer.from('[]'), symbolsJsonSize = 0 // symbols only grow: rebuild when the count changes
 
   getAndHead(app, '/healthz', (res) => { http.count('healthz', 200); secureHeaders(res).writeHeader('Content-Type', 'text/plain').end('ok') })
 
@@ -59,7 +62,7 @@ export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
 
   const auth = deps.auth ?? OPEN
   getAndHead(app, '/v1/symbols', (res, req) => auth.authorize(res, req, '/v1/symbols', (ent) => {
-    if (symbols.size !== symbolsJsonSize) { symbolsJson = JSON.stringify(symbols.name); symbolsJsonSize = symbols.size }
+    if (symbols.size !== symbolsJsonSize) { symbolsJson = Buffer.from(JSON.stringify(symbols.name)); symbolsJsonSize = symbols.size }
     http.count('symbols', 200)
     // only the symbols this principal is entitled to (control plane: filtered per request)
     sendJson(res, '200 OK', ent.all ? symbolsJson : JSON.stringify(symbols.name.filter((n) => ent.allows(n))))
@@ -84,7 +87,8 @@ export function registerRoutes(app: uWS.TemplatedApp, deps: RouteDeps): void {
     }
     if (id === NO_SYMBOL) { http.count('snapshot', 404); sendJson(res, '404 Not Found', JSON.stringify({ error: ERR_UNKNOWN_SYMBOL, symbol: name })); return }
     http.count('snapshot', 200)
-    sendJson(res, '200 OK', snapBuf.subarray(0, writeSnapshot(FORMAT_JSON, lvc, symbols, id, snapBuf, 0)))
+    // a copy: a peer that reads slowly is sent the rest later, after snapBuf has served other requests
+    sendJson(res, '200 OK', Buffer.from(snapBuf.subarray(0, writeSnapshot(FORMAT_JSON, lvc, symbols, id, snapBuf, 0))))
   }
 
   // no /metrics here: it has a listener of its own (src/http/metrics-listener.ts), so it is a 404 on the client port

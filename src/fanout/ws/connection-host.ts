@@ -10,6 +10,7 @@ import type { CloseReason, WsStats } from '../ws-stats.js'
 import type { ControlPacer } from './control-pacer.js'
 import type { Hub } from './hub.js'
 import type { SnapshotFrames } from './snapshot-frames.js'
+import type { ThrottleGroups } from './throttle-groups.js'
 import type { LadderLimits } from './writer.js'
 
 /** The part of a uWS WebSocket a connection uses (unit tests pass an in-memory one). */
@@ -40,6 +41,8 @@ export interface ConnectionHost {
   readonly result: RequestResult
   /** authentication and entitlements (src/auth); absent in unit tests: every connection is anonymous and sees everything */
   readonly auth?: WsAuth
+  /** throttled `*` subscribers sharing one throttle per rate; absent in unit tests: each connection throttles alone */
+  readonly groups?: ThrottleGroups
   /** the server-wide control budget per turn; absent in unit tests: every message runs at once */
   readonly pacer?: ControlPacer
   /** resume from the consumer's ring (`since`); null until the server wires its dispatcher (then always set) */

@@ -9,9 +9,10 @@ import type { RequestResult } from '../../subscriptions/registry.js'
 import type { CloseReason } from '../ws-stats.js'
 import type { ConnectionHost, ConnectionSocket } from './connection-host.js'
 import type { DetachedHolder } from './detached-symbols.js'
+import type { ThrottleGroup } from './throttle-groups.js'
 import {
   HELD_BECAME_DIRTY, HELD_SEND, HELD_SENT, HELD_TICK, HELD_UPDATE, HeldSymbol, LADDER_CATCHING_UP, LADDER_CATCH_UP,
-  LADDER_CAUGHT_UP, LADDER_CLOSE, LADDER_CLOSED, LADDER_CONFLATE, LADDER_CONFLATING, LADDER_DRAIN, LADDER_DROPPED,
+  LADDER_CAUGHT_UP, LADDER_CLOSE, LADDER_CLOSED, LADDER_CONFLATE, LADDER_CONFLATING, LADDER_DRAIN, LADDER_DROPPED, LADDER_NORMAL,
   LADDER_RESUME, LADDER_SCAN, LadderState, maySendSnapshots, snapshotFrameBytes, stepHeld, stepLadder,
 } from './writer.js'
 
@@ -38,6 +39,9 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
   private throttledCount = 0
   /** what the current catch-up did, for the `normal` announcement (made at the first catch-up) */
   private tally: CatchUpTally | null = null
+  /** the throttle group this connection's topics are all throttled by (throttle-groups.ts); null = its own throttle */
+  protected group: ThrottleGroup | null = null
+  private groupCount = 0
 
   constructor(format: WireFormat, protected readonly host: ConnectionHost) { super(format) }
 
@@ -174,6 +178,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
   /** Ladder step 2: every topic leaves uWS at once, so every frame before is in the buffer and every update after is marked. */
   private conflate(interruptedCatchUp: boolean, bufferedBytes: number): void {
     if (interruptedCatchUp) this.resume() // steps alternate: the rest of that catch-up comes with the next one
+    if (this.group !== null) this.leaveGroup(performance.now(), true) // the ladder needs this connection's own state
     for (const id of this.topics) this.hold(id)
     const stats = this.host.stats
     stats.slowConflating++; stats.slowConflateEntered++
@@ -259,7 +264,51 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
   protected sendFrame(frame: Uint8Array, isBinary: boolean): void { this.send(frame, isBinary) }
 
   /** Held outside uWS (throttled, conflating, owed a snapshot): not resumable from the ring. */
-  protected isHeld(id: number): boolean { return this.heldMap?.has(id) === true }
+  protected isHeld(id: number): boolean { return this.group !== null || this.heldMap?.has(id) === true }
+
+  /**
+   * May this connection's topics (all just subscribed through `*`, with their snapshots written) be throttled by a
+   * shared group? Not while it holds anything of its own: owed snapshots, conflation, other throttles.
+   */
+  protected mayJoinGroup(): boolean {
+    return this.host.groups !== undefined && this.group === null && this.sock !== null && this.ladder.mode === LADDER_NORMAL
+      && (this.heldMap === null || this.heldMap.size === 0) && this.throttledCount === 0
+  }
+
+  /** Every topic leaves uWS for the group's topic: the group sends their latest values at its rate. */
+  protected joinGroup(hz: number, ageMs: number): void {
+    const host = this.host, g = host.groups!.join(this.format, hz, ageMs), registry = host.hub.registry
+    for (const id of this.topics) { registry.detach(this, id); g.cover(id) }
+    this.sock!.subscribe(g.topic)
+    this.group = g; this.groupCount = this.topics.size
+    host.stats.throttledSubscriptions += this.groupCount
+  }
+
+  /** A pattern covered a symbol learned later: in a group, the group throttles it too. False when not in a group. */
+  protected groupLearned(id: number): boolean {
+    const g = this.group
+    if (g === null) return false
+    this.host.hub.registry.detach(this, id); g.cover(id)
+    this.groupCount++; this.host.stats.throttledSubscriptions++
+    return true
+  }
+
+  /**
+   * Leaves the group. `keep`: the same throttle goes on, this connection's own (an unsubscribe, narrowed
+   * entitlements, the ladder); what the group had not sent yet stays owed. Else the socket is closing.
+   */
+  protected leaveGroup(nowMs: number, keep: boolean): void {
+    const g = this.group!, host = this.host, registry = host.hub.registry
+    this.group = null
+    host.stats.throttledSubscriptions -= this.groupCount; this.groupCount = 0
+    host.groups!.leave(g)
+    if (!keep || this.sock === null) return
+    this.sock.unsubscribe(g.topic)
+    const ids = Array.from(this.topics)
+    for (const id of ids) registry.attach(this, id)
+    this.throttle(ids, g.hz, g.ageMs, nowMs)
+    for (const id of ids) if (g.isDirty(id)) this.detachedUpdate(id, 0, nowMs)
+  }
 
   private send(data: string | Uint8Array, isBinary: boolean): void {
     const ws = this.sock
@@ -284,6 +333,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
     if (this.ladder.mode === LADDER_CONFLATING) stats.slowConflating--
     this.ladder.mode = LADDER_CLOSED
     if (this.throttledCount > 0) { stats.throttledSubscriptions -= this.throttledCount; this.throttledCount = 0 }
+    if (this.group !== null) this.leaveGroup(0, false)
     this.host.throttling(this, false)
     if (this.heldMap !== null) { for (const id of this.heldMap.keys()) this.host.hub.forget(this, id); this.heldMap.clear() }
     this.owedIds = null; this.owedHead = 0; this.dirtyIds = null

@@ -94,6 +94,7 @@ export class Connection extends ConnectionOutput implements AuthedConnection, Pa
     const wait = subscribe && req.snapshot ? this.snapshots.waitMs(host.symbols.size, nowMs) : 0
     if (wait > 0) { this.sendError(ERR_RATE_LIMITED, `snapshot budget: ${SNAPSHOT_SYMBOLS_PER_SEC} symbols per second; retry in ${wait} ms`, req.id, undefined); return }
     const held = this.topics.size
+    if (!subscribe && this.group !== null) this.leaveGroup(nowMs, true) // what stays keeps its rate, on its own
     if (subscribe) host.hub.subscribe(this, req.symbols, out)
     else host.hub.unsubscribe(this, req.symbols, out)
     for (let i = 0; i < out.errorCodes.length; i++) this.sendError(out.errorCodes[i], out.errorMessages[i], req.id, out.errorSymbols[i])
@@ -109,9 +110,13 @@ export class Connection extends ConnectionOutput implements AuthedConnection, Pa
     const tier = this.session.ent.maxHz, wantHz = tier > 0 ? (req.maxHz > 0 ? Math.min(req.maxHz, tier) : tier) : req.maxHz
     // Throttling applies to the symbols this request newly subscribes; with none, the ack reports none (a
     // symbol already held keeps its rate, so claiming the new one would be false).
+    // A first `*` of a connection that sees every symbol joins the throttle group of its rate (throttle-groups.ts)
+    // once its snapshots are written; until then (and if it may not) its symbols are throttled as usual, below.
+    let grouped = false
     if ((wantHz > 0 || req.maxAgeMs > 0) && out.added.length > 0) {
       hz = effectiveMaxHz(wantHz); age = effectiveMaxAgeMs(hz, req.maxAgeMs)
-      this.throttle(out.added, hz, age, nowMs)
+      grouped = req.since === null && this.gate === null && this.maxTopics === 0 && out.added.length === this.topics.size && this.patterns.includes('*') && this.mayJoinGroup()
+      if (!grouped) this.throttle(out.added, hz, age, nowMs)
     }
     // resume (`since`): the symbols whose missed events this node's ring still holds are replayed instead of snapped
     const replay = host.replay
@@ -120,6 +125,7 @@ export class Connection extends ConnectionOutput implements AuthedConnection, Pa
     this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age, recovered, replay?.epoch))
     if (recovered !== undefined && replay !== null) replay.write(this.format, resumedIds(), (f, bin) => this.sendFrame(f, bin))
     if (req.snapshot) { this.snapshots.spend(out.added.length + out.listed.length); this.snapshot(out, nowMs) }
+    if (grouped) { if (this.mayJoinGroup()) this.joinGroup(hz, age); else this.throttle(out.added, hz, age, nowMs) }
     host.pacer?.spend(out.added.length + (req.snapshot ? out.added.length + out.listed.length : 0) + 1)
   }
 
@@ -132,12 +138,14 @@ export class Connection extends ConnectionOutput implements AuthedConnection, Pa
 
   /** A pattern covered a symbol learned later: a principal with a maxHz tier gets it throttled like the rest. */
   override topicLearned(id: number): void {
+    if (this.groupLearned(id)) return
     const tier = this.session.ent.maxHz
     if (tier > 0) { const hz = effectiveMaxHz(tier); this.throttle([id], hz, effectiveMaxAgeMs(hz, 0), performance.now()) }
   }
 
   /** ws-auth: the principal's entitlements are (now) `ent`; symbols no longer allowed leave at once, each signalled. */
   applyEntitlements(ent: Entitlements): void {
+    if (this.group !== null && (!ent.all || ent.maxSymbols > 0)) this.leaveGroup(performance.now(), true) // members see every symbol
     this.gate = ent.all ? null : ent; this.maxTopics = ent.maxSymbols
     const out = this.host.result
     out.reset()

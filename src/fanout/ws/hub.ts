@@ -71,6 +71,12 @@ export class Hub implements FrameSink {
     this.registry.attach(m, id)
   }
 
+  /** A throttle group (throttle-groups.ts) is told of `id`'s updates, for all its members at once. */
+  watch(h: DetachedHolder, id: number): void { this.detached.add(h, id) }
+
+  /** The group no longer throttles `id`. */
+  unwatch(h: DetachedHolder, id: number): void { this.detached.remove(h, id) }
+
   /** `m` no longer holds `id` (unsubscribed, closed): stop telling it of updates. */
   forget(m: HubMember, id: number): void { this.detached.remove(m, id) }
 
