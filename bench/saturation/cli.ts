@@ -7,6 +7,7 @@ import { writeReadmeSection } from './readme.js'
 import { consoleSummary } from './report.js'
 import type { SaturationResult } from './results.js'
 import { runSaturation } from './run.js'
+import { summarize } from './summary.js'
 
 async function main(argv: string[]): Promise<number> {
   const p = parseSaturationArgs(argv)
@@ -15,6 +16,7 @@ async function main(argv: string[]): Promise<number> {
   const o = p.opts
   if (p.from) { // re-render a saved run: the summary and, with --readme, README's section
     const res = JSON.parse(readFileSync(p.from, 'utf8')) as SaturationResult
+    res.summary = summarize(res.runs, res.idle, res.options) // derived again: a saved run gains later summary rules
     console.log(consoleSummary(res))
     if (p.readme) { writeReadmeSection(res); console.log(`README.md: benchmark section regenerated from ${p.from}`) }
     return 0

@@ -69,6 +69,8 @@ export interface SystemRun {
   saturationCapped: boolean
   /** highest step up to which no stale marker (feed gap) and no sequence gap was seen; null: none */
   gapFreeUpTo: number | null
+  /** lowest step with a stale marker or a sequence gap; null: none among the steps measured */
+  firstGapAt: number | null
   wallSec: number
 }
 
@@ -95,6 +97,8 @@ export interface Summary {
   /** marginal idle bytes per connection (median over rounds), unsubscribed and subscribed */
   idle: { tickcast: number | null; bareUws: number | null; ratio: number | null; tickcastSubscribed: number | null; bareUwsSubscribed: number | null; ratioSubscribed: number | null }
   gapFreeUpTo: number | null
+  /** tickcast: the lowest step with a feed gap over the rounds, null: none seen */
+  firstGapAt: number | null
   targets: Target[]
 }
 

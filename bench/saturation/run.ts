@@ -73,5 +73,5 @@ export async function runSaturation(o: SaturationOptions, command = 'runSaturati
 }
 
 function skipped(system: SystemRun['system'], round: number, o: SaturationOptions): SystemRun {
-  return { system, round, status: 'skipped', error: o.signal?.aborted ? 'not reached: the run was stopped' : `not reached within --max-sec ${o.maxSec}`, subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, wallSec: 0 }
+  return { system, round, status: 'skipped', error: o.signal?.aborted ? 'not reached: the run was stopped' : `not reached within --max-sec ${o.maxSec}`, subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, firstGapAt: null, wallSec: 0 }
 }

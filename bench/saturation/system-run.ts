@@ -18,7 +18,7 @@ const r2 = (x: number): number => Math.round(x * 100) / 100
 
 export async function runSystem(name: SystemName, round: number, o: SaturationOptions, names: string[], clients: string[][], deadline: number): Promise<SystemRun> {
   const t0 = Date.now()
-  const run: SystemRun = { system: name, round, status: 'ok', subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, wallSec: 0 }
+  const run: SystemRun = { system: name, round, status: 'ok', subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, firstGapAt: null, wallSec: 0 }
   let sim: SteppedSim | null = null, sys: RunningSystem | null = null, load: LoadGroup | null = null
   try {
     // the clients connect with the feed quiet, so no system is judged on how it serves data while accepting
@@ -83,6 +83,7 @@ function derive(run: SystemRun, steps: number[]): void {
   let g = 0
   while (g < run.steps.length && run.steps[g].stale === 0 && run.steps[g].gaps === 0) g++
   run.gapFreeUpTo = g > 0 ? run.steps[g - 1].target : null
+  run.firstGapAt = g < run.steps.length ? run.steps[g].target : null
 }
 
 async function measureStep(rate: number, o: SaturationOptions, sim: SteppedSim, sys: RunningSystem, load: LoadGroup): Promise<StepResult> {
