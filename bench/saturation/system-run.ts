@@ -70,7 +70,8 @@ export async function runSystem(name: SystemName, round: number, o: SaturationOp
 
 /**
  * saturation: the highest complete step before the second incomplete step in a row (the same rule that stops a
- * baseline, so tickcast's extra steps never count); gap-free: no stale marker and no sequence gap from the lowest.
+ * baseline, so tickcast's extra steps never count); gap-free: no stale marker (tickcast's in-band feed-gap notice; a
+ * sequence jump under overload is conflation, announced by slow/snap notices and counted as such) from the lowest.
  */
 function derive(run: SystemRun, steps: number[]): void {
   let misses = 0, best: number | null = null, k = 0
@@ -81,7 +82,7 @@ function derive(run: SystemRun, steps: number[]): void {
   run.saturation = best
   run.saturationCapped = run.steps.length === steps.length && run.steps[run.steps.length - 1].complete
   let g = 0
-  while (g < run.steps.length && run.steps[g].stale === 0 && run.steps[g].gaps === 0) g++
+  while (g < run.steps.length && run.steps[g].stale === 0) g++ // feed gaps: stale markers (conflation has its own notices)
   run.gapFreeUpTo = g > 0 ? run.steps[g - 1].target : null
   run.firstGapAt = g < run.steps.length ? run.steps[g].target : null
 }
