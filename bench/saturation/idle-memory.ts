@@ -9,6 +9,8 @@ import type { RunningSystem, SystemName } from './systems.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+const STABLE_TRIES = 3, STABLE_BYTES = 128 * 1024
+
 /** anonymous resident memory (heap, stacks, socket buffers of the process): RSS without the file-backed pages of
  *  code and libraries, which grow as new code paths run and are no connection's cost */
 function rssAnonBytes(pid: number): number {
@@ -32,7 +34,14 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
     // Four waves, each read after a full GC: idle unsubscribed twice, then idle subscribed (the clients' symbols, as
     // under load) twice. The second wave of each kind is the marginal cost of a connection, free of start-up garbage
     // and of the heap space the first wave made V8 reserve (a one-off: the young generation grows once).
-    const rss = async (): Promise<number> => { await sleep(o.idleSettleSec * 1000); await sys!.gc(); return sys!.pids.reduce((s, p) => s + rssAnonBytes(p), 0) }
+    // a reading is taken once two in a row (each after a GC) agree: a server still settling after start-up (the
+    // feed's opening, lazy allocations) otherwise shrinks or grows under the connections' figure
+    const once = async (): Promise<number> => { await sleep(o.idleSettleSec * 1000); await sys!.gc(); return sys!.pids.reduce((s, p) => s + rssAnonBytes(p), 0) }
+    const rss = async (): Promise<number> => {
+      let prev = await once()
+      for (let k = 0; k < STABLE_TRIES; k++) { const cur = await once(); if (Math.abs(cur - prev) <= STABLE_BYTES) return cur; prev = cur }
+      return prev
+    }
     const q = clients.length >> 2
     const waves = [clients.slice(0, q).map(() => []), clients.slice(q, 2 * q).map(() => []), clients.slice(2 * q, 3 * q), clients.slice(3 * q, 4 * q)]
     const at = [await rss()]
@@ -52,7 +61,7 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
       // memory fell while connections were added: the process's own drift outweighed them, so no figure is given
       r.status = 'failed'; r.error = `RSS fell across a wave (${r.rssMiB.join(' → ')} MiB): noise larger than the connections' cost; use more --idle-conns`
     }
-    o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in 4 waves: RSS ${r.rssMiB.join(' → ')} MiB anonymous RSS after GC; ` +
+    o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in 4 waves: anonymous RSS ${r.rssMiB.join(' → ')} MiB after GC; ` +
       `${r.bytesPerConn} B each unsubscribed, ${r.bytesPerConnSubscribed} B subscribed to ${o.symbolsPerSub} symbols (first wave ${r.firstWaveBytesPerConn} B)`)
   } catch (e) {
     r.status = 'failed'; r.error = (e as Error).message

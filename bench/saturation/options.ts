@@ -33,6 +33,7 @@ Options:
   --tickcast-args <s>    extra tickcast flags, space-separated         (default none)
   --out <file>           JSON result                                   (default bench/results/saturation-<date>.json)
   --readme               regenerate README.md's benchmark section from this run
+  --from <file>          measure nothing: print the summary of a saved result (and --readme from it)
   --help                 print this text
 `
 
@@ -52,10 +53,11 @@ const OPTIONS = {
   'tickcast-args': { type: 'string', default: '' },
   out: { type: 'string' },
   readme: { type: 'boolean', default: false },
+  from: { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const
 
-export type ParsedSaturation = { ok: true; help: boolean; readme: boolean; opts: SaturationOptions } | { ok: false; errors: string[] }
+export type ParsedSaturation = { ok: true; help: boolean; readme: boolean; from: string | null; opts: SaturationOptions } | { ok: false; errors: string[] }
 
 const resultsDir = fileURLToPath(new URL('../../../bench/results/', import.meta.url))
 
@@ -82,5 +84,5 @@ export function parseSaturationArgs(argv: string[], log: (line: string) => void 
     connectTimeoutMs: 30_000, tickcastArgs: v['tickcast-args'].split(' ').filter(Boolean),
     out: v.out ?? join(resultsDir, `saturation-${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}.json`), log,
   }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, help: v.help, readme: v.readme, opts }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, help: v.help, readme: v.readme, from: v.from ?? null, opts }
 }

@@ -3,6 +3,8 @@
 import type { SaturationResult, StepResult, SystemRun } from './results.js'
 
 const m = (x: number): string => (x / 1e6).toFixed(2)
+/** 1.23 M, 45.6 k: rates from a few thousand to millions per second */
+const rate = (x: number): string => x >= 1e6 ? `${m(x)} M` : `${(x / 1e3).toFixed(1)} k`
 const sat = (r: SystemRun): string => r.status !== 'ok' ? `FAILED: ${r.error ?? ''}` : r.saturation === null ? `below ${r.steps[0]?.target ?? '?'}/s` : `${r.saturation}/s${r.saturationCapped ? ' (every step complete: at least)' : ''}`
 const verdict = (met: boolean | null): string => met === true ? 'met' : met === false ? 'NOT met' : 'undecided'
 
@@ -34,13 +36,14 @@ export function readmeSection(res: SaturationResult): string {
       ` (the simulator, the servers and ${o.procs} load processes share these cores); commit ${mc.commit.slice(0, 10)}. ${o.subs.toLocaleString('en-US')} subscribers × ${o.symbolsPerSub} of ${o.symbols} symbols,` +
       ` offered ${o.steps.join(', ')} messages/s for ${o.stepSec} s each, ${o.rounds} round(s). ${res.completeMeans} ${res.clocks}`,
     '',
-    '| system | saturation (offered msgs/s) | at saturation: updates/s | frames/s | p99 | server CPU per update |',
-    '|---|---|---|---|---|---|',
+    '| system | saturation (offered msgs/s) | at that step (else the lowest): offered | updates/s | WebSocket frames/s | p99 | server CPU per update | load generators\' CPU |',
+    '|---|---|---|---|---|---|---|---|',
   ]
-  for (const r of res.runs) {
+  const order = [...res.runs].sort((a, b) => o.systems.indexOf(a.system) - o.systems.indexOf(b.system) || a.round - b.round)
+  for (const r of order) {
     const h = headline(r)
-    const cells = r.status !== 'ok' || !h ? ['–', '–', '–', '–']
-      : [`${m(h.updatesPerSec)} M`, `${m(h.framesPerSec)} M${h.messagesPerSec !== h.framesPerSec ? ` (${m(h.messagesPerSec)} M msgs)` : ''}`, `${h.p99Ms} ms`, `${h.cpuUsPerUpdate} µs`]
+    const cells = r.status !== 'ok' || !h ? ['–', '–', '–', '–', '–', '–']
+      : [`${rate(h.offered)}/s`, rate(h.updatesPerSec), `${rate(h.framesPerSec)}${h.messagesPerSec !== h.framesPerSec ? ` (${rate(h.messagesPerSec)} NATS msgs)` : ''}`, `${h.p99Ms} ms`, `${h.cpuUsPerUpdate} µs`, `${h.loadCpuPct} %`]
     lines.push(`| ${r.system}${o.rounds > 1 ? ` (round ${r.round + 1})` : ''} | ${sat(r).replace(/\|/g, '/')} | ${cells.join(' | ')} |`)
   }
   lines.push('', '| ratio or target | figure | goal | verdict |', '|---|---|---|---|')

@@ -63,12 +63,14 @@ export interface SystemRun {
   error?: string
   subs: number; connected: number
   steps: StepResult[]
-  /** highest offered rate of the unbroken run of complete steps from the lowest; null: the lowest step failed */
+  /** highest complete step before the second incomplete step in a row; null: none complete */
   saturation: number | null
-  /** true when every step was complete: saturation is at least the top step */
+  /** true when the top step was reached and complete: saturation is at least the top step */
   saturationCapped: boolean
-  /** highest step up to which no stale marker (feed gap) and no sequence gap was seen; null: none */
+  /** highest step up to which no stale marker (feed gap) was seen; null: none */
   gapFreeUpTo: number | null
+  /** lowest step with a stale marker; null: none among the steps measured */
+  firstGapAt: number | null
   wallSec: number
 }
 
@@ -90,11 +92,14 @@ export interface Summary {
   saturation: Partial<Record<SystemName, number | null>>
   /** tickcast saturation / each baseline's, median of per-round ratios; `bound` says when one side hit a step edge */
   ratios: Array<{ baseline: SystemName; ratio: number | null; bound: 'exact' | 'at-least' | 'at-most' | 'unknown'; perRound: Array<number | null> }>
-  /** server CPU µs per delivered update at the step nearest 2 M deliveries/s */
-  cpuAt2M: Partial<Record<SystemName, { updatesPerSec: number; cpuUsPerUpdate: number } | null>>
+  /** server CPU µs per delivered update at the step nearest 2 M deliveries/s: complete steps first, else lossless ones
+   *  (no gap, conflation or close; `complete` false: the figure has no verdict) */
+  cpuAt2M: Partial<Record<SystemName, { updatesPerSec: number; cpuUsPerUpdate: number; complete: boolean } | null>>
   /** marginal idle bytes per connection (median over rounds), unsubscribed and subscribed */
   idle: { tickcast: number | null; bareUws: number | null; ratio: number | null; tickcastSubscribed: number | null; bareUwsSubscribed: number | null; ratioSubscribed: number | null }
   gapFreeUpTo: number | null
+  /** tickcast: the lowest step with a feed gap over the rounds, null: none seen */
+  firstGapAt: number | null
   targets: Target[]
 }
 

@@ -16,7 +16,7 @@ export const CLOCKS = 'Latency is each update\'s own age: the load process\'s wa
 export const COMPLETE_MEANS = 'A step is complete when every client stayed connected and got updates, no per-symbol sequence had a gap ' +
   'or repeat, no stale marker, snapshot or slow/conflation notice arrived, delivered updates were at least the completeness ratio of ' +
   'what the clients\' symbols produced, the simulator offered at least 90 % of the asked rate, and p99 was within the limit; ' +
-  'saturation is the highest step of the unbroken run of complete steps from the lowest.'
+  'saturation is the highest complete step before the second incomplete step in a row (where a baseline stops climbing).'
 
 /** deterministic per client index (LCG), the same for every system */
 export function pickSymbols(names: readonly string[], perSub: number, seed: number): string[] {
@@ -73,5 +73,5 @@ export async function runSaturation(o: SaturationOptions, command = 'runSaturati
 }
 
 function skipped(system: SystemRun['system'], round: number, o: SaturationOptions): SystemRun {
-  return { system, round, status: 'skipped', error: o.signal?.aborted ? 'not reached: the run was stopped' : `not reached within --max-sec ${o.maxSec}`, subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, wallSec: 0 }
+  return { system, round, status: 'skipped', error: o.signal?.aborted ? 'not reached: the run was stopped' : `not reached within --max-sec ${o.maxSec}`, subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, firstGapAt: null, wallSec: 0 }
 }

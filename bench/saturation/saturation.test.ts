@@ -20,7 +20,7 @@ const natsAvailable = existsSync(process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-
 function tiny(over: Partial<SaturationOptions>): SaturationOptions {
   return {
     systems: ['tickcast'], subs: 12, symbols: 40, symbolsPerSub: 5, steps: [400, 1600], stepSec: 0.3, settleSec: 0.2, warmupSec: 0.3,
-    idleSettleSec: 0.1, rounds: 1, procs: 1, idleConns: 0, p99LimitMs: 2000, completeRatio: 0.5, maxRssMiB: 2048, maxSec: 60,
+    idleSettleSec: 0.05, rounds: 1, procs: 1, idleConns: 0, p99LimitMs: 2000, completeRatio: 0.5, maxRssMiB: 2048, maxSec: 60,
     connectTimeoutMs: 5000, tickcastArgs: [], out: join(dir, 'out.json'), log: () => {}, ...over,
   }
 }
@@ -51,8 +51,14 @@ describe('runSaturation', () => {
     // nats-server packs several NATS messages into one WebSocket frame; batched, a message holds a turn's events
     const nb = res.runs.find((r) => r.system === 'nats-batched')!.steps[1]
     expect(nb.updatesPerSec).toBeGreaterThanOrEqual(nb.messagesPerSec)
-    expect(res.idle.map((i) => [i.system, i.status, i.connected])).toEqual([['tickcast', 'ok', 40], ['bare-uws', 'ok', 40]])
-    expect(res.idle[0].rssMiB).toHaveLength(5)
+    // 10 connections a wave are too few for a figure to beat the process's own drift every time: the shape is checked,
+    // and a wave across which memory fell must say so rather than give a negative figure
+    expect(res.idle.map((i) => [i.system, i.connected])).toEqual([['tickcast', 40], ['bare-uws', 40]])
+    for (const i of res.idle) {
+      expect(i.rssMiB).toHaveLength(5)
+      if (i.status === 'ok') expect(Math.min(i.bytesPerConn, i.bytesPerConnSubscribed)).toBeGreaterThan(0)
+      else expect(i.error).toMatch(/RSS fell/)
+    }
     expect(res.summary.ratios.map((r) => r.baseline)).toEqual(['nats-batched'])
     expect(res.summary.targets.map((t) => t.name)).toHaveLength(4)
   })

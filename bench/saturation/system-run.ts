@@ -11,12 +11,14 @@ import type { RunningSystem, SystemName } from './systems.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const QUIET_RATE = 1
+/** incomplete steps in a row that end a system's climb */
+const MISSES_TO_STOP = 2
 const CONFLATION_CONTROLS = ['slow', 'trades_skipped', 'nats_err']
 const r2 = (x: number): number => Math.round(x * 100) / 100
 
 export async function runSystem(name: SystemName, round: number, o: SaturationOptions, names: string[], clients: string[][], deadline: number): Promise<SystemRun> {
   const t0 = Date.now()
-  const run: SystemRun = { system: name, round, status: 'ok', subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, wallSec: 0 }
+  const run: SystemRun = { system: name, round, status: 'ok', subs: o.subs, connected: 0, steps: [], saturation: null, saturationCapped: false, gapFreeUpTo: null, firstGapAt: null, wallSec: 0 }
   let sim: SteppedSim | null = null, sys: RunningSystem | null = null, load: LoadGroup | null = null
   try {
     // the clients connect with the feed quiet, so no system is judged on how it serves data while accepting
@@ -33,9 +35,11 @@ export async function runSystem(name: SystemName, round: number, o: SaturationOp
     }
     await sim.setRate(o.steps[0])
     await sleep(o.warmupSec * 1000)
-    // tickcast goes through every step (feed gaps up to 5× saturation are a target); a baseline stops at its first
-    // incomplete step: beyond saturation it only piles up memory (nats-server buffers per client).
+    // Every system gets the same chances: saturation counts the steps up to its second incomplete step in a row (one
+    // noisy step does not end it). A baseline stops there (beyond, it only piles up memory: nats-server buffers per
+    // client); tickcast goes on through every step, for the feed-gap target (0 gaps up to 5× saturation).
     const throughAll = name === 'tickcast'
+    let misses = 0
     for (const rate of o.steps) {
       if (Date.now() + (o.stepSec + o.settleSec) * 1000 > deadline) { run.error = `stopped at the run's time bound (--max-sec ${o.maxSec})`; break }
       if (o.signal?.aborted) { run.error = 'stopped: the run was aborted'; break }
@@ -48,7 +52,8 @@ export async function runSystem(name: SystemName, round: number, o: SaturationOp
       run.steps.push(s)
       o.log(stepLine(name, s))
       if (s.serverRssMiB > o.maxRssMiB) { run.error = `stopped: server RSS ${s.serverRssMiB} MiB over --max-rss-mib ${o.maxRssMiB}`; break }
-      if (!s.complete && !throughAll) break
+      misses = s.complete ? 0 : misses + 1
+      if (misses >= MISSES_TO_STOP && !throughAll) break
     }
   } catch (e) {
     run.status = 'failed'
@@ -63,15 +68,23 @@ export async function runSystem(name: SystemName, round: number, o: SaturationOp
   return run
 }
 
-/** saturation: the unbroken run of complete steps from the lowest; gap-free: no stale marker, no sequence gap */
+/**
+ * saturation: the highest complete step before the second incomplete step in a row (the same rule that stops a
+ * baseline, so tickcast's extra steps never count); gap-free: no stale marker (tickcast's in-band feed-gap notice; a
+ * sequence jump under overload is conflation, announced by slow/snap notices and counted as such) from the lowest.
+ */
 function derive(run: SystemRun, steps: number[]): void {
-  let k = 0
-  while (k < run.steps.length && run.steps[k].complete) k++
-  run.saturation = k > 0 ? run.steps[k - 1].target : null
-  run.saturationCapped = k === steps.length
+  let misses = 0, best: number | null = null, k = 0
+  for (; k < run.steps.length; k++) {
+    const s = run.steps[k]
+    if (s.complete) { best = s.target; misses = 0 } else if (++misses >= MISSES_TO_STOP) break
+  }
+  run.saturation = best
+  run.saturationCapped = run.steps.length === steps.length && run.steps[run.steps.length - 1].complete
   let g = 0
-  while (g < run.steps.length && run.steps[g].stale === 0 && run.steps[g].gaps === 0) g++
+  while (g < run.steps.length && run.steps[g].stale === 0) g++ // feed gaps: stale markers (conflation has its own notices)
   run.gapFreeUpTo = g > 0 ? run.steps[g - 1].target : null
+  run.firstGapAt = g < run.steps.length ? run.steps[g].target : null
 }
 
 async function measureStep(rate: number, o: SaturationOptions, sim: SteppedSim, sys: RunningSystem, load: LoadGroup): Promise<StepResult> {

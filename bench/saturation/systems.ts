@@ -41,7 +41,7 @@ async function gcHosted(name: SystemName, entry: string, args: string[], ready: 
   const { child, match } = await spawnReady(process.execPath, ['--expose-gc', join(here, 'gc-host.js'), dist(entry), ...args], ready)
   return {
     name, pids: [child.pid!], host: '127.0.0.1', port: Number(match[1]), path: name === 'naive' || name === 'tickcast' ? '/v1/stream' : '/',
-    gc: async () => { child.kill('SIGUSR2'); await sleep(300) },
+    gc: async () => { child.kill('SIGUSR2'); await sleep(150) },
     stop: () => stop(child),
   }
 }
