@@ -19,6 +19,12 @@ class Row {
   readonly drawn: string[] = []
   /** per cell: when its current flash ends (frame time, ms) */
   readonly flashUntil: number[] = []
+  /** the row's class and tooltip as last written: an unchanged write still costs Chromium a style invalidation */
+  cls = 'wait'
+  tip = ''
+  tipFeed: string | null = null
+  tipBook: string | null = null
+  tipReason: string | null = null
   /** reference for "change since first seen": the first trade price, else the first mid */
   first = NaN
   updates = 0
@@ -193,9 +199,15 @@ class LivePage {
     if (Number.isNaN(row.first) && ref !== null && ref > 0) row.first = ref
     const chg = ref !== null && row.first > 0 ? ((ref - row.first) / row.first) * 100 : NaN
     // stale: the values may be out of date; partial: the venue's book may hold orders ours lacks (the quote is ours)
-    row.tr.className = s.n < 0 ? 'wait' : s.stale !== null ? 'stale' : s.book === 'partial' ? 'partial' : ''
-    // the tooltip says where the row comes from (the server's feed) and how far to trust a partial book's quotes
-    row.tr.title = (s.feed !== null ? 'feed ' + s.feed : '') + (s.book === 'partial' ? (s.feed !== null ? ': ' : '') + 'order book partial (' + (s.bookReason ?? 'snapshot') + ')' : '')
+    const cls = s.n < 0 ? 'wait' : s.stale !== null ? 'stale' : s.book === 'partial' ? 'partial' : ''
+    if (cls !== row.cls) { row.cls = cls; row.tr.className = cls }
+    // the tooltip says where the row comes from (the server's feed) and how far to trust a partial book's quotes;
+    // rebuilt only when one of its inputs changed, so a steady row allocates no string per frame
+    if (s.feed !== row.tipFeed || s.book !== row.tipBook || s.bookReason !== row.tipReason) {
+      row.tipFeed = s.feed; row.tipBook = s.book; row.tipReason = s.bookReason
+      const tip = (s.feed !== null ? 'feed ' + s.feed : '') + (s.book === 'partial' ? (s.feed !== null ? ': ' : '') + 'order book partial (' + (s.bookReason ?? 'snapshot') + ')' : '')
+      if (tip !== row.tip) { row.tip = tip; row.tr.title = tip }
+    }
     this.cell(row, COL_BID, formatPrice(s.bid))
     this.cell(row, COL_ASK, formatPrice(s.ask))
     this.cell(row, COL_BS, formatSize(s.bidSize))
