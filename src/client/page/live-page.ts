@@ -2,6 +2,7 @@
 // Must never talk to the server except through the client library, nor touch the DOM outside requestAnimationFrame.
 import { TickcastClient } from '../tickcast-client.js'
 import type { SymbolState } from '../tickcast-client.js'
+import { SymbolChart } from './symbol-chart.js'
 
 const DEFAULT_SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA', 'AMD', 'AVGO', 'PLTR']
 const DEFAULT_COUNT = 10
@@ -84,6 +85,8 @@ class LivePage {
   private readonly tbody = document.getElementById('rows') as HTMLTableSectionElement
   private readonly message = document.getElementById('message') as HTMLElement
   private frameRequested = false
+  private readonly chart = new SymbolChart(document.getElementById('chart') as HTMLCanvasElement, document.getElementById('chart-symbol') as HTMLElement)
+  private selectedRow: Row | null = null
   /** flashed cells (row, column) and when to clear them, in flash order, hence expiry order; a FIFO */
   private readonly flashRows: Row[] = []
   private readonly flashCols: number[] = []
@@ -109,7 +112,10 @@ class LivePage {
     })
     const c = this.client
     const touched = (u: { symbol: string }): void => { this.touch(u.symbol) }
-    c.on('quote', touched); c.on('trade', touched); c.on('status', touched)
+    const chart = this.chart
+    c.on('quote', (u) => { if (u.symbol === chart.symbol) chart.quote(u.bid, u.ask, performance.now()); this.touch(u.symbol) })
+    c.on('trade', (u) => { if (u.symbol === chart.symbol) chart.trade(u.price, u.size, performance.now()); this.touch(u.symbol) })
+    c.on('status', touched)
     c.on('snapshot', (s) => { this.touch(s.symbol) })
     c.on('state', (s) => {
       const el = document.getElementById('state') as HTMLElement
@@ -130,6 +136,13 @@ class LivePage {
       const input = document.getElementById('symbol-input') as HTMLInputElement
       this.addSymbols(input.value.toUpperCase().split(/[\s,;]+/).filter((s) => s.length > 0))
       input.value = ''
+    })
+    // a click on a row (not its remove button) charts that symbol
+    this.tbody.addEventListener('click', (ev) => {
+      const target = ev.target as Element
+      if (target.closest('button') !== null) return
+      const tr = target.closest('tr'), row = tr === null ? undefined : this.byTr.get(tr)
+      if (row !== undefined) this.select(row)
     })
     setInterval(() => { this.tickRates() }, RATE_WINDOW_MS)
     ;(globalThis as { tickcast?: TickcastClient }).tickcast = c // for the console (and tests)
@@ -152,6 +165,17 @@ class LivePage {
     }
     this.client.subscribe(fresh)
     this.updateCount()
+    if (this.selectedRow === null && this.rows.size > 0) this.select(this.rows.values().next().value as Row)
+  }
+
+  private select(row: Row): void {
+    if (this.selectedRow === row) return
+    this.selectedRow?.tr.removeAttribute('aria-current')
+    row.tr.setAttribute('aria-current', 'true') // the charted row
+    this.selectedRow = row
+    const s = this.client.get(row.symbol)
+    this.chart.select(row.symbol, s?.bid ?? null, s?.ask ?? null, performance.now())
+    if (!this.frameRequested) { this.frameRequested = true; requestAnimationFrame(this.render) }
   }
 
   removeSymbol(symbol: string): void {
@@ -166,6 +190,11 @@ class LivePage {
     row.tr.remove()
     this.byTr.delete(row.tr)
     this.rows.delete(symbol); this.dirty.delete(symbol)
+    if (this.selectedRow === row) { // chart the first remaining symbol instead
+      this.selectedRow = null; this.chart.clear()
+      const next = this.rows.values().next()
+      if (next.done !== true) this.select(next.value)
+    }
     this.updateCount()
   }
 
@@ -195,7 +224,8 @@ class LivePage {
     }
     ;(document.getElementById('rate') as HTMLElement).textContent = String(this.totalUpdates - this.totalAtWindow)
     this.totalAtWindow = this.totalUpdates
-    if (!this.frameRequested && this.dirty.size > 0) { this.frameRequested = true; requestAnimationFrame(this.render) }
+    this.chart.scroll()
+    if (!this.frameRequested && (this.dirty.size > 0 || this.chart.wantsFrame)) { this.frameRequested = true; requestAnimationFrame(this.render) }
   }
 
   private render(now: number): void {
@@ -213,7 +243,8 @@ class LivePage {
       const s = this.client.get(sym)
       if (s) this.drawRow(row, s)
     }
-    if (this.flashHead < this.flashRows.length || this.dirty.size > 0) { this.frameRequested = true; requestAnimationFrame(this.render) }
+    if (this.chart.wantsFrame) this.chart.draw(now)
+    if (this.flashHead < this.flashRows.length || this.dirty.size > 0 || this.chart.wantsFrame) { this.frameRequested = true; requestAnimationFrame(this.render) }
   }
 
   private clearFlashes(now: number): void {

@@ -56,6 +56,13 @@ td.c-x button:hover { color: var(--down); }
 tr.stale td { opacity: .45; font-style: italic; }
 tr.partial td.c-bid, tr.partial td.c-ask { text-decoration: underline dotted var(--muted); }
 td.up { background: rgba(46, 204, 113, .28); } td.dn { background: rgba(255, 92, 92, .28); }
+#chart-panel { margin-bottom: 10px; }
+.chart-head { display: flex; gap: 14px; align-items: baseline; font-size: 12px; color: var(--muted); margin-bottom: 4px; }
+.chart-head b { color: var(--text); font-size: 14px; }
+.k-bid { color: var(--up); } .k-ask { color: var(--down); } .k-trade { color: var(--text); }
+#chart { display: block; width: 100%; height: 140px; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; }
+tbody tr { cursor: pointer; }
+tr[aria-current="true"] td.c-sym { color: var(--accent); box-shadow: inset 3px 0 0 var(--accent); }
 footer { color: var(--muted); font-size: 12px; padding: 0 20px 16px; }
 footer a { color: var(--accent); }
 </style>
@@ -75,6 +82,11 @@ footer a { color: var(--accent); }
 </header>
 <main>
   <div id="message" role="status"></div>
+  <section id="chart-panel" aria-label="chart of the selected symbol">
+    <div class="chart-head"><b id="chart-symbol">–</b><span><span class="k-bid">━</span> bid</span><span><span class="k-ask">━</span> ask</span>
+      <span>spread shaded</span><span><span class="k-trade">┃</span> trades</span><span>last 30 s · click a row to chart it</span></div>
+    <canvas id="chart" role="img" aria-label="bid, ask and trades of the selected symbol over the last 30 seconds"></canvas>
+  </section>
   <table role="table" aria-label="symbols">
     <thead role="rowgroup"><tr role="row">
       <th role="columnheader">Symbol</th><th role="columnheader">Bid</th><th role="columnheader">Ask</th>
