@@ -8,7 +8,7 @@ import { chromiumPath } from './cli/png.js'
 import { freePort, spawnReady, stop } from './lib/procs.js'
 
 const RATE = Number(process.env.PAGE_SIM_RATE ?? 20_000)
-const MEASURE_MS = Number(process.env.PAGE_MEASURE_MS ?? 4000)
+const MEASURE_MS = Number(process.env.PAGE_MEASURE_MS ?? 3000)
 const WARMUP_MS = 1000
 /** the checkout whose page is the baseline (a worktree of main, built); empty = measure only this one */
 const BASELINE_DIR = process.env.PAGE_BASELINE_DIR ?? '/work/wt-page-base'

@@ -1,10 +1,16 @@
 // Owns the live page's chart of one selected symbol: bid/ask lines with the spread shaded, trades as ticks, on a canvas.
 // Must never touch the DOM outside draw() (called from the page's animation frame) nor allocate per recorded update.
 
-/** points kept per series: at the chart's width one point per pixel column or so is all a person can see */
-const CAPACITY = 1024
 /** the time span shown, ms of arrival time (performance.now) */
 const WINDOW_MS = 30_000
+/**
+ * Samples closer than this share one point (the latest value wins): a busy symbol sends thousands of quotes a
+ * second, which would fill the ring in under a second and cost a software-rastered path of thousands of segments
+ * per frame; 50 ms is 2 px at a 1,200 px chart, below what a person can tell apart.
+ */
+const BUCKET_MS = 50
+/** points kept per series: the window's buckets, with room for a little jitter */
+const CAPACITY = Math.ceil(WINDOW_MS / BUCKET_MS) + 64
 
 const BID = '#2ecc71', ASK = '#ff5c5c', SPREAD = 'rgba(77, 163, 255, .18)', TRADE = '#d7dde5', MUTED = '#7d8a99', GRID = '#232b36'
 
@@ -16,6 +22,10 @@ class Ring {
   head = 0
   size = 0
   push(t: number, a: number, b: number): void {
+    if (this.size > 0) {
+      const last = (this.head + this.size - 1) % CAPACITY
+      if (t - this.t[last] < BUCKET_MS) { this.a[last] = a; this.b[last] = b; return } // same bucket: latest wins
+    }
     const i = (this.head + this.size) % CAPACITY
     this.t[i] = t; this.a[i] = a; this.b[i] = b
     if (this.size < CAPACITY) this.size++
@@ -51,6 +61,7 @@ export class SymbolChart {
   }
 
   quote(bid: number, ask: number, now: number): void { this.quotes.push(now, bid, ask); this.dirty = true }
+  /** trades in one bucket show as one tick at the latest price (sized by that print) */
   trade(price: number, size: number, now: number): void { this.trades.push(now, price, size); this.dirty = true }
 
   /** Whether the next frame has something new to draw. */
