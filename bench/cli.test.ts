@@ -34,7 +34,7 @@ function cli(args: string[], timeoutMs = 25_000): Promise<{ code: number | null;
 }
 /** a short latency run against the test's server */
 const latencyRun = (out: string, extra: string[] = []): ReturnType<typeof cli> =>
-  cli(['latency', '--url', started.target.ws, '--subs', '2', '--symbols-per-sub', '5', '--duration', '1', '--warmup', '0', '--out', join(dir, out), ...extra])
+  cli(['latency', '--url', started.target.ws, '--metrics', started.target.metrics!, '--subs', '2', '--symbols-per-sub', '5', '--duration', '1', '--warmup', '0', '--out', join(dir, out), ...extra])
 
 describe('tickcast-bench', () => {
   it('answers --help at every level and never throws; a usage mistake exits 2 with a hint', async () => {

@@ -82,7 +82,7 @@ async function scenarioCommand(scenario: Scenario, args: string[]): Promise<numb
   const log = (line: string): void => { live.done(); err(line) }
 
   const started = scenario.ownTarget && o.url === undefined ? ownTarget(o) : await startTarget({
-    url: o.url as string | undefined, http: o.http as string | undefined, mqtt: o.mqtt as string | undefined,
+    url: o.url as string | undefined, http: o.http as string | undefined, mqtt: o.mqtt as string | undefined, metrics: o.metrics as string | undefined,
     token: o.token as string | undefined, apiKey: o['api-key'] as string | undefined, authMode: o['auth-mode'] as 'header' | 'message',
     feedRate: o.rate as number, symbols: o.symbols as number, serverArgs: o['server-args'] as string, mqttNeeded: Boolean(scenario.needsMqtt),
   })
@@ -127,7 +127,7 @@ async function scenarioCommand(scenario: Scenario, args: string[]): Promise<numb
 /** A scenario that starts what it measures (Scenario.ownTarget): no server here, nothing to stop. */
 function ownTarget(o: Record<string, unknown>): Awaited<ReturnType<typeof startTarget>> {
   const credential = (o.token ?? o['api-key'] ?? null) as string | null
-  return { target: { ws: '', http: '', mqtt: null, credential, authMode: o['auth-mode'] as 'header' | 'message', embedded: true, feedPort: null }, stop: async () => {} }
+  return { target: { ws: '', http: '', metrics: null, mqtt: null, credential, authMode: o['auth-mode'] as 'header' | 'message', embedded: true, feedPort: null }, stop: async () => {} }
 }
 
 /** Credentials never reach a result file or a report. */

@@ -13,7 +13,28 @@ import { loadUniverse } from '../feeds/sim/universe.js'
 import type { ClientSpec, TargetKind, WorkerCommand, WorkerReport } from './lib/load-worker.js'
 import { cpuSec, freePort, rssBytes, spawnReady, stop, stopAll, track, waitPort } from './lib/procs.js'
 
-const { values: a } = parseArgs({ options: {
+const USAGE = `Usage: npm run bench:fanout -- [options]
+
+The team's comparison: tickcast vs a naive \`ws\` server vs nats-server's WebSocket listener, same simulator, same
+load generator. To load-test a deployment of your own, use the bench CLI: npm run bench -- --help.
+
+  --targets <list>           tickcast,tickcast-auth,nats,naive             (default tickcast,nats,naive)
+  --subs <list>              subscriber counts                             (default 100,1000; --full adds 10000)
+  --rates <list>             feed msgs/s, 0 = as fast as possible          (default 20000,0)
+  --symbols <n>              simulator symbols                             (default 500)
+  --symbols-per-sub <n>      symbols per subscriber                        (default 50)
+  --duration-sec <n>         measured seconds per cell                     (default 10)
+  --procs <n>                load-generator processes                      (default 2)
+  --tickcast-args <'...'>    extra tickcast flags
+  --no-slow                  skip the 1,000-client cell with 500 clients not reading
+  --full                     10,000 subscribers and idle memory per connection too
+  --out <file>               results JSON (default bench/results/fanout-<time>.json)
+  --max-sec <n>              hard stop of the whole run                    (default 900)
+  --help                     this text
+`
+let parsed
+try {
+  parsed = parseArgs({ options: {
   full: { type: 'boolean', default: false },
   'duration-sec': { type: 'string', default: '10' },
   targets: { type: 'string', default: 'tickcast,nats,naive' },
@@ -26,7 +47,11 @@ const { values: a } = parseArgs({ options: {
   'no-slow': { type: 'boolean', default: false },
   out: { type: 'string' },
   'max-sec': { type: 'string', default: '900' },
+  help: { type: 'boolean', default: false },
 } })
+} catch (e) { process.stderr.write(`bench:fanout: ${(e as Error).message}\n\n${USAGE}`); process.exit(2) }
+const a = parsed.values
+if (a.help) { process.stdout.write(USAGE); process.exit(0) }
 const DURATION_MS = Number(a['duration-sec']) * 1000
 const CALL_TIMEOUT_MS = Math.max(60_000, 3 * DURATION_MS)
 // The whole run is bounded, and stops every process it started however it ends (deadline, signal, error).

@@ -6,6 +6,7 @@ import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { LastValueCache } from '../src/cache/last-value-cache.js'
+import { LatestValues } from '../src/cache/latest-values.js'
 import { Dispatcher } from '../src/fanout/dispatcher.js'
 import { NativeDecoder } from '../src/feed/decoders/native.js'
 import { writeQuote, writeSymbolDirectory } from '../feeds/native-encoder.js'
@@ -106,6 +107,7 @@ function rawRead(port: number): Promise<{ seconds: number; bytes: number }> {
 function ingest(port: number): Promise<{ seconds: number; cpuSeconds: number; stageSeconds: number; messages: number; lvcChecks: number }> {
   const shared = new SharedSymbols(SYMBOLS + 16), symbols = new SymbolTable(shared), ring = new TickRing(1 << 20), lvc = new LastValueCache(SYMBOLS + 16)
   const seqs = new SymbolSequences(SYMBOLS + 16)
+  seqs.latest = new LatestValues(SYMBOLS + 16) // as on the ingest thread: the normalizer also keeps the latest values
   const normalizer = new Normalizer(ring, shared, seqs)
   const stats = new FeedStats('bench')
   const noSubscribers = { wants: () => false, publish: () => {}, symbolAdded: () => {} }

@@ -2,7 +2,7 @@
 // runs the image: `npm run test:container`): parsed, every COPY source exists, every argument list is one tickcast
 // accepts and starts with, ports, probes and scrape settings agree, and the runtime stage's file set serves the page.
 import { spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -74,13 +74,22 @@ describe('grafana/Dockerfile', () => {
     }
   })
 
+  it("drops from the runtime modules exactly the dependencies that no server or simulator module imports", () => {
+    const dropped = [...(instructions.find((i) => i.includes('npm pkg delete')) ?? '').matchAll(/'dependencies\[([^\]]+)\]'/g)].map((m) => m[1])
+    const deps = Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Obj }).dependencies)
+    const sources = ['src', 'feeds'].flatMap((d) => readdirSync(join(ROOT, d), { recursive: true, encoding: 'utf8' }).map((f) => join(ROOT, d, f)))
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => readFileSync(f, 'utf8')).join('\n')
+    const imported = (d: string): boolean => new RegExp(`(?:from|import\\(|require\\()\\s*'${d.replace(/\./g, '\\.')}(?:/[^']*)?'`).test(sources)
+    expect(dropped.sort()).toEqual(deps.filter((d) => !imported(d)).sort())
+  })
+
   it('keeps exactly one uWS binary, and it is the one this Node ABI loads (the 22 LTS ABI is shipped too)', () => {
     const bin = join(ROOT, 'node_modules/uWebSockets.js/dist/bin')
     expect(existsSync(join(bin, `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`))).toBe(true)
     expect(existsSync(join(bin, 'uws_linux_x64_127.node'))).toBe(true) // Node 22 = ABI 127
     const prune = instructions.find((i) => i.includes('uWebSockets.js/dist/bin'))!
     expect(prune).toContain("process.platform + \"_\" + process.arch + \"_\" + process.versions.modules")
-    expect(prune).toMatch(/^RUN npm prune --omit=dev /)
+    expect(prune).toMatch(/^RUN npm pkg delete .* && npm prune --omit=dev /)
     expect(prune).toContain('test -f "node_modules/uWebSockets.js/dist/bin/$keep"') // a wrong name fails the build
     expect(prune).toMatch(/find node_modules\/uWebSockets\.js\/dist\/bin -name '\*\.node' ! -name "\$keep" -delete/)
   })

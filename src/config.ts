@@ -40,6 +40,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'mqttPassword', flag: 'mqtt-password', env: 'TICKCAST_MQTT_PASSWORD', kind: 'string', def: '', help: 'MQTT password' },
   { key: 'ringCapacity', flag: 'ring-capacity', env: 'TICKCAST_RING_CAPACITY', kind: 'int', def: '1048576', min: 1024, max: 2 ** 26, help: 'ring slots (power of two); about 110 bytes each' },
   { key: 'maxSymbols', flag: 'max-symbols', env: 'TICKCAST_MAX_SYMBOLS', kind: 'int', def: '65536', min: 16, max: 1048576, help: 'symbol universe capacity across all feeds' },
+  { key: 'ingestThread', flag: 'ingest-thread', env: 'TICKCAST_INGEST_THREAD', kind: 'enum', values: ['auto', 'on', 'off'], def: 'auto', help: 'feeds, decoding and the ring writer on their own thread, so a busy fan-out never holds a feed back (README, Overload); auto = on when running from dist/ on x86-64, without --source or --bus, ring ≥ 16384' },
   { key: 'workers', flag: 'workers', env: 'TICKCAST_WORKERS', kind: 'int', def: '0', min: 0, max: 16, help: 'fan-out worker threads; 0 = fan out on the main thread' },
   { key: 'wsMaxSymbols', flag: 'ws-max-symbols', env: 'TICKCAST_WS_MAX_SYMBOLS', kind: 'int', def: '1000', min: 1, max: 1000000, help: 'explicit symbols one connection may subscribe to' },
   { key: 'wsMaxPatterns', flag: 'ws-max-patterns', env: 'TICKCAST_WS_MAX_PATTERNS', kind: 'int', def: '10', min: 0, max: 1000, help: 'patterns (A*, *) one connection may subscribe to' },
@@ -94,7 +95,7 @@ export interface Config {
   simSymbols: number; simRate: number; simSeed: number
   mqttUrl: string; mqttPrefix: string; mqttFormat: 'msgpack' | 'json'; mqttProtocolVersion: 4 | 5
   mqttQuoteExpirySec: number; mqttTradesQos: 0 | 1; mqttRetainLastTrade: boolean; mqttNodeId: string; mqttEmbeddedPort: number; mqttUsername: string; mqttPassword: string
-  ringCapacity: number; maxSymbols: number; workers: number
+  ringCapacity: number; maxSymbols: number; workers: number; ingestThread: 'auto' | 'on' | 'off'
   wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
   maxConnections: number; maxConnectionsPerIp: number; upgradesPerIpPerSec: number

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { authOptions, mqttTls, serverTls } from './auth/from-config.js'
 import { LastValueCache } from './cache/last-value-cache.js'
+import { LatestValues } from './cache/latest-values.js'
 import { FORMAT_JSON, FORMAT_MSGPACK } from './codec/tick-codec.js'
 import type { Config, FeedConfig } from './config.js'
 import type { EmbeddedSimulator, StartSimulator } from './embedded-feed.js'
@@ -21,6 +22,9 @@ import { MqttPublisher } from './fanout/mqtt-publisher.js'
 import { WsServer } from './fanout/ws-server.js'
 import { WsStats } from './fanout/ws-stats.js'
 import { Feed } from './feed/feed.js'
+import { IngestThread, ingestOnThread } from './ingest/ingest-thread.js'
+import type { FeedHandle } from './ingest/remote-feed.js'
+import { RingFollower } from './ingest/ring-follower.js'
 import { registerCatalogue } from './metrics/catalogue.js'
 import { HttpStats } from './metrics/http-stats.js'
 import { MetricsRegistry } from './metrics/registry.js'
@@ -49,7 +53,10 @@ export interface Tickcast {
   readonly lvc: LastValueCache
   /** the ring ingest writes (tests compare what consumers saw with its cursor) */
   readonly ring: TickRing
-  readonly feeds: readonly Feed[]
+  /** the configured feeds (on the ingest thread, a view of each: counters refreshed every 50 ms) */
+  readonly feeds: readonly FeedHandle[]
+  /** feeds, decoding and the ring writer run on their own thread (--ingest-thread) */
+  readonly ingestThread: boolean
   readonly ws: WsServer
   readonly mqtt: MqttPublisher | null
   readonly mqttUrl: string | null
@@ -106,6 +113,10 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     // sequences are only comparable within one stream: without a configured epoch, this process is its own stream
     const streamEpoch = config.streamEpoch || `node-${randomUUID()}`
     const lvc = new LastValueCache(config.maxSymbols)
+    // Ingest on its own thread (issue 12): the feed is read as fast as it arrives; a reader it laps conflates from the
+    // writer's latest values (README, Overload) instead of holding the feed back.
+    const onThread = ingestOnThread(config)
+    const latest = onThread ? new LatestValues(config.maxSymbols) : null
 
     const budget = shutdownBudget(config.shutdownDeadlineMs)
     await ensurePortFree(config.host, config.port) // before anything starts: a second instance fails fast
@@ -146,7 +157,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       undo.push({ stage: PIPELINE, stop: () => mqtt!.stop() })
     }
 
-    const feeds: Feed[] = []
+    const feeds: FeedHandle[] = []
     const metrics = new MetricsRegistry(opts.processMetrics ?? true)
     const wsStats = new WsStats(), httpStats = new HttpStats()
     let draining = false
@@ -177,15 +188,25 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     })
     const ws = new WsServer({ ...wsOptions, ready: isReady, extraRoutes: opts.extraRoutes, http: httpStats }, symbols, lvc, wsStats, log)
 
-    const dispatcher = new Dispatcher(ring, lvc, symbols, seqs, ws, mqtt, (lost, named) => {
-      log.warn({ lost, symbols: named }, 'fan-out lapped by the feed: affected symbols marked stale (lapped)')
-    })
+    // with the ingest thread, the dispatcher drains validated copies of the shared ring, one drain's worth at a time
+    const drained = latest !== null ? RingFollower.staging(ring) : ring
+    const dispatcher = new Dispatcher(drained, lvc, symbols, seqs, ws, mqtt, (lost, named) => {
+      log.warn({ lost, symbols: named }, latest !== null ? 'fan-out lapped by the feed: resumed at the head from the latest values (conflated)'
+        : 'fan-out lapped by the feed: affected symbols marked stale (lapped)')
+    }, latest !== null ? { latest } : null)
     undo.push({ stage: PIPELINE, stop: () => dispatcher.stop() })
-    ws.enableResume(new RingReplay(ring, lvc, symbols, () => dispatcher.position, streamEpoch))
+    if (latest !== null) {
+      const follower = new RingFollower(ring, drained, dispatcher)
+      follower.start()
+      undo.push({ stage: PIPELINE, stop: () => follower.stop() })
+    }
+    // read in place on the shared ring, a resume scans at most a quarter ring back (the writer stays at least half a ring
+    // ahead of the oldest slot a consumer within half a ring of it may replay)
+    ws.enableResume(new RingReplay(ring, lvc, symbols, () => dispatcher.position, streamEpoch, latest !== null ? config.ringCapacity >>> 2 : undefined))
     if (config.workers > 0) {
       // started before the feeds, so each worker's mirror sees the ring from sequence 0
       workers = new FanoutWorkers({
-        count: config.workers, ring, symbols: sharedSymbols, seqs, ws: wsOptions, pageRoutes: opts.pageRoutes ?? null, logLevel: config.logLevel,
+        count: config.workers, ring, symbols: sharedSymbols, seqs, latest, ws: wsOptions, pageRoutes: opts.pageRoutes ?? null, logLevel: config.logLevel,
         ready: isReady,
       }, log)
       undo.push({ stage: PIPELINE, stop: () => workers!.stop() })
@@ -211,14 +232,22 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
 
     // a symbol belongs to the feed that defines it first, or to the feed whose symbols= pattern names it
     const claims = feedConfigs.map((fc, k) => ({ index: k + 1, pattern: fc.symbols ? symbolGlob(fc.symbols) : null }))
-    for (const [k, fc] of feedConfigs.entries()) {
-      sharedSymbols.setFeedName(k + 1, fc.name) // snapshots name the feed a symbol belongs to (SharedSymbols.owner)
-      const feed = new Feed(fc, ring, sharedSymbols, seqs,
-        { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs, staleAfterMs: config.feedStaleAfterMs }, log,
-        { ownership: { index: k + 1, claims } })
-      feeds.push(feed)
-      feed.start()
-      undo.push({ stage: PIPELINE, stop: () => feed.stop() })
+    // snapshots name the feed a symbol belongs to (SharedSymbols.owner, shared memory: the ingest thread's too)
+    for (const [k, fc] of feedConfigs.entries()) sharedSymbols.setFeedName(k + 1, fc.name)
+    const timing = { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs, staleAfterMs: config.feedStaleAfterMs }
+    if (latest !== null && feedConfigs.length > 0) {
+      const thread = await IngestThread.start({ ring, symbols: sharedSymbols, seqs, latest, feeds: feedConfigs, claims, timing, logLevel: config.logLevel,
+        stopDeadlineMs: budget.mqttStopMs }, log)
+      undo.push({ stage: PIPELINE, stop: () => thread.stop() })
+      feeds.push(...thread.feeds)
+      log.info({ feeds: feedConfigs.length }, 'ingest runs on its own thread (--ingest-thread)')
+    } else {
+      for (const [k, fc] of feedConfigs.entries()) {
+        const feed = new Feed(fc, ring, sharedSymbols, seqs, timing, log, { ownership: { index: k + 1, claims } })
+        feeds.push(feed)
+        feed.start()
+        undo.push({ stage: PIPELINE, stop: () => feed.stop() })
+      }
     }
     registerCatalogue(metrics, {
       feeds: feeds.map((f) => f.stats), ring, symbols, dispatch: workers ? sumDispatch : dispatcher.stats, ws: workers ? sumWs : wsStats, mqtt: mqtt?.stats ?? null,
@@ -242,7 +271,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
 
     let stopping: Promise<void> | null = null
     return {
-      port, url, metricsPort, metricsUrl, symbols, lvc, ring, feeds, ws, mqtt, mqttUrl, dispatcher, workers, bus, metrics, simulatorPort: simulator?.port ?? null,
+      port, url, metricsPort, metricsUrl, symbols, lvc, ring, feeds, ingestThread: latest !== null, ws, mqtt, mqttUrl, dispatcher, workers, bus, metrics,
+      simulatorPort: simulator?.port ?? null,
       readiness: isReady,
       drain: () => { draining = true },
       stop: () => stopping ??= unwind(),

@@ -7,6 +7,10 @@ import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { connectAsync } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { liveText } from '../bench/cli/live.js'
+import { parseOptions } from '../bench/cli/options.js'
+import { findScenario } from '../bench/cli/registry.js'
+import { parseThreshold } from '../bench/cli/thresholds.js'
 import { parseRolesFile } from '../src/auth/roles.js'
 import { forBroker, mosquittoAvailable } from '../test-support/mosquitto.js'
 import { nodeBinary } from '../test-support/node-versions.js'
@@ -28,6 +32,8 @@ const CLAIMS: Record<string, (b: Block) => boolean> = {
   client: (b) => b.lang === 'ts' && b.text.startsWith('import { TickcastClient }'),
   roles: (b) => b.lang === 'json' && b.text.startsWith('{ "roles"'),
   acl: (b) => b.lang === '' && b.text.startsWith('# mosquitto.conf'),
+  benchCommands: (b) => b.lang === '' && b.text.startsWith('npm run bench -- '),
+  benchLive: (b) => b.lang === '' && b.text.startsWith('[='),
   // not a snippet: the data-flow diagram
   diagram: (b) => b.lang === '' && b.text.startsWith('TCP feed sessions'),
 }
@@ -94,11 +100,11 @@ describe('README snippets', () => {
       const startLine = block('start').text.split('\n')[0]
       expect(startLine).toMatch(/^npm install && npm start\s/)
       const srv = run(bin!, 'npm', ['start'], { TICKCAST_PORT: '0' })
-      await waitFor(() => /MQTT {7}.*\n/.test(srv.out()) || srv.p.exitCode !== null, 20_000, `the banner (have: ${srv.out()})`)
-      const banner = srv.out().slice(/^tickcast (ready|started)/m.exec(srv.out())?.index ?? 0).split('\n').slice(0, 5)
+      await waitFor(() => /^ {2}MQTT {7}.*\n/m.test(srv.out()) || srv.p.exitCode !== null, 20_000, `the banner (have: ${srv.out()})`)
       const want = block('banner').text.trimEnd().split('\n')
+      const banner = srv.out().slice(/^tickcast (ready|started)/m.exec(srv.out())?.index ?? 0).split('\n').slice(0, want.length)
       const port = Number(/ws:\/\/127\.0\.0\.1:(\d+)\//.exec(banner[2])![1])
-      // the same five lines; only the ports differ (8080 and the embedded broker's are free ports here)
+      // the same lines; only the ports differ (8080 and the embedded broker's are free ports here)
       const norm = (l: string): string => l.replace(/:\d+\b/g, ':PORT')
       expect(banner.map(norm)).toEqual(want.map(norm))
 
@@ -162,5 +168,32 @@ describe('README snippets', () => {
       await pub.endAsync(); await alice!.endAsync()
       await stopChild(broker)
     } finally { rmSync(dir, { recursive: true, force: true }) }
+  })
+
+  it('the bench CLI commands name real scenarios, options and thresholds', () => {
+    const lines = block('benchCommands').text.replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.replace(/\s{2,}#.*$/, '').trim()).filter(Boolean)
+    expect(lines.length).toBeGreaterThan(3)
+    for (const line of lines) {
+      // shell words: quotes group, $VAR stays literal
+      const words = [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3])
+      const at = words[0] === 'npm' ? 4 : 2
+      expect(words.slice(0, at).join(' '), line).toMatch(/^(npm run bench --|npx tickcast-bench)$/)
+      const [cmd, ...args] = words.slice(at)
+      if (cmd === 'merge') { expect(args.filter((a) => a.endsWith('.json')).length, line).toBeGreaterThanOrEqual(2); continue }
+      const scenario = findScenario(cmd)
+      expect(scenario, line).toBeDefined()
+      const parsed = parseOptions(args, scenario!)
+      expect(parsed.ok ? 'ok' : parsed.error, line).toBe('ok')
+      if (parsed.ok) for (const t of parsed.thresholds) expect(() => parseThreshold(t), line).not.toThrow()
+    }
+  })
+
+  it("the bench live line is the CLI's own format", () => {
+    const line = block('benchLive').text.trim()
+    const m = /^\[[=> ]{20}\] +\d+% \d+s\/\d+s {2}(.*)$/.exec(line)
+    expect(m, line).not.toBeNull()
+    const n = /conns ([\d,]+) {2}updates\/s ([\d,]+) {2}p50 ([\d.]+) ms {2}p99 ([\d.]+) ms {2}errors (\d+)(?: {2}(.*))?$/.exec(m![1])!
+    const num = (s: string): number => Number(s.replace(/,/g, ''))
+    expect(liveText({ t: 0, connections: num(n[1]), updatesPerSec: num(n[2]), p50Ms: num(n[3]), p99Ms: num(n[4]), errors: num(n[5]) }, n[6] ?? '')).toBe(m![1])
   })
 })

@@ -6,6 +6,7 @@ import type { OptionSpec, OptionValues, Scenario } from './scenario.js'
 export const GLOBAL_OPTIONS: OptionSpec[] = [
   { name: 'url', type: 'string', placeholder: 'ws://host:port/v1/stream', help: 'drive this deployment; without it the CLI starts tickcast and its simulator on 127.0.0.1' },
   { name: 'http', type: 'string', placeholder: 'http://host:port', help: 'its HTTP listener (snapshot, /metrics); default: the --url host and port' },
+  { name: 'metrics', type: 'string', placeholder: 'http://host:port/metrics', help: "its Prometheus endpoint (server version, soak drift); default: tickcast's, the --url port + 1" },
   { name: 'mqtt', type: 'string', placeholder: 'mqtt://host:port', help: 'its MQTT broker (mqtt scenario)' },
   { name: 'token', type: 'string', placeholder: 'jwt', help: 'credential: a JWT, sent as Authorization: Bearer (or see --auth-mode)' },
   { name: 'api-key', type: 'string', placeholder: 'key', help: 'credential: an API key, sent like a token' },

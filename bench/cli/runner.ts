@@ -58,7 +58,7 @@ type WorkerMsg = { ev: 'sample'; sample: Sample; progress: number; label: string
 export async function runForked(spec: RunSpec, procs: number, argv: string[]): Promise<RunResult> {
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url))
   const t = spec.target
-  const targetArgs = ['--url', t.ws, '--http', t.http, ...(t.mqtt ? ['--mqtt', t.mqtt] : [])]
+  const targetArgs = ['--url', t.ws, '--http', t.http, ...(t.mqtt ? ['--mqtt', t.mqtt] : []), ...(t.metrics ? ['--metrics', t.metrics] : [])]
   const latest: Array<{ s: Sample; progress: number; label: string } | null> = Array.from({ length: procs }, () => null)
   const children: ChildProcess[] = []
   const t0 = performance.now()

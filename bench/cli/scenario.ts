@@ -19,6 +19,11 @@ export interface Target {
   ws: string
   /** http://host:port (no trailing slash), for /v1/snapshot, /metrics, /readyz */
   http: string
+  /**
+   * the Prometheus endpoint (http://host:port/metrics: tickcast serves it on a listener of its own); null or absent:
+   * unknown (optional so Targets built before it existed still type-check)
+   */
+  metrics?: string | null
   /** mqtt://host:port, or null when the deployment has no MQTT listener the CLI knows of */
   mqtt: string | null
   /** credential sent as `Authorization: Bearer` (JWT or API key), or null */

@@ -24,8 +24,9 @@ function value(body: string, name: string): number | null {
 }
 
 export async function scrape(t: Target): Promise<Scrape | null> {
+  if (!t.metrics) return null
   try {
-    const r = await fetch(`${t.http}/metrics`, { headers: t.credential ? { authorization: `Bearer ${t.credential}` } : {}, signal: AbortSignal.timeout(5000) })
+    const r = await fetch(t.metrics, { headers: t.credential ? { authorization: `Bearer ${t.credential}` } : {}, signal: AbortSignal.timeout(5000) })
     if (r.status !== 200) return null
     const b = await r.text()
     return {

@@ -10,7 +10,7 @@ const up = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
 const distRoot = basename(up) === 'dist' ? up : join(up, 'dist')
 
 export interface TargetOptions {
-  url?: string; http?: string; mqtt?: string
+  url?: string; http?: string; mqtt?: string; metrics?: string
   token?: string; apiKey?: string; authMode: 'header' | 'message'
   /** embedded: simulator messages per second (0 = as fast as it can) and symbols */
   feedRate: number; symbols: number
@@ -32,7 +32,7 @@ export async function startTarget(o: TargetOptions): Promise<StartedTarget> {
   if (o.url) {
     const u = new URL(o.url)
     if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error(`--url: expected ws://host:port/v1/stream, got ${o.url}`)
-    const target: Target = { ws: o.url, http: (o.http ?? httpOf(o.url)).replace(/\/$/, ''), mqtt: o.mqtt ?? null, credential, authMode: o.authMode, embedded: false, feedPort: null }
+    const target: Target = { ws: o.url, http: (o.http ?? httpOf(o.url)).replace(/\/$/, ''), metrics: o.metrics ?? defaultMetrics(o.url), mqtt: o.mqtt ?? null, credential, authMode: o.authMode, embedded: false, feedPort: null }
     return { target, stop: async () => {} }
   }
   const { child: sim, match: simPort } = await spawnReady('node', [join(distRoot, 'feeds', 'sim.js'), '--port', '0', '--rate', String(o.feedRate), '--symbols', String(o.symbols)], /"port":(\d+)/)
@@ -48,10 +48,18 @@ export async function startTarget(o: TargetOptions): Promise<StartedTarget> {
     const ws = /WebSocket\s+(ws:\/\/\S+)/.exec(banner)?.[1]
     if (!ws) throw new Error(`tickcast did not print its WebSocket URL: ${banner.slice(0, 300)}`)
     const mqtt = /^mqtts?:/.test(match[1]) ? match[1] : null
-    const target: Target = { ws, http: httpOf(ws), mqtt: o.mqtt ?? mqtt, credential, authMode: o.authMode, embedded: true, feedPort }
+    const metrics = /Metrics\s+(https?:\/\/\S+)/.exec(banner)?.[1] ?? null
+    const target: Target = { ws, http: httpOf(ws), metrics: o.metrics ?? metrics, mqtt: o.mqtt ?? mqtt, credential, authMode: o.authMode, embedded: true, feedPort }
     await waitReady(target.http, 15_000)
     return { target, stop: async () => { await stop(child); await stop(sim) } }
   } catch (e) { await stop(sim); throw e }
+}
+
+/** tickcast's default: /metrics on the client port + 1 (--metrics-port -1), same host */
+function defaultMetrics(ws: string): string {
+  const u = new URL(ws)
+  const port = Number(u.port || (u.protocol === 'wss:' ? 443 : 80))
+  return `http://${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${port + 1}/metrics`
 }
 
 /** Waits until /readyz answers 200 (the feed is logged in and data flows), at most timeoutMs. */
@@ -66,8 +74,9 @@ async function waitReady(http: string, timeoutMs: number): Promise<void> {
 
 /** The server's version, commit and Node.js from tickcast_build_info on /metrics; null when not reachable. */
 export async function serverInfo(t: Target): Promise<{ version: string; commit: string; node: string } | null> {
+  if (!t.metrics) return null
   try {
-    const r = await fetch(`${t.http}/metrics`, { headers: t.credential ? { authorization: `Bearer ${t.credential}` } : {}, signal: AbortSignal.timeout(3000) })
+    const r = await fetch(t.metrics, { headers: t.credential ? { authorization: `Bearer ${t.credential}` } : {}, signal: AbortSignal.timeout(3000) })
     if (r.status !== 200) return null
     const line = (await r.text()).split('\n').find((l) => l.startsWith('tickcast_build_info{'))
     if (!line) return null

@@ -36,6 +36,8 @@ export function mqttDashboard(): Dashboard {
         ], thresholds: ZERO_IS_GOOD }),
       timeseries({ title: 'Socket backlog', unit: 'bytes', description: 'Bytes queued on the broker socket, sampled per scrape. Lines at 512 KiB and at the 1 MiB write limit.',
         queries: [q(`tickcast_mqtt_backlog_bytes{${INST}}`, '{{instance}}')], thresholds: BACKLOG_STEPS }),
+      timeseries({ title: 'QoS 1 trades in flight', unit: 'none', description: 'With --mqtt-trades-qos 1: trades sent and not yet acknowledged (PUBACK). At the broker\'s Receive Maximum (mosquitto: max_inflight_messages, default 20) further trades are dropped and counted as trades dropped. Always 0 at QoS 0.',
+        queries: [q(`tickcast_mqtt_inflight_messages{${INST}}`, '{{instance}}')], thresholds: OK_ONLY }),
       timeseries({ title: 'Data age', unit: 's', description: 'Feed receive → MQTT publish, oldest event of each batch. Lines at 1 ms and 10 ms.',
         queries: [
           q(quantile(0.5, 'tickcast_mqtt_data_age_seconds'), 'p50'),

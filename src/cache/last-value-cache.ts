@@ -32,6 +32,8 @@ export class LastValueCache {
   readonly book: Uint8Array
   /** 1 while this consumer lost events of the symbol (lapped) and has not applied a quote since */
   readonly lapped: Uint8Array
+  /** trades applied (or taken over by a conflation): the writer's count minus this = trades a conflation skips */
+  readonly trades: Float64Array
 
   constructor(readonly capacity: number) {
     this.seq = new Float64Array(capacity)
@@ -53,6 +55,7 @@ export class LastValueCache {
     this.status = new Uint8Array(capacity)
     this.upstreamStale = new Uint8Array(capacity)
     this.lapped = new Uint8Array(capacity)
+    this.trades = new Float64Array(capacity)
     this.book = new Uint8Array(capacity).fill(BOOK_NONE)
   }
 
@@ -75,6 +78,7 @@ export class LastValueCache {
       case KIND_TRADE:
         this.tradeSeq[id] = n; this.tradeTimeUs[id] = r.exchTimeUs[i]; this.tradeSide[id] = r.code[i]
         this.tradePrice[id] = r.tradePrice[i]; this.tradeSize[id] = r.tradeSize[i]; this.tradeId[id] = r.tradeId[i]
+        this.trades[id]++
         break
       case KIND_STATUS:
         this.statusSeq[id] = n; this.statusTimeUs[id] = r.exchTimeUs[i]; this.status[id] = r.code[i]

@@ -136,7 +136,7 @@ describe('messages from a running tickcast match the contract', () => {
     const sim = await simulator(running, 3000)
     const feedLine = await startTcpProxy(sim.port) // the network between the exchange and tickcast: held to silence the feed
     running.push({ stop: () => feedLine.close() })
-    const t = await tickcast(running, feedLine.port, {}, ['--mqtt-url', '', '--mqtt-node-id', 'contract-1', '--feed-stale-after-ms', '300'])
+    const t = await tickcast(running, feedLine.port, {}, ['--mqtt-url', '', '--mqtt-node-id', 'contract-1', '--feed-stale-after-ms', '1000'])
     await waitFor(() => t.symbols.size === 30, 5000, 'the directory')
     const mq = mqtt.connect(t.mqttUrl!, { protocolVersion: 4, reconnectPeriod: 0 })
     running.push({ stop: () => mq.endAsync() })
@@ -161,7 +161,7 @@ describe('messages from a running tickcast match the contract', () => {
     sim.server.append(b, 0, writeTradingStatus(b, 0, 1, us, 0, STATUS_HALTED))
     for (const c of caps) c.send({ op: 'unsubscribe', symbols: [s1], id: 2 })
     await waitFor(() => caps.every((c) => c.kinds().has('st') && c.types().size === 4), 5000, 'a status event and all reply types')
-    await waitFor(() => new Set(mqttMessages.map((m) => m.topic.split('/')[2])).size === 5, 5000, 'quotes, trades, state, trading status and node status on MQTT')
+    await waitFor(() => new Set(mqttMessages.map((m) => m.topic.split('/')[2])).size === 5, 10_000, 'quotes, trades, state, trading status and node status on MQTT')
     expect(mqttStates(s0)[0], 'first state of the run').toBe('fresh')
 
     // The feed goes silent (connected, nothing arrives, not even heartbeats) past --feed-stale-after-ms.
@@ -169,8 +169,10 @@ describe('messages from a running tickcast match the contract', () => {
     feedLine.hold()
     await waitFor(() => caps.every((c) => c.events.some((e) => e.e === 'stale' && e.s === s0)) && mqttStates(s0, heldAt).includes('stale'),
       5000, 'stale markers on both connections and on MQTT')
-    // declared within the configured 300 ms of silence plus one 250 ms freshness check (and scheduling slack on a busy machine)
-    for (const c of caps) expect((c.events.find((e) => e.e === 'stale' && e.s === s0)!.t as number) - heldAtUs, c.format).toBeLessThan(1_500_000)
+    // declared within the configured 1,000 ms of silence plus one 250 ms freshness check (and scheduling slack on a busy
+    // machine). Not shorter: the simulator shares this test's event loop, so a stall of the loop under load is a real
+    // silence of the venue, and a 300 ms budget made the feed flap stale/fresh before the hold when files ran together.
+    for (const c of caps) expect((c.events.find((e) => e.e === 'stale' && e.s === s0)!.t as number) - heldAtUs, c.format).toBeLessThan(2_250_000)
     const rest = await restSnapshot(t.port, s0)
     expect(rest.stale).toBe('feed_down')
     expect((rest as unknown as Ev).feed, 'the feed the symbol belongs to').toBe('sim')

@@ -2,50 +2,21 @@
 // subscribers are told about its completeness, encodes once per wire format and hands frames out.
 // Must never write to the ring or call back into ingest; it runs between I/O callbacks, never inside one.
 import type { LastValueCache } from '../cache/last-value-cache.js'
+import { Conflater } from './conflation.js'
+import { DispatchStats } from './dispatch-sinks.js'
+import type { Conflation, EventSink, FrameSink } from './dispatch-sinks.js'
 import { JSON_EVENT_MAX_BYTES, JSON_FRAME_CLOSE, JSON_FRAME_OPEN, JSON_FRAME_SEP } from '../codec/json-codec.js'
 import { MSGPACK_EVENT_MAX_BYTES, writeMsgpackFrameHeader } from '../codec/msgpack-codec.js'
 import { FORMAT_JSON, FORMAT_MSGPACK, writeBookMarker, writeEvent, writeMarker } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
-import { LATENCY_BUCKETS_SEC, PlainHistogram } from '../metrics/histogram.js'
 import { STALE_LAPPED } from '../model/staleness.js'
 import type { SymbolTable } from '../model/symbols.js'
 import type { SymbolSequences } from '../normalize/symbol-sequences.js'
 import { KIND_BOOK, KIND_QUOTE, KIND_SYMBOL, KIND_TRADE, LAST_DATA_KIND } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 
-/** WebSocket side: per-symbol topics per format. */
-export interface FrameSink {
-  wants(id: number, format: WireFormat): boolean
-  /** `trades` = trade events in the frame, so a connection that misses it (slow consumer) can be told the count */
-  publish(id: number, format: WireFormat, frame: Uint8Array, trades: number): void
-  /** connections holding the symbol outside the topic publish (conflating, throttled); optional for bench sinks */
-  detachedWants?(id: number): boolean
-  markDetached?(id: number, trades: number): void
-  /** This consumer's SymbolTable has just learned `id` (its KIND_SYMBOL passed): patterns may now cover it. */
-  symbolAdded(id: number): void
-}
-
-/** MQTT side: sees every data event after the cache has applied it, then one flush per batch (conflation point). */
-export interface EventSink {
-  offer(r: TickRing, i: number): void
-  /** the symbol's completeness as clients see it (LastValueCache.staleReason) changed in this batch */
-  stateChanged(id: number): void
-  flush(): void
-}
-
-export class DispatchStats {
-  batches = 0
-  events = 0
-  /** events overwritten before this consumer read them */
-  lapped = 0
-  laps = 0
-  /** symbols this consumer marked stale (lapped) because it lost some of their events */
-  lappedSymbols = 0
-  frames = 0
-  frameBytes = 0
-  /** receive → published (WebSocket frames handed to uWS), seconds; one observation per batch (its oldest event) */
-  readonly ageAtPublishSec = new PlainHistogram(LATENCY_BUCKETS_SEC)
-}
+export { DispatchStats } from './dispatch-sinks.js'
+export type { Conflation, EventSink, FrameSink } from './dispatch-sinks.js'
 
 /** Largest frame we build; a busier symbol is split into several frames of this size. */
 const FRAME_BYTES = 64 * 1024
@@ -82,6 +53,9 @@ export class Dispatcher {
   private readonly detachable: boolean
   private readonly frame = Buffer.allocUnsafe(FRAME_BYTES)
   private readonly drainBound = (): void => this.drain()
+  private readonly conflater: Conflater | null
+  private readonly learnBound = (id: number): void => this.learn(id)
+  private readonly markLappedBound = (id: number): void => this.markLapped(id)
 
   constructor(
     private readonly ring: TickRing,
@@ -93,7 +67,9 @@ export class Dispatcher {
     private readonly events: EventSink | null,
     /** called once per lap with the number of events lost (for the log; clients learn it per symbol in-band) */
     private readonly onLapped: (lost: number, symbols: number) => void = () => {},
+    conflation: Conflation | null = null,
   ) {
+    this.conflater = conflation !== null ? new Conflater(conflation.latest, lvc, symbols, seqs, ws, events, this.stats) : null
     this.head = new Int32Array(symbols.capacity).fill(NONE)
     this.tail = new Int32Array(symbols.capacity)
     this.next = new Int32Array(ring.capacity)
@@ -121,6 +97,7 @@ export class Dispatcher {
    */
   skipTo(seq: number): void {
     if (seq <= this.readSeq) return
+    if (this.conflater !== null) { this.conflate(this.readSeq + 1, seq); return }
     this.lap(this.readSeq + 1, seq)
     this.readSeq = seq
     this.publishDirty()
@@ -133,7 +110,8 @@ export class Dispatcher {
     const end = r.cursor
     let seq = this.readSeq + 1
     this.batchTimeUs = Date.now() * 1000 // one clock read per batch: the time on markers this reader makes up
-    if (end - seq >= r.capacity) {
+    if (this.conflater !== null && end - seq >= r.capacity) { this.conflate(seq, end); seq = end + 1 }
+    else if (end - seq >= r.capacity) {
       const first = end - r.capacity + 1
       this.lap(seq, first - 1)
       seq = first
@@ -166,6 +144,32 @@ export class Dispatcher {
   }
 
   /**
+   * Events [from, end] are replaced by the latest value of every symbol that changed: the
+   * cache takes the writer's latest values, each wanted topic gets `trades_skipped` (when trades were skipped) and a
+   * `snap`, and the reader resumes after `end`. Its ring events up to the snap's `n` are skipped when they come.
+   * A symbol the writer kept too busy to read falls back to a stale (lapped) marker.
+   */
+  private conflate(from: number, end: number): void {
+    const lost = Math.max(0, end - from + 1)
+    this.stats.lapped += lost; this.stats.laps++
+    const named = this.conflater!.run(this.learnBound, this.markLappedBound)
+    this.readSeq = Math.max(this.readSeq, end)
+    this.publishDirty() // marker-only frames of symbols that fell back
+    this.onLapped(lost, named)
+  }
+
+  /** Fallback of a conflation: the symbol is stale (lapped) until its next quote, told by a marker-only frame. */
+  private markLapped(id: number): void {
+    const lvc = this.lvc
+    if (lvc.lapped[id] !== 0) return
+    lvc.lapped[id] = 1; this.stats.lappedSymbols++
+    lvc.upstreamStale[id] = this.seqs.upstreamStale[id]
+    lvc.book[id] = this.seqs.book[id]
+    this.events?.stateChanged(id)
+    if (this.head[id] === NONE) { this.head[id] = MARKER_ONLY; this.dirty[this.dirtyCount++] = id }
+  }
+
+  /**
    * Slow path (markers, sequence jumps, a lapped symbol's next quote): applies slot `i` and notes what its symbol's
    * subscribers must be told before and after it. Returns false for a marker that changes nothing for clients.
    */
@@ -173,6 +177,8 @@ export class Dispatcher {
     const r = this.ring, lvc = this.lvc, events = this.events, data = kind <= LAST_DATA_KIND
     // A sequence jump means this reader lost events of the symbol (markers carry the current sequence, data +1).
     const n = r.symbolSeq[i], expected = data ? lvc.seq[id] + 1 : lvc.seq[id]
+    if (n < expected) return false // behind a conflation's snapshot: it holds this event already
+
     let before = lvc.staleReason(id), flags = 0
     if (n > expected) {
       flags = NOTE_LAPPED_BEFORE; before = STALE_LAPPED
@@ -212,19 +218,14 @@ export class Dispatcher {
    * it gets a stale (lapped) marker now, after everything this reader delivered of it.
    */
   private lap(from: number, to: number): void {
-    const lost = to - from + 1, lvc = this.lvc, last = this.seqs.lastRingSeq
+    const lost = to - from + 1, last = this.seqs.lastRingSeq
     this.stats.lapped += lost; this.stats.laps++
     let named = 0
     for (let id = 0; id < this.symbols.size; id++) {
       const s = last[id]
       if (s < from || s > to) continue
       named++
-      if (lvc.lapped[id] !== 0) continue
-      lvc.lapped[id] = 1; this.stats.lappedSymbols++
-      lvc.upstreamStale[id] = this.seqs.upstreamStale[id]
-      lvc.book[id] = this.seqs.book[id]
-      this.events?.stateChanged(id)
-      if (this.head[id] === NONE) { this.head[id] = MARKER_ONLY; this.dirty[this.dirtyCount++] = id }
+      this.markLapped(id)
     }
     this.onLapped(lost, named)
   }

@@ -2,6 +2,7 @@
 // Must never exit with a uWS socket open (the whole process aborts: uv_loop_close with open handles): close first.
 import { parentPort, workerData } from 'node:worker_threads'
 import { LastValueCache } from '../cache/last-value-cache.js'
+import { LatestValues } from '../cache/latest-values.js'
 import { registerPageRoutes } from '../http/page-routes.js'
 import type { ReadyState } from '../http/routes.js'
 import { createLogger } from '../log.js'
@@ -40,10 +41,11 @@ const ws = new WsServer({
   ...data.ws, ready: () => readyState, extraRoutes: pageRoutes ? (app) => registerPageRoutes(app, pageRoutes) : undefined,
 }, symbols, lvc, wsStats, log)
 const dispatcher = new Dispatcher(local, lvc, symbols, seqs, ws, null, (lost, named) => {
-  log.warn({ lost, symbols: named }, 'fan-out worker lapped by the feed: affected symbols marked stale (lapped)')
-})
+  log.warn({ lost, symbols: named }, 'fan-out worker lapped by the feed: affected symbols conflated or marked stale (lapped)')
+}, data.latest !== null ? { latest: new LatestValues(data.latest.capacity, data.latest) } : null)
 ws.enableResume(new RingReplay(local, lvc, symbols, () => dispatcher.position, data.ws.streamEpoch ?? `worker-${data.index}`))
-const mirror = new RingMirror(shared, local, (seq) => dispatcher.skipTo(seq))
+// lapped with the writer's latest values at hand (ingest thread): skip to the head and conflate
+const mirror = new RingMirror(shared, local, (seq) => dispatcher.skipTo(seq), undefined, { skipToHead: data.latest !== null })
 
 // Wake-up: park on the ring's generation word. Reading it before the pump means a commit that lands during the pump
 // changes it, so waitAsync returns 'not-equal' at once: no lost wake-up, no polling while the feed is quiet.
@@ -61,7 +63,7 @@ function counters(): FromWorker {
   const d = dispatcher.stats, h = d.ageAtPublishSec
   return {
     t: 'stats', ws: { ...wsStats },
-    dispatch: { batches: d.batches, events: d.events, lapped: d.lapped, laps: d.laps, lappedSymbols: d.lappedSymbols, frames: d.frames, frameBytes: d.frameBytes,
+    dispatch: { batches: d.batches, events: d.events, lapped: d.lapped, laps: d.laps, lappedSymbols: d.lappedSymbols, conflations: d.conflations, conflatedTrades: d.conflatedTrades, frames: d.frames, frameBytes: d.frameBytes,
       ageCounts: h.counts.slice(), ageSum: h.sum, ageCount: h.count, torn: mirror.stats.torn },
   }
 }

@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads'
 import { bootError } from '../errors.js'
 import type { ReadyState } from '../http/routes.js'
+import type { LatestValues } from '../cache/latest-values.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
 import type { SymbolSequences } from '../normalize/symbol-sequences.js'
 import type { TickRing } from '../ring/ring-buffer.js'
@@ -17,6 +18,8 @@ export interface FanoutWorkersOptions {
   ring: TickRing
   symbols: SharedSymbols
   seqs: SymbolSequences
+  /** ingest on its own thread: lapped workers conflate from the writer's latest values (null: stale-lapped markers) */
+  latest?: LatestValues | null
   ws: FanoutWorkerData['ws']
   pageRoutes: FanoutWorkerData['pageRoutes']
   logLevel: string
@@ -63,7 +66,7 @@ export class FanoutWorkers {
     }
     for (let index = 0; index < opts.count; index++) {
       const data: FanoutWorkerData = {
-        index, ring: opts.ring.handle(), symbols: opts.symbols.handle(), seqs: opts.seqs.handle(), ws: opts.ws, pageRoutes: opts.pageRoutes, logLevel: opts.logLevel,
+        index, ring: opts.ring.handle(), symbols: opts.symbols.handle(), seqs: opts.seqs.handle(), latest: opts.latest?.handle() ?? null, ws: opts.ws, pageRoutes: opts.pageRoutes, logLevel: opts.logLevel,
       }
       const worker = new Worker(WORKER_URL, { workerData: data })
       const exited = new Promise<void>((r) => worker.once('exit', () => r()))
@@ -167,7 +170,7 @@ export function sumInto(ws: WsStats, dispatch: DispatchStats & { readSeq: number
     if (typeof v === 'number') out[k] = v + workers.reduce((s, w) => s + (w.ws[k] as number), 0)
     else for (const kk of Object.keys(v)) (out[k] as NumRec)[kk] = v[kk] + workers.reduce((s, w) => s + (w.ws[k] as NumRec)[kk], 0)
   }
-  const keys = ['batches', 'events', 'lapped', 'laps', 'lappedSymbols', 'frames', 'frameBytes'] as const
+  const keys = ['batches', 'events', 'lapped', 'laps', 'lappedSymbols', 'conflations', 'conflatedTrades', 'frames', 'frameBytes'] as const
   for (const k of keys) dispatch[k] = mainD[k] + workers.reduce((s, w) => s + w.dispatch[k], 0)
   const h = dispatch.ageAtPublishSec, mh = mainD.ageAtPublishSec
   h.counts.set(mh.counts); h.sum = mh.sum; h.count = mh.count

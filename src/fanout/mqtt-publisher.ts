@@ -121,9 +121,9 @@ export class MqttPublisher {
     this.send(this.topics.trade[id], off, end, this.opts.stamped(trade ? this.opts.trade : this.opts.statusEvent, n, r.exchTimeUs[i]), this.tradesQos === 1)
   }
 
-  /** The symbol's stale/fresh or book state changed (LastValueCache.staleReason / book): its retained state topic follows. */
-  stateChanged(id: number): void {
-    if (this.topics.ready(id)) this.markDirty(id, DIRTY_STATE)
+  /** The symbol's stale/fresh or book state changed (LVC staleReason / book): its retained state follows; `quote`: a conflation, its quote too. */
+  stateChanged(id: number, quote = false): void {
+    if (this.topics.ready(id)) this.markDirty(id, quote && this.lvc.hasQuote(id) ? DIRTY_QUOTE | DIRTY_STATE : DIRTY_STATE)
   }
 
   /** End of a dispatcher batch: at most one quote and one state publish per dirty symbol, latest values from the LVC. */

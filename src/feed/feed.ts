@@ -79,6 +79,8 @@ export class Feed {
   /** the payload decoder; an ItchDecoder owns the order books and their state (markAllPartial, clearBooks, markAllSynced) */
   readonly decoder: PayloadDecoder
   private freshnessTimer: NodeJS.Timeout | null = null
+  /** when checkFreshness last ran (performance.now()): a check much later than its period means the loop stalled */
+  private lastCheckMs = 0
   private readonly retryWarnings: RetryWarnings
 
   constructor(
@@ -146,6 +148,7 @@ export class Feed {
 
   start(): void {
     if (this.recovery) this.recovery.start(); else this.session?.start()
+    this.lastCheckMs = performance.now()
     this.freshnessTimer = setInterval(() => this.checkFreshness(), FRESHNESS_CHECK_MS)
     this.freshnessTimer.unref()
   }
@@ -168,11 +171,18 @@ export class Feed {
    * Silent past staleAfterMs → the feed's symbols get stale (feed_down) markers; heard again (a heartbeat will do; an
    * event marks them itself, in order) → fresh ones. Runs on a timer: silence has no event. Never per message.
    */
-  private checkFreshness(): void {
-    this.retryWarnings.check(performance.now())
-    const silent = !(performance.now() - this.stats.lastReceiveMs <= this.timing.staleAfterMs) // NaN: never heard
+  private checkFreshness(deferred = false): void {
+    if (this.freshnessTimer === null) return // stopped (a deferred check may come after)
+    const now = performance.now(), late = !deferred && now - this.lastCheckMs > 2 * FRESHNESS_CHECK_MS
+    this.lastCheckMs = now
+    this.retryWarnings.check(now)
+    const silent = !(now - this.stats.lastReceiveMs <= this.timing.staleAfterMs) // NaN: never heard
     if (silent === this.normalizer.isDown) return
     if (!silent) { this.normalizer.feedUp(); this.log.info({ feed: this.config.name }, 'feed heard again: its symbols are fresh unless a gap stands'); return }
+    // This timer ran late: the event loop was blocked (GC, a long task), and after a stall timers run before the poll
+    // phase reads what arrived meanwhile. Judge once that is read (setImmediate runs after the poll phase), not before:
+    // a stall of ours is not the feed's silence (freshness.test.ts: 3 stalls of 700 ms made 30 false feed_down markers).
+    if (late) { setImmediate(() => this.checkFreshness(true)); return }
     this.log.warn({ feed: this.config.name, loggedIn: this.stats.loggedIn === 1, staleAfterMs: this.timing.staleAfterMs }, 'feed silent: its symbols are marked stale (feed_down)')
     this.normalizer.feedDown()
   }

@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { simulator, stopAll, tickcast } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
-import { MAX_REQUESTS_PER_TURN } from './pipeline-guard.js'
+import { METRICS_REQUESTS_PER_TURN } from './metrics-listener.js'
 import { SCRAPE_CACHE_MS } from './scrape-cache.js'
 
 const running: Stoppable[] = []
@@ -33,7 +33,7 @@ describe('metrics listener', () => {
     const s = connect(t.metricsPort, '127.0.0.1')
     const closed = new Promise<void>((r) => s.on('close', () => r()))
     s.on('error', () => {}); s.on('data', () => {})
-    s.write(`GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(MAX_REQUESTS_PER_TURN * 20))
+    s.write(`GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(METRICS_REQUESTS_PER_TURN * 20))
     await closed
     await new Promise((r) => setTimeout(r, SCRAPE_CACHE_MS + 50))
     const m = await (await fetch(t.metricsUrl)).text()

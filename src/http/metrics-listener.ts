@@ -13,13 +13,16 @@ import { sendBody } from './send-body.js'
 import type { MetricsBody } from './routes.js'
 import { secureHeaders } from './security-headers.js'
 
+/** Scrapes answered per remote address per loop turn: Prometheus sends one at a time. */
+export const METRICS_REQUESTS_PER_TURN = 4
+
 export class MetricsListener {
   private readonly app = uWS.App()
   private socket: uWS.us_listen_socket | null = null
 
   /** `scrape` is the (cached) exposition; `http` counts requests under route `metrics` / `other`. */
   constructor(scrape: () => Promise<MetricsBody>, http: HttpStats) {
-    const app = guardedRoutes(this.app, new PipelineGuard(http))
+    const app = guardedRoutes(this.app, new PipelineGuard(http, METRICS_REQUESTS_PER_TURN))
     let lastText = '', lastBytes = Buffer.alloc(0) // the cached exposition, as bytes once per exposition
     const bytes = (b: string | Uint8Array): Uint8Array => typeof b !== 'string' ? b : b === lastText ? lastBytes : (lastBytes = Buffer.from(lastText = b))
     getAndHead(app, '/metrics', (res) => {

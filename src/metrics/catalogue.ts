@@ -141,6 +141,10 @@ export function registerCatalogue(m: MetricsRegistry, s: MetricSources): void {
   m.counter('tickcast_ring_consumer_lapped_events_total', 'Events overwritten before this consumer read them.', () => [{ labels: FANOUT_CONSUMER, value: dispatch.lapped }])
   m.counter('tickcast_ring_consumer_lapped_symbols_total', 'Symbols this consumer marked stale (lapped) because a lap took some of their events.',
     () => [{ labels: FANOUT_CONSUMER, value: dispatch.lappedSymbols }])
+  m.counter('tickcast_ring_consumer_conflations_total', 'Symbols a lapped consumer resumed from their latest value (a snap to their subscribers; ingest on its own thread).',
+    () => [{ labels: FANOUT_CONSUMER, value: dispatch.conflations }])
+  m.counter('tickcast_ring_consumer_conflated_trades_total', 'Trades those conflations skipped (subscribers told with trades_skipped).',
+    () => [{ labels: FANOUT_CONSUMER, value: dispatch.conflatedTrades }])
   m.gauge('tickcast_ring_exchange_delay_seconds',
     'Receive wall-clock time minus exchange timestamp of the newest ring event (includes clock skew; NaN when empty).',
     () => {

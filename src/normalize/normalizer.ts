@@ -179,11 +179,12 @@ export class Normalizer implements TickSink {
 
   private writeQuote(id: number, exchTimeUs: number, bp: number, bs: number, ap: number, as: number, flags: number): DecodeStatus {
     if (this.staleCount !== 0) this.beforeEventWhileStale()
-    const r = this.ring, i = r.nextSlot()
+    const r = this.ring, i = r.nextSlot(), n = ++this.seqs.next[id]
     r.kind[i] = QUOTE; r.code[i] = flags; r.symbolId[i] = id
-    r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
+    r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
     r.bidPrice[i] = bp; r.bidSize[i] = bs; r.askPrice[i] = ap; r.askSize[i] = as
+    this.seqs.latest?.quote(id, n, exchTimeUs, flags, bp, bs, ap, as) // ingest thread: the same fields, one cache line
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     if (this.staleCount !== 0) this.afterQuoteWhileStale(id)
@@ -207,11 +208,11 @@ export class Normalizer implements TickSink {
       if (!exact(p) || !exact(q)) return BAD_VALUE
     }
     if (this.staleCount !== 0) this.beforeEventWhileStale() // rare paths out of line: quote() must stay small enough to inline
-    const r = this.ring, i = r.nextSlot()
+    const r = this.ring, i = r.nextSlot(), n = ++this.seqs.next[id]
     r.kind[i] = TRADE; r.code[i] = side; r.symbolId[i] = id
-    r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
+    r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
     r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
-    r.tradePrice[i] = p; r.tradeSize[i] = q; r.tradeId[i] = tradeId
+    r.tradePrice[i] = p; r.tradeSize[i] = q; r.tradeId[i] = tradeId; this.seqs.latest?.trade(id, n, exchTimeUs, side, p, q, tradeId)
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     return OK
@@ -221,10 +222,10 @@ export class Normalizer implements TickSink {
     const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NONE
     if (id === NONE) return UNKNOWN
     if (this.staleCount !== 0) this.beforeEventWhileStale() // rare paths out of line: quote() must stay small enough to inline
-    const r = this.ring, i = r.nextSlot()
+    const r = this.ring, i = r.nextSlot(), n = ++this.seqs.next[id]
     r.kind[i] = STATUS; r.code[i] = code; r.symbolId[i] = id
-    r.symbolSeq[i] = ++this.seqs.next[id]; this.seqs.lastRingSeq[id] = r.cursor + 1
-    r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
+    r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
+    r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs; this.seqs.latest?.status(id, n, exchTimeUs, code)
     r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     return OK

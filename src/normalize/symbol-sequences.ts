@@ -1,6 +1,8 @@
-// Owns the per-symbol counters every feed's normalizer shares: the per-symbol sequence, and where each symbol last was.
+// Owns the per-symbol counters every feed's normalizer shares: the per-symbol sequence, and where each symbol last was
+// (and, with ingest on its own thread, the latest values lapped readers conflate from: cache/latest-values.ts).
 // Must never be written by anything but the normalizers (ingest thread); readers on other threads only compare.
 
+import type { LatestValues } from '../cache/latest-values.js'
 import { BOOK_NONE } from '../model/book-state.js'
 
 export interface SymbolSequencesHandle { capacity: number; buffer: SharedArrayBuffer }
@@ -19,6 +21,8 @@ export class SymbolSequences {
   readonly upstreamStale: Uint8Array
   readonly book: Uint8Array
   private readonly buffer: SharedArrayBuffer
+  /** the writer's latest value per symbol, kept by every normalizer beside the ring slot; null: none kept (one thread) */
+  latest: LatestValues | null = null
 
   constructor(readonly capacity: number, handle: SymbolSequencesHandle | null = null) {
     this.buffer = handle?.buffer ?? new SharedArrayBuffer(capacity * 18)

@@ -36,6 +36,8 @@ export class RingReplay {
   /** scratch by symbol id: the first sequence wanted (0 = not asked), then the ring position to start at (-1 = none) */
   private readonly want: Float64Array
   private readonly start: Float64Array
+  /** scratch by symbol id: the symbol's latest sequence found so far scanning back (-1 = none yet) */
+  private readonly top: Float64Array
   private readonly frame = Buffer.allocUnsafe(FRAME_BYTES)
 
   constructor(
@@ -51,6 +53,7 @@ export class RingReplay {
   ) {
     this.want = new Float64Array(symbols.capacity)
     this.start = new Float64Array(symbols.capacity).fill(-1)
+    this.top = new Float64Array(symbols.capacity).fill(-1)
   }
 
   /**
@@ -59,7 +62,7 @@ export class RingReplay {
    * else runs (the dispatcher must not move between the two).
    */
   plan(ids: readonly number[], since: readonly number[], recovered: boolean[]): void {
-    const r = this.ring, lvc = this.lvc, want = this.want, start = this.start
+    const r = this.ring, lvc = this.lvc, want = this.want, start = this.start, top = this.top
     recovered.length = 0
     let pending = 0
     for (let k = 0; k < ids.length; k++) {
@@ -67,7 +70,7 @@ export class RingReplay {
       start[id] = -1; want[id] = 0
       if (lvc.lapped[id] !== 0 || s > n || !Number.isInteger(s) || s < 0) continue // behind us, or we lost some
       if (s === n) { start[id] = this.position() + 1; continue } // missed nothing
-      want[id] = s + 1; pending++
+      want[id] = s + 1; top[id] = -1; pending++
     }
     const pos = this.position(), oldest = Math.max(0, r.cursor - r.capacity + 1, pos - this.window + 1)
     let total = 0
@@ -75,6 +78,8 @@ export class RingReplay {
       const i = seq & r.mask, id = r.symbolId[i]
       if (id >= want.length || want[id] === 0 || r.kind[i] > LAST_DATA_KIND) continue
       const n = r.symbolSeq[i]
+      // a conflation took the cache past the symbol's last event in the ring up to here: the ring cannot bridge it
+      if (top[id] < 0) { top[id] = n; if (n !== lvc.seq[id]) { want[id] = 0; pending--; continue } }
       if (n > want[id]) { total++; continue }
       if (n === want[id]) { start[id] = seq; total++ } // else a jump over since + 1: not in this ring
       want[id] = 0; pending--

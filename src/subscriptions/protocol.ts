@@ -83,6 +83,10 @@
  *    n + 1. Should the buffer pass the soft limit again before the last snap, `normal` comes at once (with what was
  *    sent) before the next `conflating`, and the remaining snaps come with the next catch-up;
  * 3. still conflating after `slowGraceMs` (the buffer never drained): closed with 4001.
+ * Server overload (ingest on its own thread, README "Overload"): the feed is never held back, so a fan-out that falls
+ * half a ring behind resumes at the newest event instead: per symbol that changed, `trades_skipped` when trades were
+ * skipped, then its `snap` (latest state; the sequence jump it explains), then updates at n + 1. Conflating and
+ * throttled connections get the same through their own snaps.
  * Close codes: 1001 shutdown; 4001 slow consumer (the close frame itself may be lost behind the full buffer,
  * so the client can see 1006); 4005 rate limited (kept sending while limited).
  * Heartbeats: the server pings automatically; a peer silent for `idleTimeoutSec` is dropped.

@@ -4,6 +4,7 @@
 import { FORMAT_MSGPACK } from '../../codec/tick-codec.js'
 import type { WireFormat } from '../../codec/tick-codec.js'
 import type { SymbolTable } from '../../model/symbols.js'
+import { tradesSkippedReply } from '../../subscriptions/protocol.js'
 import { SubscriptionRegistry } from '../../subscriptions/registry.js'
 import type { RegistryLimits, RequestResult, Subscriber } from '../../subscriptions/registry.js'
 import type { FrameSink } from '../dispatcher.js'
@@ -25,7 +26,7 @@ export class Hub implements FrameSink {
   /** the registry's array (it grows as symbols are learned): read here without a call */
   private readonly topics: Buffer[]
 
-  constructor(private readonly app: TopicPublisher, symbols: SymbolTable, limits: RegistryLimits, stats: WsStats,
+  constructor(private readonly app: TopicPublisher, private readonly symbols: SymbolTable, limits: RegistryLimits, stats: WsStats,
     /** the clock stamped on detached updates (injected: tests pass their own) */
     private readonly now: () => number = () => performance.now()) {
     this.registry = new SubscriptionRegistry(symbols, limits, stats)
@@ -40,6 +41,11 @@ export class Hub implements FrameSink {
   /** Hot path: one uWS publish of a whole data frame to the symbol's topic in that format (topic bytes prebuilt). */
   publish(id: number, format: WireFormat, frame: Uint8Array, _trades = 0): void {
     this.app.publish(this.topics[(id << 1) | format], frame, format === FORMAT_MSGPACK, false)
+  }
+
+  /** A lapped reader conflated `id` (rare): its topic is told how many trades were skipped, before the snap frame. */
+  tradesSkipped(id: number, format: WireFormat, count: number): void {
+    this.app.publish(this.topics[(id << 1) | format], Buffer.from(tradesSkippedReply(this.symbols.name[id], count)), false, false)
   }
 
   /** Hot path: does any connection hold symbol `id` outside uWS? One typed-array read. */
