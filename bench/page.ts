@@ -37,7 +37,7 @@ async function measure(browser: Browser, dir: string): Promise<Figures> {
   try {
     const all = await (await fetch(`http://127.0.0.1:${port}/v1/symbols`)).json() as string[]
     const names = all.slice(0, Number(process.env.PAGE_SYMBOLS ?? all.length)) // default: every symbol, so the page gets the whole rate
-    await page.goto(`http://127.0.0.1:${port}/?symbols=${names.join(',')}`)
+    await page.goto(`http://127.0.0.1:${port}/?format=${process.env.PAGE_FORMAT ?? 'json'}&symbols=${names.join(',')}`)
     await page.waitForFunction(() => document.getElementById('state')?.textContent === 'open', undefined, { timeout: 10_000 })
     debug('page open')
     await page.waitForTimeout(WARMUP_MS)
