@@ -31,15 +31,24 @@ input::placeholder { text-transform: none; color: var(--muted); }
 button { background: var(--accent); color: #08111c; border: 0; border-radius: 6px; padding: 6px 12px; font: inherit; font-weight: 600; cursor: pointer; }
 main { padding: 12px 20px 24px; }
 #message { min-height: 18px; color: var(--warn); font-size: 12px; margin-bottom: 6px; }
-table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th { text-align: right; color: var(--muted); font-weight: 500; font-size: 12px; padding: 6px 10px; border-bottom: 1px solid var(--line); position: sticky; top: 0; background: var(--bg); }
-td { text-align: right; padding: 5px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+/* rows are fixed-column grids, each its own layout root (contain), not an auto-layout table: a changed price then
+   re-lays out its own row, where a table re-measures every column of every row; rows out of view are skipped by
+   the renderer (content-visibility) and drawn by the script only a few per frame */
+table { display: block; width: 100%; font-variant-numeric: tabular-nums; }
+thead { display: block; position: sticky; top: 0; background: var(--bg); z-index: 1; }
+tbody { display: block; }
+tr { display: grid; grid-template-columns: minmax(70px, 1.1fr) repeat(5, minmax(70px, 1fr)) minmax(70px, 1fr) minmax(56px, .8fr) minmax(70px, .9fr) 40px;
+  border-bottom: 1px solid var(--line); }
+tbody tr { height: 31px; contain: strict; content-visibility: auto; contain-intrinsic-size: auto 31px; }
+th { text-align: right; color: var(--muted); font-weight: 500; font-size: 12px; padding: 6px 10px; }
+td { text-align: right; padding: 5px 10px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 th:first-child, td:first-child { text-align: left; }
 td.c-sym { font-weight: 600; }
 td.c-st { color: var(--muted); text-align: center; }
 td.c-st.halted { color: var(--down); font-weight: 600; }
 .pos { color: var(--up); } .neg { color: var(--down); }
 .wait td:not(.c-sym):not(.c-x) { color: var(--muted); }
+td.c-x { padding: 3px 2px; text-overflow: clip; text-align: center; }
 td.c-x button { background: none; color: var(--muted); padding: 0 6px; font-size: 16px; line-height: 1; }
 td.c-x button:hover { color: var(--down); }
 /* a flash is a class set on change and cleared ~0.4 s later by the next frame: no CSS animations, which
@@ -47,6 +56,13 @@ td.c-x button:hover { color: var(--down); }
 tr.stale td { opacity: .45; font-style: italic; }
 tr.partial td.c-bid, tr.partial td.c-ask { text-decoration: underline dotted var(--muted); }
 td.up { background: rgba(46, 204, 113, .28); } td.dn { background: rgba(255, 92, 92, .28); }
+#chart-panel { margin-bottom: 10px; }
+.chart-head { display: flex; gap: 14px; align-items: baseline; font-size: 12px; color: var(--muted); margin-bottom: 4px; }
+.chart-head b { color: var(--text); font-size: 14px; }
+.k-bid { color: var(--up); } .k-ask { color: var(--down); } .k-trade { color: var(--text); }
+#chart { display: block; width: 100%; height: 140px; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; }
+tbody tr { cursor: pointer; }
+tr[aria-current="true"] td.c-sym { color: var(--accent); box-shadow: inset 3px 0 0 var(--accent); }
 footer { color: var(--muted); font-size: 12px; padding: 0 20px 16px; }
 footer a { color: var(--accent); }
 </style>
@@ -66,12 +82,18 @@ footer a { color: var(--accent); }
 </header>
 <main>
   <div id="message" role="status"></div>
-  <table>
-    <thead><tr>
-      <th>Symbol</th><th>Bid</th><th>Ask</th><th>Bid size</th><th>Ask size</th><th>Last</th>
-      <th>Change</th><th>Upd/s</th><th>Status</th><th></th>
+  <section id="chart-panel" aria-label="chart of the selected symbol">
+    <div class="chart-head"><b id="chart-symbol">–</b><span><span class="k-bid">━</span> bid</span><span><span class="k-ask">━</span> ask</span>
+      <span>spread shaded</span><span><span class="k-trade">┃</span> trades</span><span>last 30 s · click a row to chart it</span></div>
+    <canvas id="chart" role="img" aria-label="bid, ask and trades of the selected symbol over the last 30 seconds"></canvas>
+  </section>
+  <table role="table" aria-label="symbols">
+    <thead role="rowgroup"><tr role="row">
+      <th role="columnheader">Symbol</th><th role="columnheader">Bid</th><th role="columnheader">Ask</th>
+      <th role="columnheader">Bid size</th><th role="columnheader">Ask size</th><th role="columnheader">Last</th>
+      <th role="columnheader">Change</th><th role="columnheader">Upd/s</th><th role="columnheader">Status</th><th role="columnheader"><span hidden>remove</span></th>
     </tr></thead>
-    <tbody id="rows"></tbody>
+    <tbody id="rows" role="rowgroup"></tbody>
   </table>
 </main>
 <footer>Built on the tickcast client library (<a href="/client.js">/client.js</a>) · contract: <a href="/asyncapi.json">/asyncapi.json</a></footer>

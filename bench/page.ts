@@ -1,0 +1,92 @@
+// The live page's frame rate at a busy feed (issue 12 item 5): tickcast with its embedded simulator at --sim-rate
+// updates/s, the page in headless Chromium (software raster), every symbol subscribed; fps and frame times measured
+// from requestAnimationFrame timestamps. Never asserts: prints figures, beside a baseline checkout measured in the same run.
+import { join, resolve } from 'node:path'
+import { chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { chromiumPath } from './cli/png.js'
+import { freePort, spawnReady, stop } from './lib/procs.js'
+
+const RATE = Number(process.env.PAGE_SIM_RATE ?? 20_000)
+const MEASURE_MS = Number(process.env.PAGE_MEASURE_MS ?? 3000)
+const WARMUP_MS = 1000
+/** the checkout whose page is the baseline (a worktree of main, built); empty = measure only this one */
+const BASELINE_DIR = process.env.PAGE_BASELINE_DIR ?? '/work/wt-page-base'
+const VIEWPORT = { width: 1280, height: 800 }
+
+interface Figures { gaps: number[]; frames: number; fps: number; meanFps: number; p50Ms: number; p95Ms: number; updatesPerSec: number; symbols: number }
+
+/** Frame intervals from rAF timestamps over `ms`, measured inside the page (no round trip per frame). */
+const MEASURE_SCRIPT = `new Promise((done) => {
+  const t = []
+  const start = performance.now()
+  const step = (now) => { t.push(now); if (now - start < MS) requestAnimationFrame(step); else done(t) }
+  requestAnimationFrame(step)
+})`
+
+function pct(sorted: number[], p: number): number { return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] }
+
+const debug = (m: string): void => { if (process.env.PAGE_DEBUG) console.error(new Date().toISOString(), m) }
+
+async function measure(browser: Browser, dir: string): Promise<Figures> {
+  const port = await freePort()
+  const { child } = await spawnReady(process.execPath, [join(dir, 'dist/src/main.js'), '--port', String(port), '--metrics-port', '0',
+    '--mqtt-url', 'none', '--log-level', 'warn', '--sim-rate', String(RATE)], /Metrics\s+(http:\/\/\S+)/)
+  debug('tickcast up on ' + port)
+  const page = await browser.newPage({ viewport: VIEWPORT })
+  try {
+    const all = await (await fetch(`http://127.0.0.1:${port}/v1/symbols`)).json() as string[]
+    const names = all.slice(0, Number(process.env.PAGE_SYMBOLS ?? all.length)) // default: every symbol, so the page gets the whole rate
+    await page.goto(`http://127.0.0.1:${port}/?format=${process.env.PAGE_FORMAT ?? 'json'}&symbols=${names.join(',')}`)
+    await page.waitForFunction(() => document.getElementById('state')?.textContent === 'open', undefined, { timeout: 10_000 })
+    debug('page open')
+    await page.waitForTimeout(WARMUP_MS)
+    debug('measuring')
+    const stamps = await page.evaluate(MEASURE_SCRIPT.replace('MS', String(MEASURE_MS))) as number[]
+    const updates = Number(await page.textContent('#rate'))
+    return figures(stamps.slice(1).map((t, i) => t - stamps[i]), updates, names.length)
+  } finally {
+    await page.close()
+    await stop(child)
+  }
+}
+
+function figures(gaps: number[], updatesPerSec: number, symbols: number): Figures {
+  const sorted = [...gaps].sort((a, b) => a - b), p50 = pct(sorted, 0.5)
+  return { gaps, frames: gaps.length, fps: 1000 / p50, meanFps: (1000 * gaps.length) / gaps.reduce((a, b) => a + b, 0), p50Ms: p50, p95Ms: pct(sorted, 0.95), updatesPerSec, symbols }
+}
+
+/** Both rounds of one side pooled: frame gaps together, updates/s averaged. */
+function pooled(a: Figures, b: Figures): Figures {
+  return figures([...a.gaps, ...b.gaps], Math.round((a.updatesPerSec + b.updatesPerSec) / 2), a.symbols)
+}
+
+function row(name: string, f: Figures): string {
+  return `${name.padEnd(9)} fps median ${f.fps.toFixed(1).padStart(5)} mean ${f.meanFps.toFixed(1).padStart(5)}  p50 ${f.p50Ms.toFixed(1).padStart(6)} ms  p95 ${f.p95Ms.toFixed(1).padStart(6)} ms  ` +
+    `frames ${String(f.frames).padStart(4)} in ${MEASURE_MS} ms  page updates/s ${f.updatesPerSec}  symbols ${f.symbols}`
+}
+
+async function main(): Promise<void> {
+  const executablePath = chromiumPath()
+  if (executablePath === null) throw new Error('bench:page needs Chromium: install it (apt-get install chromium) or set $CHROMIUM')
+  // software raster, as on a machine without a GPU: the case the page must keep up in
+  const browser = await chromium.launch({ executablePath, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'] })
+  try {
+    console.log(`live page at --sim-rate ${RATE}, headless Chromium --disable-gpu, viewport ${VIEWPORT.width}x${VIEWPORT.height}, ${MEASURE_MS} ms after ${WARMUP_MS} ms warm-up`)
+    if (BASELINE_DIR === '') { console.log(row('this', await measure(browser, resolve('.')))); return }
+    // ABBA order, so drift in a shared machine's load weighs on both sides alike; rounds are pooled per side
+    const a1 = await measure(browser, resolve('.')); console.log(row('this #1', a1))
+    const b1 = await measure(browser, BASELINE_DIR); console.log(row('base #1', b1))
+    const b2 = await measure(browser, BASELINE_DIR); console.log(row('base #2', b2))
+    const a2 = await measure(browser, resolve('.')); console.log(row('this #2', a2))
+    const current = pooled(a1, a2), base = pooled(b1, b2)
+    console.log(row('this', current))
+    console.log(row('baseline', base) + `  (${BASELINE_DIR})`)
+    console.log(`ratio: fps median ${(current.fps / base.fps).toFixed(2)}x, mean ${(current.meanFps / base.meanFps).toFixed(2)}x, p95 frame ${(base.p95Ms / current.p95Ms).toFixed(2)}x shorter`)
+  } finally {
+    await browser.close()
+  }
+}
+
+main().catch((e: unknown) => { console.error(e); process.exitCode = 1 })
