@@ -1,28 +1,19 @@
 // The live page's chart in real Chromium: clicking a row charts that symbol, and the canvas gets ink from its quotes.
 // Asserts drawing happened (pixels), not how it looks: the screenshot in live-page.test.ts is for people.
-import { execSync } from 'node:child_process'
-import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WITH_PAGE, simulator, stopAll, tickcast } from '../../../test-support/harness.js'
 import type { Stoppable } from '../../../test-support/harness.js'
+import { launchChromium, requireChromium } from '../../../test-support/chromium.js'
 import { waitFor } from '../../../test-support/wait-for.js'
 
-function chromiumPath(): string | null {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH
-  try { return execSync('command -v chromium', { encoding: 'utf8', shell: '/bin/sh' }).trim() || null } catch { return null }
-}
-const executablePath = chromiumPath()
-if (executablePath === null) {
-  if (process.env.CI) throw new Error('chromium is required in CI (installed by .ci/run)')
-  console.warn('\n*** SKIPPING the live-page chart test: `chromium` is not installed (CI always runs it) ***\n')
-}
+const executablePath = requireChromium('the live-page chart test')
 
 const running: Stoppable[] = []
 let browser: Browser | null = null
 beforeAll(async () => {
   if (executablePath === null) return
-  browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'] })
+  browser = await launchChromium(executablePath)
 })
 afterAll(async () => { await browser?.close() })
 afterEach(() => stopAll(running))

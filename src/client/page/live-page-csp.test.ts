@@ -1,28 +1,19 @@
 // The live page under its own Content-Security-Policy in real Chromium: it loads, subscribes, updates and takes input
 // with no violation reported, while the same listener does report one when something inline is injected.
-import { execSync } from 'node:child_process'
-import { chromium } from 'playwright-core'
 import type { Browser } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WITH_PAGE, simulator, stopAll, tickcast } from '../../../test-support/harness.js'
 import type { Stoppable } from '../../../test-support/harness.js'
+import { launchChromium, requireChromium } from '../../../test-support/chromium.js'
 import { waitFor } from '../../../test-support/wait-for.js'
 
-function chromiumPath(): string | null {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH
-  try { return execSync('command -v chromium', { encoding: 'utf8', shell: '/bin/sh' }).trim() || null } catch { return null }
-}
-const executablePath = chromiumPath()
-if (executablePath === null) {
-  if (process.env.CI) throw new Error('chromium is required in CI (installed by .ci/run)')
-  console.warn('\n*** SKIPPING the live-page CSP test: `chromium` is not installed (CI always runs it) ***\n')
-}
+const executablePath = requireChromium('the live-page CSP test')
 
 const running: Stoppable[] = []
 let browser: Browser | null = null
 beforeAll(async () => {
   if (executablePath === null) return
-  browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'] })
+  browser = await launchChromium(executablePath)
 })
 afterAll(async () => { await browser?.close() })
 afterEach(() => stopAll(running))

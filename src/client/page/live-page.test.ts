@@ -1,32 +1,21 @@
 // The live page in real Chromium, served by tickcast itself: prices match the REST snapshot, recovery after a restart.
-import { execSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
-import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium, requireChromium } from '../../../test-support/chromium.js'
 import { sleep, waitFor } from '../../../test-support/wait-for.js'
 import { WITH_PAGE, restSnapshot, simulator, stopAll, tickcast } from '../../../test-support/harness.js'
 import type { Stoppable } from '../../../test-support/harness.js'
 import { startTcpProxy } from '../../../test-support/tcp-proxy.js'
 import type { Tickcast } from '../../server.js'
 
-function chromiumPath(): string | null {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH
-  try { return execSync('command -v chromium', { encoding: 'utf8', shell: '/bin/sh' }).trim() || null } catch { return null }
-}
-const executablePath = chromiumPath()
-if (executablePath === null) {
-  if (process.env.CI) throw new Error('chromium is required in CI (installed by .ci/run)')
-  console.warn('\n*** SKIPPING the live-page browser test: `chromium` is not installed (CI always runs it) ***\n')
-}
+const executablePath = requireChromium('the live-page browser test')
 
 const running: Stoppable[] = []
 let browser: Browser | null = null
 beforeAll(async () => {
   if (executablePath === null) return
-  browser = await chromium.launch({
-    executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
-  })
+  browser = await launchChromium(executablePath)
 })
 afterAll(async () => { await browser?.close() })
 afterEach(() => stopAll(running))
