@@ -32,7 +32,11 @@ async function subscribeAck(url: string, token: string): Promise<Record<string, 
   const c = connect(url, token)
   await opened(c)
   c.send({ op: 'subscribe', symbols: ['AAPL'], id: 's1' })
-  await waitFor(() => c.control.some((m) => m.id === 's1'), 5000, 'subscribe reply')
+  // 10 s: the server runs in this test process, which shares two cores with the rest of the suite
+  let closed = ''
+  void c.closed.then((x) => { closed = ` (closed ${x.code} ${x.reason})` })
+  await waitFor(() => c.control.some((m) => m.id === 's1') || closed !== '', 10_000, 'subscribe reply')
+  expect(c.control.find((m) => m.id === 's1'), `no subscribe reply${closed}; control: ${JSON.stringify(c.control)}`).toBeDefined()
   c.ws.close()
   return c.control.find((m) => m.id === 's1')!
 }
