@@ -2,57 +2,23 @@
 // still gets at most maxHz per symbol, converges to the latest value with every trade delivered or signalled; a
 // member that unsubscribes or narrows keeps its throttle on its own; the last one out releases the group.
 import { afterEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
-import { LastValueCache } from '../../cache/last-value-cache.js'
-import { SymbolSequences } from '../../normalize/symbol-sequences.js'
-import { KIND_QUOTE, KIND_TRADE, TickRing } from '../../ring/ring-buffer.js'
-import { Dispatcher } from '../dispatcher.js'
-import { WsServer } from '../ws-server.js'
-import { WsStats } from '../ws-stats.js'
-import { symbolTable } from '../../../test-support/symbols.js'
+import { KIND_QUOTE, KIND_TRADE } from '../../ring/ring-buffer.js'
+import { connectRig, startWsRig, until } from '../../../test-support/ws-rig.js'
+import type { RigClient } from '../../../test-support/ws-rig.js'
 import type { ThrottleGroups } from './throttle-groups.js'
 
-const silent = { info() {}, warn() {} }
 const NAMES = ['AAPL', 'AMZN', 'MSFT', 'NVDA', 'TSLA']
 const cleanup: Array<() => Promise<void> | void> = []
 afterEach(async () => { for (const f of cleanup.splice(0).reverse()) await f() })
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 async function start() {
-  const symbols = symbolTable(NAMES, 64, -2), lvc = new LastValueCache(64), ring = new TickRing(1 << 16), stats = new WsStats()
-  const server = new WsServer({ closeGraceMs: 20 }, symbols, lvc, stats, silent)
-  const dispatcher = new Dispatcher(ring, lvc, symbols, new SymbolSequences(64), server, null)
-  cleanup.push(() => server.close(), () => dispatcher.stop())
-  const port = await server.listen('127.0.0.1', 0)
-  const seqs = new Float64Array(64), trades = new Float64Array(64)
-  let px = 10000
-  function emit(id: number, kind: number): void {
-    const i = ring.nextSlot()
-    ring.kind[i] = kind; ring.symbolId[i] = id; ring.symbolSeq[i] = ++seqs[id]; ring.code[i] = 0x42
-    ring.exchTimeUs[i] = Math.floor((performance.timeOrigin + performance.now()) * 1000); ring.recvTimeMs[i] = performance.now()
-    px++
-    ring.bidPrice[i] = px; ring.bidSize[i] = 100; ring.askPrice[i] = px + 1; ring.askSize[i] = 200
-    ring.tradePrice[i] = px; ring.tradeSize[i] = 5; ring.tradeId[i] = seqs[id]
-    if (kind === KIND_TRADE) trades[id]++
-    ring.advance()
-  }
-  const groups = (server as unknown as { host: { groups: ThrottleGroups } }).host.groups
-  return { server, dispatcher, port, stats, lvc, seqs, trades, emit, groups }
+  const rig = await startWsRig(NAMES, cleanup)
+  return { ...rig, groups: (rig.server as unknown as { host: { groups: ThrottleGroups } }).host.groups }
 }
 
-interface Client { ws: WebSocket; control: Array<Record<string, unknown>>; events: Array<Record<string, unknown>> }
-function connect(port: number): Promise<Client> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/stream`)
-  cleanup.push(() => ws.terminate())
-  const c: Client = { ws, control: [], events: [] }
-  ws.on('message', (data: Buffer) => { const v = JSON.parse(data.toString()); if (Array.isArray(v)) c.events.push(...v); else c.control.push(v) })
-  ws.on('error', () => {})
-  return new Promise((resolve) => ws.once('open', () => resolve(c)))
-}
-async function until(cond: () => boolean, what: string, timeoutMs = 4000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); await sleep(2) }
-}
+type Client = RigClient
+const connect = (port: number): Promise<Client> => connectRig(port, cleanup)
 async function send(c: Client, msg: Record<string, unknown>, type: string): Promise<Record<string, unknown>> {
   const before = c.control.length
   c.ws.send(JSON.stringify(msg))
