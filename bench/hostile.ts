@@ -3,6 +3,7 @@
 // Never asserts: `npm run bench:hostile` prints the figures the README's Security table quotes.
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { loadavg, setPriority } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -25,6 +26,17 @@ class Bystander {
     return new Promise((resolve) => { this.child.once('message', (m: BystanderReport) => resolve(m)); this.child.send('report') })
   }
   stop(): void { this.child.send('stop') }
+}
+
+/**
+ * A thread's time on a CPU and waiting for one (ms), from /proc/PID/task/TID/schedstat: the main thread's wait is
+ * how much of a stall the machine's scheduler made, not the server (the loop-delay metric counts both).
+ */
+function schedMs(pid: number, tid = pid): { run: number; wait: number; slices: number } {
+  try {
+    const [run, wait, slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ').map(Number)
+    return { run: run / 1e6, wait: wait / 1e6, slices }
+  } catch { return { run: NaN, wait: NaN, slices: NaN } }
 }
 
 /** The server's longest event-loop delay since the previous scrape (prom-client resets it on every exposition). */
@@ -102,7 +114,7 @@ async function main(): Promise<void> {
     await sleep(1100) // > the 1 s scrape cache: the next scrape is a fresh exposition, which restarts the loop max
     await serverLoopMaxMs(metricsUrl)
     const rss0 = rssBytes(pid), cpu0 = cpuSec(pid), t0 = performance.now()
-    const own0 = process.cpuUsage(), by0 = cpuSec(by.child.pid!)
+    const own0 = process.cpuUsage(), by0 = cpuSec(by.child.pid!), sched0 = schedMs(pid)
     by.reset()
     const end = await start()
     let peak = rss0
@@ -111,6 +123,7 @@ async function main(): Promise<void> {
     const sec = (performance.now() - t0) / 1000, own = process.cpuUsage(own0)
     const cpu = 100 * (cpuSec(pid) - cpu0) / sec
     cpuOf.set(name, cpu)
+    const sched1 = schedMs(pid), ran = sched1.run - sched0.run, waited = sched1.wait - sched0.wait
     const attackerCpu = (own.user + own.system) / 1e4 / sec, bystanderCpu = 100 * (cpuSec(by.child.pid!) - by0) / sec
     const loopMax = await serverLoopMaxMs(metricsUrl)
     const c = r.cause, delay = Math.max(r.maxAgeMs, c.running ? r.maxStallMs : 0)
@@ -119,7 +132,9 @@ async function main(): Promise<void> {
     why.push(`${name}: longest silence ${r.maxStallMs.toFixed(0)} ms, ` + (c.running ? 'still running at the report' : `ended by a ${c.what} frame: ` +
       `feed-time gap ${ms(c.tGapMs)} ms, age on arrival ${ms(c.ageMs)} ms`) + `, bystander's loop gap ${c.loopGapMs.toFixed(0)} ms; ` +
       `data age on arrival: median ${r.medianAgeMs.toFixed(1)} ms, max ${r.maxAgeMs.toFixed(0)} ms; CPU: server ${cpu.toFixed(0)} %, ` +
-      `attackers ${attackerCpu.toFixed(0)} %, bystander ${bystanderCpu.toFixed(0)} %; load average ${loadavg()[0].toFixed(1)}`)
+      `attackers ${attackerCpu.toFixed(0)} %, bystander ${bystanderCpu.toFixed(0)} %; server main thread ran ${ran.toFixed(0)} ms and ` +
+      `waited ${waited.toFixed(0)} ms for a CPU (${(100 * waited / (ran + waited)).toFixed(0)} % of its busy time, ` +
+      `${(waited / (sched1.slices - sched0.slices)).toFixed(1)} ms a wake-up); load average ${loadavg()[0].toFixed(1)}`)
     end()
   }
   console.log(`\nAttackers ran at nice ${attackerNice}. Where each longest silence came from (bench/lib/bystander.ts; the ` +
