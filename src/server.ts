@@ -66,6 +66,8 @@ export interface Tickcast {
   readonly workers: FanoutWorkers | null
   /** --bus: the publisher to JetStream; else null */
   readonly bus: BusPublisher | null
+  /** --source: this edge's input from JetStream; else null */
+  readonly source: BusSource | null
   readonly metrics: MetricsRegistry
   /** the embedded simulator's port, when no feed was configured */
   readonly simulatorPort: number | null
@@ -271,7 +273,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
 
     let stopping: Promise<void> | null = null
     return {
-      port, url, metricsPort, metricsUrl, symbols, lvc, ring, feeds, ingestThread: latest !== null, ws, mqtt, mqttUrl, dispatcher, workers, bus, metrics,
+      port, url, metricsPort, metricsUrl, symbols, lvc, ring, feeds, ingestThread: latest !== null, ws, mqtt, mqttUrl, dispatcher, workers, bus, source, metrics,
       simulatorPort: simulator?.port ?? null,
       readiness: isReady,
       drain: () => { draining = true },
