@@ -255,6 +255,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       feeds: feeds.map((f) => f.stats), ring, symbols, dispatch: workers ? sumDispatch : dispatcher.stats, ws: workers ? sumWs : wsStats, mqtt: mqtt?.stats ?? null,
       // with workers, HTTP is served (and would be counted) on the worker threads, whose request counts are not summed yet
       http: workers ? undefined : httpStats,
+      bus: bus?.stats ?? null, busSource: source?.stats ?? null,
     })
 
     if (workers !== null) await workers.attach(ws) // before listening: every connection goes to a worker
