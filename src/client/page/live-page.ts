@@ -1,7 +1,7 @@
 // Owns the live ticker page's behaviour: rows per symbol, add/remove, connection state, at most one render per frame.
-// Must never talk to the server except through the client library, nor touch the DOM outside requestAnimationFrame.
-import { TickcastClient } from '../tickcast-client.js'
+// Must never talk to the server except through its feed worker (the client library), nor touch the DOM outside requestAnimationFrame.
 import type { SymbolState } from '../tickcast-client.js'
+import type { Batch, Notice, ToWorker } from './feed-protocol.js'
 import { SymbolChart } from './symbol-chart.js'
 import { COLUMNS, COL_BID, COL_ASK, COL_BS, COL_AS, COL_LAST, COL_CHG, COL_RATE, COL_ST, FLASH_COLUMNS, Row, STATUS_NAMES, formatPrice, formatSize } from './ticker-row.js'
 
@@ -16,8 +16,32 @@ const FLASH_MS = 400
  */
 const OFFSCREEN_ROWS_PER_FRAME = 8
 
+/** What the page offers the console (and tests) as `tickcast`: notices as events, totals, the latest state per symbol. */
+class PageHandle {
+  readonly stats = { eventsIn: 0, updates: 0, batches: 0 }
+  private readonly handlers = new Map<string, Set<(v: unknown) => void>>()
+  constructor(private readonly states: Map<string, SymbolState>) {}
+  get(symbol: string): SymbolState | undefined { return this.states.get(symbol) }
+  on(type: Notice['k'], h: (v: unknown) => void): () => void {
+    let set = this.handlers.get(type)
+    if (set === undefined) this.handlers.set(type, set = new Set())
+    set.add(h)
+    return () => { set.delete(h) }
+  }
+  emit(n: Notice): void {
+    const set = this.handlers.get(n.k)
+    if (set !== undefined) for (const h of set) h(n.k === 'state' ? n.state : n.k === 'latency' ? n.ms : n)
+  }
+}
+
 class LivePage {
-  private readonly client: TickcastClient
+  /** the connection runs in a worker (feed-worker.ts); the page asks it for one coalesced batch per frame */
+  private readonly worker: Worker
+  /** the latest state of each subscribed symbol, as the worker last sent it */
+  private readonly states = new Map<string, SymbolState>()
+  private readonly handle = new PageHandle(this.states)
+  /** the worker owes us a batch (one `pull` per frame, never two in flight) */
+  private pullInFlight = false
   private readonly rows = new Map<string, Row>()
   /** symbols changed since their row was last drawn, oldest first (a Set keeps first-insertion order) */
   private readonly dirty = new Set<string>()
@@ -39,7 +63,10 @@ class LivePage {
 
   constructor(format: 'json' | 'msgpack', token: string | undefined) {
     const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/stream'
-    this.client = new TickcastClient({ url, format, token, reconnect: { minMs: 250, maxMs: 5000 }, pingIntervalMs: 2000 })
+    this.worker = new Worker(new URL('./feed-worker.js', import.meta.url), { type: 'module' })
+    this.worker.onmessage = (ev: MessageEvent<Batch>) => { this.onBatch(ev.data) }
+    this.worker.onerror = (ev) => { this.say('the feed worker failed: ' + ev.message) }
+    this.post({ op: 'init', url, format, token })
     this.render = this.render.bind(this)
     this.removeSymbol = this.removeSymbol.bind(this)
     this.observer = new IntersectionObserver((entries) => {
@@ -51,26 +78,6 @@ class LivePage {
         if (row.visible) this.markDirty(row.symbol)
       }
     })
-    const c = this.client
-    const touched = (u: { symbol: string }): void => { this.touch(u.symbol) }
-    const chart = this.chart
-    c.on('quote', (u) => { if (u.symbol === chart.symbol) chart.quote(u.bid, u.ask, performance.now()); this.touch(u.symbol) })
-    c.on('trade', (u) => { if (u.symbol === chart.symbol) chart.trade(u.price, u.size, performance.now()); this.touch(u.symbol) })
-    c.on('status', touched)
-    c.on('snapshot', (s) => { this.touch(s.symbol) })
-    c.on('state', (s) => {
-      const el = document.getElementById('state') as HTMLElement
-      el.textContent = s; el.className = 'pill ' + s
-      if (s === 'open') this.say('')
-    })
-    c.on('latency', (ms) => { (document.getElementById('latency') as HTMLElement).textContent = ms.toFixed(1) + ' ms' })
-    c.on('error', (e) => {
-      if (e.symbol !== null && (e.code === 'UNKNOWN_SYMBOL' || e.code === 'BAD_SYMBOL')) this.dropRow(e.symbol)
-      this.say(e.symbol ? e.code + ': ' + e.symbol : e.message)
-    })
-    c.on('gap', (g) => { this.say('gap on ' + g.symbol + ': resynchronising') })
-    c.on('book', (b) => { this.say(b.state === 'synced' ? b.symbol + ' order book is complete again' : b.symbol + ' order book is partial (' + (b.reason ?? '?') + '): quotes may miss orders'); this.touch(b.symbol) })
-    c.on('stale', (st) => { this.say(st.reason === null ? st.symbol + ' is complete again' : st.symbol + ' may be missing updates (' + st.reason + ')'); this.touch(st.symbol) })
     ;(document.getElementById('format') as HTMLElement).textContent = format
     ;(document.getElementById('add') as HTMLFormElement).addEventListener('submit', (ev) => {
       ev.preventDefault()
@@ -86,12 +93,62 @@ class LivePage {
       if (row !== undefined) this.select(row)
     })
     setInterval(() => { this.tickRates() }, RATE_WINDOW_MS)
-    ;(globalThis as { tickcast?: TickcastClient }).tickcast = c // for the console (and tests)
+    ;(globalThis as { tickcast?: PageHandle }).tickcast = this.handle // for the console (and tests)
   }
+
+  private post(m: ToWorker): void { this.worker.postMessage(m) }
 
   start(symbols: readonly string[]): void {
     this.addSymbols(symbols)
-    this.client.connect()
+    this.pull()
+  }
+
+  private pull(): void {
+    if (this.pullInFlight) return
+    this.pullInFlight = true
+    this.post({ op: 'pull' })
+  }
+
+  /** One frame's worth of changes: rows marked for the next frame, chart samples recorded, notices shown. */
+  private onBatch(b: Batch): void {
+    this.pullInFlight = false
+    const stats = this.handle.stats
+    stats.eventsIn = b.eventsIn; stats.updates = this.totalUpdates = b.updates; stats.batches++
+    for (const s of b.rows) {
+      if (!this.rows.has(s.symbol)) continue // removed meanwhile
+      this.states.set(s.symbol, s)
+      this.dirty.add(s.symbol)
+    }
+    const chart = this.chart
+    if (b.chartSymbol !== null && b.chartSymbol === chart.symbol) {
+      const shift = b.timeOrigin - performance.timeOrigin // the worker's clock → the page's
+      const q = b.chartQuotes, t = b.chartTrades
+      for (let i = 0; i < q.length; i += 3) chart.quote(q[i + 1], q[i + 2], q[i] + shift)
+      for (let i = 0; i < t.length; i += 3) chart.trade(t[i + 1], t[i + 2], t[i] + shift)
+    }
+    for (const n of b.notices) this.notice(n)
+    // the next pull goes with the next frame: one batch per frame, however fast the feed
+    if (!this.frameRequested) { this.frameRequested = true; requestAnimationFrame(this.render) }
+  }
+
+  private notice(n: Notice): void {
+    switch (n.k) {
+      case 'state': {
+        const el = document.getElementById('state') as HTMLElement
+        el.textContent = n.state; el.className = 'pill ' + n.state
+        if (n.state === 'open') this.say('')
+        break
+      }
+      case 'latency': (document.getElementById('latency') as HTMLElement).textContent = n.ms.toFixed(1) + ' ms'; break
+      case 'error':
+        if (n.symbol !== null && (n.code === 'UNKNOWN_SYMBOL' || n.code === 'BAD_SYMBOL')) this.dropRow(n.symbol)
+        this.say(n.symbol ? n.code + ': ' + n.symbol : n.message)
+        break
+      case 'gap': this.say('gap on ' + n.symbol + ': resynchronising'); break
+      case 'book': this.say(n.state === 'synced' ? n.symbol + ' order book is complete again' : n.symbol + ' order book is partial (' + (n.reason ?? '?') + '): quotes may miss orders'); break
+      case 'stale': this.say(n.reason === null ? n.symbol + ' is complete again' : n.symbol + ' may be missing updates (' + n.reason + ')'); break
+    }
+    this.handle.emit(n)
   }
 
   addSymbols(symbols: readonly string[]): void {
@@ -104,7 +161,7 @@ class LivePage {
       this.tbody.appendChild(row.tr)
       this.observer.observe(row.tr)
     }
-    this.client.subscribe(fresh)
+    if (fresh.length > 0) this.post({ op: 'subscribe', symbols: fresh })
     this.updateCount()
     if (this.selectedRow === null && this.rows.size > 0) this.select(this.rows.values().next().value as Row)
   }
@@ -114,13 +171,14 @@ class LivePage {
     this.selectedRow?.tr.removeAttribute('aria-current')
     row.tr.setAttribute('aria-current', 'true') // the charted row
     this.selectedRow = row
-    const s = this.client.get(row.symbol)
+    const s = this.states.get(row.symbol)
+    this.post({ op: 'chart', symbol: row.symbol })
     this.chart.select(row.symbol, s?.bid ?? null, s?.ask ?? null, performance.now())
     if (!this.frameRequested) { this.frameRequested = true; requestAnimationFrame(this.render) }
   }
 
   removeSymbol(symbol: string): void {
-    this.client.unsubscribe([symbol])
+    this.post({ op: 'unsubscribe', symbols: [symbol] })
     this.dropRow(symbol)
   }
 
@@ -130,9 +188,9 @@ class LivePage {
     this.observer.unobserve(row.tr)
     row.tr.remove()
     this.byTr.delete(row.tr)
-    this.rows.delete(symbol); this.dirty.delete(symbol)
+    this.rows.delete(symbol); this.dirty.delete(symbol); this.states.delete(symbol)
     if (this.selectedRow === row) { // chart the first remaining symbol instead
-      this.selectedRow = null; this.chart.clear()
+      this.selectedRow = null; this.chart.clear(); this.post({ op: 'chart', symbol: null })
       const next = this.rows.values().next()
       if (next.done !== true) this.select(next.value)
     }
@@ -143,14 +201,6 @@ class LivePage {
 
   private say(text: string): void { this.message.textContent = text }
 
-  /** Marks a symbol for the next frame; the DOM is touched at most once per animation frame. */
-  private touch(symbol: string): void {
-    const row = this.rows.get(symbol)
-    if (!row) return
-    row.updates++; this.totalUpdates++
-    this.markDirty(symbol)
-  }
-
   private markDirty(symbol: string): void {
     this.dirty.add(symbol)
     if (!this.frameRequested) { this.frameRequested = true; requestAnimationFrame(this.render) }
@@ -159,9 +209,11 @@ class LivePage {
   private tickRates(): void {
     const now = performance.now()
     for (const row of this.rows.values()) {
-      const rate = Math.round((row.updates * 1000) / Math.max(1, now - row.windowStart))
-      if (rate !== row.rate || row.updates > 0) { row.rate = rate; this.dirty.add(row.symbol) }
-      row.updates = 0; row.windowStart = now
+      // SymbolState.updates counts every update the worker applied, coalesced or not
+      const total = this.states.get(row.symbol)?.updates ?? 0, updates = Math.max(0, total - row.updatesAtWindow)
+      const rate = Math.round((updates * 1000) / Math.max(1, now - row.windowStart))
+      if (rate !== row.rate || updates > 0) { row.rate = rate; this.dirty.add(row.symbol) }
+      row.updatesAtWindow = total; row.windowStart = now
     }
     ;(document.getElementById('rate') as HTMLElement).textContent = String(this.totalUpdates - this.totalAtWindow)
     this.totalAtWindow = this.totalUpdates
@@ -181,10 +233,11 @@ class LivePage {
       if (row === undefined) { this.dirty.delete(sym); continue }
       if (!row.visible) { if (offscreen === 0) continue; offscreen-- }
       this.dirty.delete(sym)
-      const s = this.client.get(sym)
+      const s = this.states.get(sym)
       if (s) this.drawRow(row, s)
     }
     if (this.chart.wantsFrame) this.chart.draw(now)
+    this.pull()
     if (this.flashHead < this.flashRows.length || this.dirty.size > 0 || this.chart.wantsFrame) { this.frameRequested = true; requestAnimationFrame(this.render) }
   }
 

@@ -22,7 +22,8 @@ export class Row {
   visible = false
   /** reference for "change since first seen": the first trade price, else the first mid */
   first = NaN
-  updates = 0
+  /** the symbol's update count (SymbolState.updates) when the current Upd/s window started */
+  updatesAtWindow = 0
   windowStart = 0
   rate = 0
 
