@@ -34,6 +34,8 @@ export class Row {
   tipFeed: string | null = null
   tipBook: string | null = null
   tipReason: string | null = null
+  /** frame time of the last draw (live-page.ts spaces a row's draws) */
+  drawnAt = -Infinity
   private readonly remove: HTMLButtonElement
 
   constructor(onRemove: (symbol: string) => void) {
@@ -65,7 +67,7 @@ export class Row {
       if (this.drawn[c] !== '') { this.drawn[c] = ''; this.cells[c].textContent = '' }
       this.cells[c].className = COLUMNS[c]; this.flashUntil[c] = 0
     }
-    this.cls = 'wait'; this.tr.className = 'wait'
+    this.cls = 'wait'; this.tr.className = 'wait'; this.drawnAt = -Infinity
     this.tip = ''; this.tipFeed = null; this.tipBook = null; this.tipReason = null; this.tr.title = ''
   }
 }
