@@ -34,6 +34,8 @@ export class BusPublishStats {
   duplicates = 0
   /** publishes that failed (bus down, timeout): re-published in order from the first of them */
   failures = 0
+  /** events published again after a failure (rewound to the first failed one; the stream drops what it had by msg id) */
+  resent = 0
   /** events the writer overwrote before this publisher read them (lost for the bus) */
   lapped = 0
   inFlight = 0
@@ -111,6 +113,7 @@ export class BusPublisher {
     if (js === null || this.stopped || !st.connected || st.resumeMismatch !== 0) return // while disconnected nothing new is queued behind failures
     if (this.failedFrom !== Infinity) {
       if (st.inFlight > 0) return
+      st.resent += this.readSeq - (this.failedFrom - 1) // bus-ops: counted for tickcast_bus_publish_resent_events_total
       this.readSeq = this.failedFrom - 1; this.failedFrom = Infinity // the bus drops what it stored already (msg id)
       this.probing = true
     }
