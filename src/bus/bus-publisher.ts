@@ -11,6 +11,7 @@ import { KIND_SYMBOL, LAST_DATA_KIND } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 import { BUS_RECORD_BYTES, KIND_SUBJECTS, subjectOf, writeRecord } from './bus-codec.js'
 import { readStoredState } from './bus-resume.js'
+import type { StoredState } from './bus-resume.js'
 import { ensureBusStream } from './bus-stream.js'
 import type { BusStreamOptions } from './bus-stream.js'
 
@@ -43,6 +44,11 @@ export class BusPublishStats {
   resumeSkipped = 0
   /** symbols the stream held for this epoch when this node started */
   resumeSymbols = 0
+  /**
+   * 1 once this node's event with a symbol's stored n differed from the stream's record of it (BUS_SEQ_MISMATCH: its
+   * feed replay numbers events otherwise, e.g. it missed the session's start): it publishes nothing from then on
+   */
+  resumeMismatch = 0
 }
 
 export interface BusLog { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
@@ -66,7 +72,9 @@ export class BusPublisher {
    */
   private readonly storedN: Float64Array
   private readonly storedSym: Uint8Array
-  private stored: { lastN: Map<string, number>; symbols: Set<string> } | null = null
+  private readonly storedRecord: Array<Uint8Array | undefined> = []
+  private stored: StoredState | null = null
+  private readonly scratch = Buffer.alloc(BUS_RECORD_BYTES)
 
   constructor(private readonly ring: TickRing, shared: SharedSymbols, private readonly opts: BusPublisherOptions, private readonly log: BusLog) {
     this.symbols = new SymbolTable(shared)
@@ -102,7 +110,7 @@ export class BusPublisher {
   /** One bounded turn: publish what the ring holds past readSeq, unless too much awaits its ack. */
   pump(): void {
     const js = this.js, r = this.ring, st = this.stats
-    if (js === null || this.stopped || !st.connected) return // while disconnected nothing new is queued behind failures
+    if (js === null || this.stopped || !st.connected || st.resumeMismatch !== 0) return // while disconnected nothing new is queued behind failures
     if (this.failedFrom !== Infinity) {
       if (st.inFlight > 0) return
       st.resent += this.readSeq - (this.failedFrom - 1) // bus-ops: counted for tickcast_bus_publish_resent_events_total
@@ -122,6 +130,7 @@ export class BusPublisher {
       // what the stream holds already (this node restarted mid-session): a data event at or below the stream's last n
       // for the symbol, a marker below it, a symbol record it has
       if (kind === KIND_SYMBOL ? this.storedSym[id] === 1 : kind <= LAST_DATA_KIND ? n <= this.storedN[id] : n < this.storedN[id]) {
+        if (n === this.storedN[id] && kind <= LAST_DATA_KIND && !this.sameAsStored(i, id, name, n)) return
         st.resumeSkipped++; this.readSeq = seq; continue
       }
       const buf = Buffer.allocUnsafe(BUS_RECORD_BYTES)
@@ -149,7 +158,24 @@ export class BusPublisher {
       const name = this.symbols.name[k]
       this.storedN[k] = stored.lastN.get(name) ?? 0
       this.storedSym[k] = stored.symbols.has(name) ? 1 : 0
+      this.storedRecord[k] = stored.lastRecord.get(name)
     }
+  }
+
+  /**
+   * The stream's last record of a symbol against this node's event of the same n: the same feed numbered alike gives
+   * the same bytes. Otherwise this node's n are not the stream's (publishing them would mix two numberings under one
+   * epoch): it stops publishing, says so, and the stream keeps what its partner sends.
+   */
+  private sameAsStored(i: number, id: number, name: string, n: number): boolean {
+    const want = this.storedRecord[id]
+    if (want === undefined) return true
+    writeRecord(this.ring, i, this.symbols.priceExponent[id], this.symbols.sizeExponent[id], this.scratch, 0)
+    if (this.scratch.equals(want)) { this.storedRecord[id] = undefined; return true }
+    this.stats.resumeMismatch = 1
+    this.log.warn({ code: 'BUS_SEQ_MISMATCH', symbol: name, n, stream: this.opts.name, epoch: this.opts.epoch },
+      'this node numbers the feed otherwise than the stream holds it (did its feed replay start mid-session?): not publishing')
+    return false
   }
 
   async stop(): Promise<void> {

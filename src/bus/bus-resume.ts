@@ -5,8 +5,11 @@ import type { NatsConnection } from 'nats'
 import { KIND_SYMBOL, LAST_DATA_KIND } from '../ring/ring-buffer.js'
 import { newRecord, readRecord } from './bus-codec.js'
 
-/** Per symbol name: the highest data n the stream holds for this epoch, and whether its `sym` record is there. */
-export interface StoredState { lastN: Map<string, number>; symbols: Set<string>; messages: number }
+/**
+ * Per symbol name: the highest data n the stream holds for this epoch and that record's bytes (a restarted node checks
+ * its own event of that n is the same), and whether its `sym` record is there.
+ */
+export interface StoredState { lastN: Map<string, number>; lastRecord: Map<string, Uint8Array>; symbols: Set<string>; messages: number }
 
 /** Longest a start waits for the last message of every subject. */
 const READ_TIMEOUT_MS = 30_000
@@ -17,7 +20,7 @@ const READ_TIMEOUT_MS = 30_000
  * not make this node skip anything.
  */
 export async function readStoredState(nc: NatsConnection, stream: string, prefix: string, epoch: string): Promise<StoredState> {
-  const out: StoredState = { lastN: new Map(), symbols: new Set(), messages: 0 }
+  const out: StoredState = { lastN: new Map(), lastRecord: new Map(), symbols: new Set(), messages: 0 }
   const jsm = await nc.jetstreamManager()
   const last = (await jsm.streams.info(stream)).state.last_seq
   if (last === 0) return out
@@ -33,7 +36,7 @@ export async function readStoredState(nc: NatsConnection, stream: string, prefix
       if (m.headers?.get('Nats-Msg-Id').startsWith(`${mine}${name}:`) === true) {
         readRecord(m.data, 0, rec)
         if (rec.kind === KIND_SYMBOL) out.symbols.add(name)
-        else if (rec.kind <= LAST_DATA_KIND && rec.n > (out.lastN.get(name) ?? 0)) out.lastN.set(name, rec.n)
+        else if (rec.kind <= LAST_DATA_KIND && rec.n > (out.lastN.get(name) ?? 0)) { out.lastN.set(name, rec.n); out.lastRecord.set(name, m.data.slice()) }
       }
       if (m.seq >= last || m.info.pending === 0) break
     }
