@@ -66,6 +66,8 @@ process.once('SIGINT', () => abort('SIGINT', 130))
 process.once('SIGTERM', () => abort('SIGTERM', 143))
 
 const SEED = 13, WARMUP_MS = 2000, SETTLE_MS = 1000
+/** the simulator's rate while nodes boot and clients connect (slow under load): a short history to catch up on */
+const BOOT_RATE = 100
 const EPOCH = 'bench-bus'
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const names = loadUniverse().slice(0, SYMBOLS).map((r) => r.symbol)
@@ -155,10 +157,11 @@ function summarise(path: Run['path'], age: Run['dataAge'], steps: Step[]): Run {
 
 async function singleRun(): Promise<Run> {
   console.log(`single node: simulator ${RATE}/s, ${SYMBOLS} symbols → tickcast → ${CLIENTS} clients × ${PER_CLIENT} symbols`)
-  const sim = await Sim.start(RATE, SYMBOLS, SEED)
+  const sim = await Sim.start(BOOT_RATE, SYMBOLS, SEED)
   const node = await startNode('single', ['--feed', `sim=native:tcp://127.0.0.1:${sim.port}`, '--stream-epoch', EPOCH])
   const load = await NodeLoad.connect('single', node.port, specs(CLIENTS), PROCS)
   try {
+    await sim.setRate(RATE)
     console.log(`  caught up with the feed's history in ${((await caughtUp(sim, node, [])) / 1000).toFixed(1)} s`)
     const age = await dataAge([load])
     console.log(`  data age p50 ${age.all.p50Ms} / p99 ${age.all.p99Ms} / p99.9 ${age.all.p999Ms} ms, ${age.perNode[0].updatesPerSec} updates/s to ${load.connected} clients`)
@@ -193,12 +196,13 @@ async function caughtUp(sim: Sim, ingest: Node, edges: Node[], timeoutMs = 90_00
 async function busRun(cluster: BenchCluster): Promise<{ run: Run; failover: FailoverFigures }> {
   const replicas = Math.min(3, NATS_NODES)
   console.log(`bus: simulator ${RATE}/s → ingest → ${NATS_NODES}-node JetStream (R${replicas}) → 2 edges → ${CLIENTS} clients each`)
-  const sim = await Sim.start(RATE, SYMBOLS, SEED)
+  const sim = await Sim.start(BOOT_RATE, SYMBOLS, SEED)
   const bus = ['--bus-stream', 'bench', '--stream-epoch', EPOCH]
   const ingest = await startNode('ingest', ['--feed', `sim=native:tcp://127.0.0.1:${sim.port}`, '--bus', cluster.urls, '--bus-replicas', String(replicas), ...bus])
   const edgeA = await startNode('edge-a', ['--source', cluster.urls, ...bus]), edgeB = await startNode('edge-b', ['--source', cluster.urls, ...bus])
   const loads = [await NodeLoad.connect('edge-a', edgeA.port, specs(CLIENTS), PROCS), await NodeLoad.connect('edge-b', edgeB.port, specs(CLIENTS), PROCS)]
   try {
+    await sim.setRate(RATE)
     console.log(`  caught up with the feed's history in ${((await caughtUp(sim, ingest, [edgeA, edgeB])) / 1000).toFixed(1)} s`)
     const age = await dataAge(loads)
     console.log(`  data age p50 ${age.all.p50Ms} / p99 ${age.all.p99Ms} / p99.9 ${age.all.p999Ms} ms, updates/s per edge ${age.perNode.map((f) => f.updatesPerSec).join('/')}`)
