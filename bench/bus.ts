@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { loadUniverse } from '../feeds/sim/universe.js'
 import type { ClientSpec } from './lib/load-worker.js'
-import { stopAll } from './lib/procs.js'
+import { cpuSec, stopAll } from './lib/procs.js'
 import { startCluster, NATS_BIN } from './bus/cluster.js'
 import type { BenchCluster } from './bus/cluster.js'
 import { measureFailover } from './bus/failover.js'
@@ -94,6 +94,8 @@ interface Run {
   /** the highest offered rate of a lossless step (null: not even the first) */
   maxLosslessRate: number | null
   deliveredUpdatesPerSecPerNode: number[] | null
+  /** single node: CPU time per feed event over the data-age run, its clients' deliveries included */
+  cpuUsPerEvent?: number
 }
 
 const FANOUT_LAPPED = 'tickcast_ring_consumer_lapped_events_total{consumer="fanout"}'
@@ -163,9 +165,12 @@ async function singleRun(): Promise<Run> {
   try {
     await sim.setRate(RATE)
     console.log(`  caught up with the feed's history in ${((await caughtUp(sim, node, [])) / 1000).toFixed(1)} s`)
+    const cpu0 = cpuSec(node.child.pid!), e0 = num(await scrape(node), 'tickcast_ring_events_total')
     const age = await dataAge([load])
+    const cpuUsPerEvent = Math.round((cpuSec(node.child.pid!) - cpu0) / Math.max(1, num(await scrape(node), 'tickcast_ring_events_total') - e0) * 1e7) / 10
+    console.log(`  CPU per event: ${cpuUsPerEvent} µs (its clients' deliveries included)`)
     console.log(`  data age p50 ${age.all.p50Ms} / p99 ${age.all.p99Ms} / p99.9 ${age.all.p999Ms} ms, ${age.perNode[0].updatesPerSec} updates/s to ${load.connected} clients`)
-    return summarise('single', age, await sustain(sim, node, [{ node, load }], false))
+    return { ...summarise('single', age, await sustain(sim, node, [{ node, load }], false)), cpuUsPerEvent }
   } finally { await load.close(); await node.stop(); await sim.stop() }
 }
 
@@ -193,7 +198,13 @@ async function caughtUp(sim: Sim, ingest: Node, edges: Node[], timeoutMs = 90_00
   return Date.now() - t0
 }
 
-async function busRun(cluster: BenchCluster): Promise<{ run: Run; failover: FailoverFigures }> {
+/** Per stored event over the data-age run: what crossed into, out of and inside the cluster (bytes include protocol). */
+interface BusTraffic {
+  /** CPU time (user + system, all threads) per event over the data-age run: load-independent, unlike rates */
+  ingestCpuUsPerEvent: number; edgeCpuUsPerEvent: number; natsCpuUsPerEvent?: number
+  events: number; ingestBytesPerEvent: number; edgeBytesPerEventPerEdge: number; routeBytesPerEvent: number; routeMsgsPerEvent: number }
+
+async function busRun(cluster: BenchCluster): Promise<{ run: Run; failover: FailoverFigures; traffic: BusTraffic }> {
   const replicas = Math.min(3, NATS_NODES)
   console.log(`bus: simulator ${RATE}/s → ingest → ${NATS_NODES}-node JetStream (R${replicas}) → 2 edges → ${CLIENTS} clients each`)
   const sim = await Sim.start(BOOT_RATE, SYMBOLS, SEED)
@@ -204,13 +215,22 @@ async function busRun(cluster: BenchCluster): Promise<{ run: Run; failover: Fail
   try {
     await sim.setRate(RATE)
     console.log(`  caught up with the feed's history in ${((await caughtUp(sim, ingest, [edgeA, edgeB])) / 1000).toFixed(1)} s`)
+    const t0 = await cluster.traffic(), e0 = num(await scrape(ingest), 'tickcast_ring_events_total')
+    const cpu0 = [ingest, edgeA, edgeB].map((n) => cpuSec(n.child.pid!))
     const age = await dataAge(loads)
+    const t1 = await cluster.traffic(), events = Math.max(1, num(await scrape(ingest), 'tickcast_ring_events_total') - e0)
+    const cpu = [ingest, edgeA, edgeB].map((n, k) => cpuSec(n.child.pid!) - cpu0[k])
+    const traffic: BusTraffic = { ingestCpuUsPerEvent: Math.round(cpu[0] / events * 1e7) / 10, edgeCpuUsPerEvent: Math.round((cpu[1] + cpu[2]) / 2 / events * 1e7) / 10, events, ingestBytesPerEvent: Math.round((t1.ingestBytes - t0.ingestBytes) / events),
+      edgeBytesPerEventPerEdge: Math.round((t1.edgeBytes - t0.edgeBytes) / events / 2), routeBytesPerEvent: Math.round((t1.routeBytes - t0.routeBytes) / events),
+      routeMsgsPerEvent: Math.round((t1.routeMsgs - t0.routeMsgs) / events * 100) / 100 }
+    console.log(`  CPU per event: ingest node ${traffic.ingestCpuUsPerEvent} µs, each edge ${traffic.edgeCpuUsPerEvent} µs (its clients' deliveries included)`)
+    console.log(`  bus traffic per event: ingest → cluster ${traffic.ingestBytesPerEvent} B, cluster → each edge ${traffic.edgeBytesPerEventPerEdge} B, between NATS nodes ${traffic.routeBytesPerEvent} B (${traffic.routeMsgsPerEvent} messages)`)
     console.log(`  data age p50 ${age.all.p50Ms} / p99 ${age.all.p99Ms} / p99.9 ${age.all.p999Ms} ms, updates/s per edge ${age.perNode.map((f) => f.updatesPerSec).join('/')}`)
     const steps = await sustain(sim, ingest, [{ node: edgeA, load: loads[0] }, { node: edgeB, load: loads[1] }], true)
     await sleep(2000) // back at --rate: the edges catch up before one of them dies
     const failover = await measureFailover(edgeA, edgeB, names, FAILOVER_CLIENTS, PER_CLIENT, 20_000)
     console.log(`  failover: ${failover.resumed}/${failover.clients} clients resumed on the other edge, p50 ${failover.p50Ms} ms, max ${failover.maxMs} ms; recovered ${failover.recovered}, snapshots ${failover.unrecovered}, ~${failover.eventsReplayed} events replayed, ${failover.breaks} n breaks`)
-    return { run: summarise('bus', age, steps), failover }
+    return { run: summarise('bus', age, steps), failover, traffic }
   } finally {
     await Promise.all(loads.map((l) => l.close()))
     await Promise.all([edgeA.stop(), edgeB.stop(), ingest.stop()])
@@ -227,7 +247,7 @@ async function main(): Promise<void> {
   let bus: Awaited<ReturnType<typeof busRun>>
   try { bus = await busRun(cluster) } finally { await cluster.stop() }
   const result = { date: new Date().toISOString(), machine: { ...machine, loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
-    args: a, single, bus: bus.run, failover: bus.failover }
+    args: a, single, bus: bus.run, failover: bus.failover, busTraffic: bus.traffic }
   console.log('\n                      data age p50 / p99 / p99.9 ms     max lossless rate/s   delivered updates/s per node')
   for (const r of [single, bus.run]) {
     console.log(`  ${r.path.padEnd(7)} ${`${r.dataAge.all.p50Ms} / ${r.dataAge.all.p99Ms} / ${r.dataAge.all.p999Ms}`.padStart(32)} ${String(r.maxLosslessRate ?? 'none').padStart(21)}   ${(r.deliveredUpdatesPerSecPerNode ?? []).join(' / ')}`)
