@@ -67,6 +67,8 @@ export interface Tickcast {
   readonly workers: FanoutWorkers | null
   /** --bus: the publisher to JetStream; else null */
   readonly bus: BusPublisher | null
+  /** --source: this edge's input from JetStream; else null */
+  readonly source: BusSource | null
   readonly metrics: MetricsRegistry
   /** the embedded simulator's port, when no feed was configured */
   readonly simulatorPort: number | null
@@ -269,6 +271,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       feeds: feeds.map((f) => f.stats), ring, symbols, dispatch: workers ? sumDispatch : dispatcher.stats, ws: workers ? sumWs : wsStats, mqtt: mqtt?.stats ?? null,
       // with workers, HTTP is served (and would be counted) on the worker threads, whose request counts are not summed yet
       http: workers ? undefined : httpStats,
+      bus: bus?.stats ?? null, busSource: source?.stats ?? null,
     })
 
     await mqttStarting // MQTT's startup policy decides before anyone is told the server listens (README)
@@ -288,7 +291,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
 
     let stopping: Promise<void> | null = null
     return {
-      port, url, metricsPort, metricsUrl, symbols, lvc, ring, feeds, ingestThread: latest !== null, ws, mqtt, mqttUrl, dispatcher, workers, bus, metrics,
+      port, url, metricsPort, metricsUrl, symbols, lvc, ring, feeds, ingestThread: latest !== null, ws, mqtt, mqttUrl, dispatcher, workers, bus, source, metrics,
       simulatorPort: simulator?.port ?? null,
       readiness: isReady,
       drain: () => { draining = true },
