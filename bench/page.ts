@@ -1,6 +1,8 @@
 // The live page's frame rate at a busy feed (issue 12 item 5): tickcast with its embedded simulator at --sim-rate
 // updates/s, the page in headless Chromium (software raster), every symbol subscribed; fps and frame times measured
-// from requestAnimationFrame timestamps. Never asserts: prints figures, beside a baseline checkout measured in the same run.
+// from requestAnimationFrame timestamps, updates/s as the wire events the page's client received over the same window
+// (so a page that fell behind, and was conflated by the server, shows it). Never asserts: prints figures, beside a
+// baseline checkout and an empty page (this machine's frame-rate ceiling under its current load) measured in the same run.
 import { join, resolve } from 'node:path'
 import { chromium } from 'playwright-core'
 import type { Browser } from 'playwright-core'
@@ -15,12 +17,22 @@ const BASELINE_DIR = process.env.PAGE_BASELINE_DIR ?? '/work/wt-page-base'
 const VIEWPORT = { width: 1280, height: 800 }
 
 interface Figures { gaps: number[]; frames: number; fps: number; meanFps: number; p50Ms: number; p95Ms: number; updatesPerSec: number; symbols: number }
+interface Sample { stamps: number[]; events: number }
 
-/** Frame intervals from rAF timestamps over `ms`, measured inside the page (no round trip per frame). */
+/**
+ * Frame intervals from rAF timestamps over `ms`, measured inside the page (no round trip per frame), and the wire
+ * events its client received in that window (`tickcast.stats.eventsIn`: the library's counter on the old page, the
+ * worker's on the new one; absent on an empty page).
+ */
 const MEASURE_SCRIPT = `new Promise((done) => {
   const t = []
-  const start = performance.now()
-  const step = (now) => { t.push(now); if (now - start < MS) requestAnimationFrame(step); else done(t) }
+  const events = () => globalThis.tickcast?.stats.eventsIn ?? 0
+  const start = performance.now(), e0 = events()
+  const step = (now) => {
+    t.push(now)
+    if (now - start < MS) requestAnimationFrame(step)
+    else done({ stamps: t, events: ((events() - e0) * 1000) / (performance.now() - start) })
+  }
   requestAnimationFrame(step)
 })`
 
@@ -42,12 +54,23 @@ async function measure(browser: Browser, dir: string): Promise<Figures> {
     debug('page open')
     await page.waitForTimeout(WARMUP_MS)
     debug('measuring')
-    const stamps = await page.evaluate(MEASURE_SCRIPT.replace('MS', String(MEASURE_MS))) as number[]
-    const updates = Number(await page.textContent('#rate'))
-    return figures(stamps.slice(1).map((t, i) => t - stamps[i]), updates, names.length)
+    const { stamps, events } = await page.evaluate(MEASURE_SCRIPT.replace('MS', String(MEASURE_MS))) as Sample
+    return figures(stamps.slice(1).map((t, i) => t - stamps[i]), Math.round(events), names.length)
   } finally {
     await page.close()
     await stop(child)
+  }
+}
+
+/** An empty page under the same load: the frame rate no page can beat on this machine now (no server running). */
+async function ceiling(browser: Browser): Promise<Figures> {
+  const page = await browser.newPage({ viewport: VIEWPORT })
+  try {
+    await page.goto('about:blank')
+    const { stamps } = await page.evaluate(MEASURE_SCRIPT.replace('MS', String(MEASURE_MS))) as Sample
+    return figures(stamps.slice(1).map((t, i) => t - stamps[i]), 0, 0)
+  } finally {
+    await page.close()
   }
 }
 
@@ -63,7 +86,7 @@ function pooled(a: Figures, b: Figures): Figures {
 
 function row(name: string, f: Figures): string {
   return `${name.padEnd(9)} fps median ${f.fps.toFixed(1).padStart(5)} mean ${f.meanFps.toFixed(1).padStart(5)}  p50 ${f.p50Ms.toFixed(1).padStart(6)} ms  p95 ${f.p95Ms.toFixed(1).padStart(6)} ms  ` +
-    `frames ${String(f.frames).padStart(4)} in ${MEASURE_MS} ms  page updates/s ${f.updatesPerSec}  symbols ${f.symbols}`
+    `frames ${String(f.frames).padStart(4)} in ${MEASURE_MS} ms  updates/s received ${f.updatesPerSec}  symbols ${f.symbols}`
 }
 
 async function main(): Promise<void> {
@@ -74,15 +97,19 @@ async function main(): Promise<void> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'] })
   try {
     console.log(`live page at --sim-rate ${RATE}, headless Chromium --disable-gpu, viewport ${VIEWPORT.width}x${VIEWPORT.height}, ${MEASURE_MS} ms after ${WARMUP_MS} ms warm-up`)
+    console.log(`(updates/s received: wire events the page's client took in over the window; the offered rate is ${RATE}/s)`)
+    const c1 = await ceiling(browser); console.log(row('empty #1', c1))
     if (BASELINE_DIR === '') { console.log(row('this', await measure(browser, resolve('.')))); return }
     // ABBA order, so drift in a shared machine's load weighs on both sides alike; rounds are pooled per side
     const a1 = await measure(browser, resolve('.')); console.log(row('this #1', a1))
     const b1 = await measure(browser, BASELINE_DIR); console.log(row('base #1', b1))
     const b2 = await measure(browser, BASELINE_DIR); console.log(row('base #2', b2))
     const a2 = await measure(browser, resolve('.')); console.log(row('this #2', a2))
+    const c2 = await ceiling(browser); console.log(row('empty #2', c2))
     const current = pooled(a1, a2), base = pooled(b1, b2)
     console.log(row('this', current))
     console.log(row('baseline', base) + `  (${BASELINE_DIR})`)
+    console.log(row('empty', pooled(c1, c2)) + '  (about:blank: the ceiling under this load)')
     console.log(`ratio: fps median ${(current.fps / base.fps).toFixed(2)}x, mean ${(current.meanFps / base.meanFps).toFixed(2)}x, p95 frame ${(base.p95Ms / current.p95Ms).toFixed(2)}x shorter`)
   } finally {
     await browser.close()

@@ -88,6 +88,28 @@ describe('alert and recording rules', () => {
       bases.add(url.slice(0, url.indexOf('#')))
     }
     expect([...bases], 'one runbook document').toHaveLength(1)
+    // ... in this repository as package.json names it (repository, homepage, bugs: what npm and users follow)
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as {
+      repository?: { type?: string; url?: string }; homepage?: string; bugs?: { url?: string }
+    }
+    const repo = /^git\+(https:\/\/github\.com\/[\w.-]+\/[\w.-]+)\.git$/.exec(pkg.repository?.url ?? '')?.[1]
+    expect(repo, 'package.json repository.url as git+https://github.com/OWNER/NAME.git').toBeDefined()
+    expect(pkg.repository?.type).toBe('git')
+    expect(pkg.homepage).toBe(`${repo}#readme`)
+    expect(pkg.bugs?.url).toBe(`${repo}/issues`)
+    expect([...bases][0]).toBe(`${repo}/blob/main/grafana/RUNBOOK.md`)
+    // and every runbook link the repository ships (rules, their unit tests, manifests, docs) is that document plus an anchor it has
+    const anchors = new Set([...runbook.matchAll(/^## (\w+)$/gm)].map((m) => m[1].toLowerCase()))
+    const shipped = ['grafana/alerts/tickcast-rules.yml', 'grafana/alerts/tickcast-rules.test.yml', 'grafana/README.md', 'k8s/tickcast.yaml', 'docs/deployment.md', 'README.md']
+    let links = 0
+    for (const file of shipped) {
+      for (const m of readFileSync(join(import.meta.dirname, '..', file), 'utf8').matchAll(/https:\/\/[^\s"')]*RUNBOOK\.md(#[^\s"')]*)?/g)) {
+        links++
+        expect(m[0].slice(0, m[0].indexOf('#') < 0 ? undefined : m[0].indexOf('#')), `${file}: ${m[0]}`).toBe(`${repo}/blob/main/grafana/RUNBOOK.md`)
+        if (m[1] !== undefined) expect(anchors.has(m[1].slice(1)), `${file}: ${m[0]}: no such section in grafana/RUNBOOK.md`).toBe(true)
+      }
+    }
+    expect(links).toBeGreaterThanOrEqual(2 * alertBlocks.length)
     expect(sections.size, 'a section per alert, no orphans').toBe(alertBlocks.length)
   })
 

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Dashboard } from '@grafana/schema'
+import { busDashboard } from './dashboards-src/bus.js'
 import { fanoutDashboard } from './dashboards-src/fanout.js'
 import { feedsDashboard } from './dashboards-src/feeds.js'
 import { fleetDashboard } from './dashboards-src/fleet.js'
@@ -18,6 +19,7 @@ export function buildDashboards(): Record<string, Dashboard> {
     'tickcast-fanout.json': fanoutDashboard(),
     'tickcast-mqtt.json': mqttDashboard(),
     'tickcast-fleet.json': fleetDashboard(),
+    'tickcast-bus.json': busDashboard(),
   }
 }
 

@@ -2,22 +2,21 @@
 // Must never hold pipeline logic: everything it runs comes from server.ts.
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+// Fast start (issue 15): only what parses the command line and starts the simulator's thread is imported statically;
+// the server's modules (mqtt, aedes, prom-client, pino: most of start-up) load after the simulator thread was spawned,
+// so its start overlaps them on the other core. --help, --version and a typo never load them.
 import { startEmbeddedSimulator } from '../feeds/sim/embedded.js'
 import { ConfigError, loadConfig } from './config.js'
 import { BootError } from './errors.js'
-import { PAGE_HTML } from './client/page/page-html.js'
-import { registerPageRoutes } from './http/page-routes.js'
+import type { EmbeddedSimulator, StartSimulator } from './embedded-feed.js'
 import type { PageRouteOptions } from './http/page-routes.js'
-import { createLogger } from './log.js'
 import { redactUrl, redactedConfig } from './redact.js'
-import { startTickcast } from './server.js'
 
 const EXIT_OK = 0, EXIT_FAILURE = 1, EXIT_USAGE = 2
 
 /** Paths from this file's compiled location, dist/src/main.js: the browser deliverable beside it, the contract at the root. */
-const PAGE: PageRouteOptions = {
+const PAGE: Omit<PageRouteOptions, 'pageHtml'> = {
   clientDir: fileURLToPath(new URL('./client/', import.meta.url)),
-  pageHtml: PAGE_HTML,
   asyncapiPath: fileURLToPath(new URL('../../asyncapi.json', import.meta.url)),
 }
 
@@ -39,10 +38,21 @@ async function main(): Promise<void> {
     return
   }
   const config = cli.config
+  // the same condition and options startTickcast uses for embedded mode; it takes this one instead of starting another
+  let early: Promise<EmbeddedSimulator> | null = null
+  if (config.feeds.length === 0 && config.source.length === 0) {
+    early = startEmbeddedSimulator({ port: 0, symbols: config.simSymbols, rate: config.simRate, seed: config.simSeed })
+    early.catch(() => undefined) // startTickcast awaits it and reports the failure; until then it must not go unhandled
+  }
+  const startSimulator: StartSimulator = (o) => early ?? startEmbeddedSimulator(o)
+  const [{ createLogger }, { startTickcast }, { registerPageRoutes }, { PAGE_HTML }] = await Promise.all([
+    import('./log.js'), import('./server.js'), import('./http/page-routes.js'), import('./client/page/page-html.js'),
+  ])
+  const page: PageRouteOptions = { ...PAGE, pageHtml: PAGE_HTML }
   const log = createLogger(config.logLevel)
   log.info({ config: redactedConfig(config) }, 'starting')
   const app = await startTickcast(config, log, {
-    extraRoutes: (uws) => registerPageRoutes(uws, PAGE), pageRoutes: PAGE, startSimulator: startEmbeddedSimulator,
+    extraRoutes: (uws) => registerPageRoutes(uws, page), pageRoutes: page, startSimulator,
   })
   // Feeds and MQTT retry in the background (see README, startup policy): give a healthy feed a moment to log in,
   // then say plainly when /readyz would answer 503 and why.

@@ -31,8 +31,9 @@ import { MetricsRegistry } from './metrics/registry.js'
 import { SharedSymbols } from './model/shared-symbols.js'
 import { SymbolTable } from './model/symbols.js'
 import { SymbolSequences } from './normalize/symbol-sequences.js'
-import { BusPublisher } from './bus/bus-publisher.js'
-import { BusSource } from './bus/bus-source.js'
+// the bus modules load nats: imported only when --bus or --source asks for them (fast start, issue 15)
+import type { BusPublisher } from './bus/bus-publisher.js'
+import type { BusSource } from './bus/bus-source.js'
 import { redactUrl } from './redact.js'
 import { RingReplay } from './resume/ring-replay.js'
 import { TickRing } from './ring/ring-buffer.js'
@@ -66,6 +67,8 @@ export interface Tickcast {
   readonly workers: FanoutWorkers | null
   /** --bus: the publisher to JetStream; else null */
   readonly bus: BusPublisher | null
+  /** --source: this edge's input from JetStream; else null */
+  readonly source: BusSource | null
   readonly metrics: MetricsRegistry
   /** the embedded simulator's port, when no feed was configured */
   readonly simulatorPort: number | null
@@ -119,21 +122,25 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     const latest = onThread ? new LatestValues(config.maxSymbols) : null
 
     const budget = shutdownBudget(config.shutdownDeadlineMs)
-    await ensurePortFree(config.host, config.port) // before anything starts: a second instance fails fast
-    await ensurePortFree(config.metricsHost, config.metricsPort)
+    // before anything starts: a second instance fails fast
+    await Promise.all([ensurePortFree(config.host, config.port), ensurePortFree(config.metricsHost, config.metricsPort)])
     let feedConfigs: readonly FeedConfig[] = config.feeds
     let simulator: EmbeddedSimulator | null = null
+    let simulatorStarting: Promise<EmbeddedSimulator> | null = null
     if (feedConfigs.length === 0 && config.source.length === 0) {
       // src/ never imports feeds/: the composition root hands the simulator in (StartOptions.startSimulator)
       if (!opts.startSimulator) throw new BootError('NO_FEED', 'no feed configured (--feed) and no embedded simulator to start')
-      simulator = await opts.startSimulator({ port: 0, symbols: config.simSymbols, rate: config.simRate, seed: config.simSeed })
-      undo.push({ stage: INFRA, stop: () => simulator!.stop() })
-      feedConfigs = [{ name: 'sim', protocol: 'native', lines: [{ host: '127.0.0.1', port: simulator.port }], username: '', password: '', session: '', startSeq: 1 }]
-      log.info({ port: simulator.port, symbols: config.simSymbols, rate: config.simRate }, 'embedded feed simulator started (no --feed given)')
+      // Fast start: the simulator's thread starts while the broker and MQTT connect below (other awaits, other core).
+      // Its stop is registered now, so a failure elsewhere meanwhile still stops it once it has started.
+      const starting = opts.startSimulator({ port: 0, symbols: config.simSymbols, rate: config.simRate, seed: config.simSeed })
+      simulatorStarting = starting
+      starting.catch(() => undefined) // awaited below; a broker failure first must not leave this rejection unhandled
+      undo.push({ stage: INFRA, stop: () => starting.then((s) => s.stop(), () => undefined) })
     }
 
     let mqtt: MqttPublisher | null = null
     let mqttUrl: string | null = null
+    let mqttStarting: Promise<void> | null = null
     if (config.mqttUrl !== 'none') {
       let protocolVersion = config.mqttProtocolVersion
       mqttUrl = config.mqttUrl
@@ -153,8 +160,17 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
         username: credentials.username || undefined, password: credentials.password || undefined, tls: mqttTls(config),
         clientId: mqttClientId(config.mqttNodeId), stopTimeoutMs: budget.mqttStopMs,
       }, symbols, lvc, log)
-      await mqtt.start()
       undo.push({ stage: PIPELINE, stop: () => mqtt!.stop() })
+      // Fast start: connecting overlaps the ingest thread's start below and is awaited before listening. Until the
+      // CONNACK the publisher counts what it skips and republishes the latest values on connect, as after an outage.
+      // stop() during the connect settles it (MQTT_STOPPED), so an unwind never waits on a broker.
+      mqttStarting = mqtt.start()
+      mqttStarting.catch(() => undefined)
+    }
+    if (simulatorStarting !== null) {
+      simulator = await simulatorStarting
+      feedConfigs = [{ name: 'sim', protocol: 'native', lines: [{ host: '127.0.0.1', port: simulator.port }], username: '', password: '', session: '', startSeq: 1 }]
+      log.info({ port: simulator.port, symbols: config.simSymbols, rate: config.simRate }, 'embedded feed simulator started (no --feed given)')
     }
 
     const feeds: FeedHandle[] = []
@@ -216,12 +232,14 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     // --source: an edge; the bus writes this node's ring as a feed would, with the ingest nodes' n
     let source: BusSource | null = null
     if (config.source.length > 0) {
+      const { BusSource } = await import('./bus/bus-source.js')
       source = new BusSource(ring, sharedSymbols, seqs, { servers: config.source, stream: config.busStream, prefix: config.busSubjectPrefix }, log)
       await source.start()
       undo.push({ stage: PIPELINE, stop: () => source!.stop() })
     }
     let bus: BusPublisher | null = null
     if (config.bus.length > 0) {
+      const { BusPublisher } = await import('./bus/bus-publisher.js')
       bus = new BusPublisher(ring, sharedSymbols, {
         servers: config.bus, name: config.busStream, prefix: config.busSubjectPrefix, replicas: config.busReplicas, maxAgeSec: config.busMaxAgeSec,
         maxMsgsPerSubject: config.busMaxMsgsPerSubject, duplicateWindowSec: config.busDuplicateWindowSec, epoch: streamEpoch,
@@ -253,8 +271,10 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       feeds: feeds.map((f) => f.stats), ring, symbols, dispatch: workers ? sumDispatch : dispatcher.stats, ws: workers ? sumWs : wsStats, mqtt: mqtt?.stats ?? null,
       // with workers, HTTP is served (and would be counted) on the worker threads, whose request counts are not summed yet
       http: workers ? undefined : httpStats,
+      bus: bus?.stats ?? null, busSource: source?.stats ?? null,
     })
 
+    await mqttStarting // MQTT's startup policy decides before anyone is told the server listens (README)
     if (workers !== null) await workers.attach(ws) // before listening: every connection goes to a worker
     const port = await ws.listen(config.host, config.port)
     // workers and the main app close together: every client gets its 1001 within one close grace
@@ -271,7 +291,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
 
     let stopping: Promise<void> | null = null
     return {
-      port, url, metricsPort, metricsUrl, symbols, lvc, ring, feeds, ingestThread: latest !== null, ws, mqtt, mqttUrl, dispatcher, workers, bus, metrics,
+      port, url, metricsPort, metricsUrl, symbols, lvc, ring, feeds, ingestThread: latest !== null, ws, mqtt, mqttUrl, dispatcher, workers, bus, source, metrics,
       simulatorPort: simulator?.port ?? null,
       readiness: isReady,
       drain: () => { draining = true },

@@ -6,6 +6,8 @@ import { DispatchStats } from '../src/fanout/dispatcher.js'
 import { MqttStats } from '../src/fanout/mqtt-stats.js'
 import { WsStats } from '../src/fanout/ws-stats.js'
 import { FeedStats, LineStats } from '../src/feed/feed-stats.js'
+import { BusPublishStats } from '../src/bus/bus-publisher.js'
+import { BusConsumeStats } from '../src/bus/bus-source.js'
 import { registerCatalogue } from '../src/metrics/catalogue.js'
 import { HttpStats } from '../src/metrics/http-stats.js'
 import { MetricsRegistry } from '../src/metrics/registry.js'
@@ -18,7 +20,8 @@ export async function metricRows(): Promise<Array<{ name: string; type: string; 
   const m = new MetricsRegistry(false)
   const feed = new FeedStats('a') // an A/B feed, so the per-line metrics are listed too
   feed.lines.push(new LineStats('a', 'A'), new LineStats('a', 'B'))
-  registerCatalogue(m, { feeds: [feed], ring: new TickRing(1024), symbols: new SymbolTable(new SharedSymbols(16)), dispatch: new DispatchStats(), ws: new WsStats(), mqtt: new MqttStats(), http: new HttpStats() })
+  registerCatalogue(m, { feeds: [feed], ring: new TickRing(1024), symbols: new SymbolTable(new SharedSymbols(16)), dispatch: new DispatchStats(), ws: new WsStats(), mqtt: new MqttStats(), http: new HttpStats(),
+    bus: new BusPublishStats(), busSource: new BusConsumeStats() })
   return (await m.app.getMetricsAsJSON()).map((x) => {
     const keys = new Set<string>()
     for (const v of x.values ?? []) for (const k of Object.keys(v.labels ?? {})) if (k !== 'le') keys.add(k)

@@ -48,8 +48,9 @@ export class WsAuth {
    * failure); without one the socket opens unauthenticated and must send op:auth within the deadline, unless
    * anonymous clients are allowed. `accept` makes the user data and upgrades (maybe later, corked).
    */
-  upgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, accept: (s: AuthSession) => void): void {
-    const ip = Buffer.from(res.getRemoteAddressAsText()).toString()
+  upgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, accept: (s: AuthSession) => void,
+    /** the caller's copy of the address, so the session shares it (one string per connection fewer) */
+    ip = Buffer.from(res.getRemoteAddressAsText()).toString()): void {
     const h = req.getHeader('authorization')
     let token = h.length > 7 && h.slice(0, 7).toLowerCase() === 'bearer ' ? h.slice(7).trim() : ''
     if (token === '' && this.authn.o.queryToken) token = req.getQuery('token') ?? ''

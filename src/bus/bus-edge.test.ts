@@ -1,47 +1,14 @@
 // An edge node reading a real three-node JetStream cluster: its clients get exactly the ingest node's per-symbol
 // stream (same n, same values), it names the same stream epoch, and /readyz reflects the bus.
 import { afterEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
+import { edgeNode, record } from '../../test-support/bus-rig.js'
 import { simulator, stopAll, tickcast } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
 import { natsAvailable, startNatsCluster } from '../../test-support/nats-cluster.js'
 import { waitFor } from '../../test-support/wait-for.js'
-import { loadConfig } from '../config.js'
-import { createLogger } from '../log.js'
-import { startTickcast } from '../server.js'
-import type { Tickcast } from '../server.js'
 
 const running: Stoppable[] = []
 afterEach(() => stopAll(running))
-
-async function edge(urls: string, stream: string): Promise<Tickcast> {
-  const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--source', urls, '--bus-stream', stream, '--stream-epoch', 'sim-31'], {})
-  if (cli.kind !== 'run') throw new Error('bad config')
-  const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false })
-  running.push(t)
-  return t
-}
-
-/** Subscribes to `*` with no snapshot: records every event (`sym:n:e:values`) per symbol, and the ack's epoch. */
-async function record(url: string): Promise<{ bySymbol: Map<string, string[]>; epoch: Promise<string> }> {
-  const ws = new WebSocket(`${url}?format=json`), bySymbol = new Map<string, string[]>()
-  running.push({ stop: async () => { ws.terminate() } })
-  let gotEpoch: (e: string) => void = () => {}
-  const epoch = new Promise<string>((r) => { gotEpoch = r })
-  ws.on('message', (d: Buffer) => {
-    const m = JSON.parse(d.toString()) as Array<Record<string, unknown>> | Record<string, unknown>
-    if (!Array.isArray(m)) { if (m.type === 'subscribed') gotEpoch(String(m.epoch)); return }
-    for (const e of m) {
-      if (e.e === 'stale' || e.e === 'fresh') continue
-      const { s, ...rest } = e
-      const list = bySymbol.get(String(s)) ?? []
-      list.push(JSON.stringify(rest)); bySymbol.set(String(s), list)
-    }
-  })
-  await new Promise<void>((r, j) => { ws.once('open', () => r()); ws.once('error', j) })
-  ws.send(JSON.stringify({ op: 'subscribe', symbols: ['*'], snapshot: false }))
-  return { bySymbol, epoch }
-}
 
 describe('edge nodes read the bus', () => {
   it.skipIf(!natsAvailable() && !process.env.CI)('clients of an edge get the ingest node\'s per-symbol streams, n unchanged', async () => {
@@ -49,8 +16,8 @@ describe('edge nodes read the bus', () => {
     running.push(cluster)
     const sim = await simulator(running, 1000, 31, 5)
     const ingest = await tickcast(running, sim.port, {}, ['--bus', cluster.urls, '--bus-stream', 'E1', '--stream-epoch', 'sim-31'])
-    const e = await edge(cluster.urls, 'E1')
-    const direct = await record(ingest.url), viaBus = await record(e.url)
+    const e = await edgeNode(running, cluster.urls, 'E1', 'sim-31')
+    const direct = await record(running, ingest.url), viaBus = await record(running, e.url)
     expect(await viaBus.epoch).toBe(await direct.epoch) // one stream: a client may resume on either
     await new Promise((r) => setTimeout(r, 1500))
     await sim.stop(0)
@@ -76,14 +43,9 @@ describe('edge nodes read the bus', () => {
     running.push(cluster)
     const sim = await simulator(running, 500, 32, 4)
     const ingest = await tickcast(running, sim.port, {}, ['--bus', cluster.urls, '--bus-stream', 'E2', '--stream-epoch', 'sim-31'])
-    const e = await edge(cluster.urls, 'E2')
-    const viaBus = await record(e.url)
-    const marks: string[] = []
-    const ws = new WebSocket(`${e.url}?format=json`)
-    running.push({ stop: async () => { ws.terminate() } })
-    ws.on('message', (d: Buffer) => { const m = JSON.parse(d.toString()); if (Array.isArray(m)) for (const x of m) if (x.e === 'stale' || x.e === 'fresh') marks.push(`${x.s}:${x.e}`) })
-    await new Promise<void>((r) => ws.once('open', () => r()))
-    ws.send(JSON.stringify({ op: 'subscribe', symbols: ['*'], snapshot: false }))
+    const e = await edgeNode(running, cluster.urls, 'E2', 'sim-31')
+    const viaBus = await record(running, e.url)
+    const marks = viaBus.marks
     await new Promise((r) => setTimeout(r, 700))
     for (const n of cluster.nodes) await n.kill()
     await waitFor(() => marks.some((m) => m.endsWith(':stale')), 5000, 'stale markers on the edge')

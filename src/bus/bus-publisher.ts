@@ -1,14 +1,17 @@
 // Owns an ingest node's output to the bus: reads the ring as its own consumer and publishes every event to JetStream
-// with a message id derived from (stream epoch, symbol, kind, n), so hot-hot ingest nodes de-duplicate.
+// with a message id derived from (stream epoch, symbol, kind, n), so hot-hot ingest nodes de-duplicate. A node that
+// (re)starts mid-session replays the feed from its start (n is derived from it) and skips what the stream already holds.
 // Must never slow the ingest: it reads behind the writer, bounded per turn; lapped events are counted, never waited for.
 import { connect } from 'nats'
 import type { JetStreamClient, NatsConnection } from 'nats'
 import { BootError } from '../errors.js'
 import { SymbolTable } from '../model/symbols.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
-import { KIND_SYMBOL } from '../ring/ring-buffer.js'
+import { KIND_SYMBOL, LAST_DATA_KIND } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 import { BUS_RECORD_BYTES, KIND_SUBJECTS, subjectOf, writeRecord } from './bus-codec.js'
+import { readStoredState } from './bus-resume.js'
+import type { StoredState } from './bus-resume.js'
 import { ensureBusStream } from './bus-stream.js'
 import type { BusStreamOptions } from './bus-stream.js'
 
@@ -31,10 +34,21 @@ export class BusPublishStats {
   duplicates = 0
   /** publishes that failed (bus down, timeout): re-published in order from the first of them */
   failures = 0
+  /** events published again after a failure (rewound to the first failed one; the stream drops what it had by msg id) */
+  resent = 0
   /** events the writer overwrote before this publisher read them (lost for the bus) */
   lapped = 0
   inFlight = 0
   connected = false
+  /** events not published at (re)start: the stream already held them (same epoch, n at or below its last for the symbol) */
+  resumeSkipped = 0
+  /** symbols the stream held for this epoch when this node started */
+  resumeSymbols = 0
+  /**
+   * 1 once this node's event with a symbol's stored n differed from the stream's record of it (BUS_SEQ_MISMATCH: its
+   * feed replay numbers events otherwise, e.g. it missed the session's start): it publishes nothing from then on
+   */
+  resumeMismatch = 0
 }
 
 export interface BusLog { info(obj: object, msg: string): void; warn(obj: object, msg: string): void }
@@ -51,10 +65,22 @@ export class BusPublisher {
   private probing = false
   private timer: NodeJS.Timeout | null = null
   private stopped = false
+  /**
+   * By symbol id, from the stream at start: the last n it holds (events up to it are not published again; markers
+   * below it neither), and 1 where its `sym` record is there. Names seen at start wait in `stored` until the ring names
+   * their id. Stays all zero on a fresh stream.
+   */
+  private readonly storedN: Float64Array
+  private readonly storedSym: Uint8Array
+  private readonly storedRecord: Array<Uint8Array | undefined> = []
+  private stored: StoredState | null = null
+  private readonly scratch = Buffer.alloc(BUS_RECORD_BYTES)
 
   constructor(private readonly ring: TickRing, shared: SharedSymbols, private readonly opts: BusPublisherOptions, private readonly log: BusLog) {
     this.symbols = new SymbolTable(shared)
     this.readSeq = ring.cursor
+    this.storedN = new Float64Array(shared.capacity)
+    this.storedSym = new Uint8Array(shared.capacity)
   }
 
   async start(): Promise<void> {
@@ -68,6 +94,13 @@ export class BusPublisher {
       }
     })()
     await ensureBusStream(await this.nc.jetstreamManager(), this.opts)
+    const stored = await readStoredState(this.nc, this.opts.name, this.opts.prefix, this.opts.epoch)
+    if (stored.lastN.size > 0 || stored.symbols.size > 0) {
+      this.stored = stored
+      this.stats.resumeSymbols = stored.lastN.size
+      this.log.info({ stream: this.opts.name, symbols: stored.lastN.size, epoch: this.opts.epoch },
+        'the stream holds this session already: publishing only past its last n per symbol')
+    }
     this.js = this.nc.jetstream()
     this.stats.connected = true
     this.timer = setInterval(() => this.pump(), this.opts.pollMs ?? 2)
@@ -77,24 +110,33 @@ export class BusPublisher {
   /** One bounded turn: publish what the ring holds past readSeq, unless too much awaits its ack. */
   pump(): void {
     const js = this.js, r = this.ring, st = this.stats
-    if (js === null || this.stopped || !st.connected) return // while disconnected nothing new is queued behind failures
+    if (js === null || this.stopped || !st.connected || st.resumeMismatch !== 0) return // while disconnected nothing new is queued behind failures
     if (this.failedFrom !== Infinity) {
       if (st.inFlight > 0) return
+      st.resent += this.readSeq - (this.failedFrom - 1) // bus-ops: counted for tickcast_bus_publish_resent_events_total
       this.readSeq = this.failedFrom - 1; this.failedFrom = Infinity // the bus drops what it stored already (msg id)
       this.probing = true
     }
     const end = r.cursor
     if (end - this.readSeq > r.capacity) { st.lapped += end - r.capacity - this.readSeq; this.readSeq = end - r.capacity }
     const maxInFlight = this.probing ? 1 : this.opts.maxInFlight ?? 20_000
-    const last = Math.min(end, this.readSeq + (this.opts.batch ?? 8192))
-    for (let seq = this.readSeq + 1; seq <= last && st.inFlight < maxInFlight; seq++) {
+    // a turn publishes at most `batch` events; skipping what the stream holds is cheap and not counted (a restarted
+    // node replays the session as fast as the feed sends it: it must not lap this reader over events it skips)
+    let budget = this.opts.batch ?? 8192
+    for (let seq = this.readSeq + 1; seq <= end && budget > 0 && st.inFlight < maxInFlight; seq++) {
       const i = seq & r.mask, id = r.symbolId[i], kind = r.kind[i]
-      if (id >= this.symbols.size) this.symbols.learnUpTo(id)
+      if (id >= this.symbols.size) this.learnUpTo(id)
       const name = this.symbols.name[id], n = r.symbolSeq[i]
+      // what the stream holds already (this node restarted mid-session): a data event at or below the stream's last n
+      // for the symbol, a marker below it, a symbol record it has
+      if (kind === KIND_SYMBOL ? this.storedSym[id] === 1 : kind <= LAST_DATA_KIND ? n <= this.storedN[id] : n < this.storedN[id]) {
+        if (n === this.storedN[id] && kind <= LAST_DATA_KIND && !this.sameAsStored(i, id, name, n)) return
+        st.resumeSkipped++; this.readSeq = seq; continue
+      }
       const buf = Buffer.allocUnsafe(BUS_RECORD_BYTES)
       writeRecord(r, i, this.symbols.priceExponent[id], this.symbols.sizeExponent[id], buf, 0)
       const msgID = kind === KIND_SYMBOL ? `${this.opts.epoch}:${name}:sym` : `${this.opts.epoch}:${name}:${KIND_SUBJECTS[kind]}:${n}:${r.code[i]}`
-      st.published++; st.inFlight++
+      st.published++; st.inFlight++; budget--
       js.publish(subjectOf(this.opts.prefix, kind, name), buf, { msgID, timeout: 2000 }).then((ack) => {
         st.inFlight--; st.acked++; this.probing = false
         if (ack.duplicate) st.duplicates++
@@ -104,6 +146,36 @@ export class BusPublisher {
       })
       this.readSeq = seq
     }
+  }
+
+  /** Learns new symbols from the shared store, with what the stream held for each at start. */
+  private learnUpTo(id: number): void {
+    const from = this.symbols.size
+    this.symbols.learnUpTo(id)
+    const stored = this.stored
+    if (stored === null) return
+    for (let k = from; k < this.symbols.size; k++) {
+      const name = this.symbols.name[k]
+      this.storedN[k] = stored.lastN.get(name) ?? 0
+      this.storedSym[k] = stored.symbols.has(name) ? 1 : 0
+      this.storedRecord[k] = stored.lastRecord.get(name)
+    }
+  }
+
+  /**
+   * The stream's last record of a symbol against this node's event of the same n: the same feed numbered alike gives
+   * the same bytes. Otherwise this node's n are not the stream's (publishing them would mix two numberings under one
+   * epoch): it stops publishing, says so, and the stream keeps what its partner sends.
+   */
+  private sameAsStored(i: number, id: number, name: string, n: number): boolean {
+    const want = this.storedRecord[id]
+    if (want === undefined) return true
+    writeRecord(this.ring, i, this.symbols.priceExponent[id], this.symbols.sizeExponent[id], this.scratch, 0)
+    if (this.scratch.equals(want)) { this.storedRecord[id] = undefined; return true }
+    this.stats.resumeMismatch = 1
+    this.log.warn({ code: 'BUS_SEQ_MISMATCH', symbol: name, n, stream: this.opts.name, epoch: this.opts.epoch },
+      'this node numbers the feed otherwise than the stream holds it (did its feed replay start mid-session?): not publishing')
+    return false
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,5 @@
-// Owns an edge node's input: consumes the bus stream in order into this node's ring, keeping upstream n unchanged,
-// and marks every symbol stale while the bus is unreachable. Must never renumber events or reorder a symbol's stream.
+// Owns an edge node's input: seeds the ring from the last message per subject, then consumes the bus stream in order
+// into this node's ring, keeping upstream n unchanged, and marks every symbol stale while the bus is unreachable. Must never renumber events or reorder a symbol's stream.
 import { connect, consumerOpts } from 'nats'
 import type { JetStreamSubscription, NatsConnection } from 'nats'
 import { BootError } from '../errors.js'
@@ -20,7 +20,15 @@ export class BusConsumeStats {
   streamSeq = 0
   streamLastSeq = 0
   connected = false
+  /** messages the start-up seed applied: the last one per subject as of the stream's end then (not its history) */
+  seeded = 0
+  /** how long the seed took (ms), from subscribing to the stream's end as it was at start */
+  seedMs = 0
 }
+
+/** Longest an edge waits at start for its seed before serving anyway (it keeps consuming either way). */
+const SEED_TIMEOUT_MS = 60_000
+const SOURCE_HEARTBEAT_MS = 1000
 
 export interface BusSourceOptions { servers: readonly string[]; stream: string; prefix: string }
 
@@ -33,6 +41,9 @@ export class BusSource {
   private stale = false
   private stopped = false
   private lagTimer: NodeJS.Timeout | null = null
+  /** the stream's last sequence when the seed began: applying it (or nothing pending) ends the seed; 0 = seeded */
+  private seedUntil = 0
+  private seedDone: () => void = () => {}
   private readonly commitBound = (): void => { this.pending = 0; this.ring.commit() }
 
   constructor(private readonly ring: TickRing, private readonly symbols: SharedSymbols, private readonly seqs: SymbolSequences,
@@ -45,13 +56,30 @@ export class BusSource {
     this.stats.connected = true
     void this.watchStatus(this.nc)
     const jsm = await this.nc.jetstreamManager()
-    try { await jsm.streams.info(this.opts.stream) } catch (e) { throw new BootError('BUS_STREAM_MISSING', `stream ${this.opts.stream}: ${String(e)}`) }
+    let last: number
+    try { last = (await jsm.streams.info(this.opts.stream)).state.last_seq } catch (e) { throw new BootError('BUS_STREAM_MISSING', `stream ${this.opts.stream}: ${String(e)}`) }
     // an ordered push consumer: in stream order, recreated from the last delivered sequence after any interruption
-    // (nats-server 2.9 has no pull-based ordered consumers)
+    // (nats-server 2.9 has no pull-based ordered consumers). It starts with the last message of every subject (a
+    // symbol's last quote, trade, status, stale/fresh marker: its whole state, in stream order so n only rises), then
+    // goes on with every message after: the edge's cache is seeded without replaying the retained history.
     const o = consumerOpts()
-    o.orderedConsumer(); o.deliverAll(); o.bindStream(this.opts.stream)
+    o.orderedConsumer(); o.deliverLastPerSubject(); o.bindStream(this.opts.stream)
+    // the client recreates the consumer after 2 missed heartbeats: 1 s (not the client's 5 s) so the loss of the NATS
+    // node holding it (ordered consumers keep one replica) stalls the edge ~2 s, not ~10 s
+    o.idleHeartbeat(SOURCE_HEARTBEAT_MS)
+    const t0 = performance.now()
+    const seeded = new Promise<void>((resolve) => { this.seedDone = resolve })
+    this.seedUntil = last
     this.messages = await this.nc.jetstream().subscribe(`${this.opts.prefix}.>`, o)
     void this.pump(this.messages)
+    if (last > 0) {
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), SEED_TIMEOUT_MS) })
+      if (await Promise.race([seeded.then(() => false), late])) this.log.warn({ stream: this.opts.stream, timeoutMs: SEED_TIMEOUT_MS }, 'bus seed not complete: serving while it goes on')
+      clearTimeout(timer)
+    }
+    this.seedUntil = 0
+    this.stats.seedMs = performance.now() - t0
     this.lagTimer = setInterval(() => { void this.checkLag() }, 500)
     this.log.info({ stream: this.opts.stream, servers: this.opts.servers }, 'consuming the bus')
   }
@@ -80,6 +108,10 @@ export class BusSource {
       this.stats.consumed++; this.stats.streamSeq = m.seq
       if (this.stale) this.markAll(KIND_FRESH, STALE_NONE)
       this.apply(m.subject, m.data)
+      if (this.seedUntil > 0) {
+        this.stats.seeded++
+        if (m.seq >= this.seedUntil || m.info.pending === 0) { this.seedUntil = 0; this.seedDone() }
+      }
     }
   }
 

@@ -65,6 +65,8 @@ export class WsServer implements FrameSink {
   private closing: Promise<void> | null = null
   private scanTimer: NodeJS.Timeout | null = null
   private throttleTimer: NodeJS.Timeout | null = null
+  /** the last client address seen: consecutive upgrades from one address (a NAT, a proxy) share one string */
+  private lastIp = ''
 
   constructor(opts: WsServerOptions, symbols: SymbolTable, lvc: LastValueCache, readonly stats: WsStats, private readonly log: WsLog) {
     const soft = opts.maxBackpressureBytes ?? WS_DEFAULTS.maxBackpressureBytes
@@ -228,7 +230,8 @@ export class WsServer implements FrameSink {
   }
 
   private onUpgrade(res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t): void {
-    const ip = Buffer.from(res.getRemoteAddressAsText()).toString()
+    let ip = Buffer.from(res.getRemoteAddressAsText()).toString()
+    if (ip === this.lastIp) ip = this.lastIp; else this.lastIp = ip
     const refused = this.gate.admit(ip, performance.now())
     if (refused !== null) { this.stats.upgradesRejected[refused]++; secureHeaders(res.writeStatus(REFUSAL_STATUS[refused])).writeHeader('Retry-After', '1').end(refused); return }
     const format = upgradeFormat(res, req, this.allowedOrigins, this.stats)
@@ -237,7 +240,7 @@ export class WsServer implements FrameSink {
     const key = req.getHeader('sec-websocket-key'), protocol = req.getHeader('sec-websocket-protocol'), ext = req.getHeader('sec-websocket-extensions')
     this.auth.upgrade(res, req, (session) => {
       res.upgrade<UserData>({ c: new Connection(format, this.host, performance.now(), session), ip }, key, protocol, ext, context)
-    })
+    }, ip)
   }
 
   private onOpen(ws: Ws): void {

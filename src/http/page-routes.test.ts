@@ -8,6 +8,7 @@ import { PAGE_ROUTES, WITH_PAGE, simulator, stopAll, tickcast } from '../../test
 import type { Stoppable } from '../../test-support/harness.js'
 import { BootError } from '../errors.js'
 import { registerPageRoutes } from './page-routes.js'
+import { CSP_NONE, CSP_WORKER } from './security-headers.js'
 import type * as ClientLib from '../client/tickcast-client.js'
 
 const running: Stoppable[] = []
@@ -42,10 +43,17 @@ describe('registerPageRoutes', () => {
     expect(doc.headers.get('content-type')).toBe('application/json')
     expect(await doc.json()).toEqual(JSON.parse(readFileSync(new URL('../../asyncapi.json', import.meta.url), 'utf8')))
 
-    // the page's own module and what it imports through a relative path (../tickcast-client.js) both load
+    // the page's own module, its feed worker and what that imports through a relative path (../tickcast-client.js)
+    // all load; the worker runs under its script's policy, so it alone may import and connect (same origin only)
     const pageModule = await fetch(base + '/client/page/live-page.js')
     expect(pageModule.status).toBe(200)
-    expect(await pageModule.text()).toContain("from '../tickcast-client.js'")
+    expect(pageModule.headers.get('content-security-policy')).toBe(CSP_NONE)
+    expect(await pageModule.text()).toContain("new URL('./feed-worker.js', import.meta.url)")
+    const worker = await fetch(base + '/client/page/feed-worker.js')
+    expect(worker.status).toBe(200)
+    expect(worker.headers.get('content-security-policy')).toBe(CSP_WORKER)
+    expect(CSP_WORKER).toMatch(/default-src 'none'; script-src 'self'; connect-src 'self';/)
+    expect(await worker.text()).toContain("from '../tickcast-client.js'")
 
     for (const path of ['/client/tickcast-client.test.js', '/client/../server.js', '/client/%2e%2e/server.js', '/client/page/nope.js',
       '/page/live-page.js', '/client/test-support/harness.js', '/client/tickcast-client.js.map', '/client/tickcast-client.ts']) {

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type * as uWS from 'uWebSockets.js'
 import { BootError } from '../errors.js'
 import { getAndHead } from './head-requests.js'
-import { documentCsp, secureHeaders } from './security-headers.js'
+import { CSP_WORKER, documentCsp, secureHeaders } from './security-headers.js'
 import { sendBody } from './send-body.js'
 
 /**
@@ -32,6 +32,8 @@ const DIR_NAME = /^[a-z0-9-]+$/
 /** test helpers may sit beside the client sources: never part of what a browser loads */
 const SKIPPED_DIRS = new Set(['test-support'])
 const JS_TYPE = 'text/javascript; charset=utf-8'
+/** a module a page starts as a dedicated Worker: served with the policy it needs to run (CSP_WORKER) */
+const WORKER_MODULE = /-worker\.js$/
 export const CLIENT_ENTRY = "export * from './client/tickcast-client.js'\n"
 
 /** URL path → file, for every module under `dir` (tests and declaration files excluded). */
@@ -66,13 +68,13 @@ export function registerPageRoutes(app: uWS.TemplatedApp, opts: PageRouteOptions
   const pageHtml = Buffer.from(opts.pageHtml), asyncapiPath = opts.asyncapiPath, entry = Buffer.from(CLIENT_ENTRY)
   const pageCsp = documentCsp(opts.pageHtml) // hashes of its inline style, once
 
-  const serveFile = (res: uWS.HttpResponse, url: string, file: string, type: string): void => {
+  const serveFile = (res: uWS.HttpResponse, url: string, file: string, type: string, csp?: string): void => {
     let body = cache.get(url)
     if (body === undefined) {
       try { body = readFileSync(file) } catch { notFound(res); return }
       cache.set(url, body)
     }
-    send(res, type, body)
+    send(res, type, body, csp)
   }
 
   getAndHead(app, '/', (res) => { send(res, 'text/html; charset=utf-8', pageHtml, pageCsp) })
@@ -80,7 +82,7 @@ export function registerPageRoutes(app: uWS.TemplatedApp, opts: PageRouteOptions
   getAndHead(app, '/client/*', (res, req) => {
     const url = req.getUrl(), file = served.get(url)
     if (file === undefined) notFound(res)
-    else serveFile(res, url, file, JS_TYPE)
+    else serveFile(res, url, file, JS_TYPE, WORKER_MODULE.test(url) ? CSP_WORKER : undefined)
   })
   getAndHead(app, '/asyncapi.json', (res) => { serveFile(res, '/asyncapi.json', asyncapiPath, 'application/json') })
 }

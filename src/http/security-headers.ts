@@ -9,6 +9,13 @@ import type * as uWS from 'uWebSockets.js'
  */
 export const CSP_NONE = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
+/**
+ * For the live page's dedicated workers (`/client/**-worker.js`): a worker runs under the policy of its own script's
+ * response, so CSP_NONE would forbid its module imports and its WebSocket. It may load same-origin scripts and connect
+ * to its own origin (ws: included), nothing else.
+ */
+export const CSP_WORKER = "default-src 'none'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
 const INLINE_STYLE = /<style(?:\s[^>]*)?>([\s\S]*?)<\/style>/gi
 /** an inline script is one without a src attribute: those are the only scripts a hash has to allow */
 const INLINE_SCRIPT = /<script((?:\s[^>]*)?)>([\s\S]*?)<\/script>/gi

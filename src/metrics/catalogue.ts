@@ -17,6 +17,9 @@ import { HTTP_ROUTES, HTTP_STATUS_CLASSES } from './http-stats.js'
 import type { HttpStats } from './http-stats.js'
 import type { MetricsRegistry, Sample } from './registry.js'
 import { buildCommit } from './build-commit.js'
+import { registerBusMetrics } from './bus-metrics.js'
+import type { BusPublishStats } from '../bus/bus-publisher.js'
+import type { BusConsumeStats } from '../bus/bus-source.js'
 
 export interface MetricSources {
   feeds: readonly FeedStats[]
@@ -27,6 +30,10 @@ export interface MetricSources {
   mqtt: MqttStats | null
   /** HTTP request counters, once src/http/routes.ts counts them */
   http?: HttpStats
+  /** --bus: the ingest node's publisher to JetStream */
+  bus?: BusPublishStats | null
+  /** --source: the edge's consumer of the bus stream */
+  busSource?: BusConsumeStats | null
 }
 
 /** The ring consumer's position; DispatchStats may expose it directly, else it is derived (see ringConsumerSeq). */
@@ -196,6 +203,8 @@ export function registerCatalogue(m: MetricsRegistry, s: MetricSources): void {
     m.gauge('tickcast_mqtt_backlog_bytes', 'Bytes written to the broker socket and not yet flushed to the kernel.', () => mqtt.readBacklogBytes())
     m.histogram('tickcast_mqtt_data_age_seconds', 'Feed receive to MQTT publish, oldest event of each batch.', () => mqtt.ageAtPublishSec)
   }
+
+  registerBusMetrics(m, s.bus ?? null, s.busSource ?? null)
 
   const http = s.http
   if (http) {

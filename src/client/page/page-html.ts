@@ -32,14 +32,14 @@ button { background: var(--accent); color: #08111c; border: 0; border-radius: 6p
 main { padding: 12px 20px 24px; }
 #message { min-height: 18px; color: var(--warn); font-size: 12px; margin-bottom: 6px; }
 /* rows are fixed-column grids, each its own layout root (contain), not an auto-layout table: a changed price then
-   re-lays out its own row, where a table re-measures every column of every row; rows out of view are skipped by
-   the renderer (content-visibility) and drawn by the script only a few per frame */
+   re-lays out its own row, where a table re-measures every column of every row; only the rows in view exist
+   (row-window.ts: the tbody's height and top padding, set from script, stand for the others), all 31 px high */
 table { display: block; width: 100%; font-variant-numeric: tabular-nums; }
 thead { display: block; position: sticky; top: 0; background: var(--bg); z-index: 1; }
 tbody { display: block; }
 tr { display: grid; grid-template-columns: minmax(70px, 1.1fr) repeat(5, minmax(70px, 1fr)) minmax(70px, 1fr) minmax(56px, .8fr) minmax(70px, .9fr) 40px;
   border-bottom: 1px solid var(--line); }
-tbody tr { height: 31px; contain: strict; content-visibility: auto; contain-intrinsic-size: auto 31px; }
+tbody tr { height: 31px; contain: strict; }
 th { text-align: right; color: var(--muted); font-weight: 500; font-size: 12px; padding: 6px 10px; }
 td { text-align: right; padding: 5px 10px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 th:first-child, td:first-child { text-align: left; }

@@ -1,12 +1,28 @@
-// Owns one ticker row of the live page: its cells, what was last drawn in them, and how prices and sizes read.
-// Must never decide when a row is drawn (live-page.ts: once per frame, visible rows first) nor talk to the server.
+// Owns one ticker row of the live page: a reusable slot of cells showing some symbol, what was last drawn in them, and how prices and sizes read.
+// Must never decide when a row is drawn or which symbol it shows (live-page.ts, row-window.ts) nor talk to the server.
 
 export const COLUMNS = ['c-sym', 'c-bid', 'c-ask', 'c-bs', 'c-as', 'c-last', 'c-chg', 'c-rate', 'c-st', 'c-x']
 export const COL_BID = 1, COL_ASK = 2, COL_BS = 3, COL_AS = 4, COL_LAST = 5, COL_CHG = 6, COL_RATE = 7, COL_ST = 8, COL_X = 9
 export const FLASH_COLUMNS = [COL_BID, COL_ASK, COL_LAST]
 
-/** One table row and what was last drawn in it (cells are only written when their text changes). */
+/** What the page keeps per subscribed symbol whether or not a row shows it. */
+export class RowData {
+  /** reference for "change since first seen": the first trade price, else the first mid */
+  first = NaN
+  /** the symbol's update count (SymbolState.updates) when the current Upd/s window started */
+  updatesAtWindow = 0
+  windowStart = 0
+  rate = 0
+  constructor(readonly symbol: string, now: number) { this.windowStart = now }
+}
+
+/**
+ * One table row element, shown for whichever symbol row-window.ts assigns it (only the rows in view exist), and what
+ * was last drawn in it: cells are only written when their text changes.
+ */
 export class Row {
+  /** the symbol shown, '' while unassigned */
+  symbol = ''
   readonly tr: HTMLTableRowElement
   readonly cells: HTMLTableCellElement[] = []
   readonly drawn: string[] = []
@@ -18,17 +34,12 @@ export class Row {
   tipFeed: string | null = null
   tipBook: string | null = null
   tipReason: string | null = null
-  /** whether any of the row is in the viewport (IntersectionObserver: no layout read of ours) */
-  visible = false
-  /** reference for "change since first seen": the first trade price, else the first mid */
-  first = NaN
-  updates = 0
-  windowStart = 0
-  rate = 0
+  /** frame time of the last draw (live-page.ts spaces a row's draws) */
+  drawnAt = -Infinity
+  private readonly remove: HTMLButtonElement
 
-  constructor(readonly symbol: string, onRemove: (symbol: string) => void) {
+  constructor(onRemove: (symbol: string) => void) {
     this.tr = document.createElement('tr')
-    this.tr.dataset.symbol = symbol
     this.tr.className = 'wait'
     // explicit roles: the rows are laid out as grids (page-html.ts), which would otherwise hide the table semantics
     this.tr.setAttribute('role', 'row')
@@ -39,11 +50,25 @@ export class Row {
       this.tr.appendChild(td)
       this.cells.push(td); this.drawn.push(''); this.flashUntil.push(0)
     }
-    this.cells[0].textContent = symbol
-    const x = document.createElement('button')
-    x.type = 'button'; x.textContent = '×'; x.title = 'remove ' + symbol
-    x.addEventListener('click', () => onRemove(symbol))
+    const x = this.remove = document.createElement('button')
+    x.type = 'button'; x.textContent = '×'
+    x.addEventListener('click', () => { if (this.symbol !== '') onRemove(this.symbol) })
     this.cells[COL_X].appendChild(x)
+  }
+
+  /** Shows `symbol` (position `index` of the whole list) from scratch: the next draw writes every cell. */
+  assign(symbol: string, index: number): void {
+    this.symbol = symbol
+    this.tr.dataset.symbol = symbol
+    this.tr.setAttribute('aria-rowindex', String(index + 2)) // 1 is the header row
+    this.cells[0].textContent = symbol
+    this.remove.title = 'remove ' + symbol
+    for (let c = 1; c < COL_X; c++) {
+      if (this.drawn[c] !== '') { this.drawn[c] = ''; this.cells[c].textContent = '' }
+      this.cells[c].className = COLUMNS[c]; this.flashUntil[c] = 0
+    }
+    this.cls = 'wait'; this.tr.className = 'wait'; this.drawnAt = -Infinity
+    this.tip = ''; this.tipFeed = null; this.tipBook = null; this.tipReason = null; this.tr.title = ''
   }
 }
 

@@ -19,33 +19,55 @@ const SEND_DROPPED = 2
 /** writeSnapshots: the ids come from this request (write in order) / the owed queue (skip stale) / the throttle (due) */
 const FROM_REQUEST = 0, FROM_QUEUE = 1, FROM_THROTTLE = 2
 /** scratch, shared by every connection (single thread, never re-entered) */
-const frameIds: number[] = [], dueIds: number[] = [], snapIds: number[] = []
-const seen = new Set<number>()
+const dueIds: number[] = []
+// Snapshot scratch as typed arrays with counts, grown to the symbol table's capacity: a Set cleared per request and
+// arrays reset to length 0 were regrown for every `*` (~9 MB/s of garbage under bench:hostile's churn).
+let snapIds = new Int32Array(0), frameIds = new Int32Array(0), seenAt = new Uint32Array(0), seenStamp = 0
+function scratchFor(capacity: number): void {
+  if (snapIds.length >= capacity) return
+  snapIds = new Int32Array(capacity); frameIds = new Int32Array(capacity); seenAt = new Uint32Array(capacity); seenStamp = 0
+}
 
 interface CatchUpTally { symbols: number; snapshots: number; tradesSkipped: number }
 
-export class ConnectionOutput extends Subscriber implements DetachedHolder {
-  readonly ladder = new LadderState()
+/**
+ * What a connection's output holds once it has been slow, throttled, owed a snapshot or closed (made on first use):
+ * an idle connection, or one that only ever receives its topics' publishes, carries none of it.
+ */
+class OutputState extends LadderState {
   /** set just before this server ends the socket, so the close handler counts the right reason */
   closeReason: CloseReason | null = null
-  // Held symbols exist only once a connection has been slow, throttled or owed a snapshot (made on first use).
-  private heldMap: Map<number, HeldSymbol> | null = null
+  heldMap: Map<number, HeldSymbol> | null = null
   /** throttled ids that became dirty, in order (the throttle timer reads only these) */
-  private dirtyIds: number[] | null = null
+  dirtyIds: number[] | null = null
   /** ids owed a snapshot, in order; entries whose HeldSymbol is no longer owed are stale and skipped */
-  private owedIds: number[] | null = null
-  private owedHead = 0
-  private throttledCount = 0
+  owedIds: number[] | null = null
+  owedHead = 0
+  throttledCount = 0
   /** what the current catch-up did, for the `normal` announcement (made at the first catch-up) */
-  private tally: CatchUpTally | null = null
+  tally: CatchUpTally | null = null
+}
+
+/** The ladder of every connection without an OutputState: normal, and never stepped (frozen: a write would throw). */
+const NORMAL: LadderState = Object.freeze(new LadderState())
+
+export class ConnectionOutput extends Subscriber implements DetachedHolder {
+  // Measured (heap snapshot, 2,000 idle connections): the ladder, held-symbol and catch-up state as fields of their
+  // own cost ~150 B per connection that almost none ever uses; idle memory is held to 1.5x bare uWS (issue 12).
+  private out: OutputState | null = null
 
   constructor(format: WireFormat, protected readonly host: ConnectionHost) { super(format) }
 
+  /** read-only view of the slow-consumer ladder (NORMAL until something made an OutputState) */
+  get ladder(): LadderState { return this.out ?? NORMAL }
+  get closeReason(): CloseReason | null { return this.out?.closeReason ?? null }
+  private get state(): OutputState { return this.out ??= new OutputState() }
+  private get heldMap(): Map<number, HeldSymbol> | null { return this.out?.heldMap ?? null }
   /** uWS's socket (Subscriber.ws, null before open and after close) */
   protected get sock(): ConnectionSocket | null { return this.ws as ConnectionSocket | null }
-  private get held(): Map<number, HeldSymbol> { return this.heldMap ??= new Map() }
-  private get owed(): number[] { return this.owedIds ??= [] }
-  private owesSnapshots(): boolean { return this.owedIds !== null && this.owedHead < this.owedIds.length }
+  private get held(): Map<number, HeldSymbol> { const st = this.state; return st.heldMap ??= new Map() }
+  private get owed(): number[] { const st = this.state; return st.owedIds ??= [] }
+  private owesSnapshots(): boolean { const st = this.out; return st !== null && st.owedIds !== null && st.owedHead < st.owedIds.length }
 
   open(ws: ConnectionSocket): void { this.ws = ws }
 
@@ -56,13 +78,15 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
    * the writer does not let out now is owed: detached until its snapshot is written, so no update can overtake it.
    */
   protected snapshot(out: RequestResult, nowMs: number): void {
-    const ids = snapIds
-    ids.length = 0; seen.clear()
-    for (const id of out.added) if (!seen.has(id)) { seen.add(id); ids.push(id) }
-    for (const id of out.listed) if (!seen.has(id)) { seen.add(id); ids.push(id) }
+    scratchFor(this.host.symbols.capacity)
+    if (++seenStamp === 0xffffffff) { seenAt.fill(0); seenStamp = 1 }
+    const ids = snapIds, seen = seenAt, stamp = seenStamp
+    let n = 0
+    for (const id of out.added) if (seen[id] !== stamp) { seen[id] = stamp; ids[n++] = id }
+    for (const id of out.listed) if (seen[id] !== stamp) { seen[id] = stamp; ids[n++] = id }
     let k = 0
-    if (!this.owesSnapshots()) k = this.writeSnapshots(ids, 0, FROM_REQUEST, nowMs) // none queued: no order to keep
-    for (; k < ids.length; k++) this.owe(ids[k])
+    if (!this.owesSnapshots()) k = this.writeSnapshots(ids, 0, n, FROM_REQUEST, nowMs) // none queued: no order to keep
+    for (; k < n; k++) this.owe(ids[k])
     this.pump(nowMs)
   }
 
@@ -70,24 +94,25 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
    * Writes snap frames of ids[from..] (split by bytes, each ≤ snapshotFrameBytes) and returns where it stopped: paced
    * by the writer unless a throttle made them due. Trades a held symbol did not deliver are signalled before its snap.
    */
-  private writeSnapshots(ids: readonly number[], from: number, source: number, nowMs: number): number {
+  private writeSnapshots(ids: ArrayLike<number>, from: number, end: number, source: number, nowMs: number): number {
     const host = this.host, frames = host.frames, lim = host.limits, maxBytes = snapshotFrameBytes(lim)
+    scratchFor(host.symbols.capacity) // a catch-up or throttle may come before any request's snapshot
     let k = from
-    while (k < ids.length && this.sock !== null && this.ladder.mode !== LADDER_CLOSED) {
+    while (k < end && this.sock !== null && this.ladder.mode !== LADDER_CLOSED) {
       if (source !== FROM_THROTTLE && !maySendSnapshots(this.ladder, this.sock.getBufferedAmount(), lim)) break
       frames.begin(this.format, maxBytes)
-      frameIds.length = 0
-      for (; k < ids.length && frames.hasRoom(); k++) {
+      let inFrame = 0
+      for (; k < end && frames.hasRoom(); k++) {
         const id = ids[k], h = this.heldMap?.get(id)
         if (source === FROM_QUEUE && (h === undefined || !h.owed)) continue // unsubscribed, or written since
         if (h !== undefined) { h.owed = false; if (h.trades > 0) this.signalTrades(id, h.trades) }
         frames.add(id)
-        frameIds.push(id)
+        frameIds[inFrame++] = id
       }
-      if (frameIds.length === 0) continue
+      if (inFrame === 0) continue
       this.send(frames.end(), this.format === FORMAT_MSGPACK)
-      if (this.ladder.mode === LADDER_CATCHING_UP) this.tally!.snapshots += frameIds.length
-      for (const id of frameIds) this.snapshotWritten(id, nowMs)
+      if (this.ladder.mode === LADDER_CATCHING_UP) this.state.tally!.snapshots += inFrame
+      for (let j = 0; j < inFrame; j++) this.snapshotWritten(frameIds[j], nowMs)
     }
     return k
   }
@@ -103,7 +128,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
 
   private signalTrades(id: number, count: number): void {
     this.host.stats.tradesSkipped += count
-    if (this.ladder.mode === LADDER_CATCHING_UP) this.tally!.tradesSkipped += count
+    if (this.ladder.mode === LADDER_CATCHING_UP) this.state.tally!.tradesSkipped += count
     this.sendText(tradesSkippedReply(this.host.symbols.name[id], count))
   }
 
@@ -126,11 +151,11 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
 
   /** Writes owed snapshots while the writer allows; a catch-up whose queue is empty is over. */
   private pump(nowMs: number): void {
-    const q = this.owedIds
-    if (q !== null && this.owedHead < q.length) {
-      this.owedHead = this.writeSnapshots(q, this.owedHead, FROM_QUEUE, nowMs)
-      if (this.owedHead < q.length) return
-      q.length = 0; this.owedHead = 0
+    const st = this.out, q = st?.owedIds ?? null
+    if (st !== null && q !== null && st.owedHead < q.length) {
+      st.owedHead = this.writeSnapshots(q, st.owedHead, q.length, FROM_QUEUE, nowMs)
+      if (st.owedHead < q.length) return
+      q.length = 0; st.owedHead = 0
     }
     if (this.ladder.mode === LADDER_CATCHING_UP && this.sock !== null) this.step(LADDER_CAUGHT_UP, this.sock.getBufferedAmount(), nowMs)
   }
@@ -157,8 +182,11 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
   dropped(): void { this.step(LADDER_DROPPED, 0, 0) }
 
   private step(input: number, bufferedBytes: number, nowMs: number): void {
-    const was = this.ladder.mode, sinceMs = this.ladder.conflatingSinceMs
-    switch (stepLadder(this.ladder, input, bufferedBytes, nowMs, this.host.limits)) {
+    const lim = this.host.limits
+    // a normal ladder under both limits stays (stepLadder's first case): the scan of idle connections makes no state
+    if (this.out === null && input !== LADDER_DROPPED && bufferedBytes <= lim.softBytes && bufferedBytes <= lim.hardBytes) return
+    const ladder = this.state, was = ladder.mode, sinceMs = ladder.conflatingSinceMs
+    switch (stepLadder(ladder, input, bufferedBytes, nowMs, lim)) {
       case LADDER_CONFLATE: this.conflate(was === LADDER_CATCHING_UP, bufferedBytes); break
       case LADDER_CATCH_UP: this.catchUp(); break
       case LADDER_RESUME: this.resume(); break
@@ -184,21 +212,22 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
   /** Drained: what changed is owed a snapshot (paced), the rest goes back into uWS now. */
   private catchUp(): void {
     this.host.stats.slowConflating--
-    const t = this.tally ??= { symbols: 0, snapshots: 0, tradesSkipped: 0 }
+    const st = this.state, t = st.tally ??= { symbols: 0, snapshots: 0, tradesSkipped: 0 }
     t.symbols = 0; t.snapshots = 0; t.tradesSkipped = 0
-    if (this.heldMap === null) return
-    for (const [id, h] of this.heldMap) {
+    const held = st.heldMap
+    if (held === null) return
+    for (const [id, h] of held) {
       if (h.throttled || h.owed) continue
       t.symbols++
       if (h.dirty) { h.owed = true; this.owed.push(id); continue }
-      this.heldMap.delete(id) // deleting the current entry while iterating a Map is safe
+      held.delete(id) // deleting the current entry while iterating a Map is safe
       this.host.hub.attach(this, id)
     }
   }
 
   /** Ladder step back to 1, announced after the catch-up's trades_skipped and snaps. */
   private resume(): void {
-    const stats = this.host.stats, t = this.tally!
+    const stats = this.host.stats, t = this.state.tally!
     stats.slowRecovered++; stats.slowCatchupSnapshots += t.snapshots
     this.sendText(slowReply('normal', Date.now(), { symbols: t.symbols, snapshots: t.snapshots, tradesSkipped: t.tradesSkipped }))
   }
@@ -214,18 +243,18 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
       n++
     }
     if (n === 0) return
-    this.throttledCount += n; this.host.stats.throttledSubscriptions += n
+    this.state.throttledCount += n; this.host.stats.throttledSubscriptions += n
     this.host.throttling(this, true)
   }
 
   /** The host's throttle timer: one frame (or more, by bytes) with the due symbols' snaps. */
   flushThrottled(nowMs: number): void {
-    const dirty = this.dirtyIds
-    if (dirty === null || dirty.length === 0 || this.ladder.mode === LADDER_CONFLATING || this.heldMap === null) return
+    const st = this.out, dirty = st?.dirtyIds ?? null, held = st?.heldMap ?? null
+    if (dirty === null || dirty.length === 0 || this.ladder.mode === LADDER_CONFLATING || held === null) return
     dueIds.length = 0
     let keep = 0
     for (const id of dirty) {
-      const h = this.heldMap.get(id)
+      const h = held.get(id)
       if (h === undefined || !h.dirty || !h.throttled) continue
       if (stepHeld(h, HELD_TICK, nowMs) === HELD_SEND) dueIds.push(id)
       else dirty[keep++] = id
@@ -233,25 +262,26 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
     dirty.length = keep
     if (dueIds.length === 0) return
     this.host.stats.throttledUpdates += dueIds.length
-    this.writeSnapshots(dueIds, 0, FROM_THROTTLE, nowMs)
+    this.writeSnapshots(dueIds, 0, dueIds.length, FROM_THROTTLE, nowMs)
   }
 
   /** DetachedHolder: the dispatcher published held symbol `id` in this batch. */
   detachedUpdate(id: number, trades: number, nowMs: number): void {
     const h = this.heldMap?.get(id)
-    if (h !== undefined && stepHeld(h, HELD_UPDATE, nowMs, trades) === HELD_BECAME_DIRTY && h.throttled) (this.dirtyIds ??= []).push(id)
+    if (h !== undefined && stepHeld(h, HELD_UPDATE, nowMs, trades) === HELD_BECAME_DIRTY && h.throttled) (this.state.dirtyIds ??= []).push(id)
   }
 
   /** After an unsubscribe: symbols no longer held leave the detached index (stale queue entries are skipped later). */
   protected forgetUnsubscribed(): void {
-    if (this.heldMap === null) return
-    for (const [id, h] of this.heldMap) {
+    const st = this.out, held = st?.heldMap ?? null
+    if (st === null || held === null) return
+    for (const [id, h] of held) {
       if (this.topics.has(id)) continue
-      if (h.throttled) { this.throttledCount--; this.host.stats.throttledSubscriptions-- }
-      this.heldMap.delete(id)
+      if (h.throttled) { st.throttledCount--; this.host.stats.throttledSubscriptions-- }
+      held.delete(id)
       this.host.hub.forget(this, id)
     }
-    if (this.throttledCount === 0) this.host.throttling(this, false)
+    if (st.throttledCount === 0) this.host.throttling(this, false)
   }
 
   sendText(text: string): void { this.send(text, false) }
@@ -263,7 +293,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
   protected isHeld(id: number): boolean { return this.heldMap?.has(id) === true }
 
   /** Holds nothing of its own: no owed snapshots, no conflation, no throttles (a shared group may take it over). */
-  protected holdsNothing(): boolean { return this.ladder.mode === LADDER_NORMAL && !(this.heldMap?.size ?? 0) && this.throttledCount === 0 }
+  protected holdsNothing(): boolean { return this.ladder.mode === LADDER_NORMAL && !(this.heldMap?.size ?? 0) && (this.out?.throttledCount ?? 0) === 0 }
 
   /** Before the ladder conflates, shared throttles become this connection's own (none here: grouped-output.ts). */
   protected ownThrottles(_nowMs: number): void { }
@@ -281,19 +311,20 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
   end(reason: CloseReason, code: number, message: string): void {
     const ws = this.sock
     if (ws === null) return
-    this.closeReason = reason
+    this.state.closeReason = reason
     ws.end(code, message)
   }
 
   /** The socket closed: give back every held symbol and topic. */
   protected releaseOutput(): void {
     const stats = this.host.stats
-    if (this.ladder.mode === LADDER_CONFLATING) stats.slowConflating--
-    this.ladder.mode = LADDER_CLOSED
-    if (this.throttledCount > 0) { stats.throttledSubscriptions -= this.throttledCount; this.throttledCount = 0 }
+    const st = this.state // made now if it never was: the closed mode must stick
+    if (st.mode === LADDER_CONFLATING) stats.slowConflating--
+    st.mode = LADDER_CLOSED
+    if (st.throttledCount > 0) { stats.throttledSubscriptions -= st.throttledCount; st.throttledCount = 0 }
     this.host.throttling(this, false)
-    if (this.heldMap !== null) { for (const id of this.heldMap.keys()) this.host.hub.forget(this, id); this.heldMap.clear() }
-    this.owedIds = null; this.owedHead = 0; this.dirtyIds = null
+    if (st.heldMap !== null) { for (const id of st.heldMap.keys()) this.host.hub.forget(this, id); st.heldMap.clear() }
+    st.owedIds = null; st.owedHead = 0; st.dirtyIds = null
     this.host.hub.release(this) // sets ws (and so sock) to null
   }
 }

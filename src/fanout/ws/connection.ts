@@ -31,27 +31,34 @@ export function classifyClose(code: number, message: string): CloseReason {
 /** A session that needs no credential (unit tests; servers without a WsAuth). */
 function openSession(): AuthSession { const s = new AuthSession('-', Infinity); s.grant = ANONYMOUS; return s }
 
+/**
+ * A connection's control state, made at its first message: a bucket that starts full then is the bucket it would
+ * have had since the open (refills are capped at the burst), so an idle connection carries none of it.
+ */
+class ControlState {
+  readonly snapshots = new SnapshotBudget()
+  /** messages waiting for a turn with control budget (control-pacer.ts), copied: uWS reuses the ArrayBuffer */
+  pending: Array<{ data: ArrayBuffer; isBinary: boolean }> | null = null
+  constructor(public tokens: number, public lastRefillMs: number) {}
+}
+
 /** One per socket; uWS copies userData's own properties, so it rides as `{ c }`. */
 export class Connection extends GroupedOutput implements AuthedConnection, PacedConnection {
-  private tokens: number
-  private lastRefillMs: number
-  private readonly snapshots = new SnapshotBudget()
-  /** messages waiting for a turn with control budget (control-pacer.ts), copied: uWS reuses the ArrayBuffer */
-  private pending: Array<{ data: ArrayBuffer; isBinary: boolean }> | null = null
+  private ctl: ControlState | null = null
 
-  constructor(format: WireFormat, host: ConnectionHost, nowMs: number, readonly session: AuthSession = openSession()) {
+  constructor(format: WireFormat, host: ConnectionHost, _nowMs: number, readonly session: AuthSession = openSession()) {
     super(format, host)
-    this.tokens = host.limits.controlBurst; this.lastRefillMs = nowMs
   }
 
   onMessage(data: ArrayBuffer, isBinary: boolean, nowMs: number): void {
     const host = this.host, lim = host.limits
     host.stats.controlMessages++
+    const ctl = this.ctl ??= new ControlState(lim.controlBurst, nowMs)
     // token bucket; the debt may go negative so a client that keeps pushing while limited gets closed
-    this.tokens = Math.min(lim.controlBurst, this.tokens + (nowMs - this.lastRefillMs) * lim.maxControlMessagesPerSec / 1000) - 1
-    this.lastRefillMs = nowMs
-    if (this.tokens < 0) {
-      if (this.tokens <= -lim.controlBurst) {
+    ctl.tokens = Math.min(lim.controlBurst, ctl.tokens + (nowMs - ctl.lastRefillMs) * lim.maxControlMessagesPerSec / 1000) - 1
+    ctl.lastRefillMs = nowMs
+    if (ctl.tokens < 0) {
+      if (ctl.tokens <= -lim.controlBurst) {
         host.log.warn({ format: FORMAT_NAMES[this.format] }, 'client closed: control messages over the rate limit')
         this.end('rate_limited', CLOSE_RATE_LIMITED, 'rate limited')
         return
@@ -62,9 +69,9 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
     // over this turn's control budget (or behind others already waiting): the whole message waits, in order; the
     // rate limit above bounds how many can wait per connection
     const pacer = host.pacer
-    if (pacer !== undefined && (this.pending !== null || !pacer.mayRun())) {
-      if (this.pending === null) { this.pending = []; pacer.defer(this) }
-      this.pending.push({ data: data.slice(0), isBinary })
+    if (pacer !== undefined && (ctl.pending !== null || !pacer.mayRun())) {
+      if (ctl.pending === null) { ctl.pending = []; pacer.defer(this) }
+      ctl.pending.push({ data: data.slice(0), isBinary })
       return
     }
     this.handle(data, isBinary, nowMs)
@@ -72,12 +79,12 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
 
   /** control-pacer.ts: a later turn runs the oldest waiting message. */
   runPending(nowMs: number): boolean {
-    const q = this.pending
-    if (q === null) return false
+    const ctl = this.ctl, q = ctl?.pending ?? null
+    if (ctl === null || q === null) return false
     const m = q.shift()
     if (m !== undefined && this.sock !== null) this.handle(m.data, m.isBinary, nowMs)
     if (q.length > 0 && this.sock !== null) return true
-    this.pending = null
+    ctl.pending = null
     return false
   }
 
@@ -92,7 +99,7 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
     out.reset()
     const subscribe = req.op === OP_SUBSCRIBE
     // refused whole, before it changes anything: a subscription without its snapshot would have no baseline
-    const wait = subscribe && req.snapshot ? this.snapshots.waitMs(host.symbols.size, nowMs) : 0
+    const wait = subscribe && req.snapshot ? this.ctl!.snapshots.waitMs(host.symbols.size, nowMs) : 0
     if (wait > 0) { this.sendError(ERR_RATE_LIMITED, `snapshot budget: ${SNAPSHOT_SYMBOLS_PER_SEC} symbols per second; retry in ${wait} ms`, req.id, undefined); return }
     const held = this.topics.size
     if (!subscribe && this.group !== null) this.leaveGroup(nowMs, true) // what stays keeps its rate, on its own
@@ -125,7 +132,7 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
       ? planResume(replay, host.symbols, req.since, out, (id) => req.epoch !== replay.epoch || this.isHeld(id)) : undefined
     this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age, recovered, replay?.epoch))
     if (recovered !== undefined && replay !== null) replay.write(this.format, resumedIds(), (f, bin) => this.sendFrame(f, bin))
-    if (req.snapshot) { this.snapshots.spend(out.added.length + out.listed.length); this.snapshot(out, nowMs) }
+    if (req.snapshot) { this.ctl!.snapshots.spend(out.added.length + out.listed.length); this.snapshot(out, nowMs) }
     if (grouped) { if (this.mayJoinGroup()) this.joinGroup(hz, age); else this.throttle(out.added, hz, age, nowMs) }
     host.pacer?.spend(out.added.length + (req.snapshot ? out.added.length + out.listed.length : 0) + 1)
   }
@@ -148,6 +155,8 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
   applyEntitlements(ent: Entitlements): void {
     if (this.group !== null && (!ent.all || ent.maxSymbols > 0)) this.leaveGroup(performance.now(), true) // members see every symbol
     this.gate = ent.all ? null : ent; this.maxTopics = ent.maxSymbols
+    // everything allowed: nothing to take away (and restrict would make the topic set of a connection that has none)
+    if (this.gate === null) return
     const out = this.host.result
     out.reset()
     this.host.hub.restrict(this, out)

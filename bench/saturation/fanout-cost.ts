@@ -1,0 +1,111 @@
+// Owns a deterministic measure of the fan-out's cost per delivered update: the real WsServer and Dispatcher in this
+// process over a hand-written ring, real subscribers in load processes, fixed turns of fixed events (as the simulator's
+// 10 ms batches), so every run does the same work whatever the machine's load. Must never stand in for the saturation
+// benchmark's end-to-end figure: it leaves out the feed, ingest and the clock; it isolates what the fan-out does.
+//
+// CPU: process.cpuUsage() over the measured turns (user + system: loopback sends run the receiver's TCP in the sender's
+// system time). Instructions (load-independent): run it under callgrind with --callgrind; the count is switched on
+// only for the measured turns (callgrind_control), so start-up and the connection storm are not in it:
+//   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/tmp/fc.out node dist/bench/saturation/fanout-cost.js --callgrind
+//   callgrind_annotate /tmp/fc.out | head   (total Ir / the printed deliveries = instructions per delivered update)
+import { execFile } from 'node:child_process'
+import { parseArgs } from 'node:util'
+import { loadUniverse } from '../../feeds/sim/universe.js'
+import { LastValueCache } from '../../src/cache/last-value-cache.js'
+import { FORMAT_JSON } from '../../src/codec/tick-codec.js'
+import { Dispatcher } from '../../src/fanout/dispatcher.js'
+import { WsServer } from '../../src/fanout/ws-server.js'
+import { WsStats } from '../../src/fanout/ws-stats.js'
+import { SharedSymbols } from '../../src/model/shared-symbols.js'
+import { SymbolTable } from '../../src/model/symbols.js'
+import { SymbolSequences } from '../../src/normalize/symbol-sequences.js'
+import { KIND_QUOTE, KIND_TRADE, TickRing } from '../../src/ring/ring-buffer.js'
+import { stopAll } from '../lib/procs.js'
+import { LoadGroup } from './load-procs.js'
+import { pickSymbols } from './run.js'
+
+const { values: a } = parseArgs({ options: {
+  subs: { type: 'string', default: '1000' }, symbols: { type: 'string', default: '500' }, 'symbols-per-sub': { type: 'string', default: '50' },
+  events: { type: 'string', default: '200' }, turns: { type: 'string', default: '300' }, warmup: { type: 'string', default: '50' },
+  'pause-ms': { type: 'string', default: '10' }, procs: { type: 'string', default: '2' }, callgrind: { type: 'boolean', default: false },
+} })
+const SUBS = Number(a.subs), SYMBOLS = Number(a.symbols), PER_SUB = Number(a['symbols-per-sub']), EVENTS = Number(a.events)
+const TURNS = Number(a.turns), WARMUP = Number(a.warmup), PAUSE_MS = Number(a['pause-ms'])
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+const silent = { info() {}, warn() {} }
+
+/** callgrind_control: the event loop keeps running meanwhile (callgrind reads commands between basic blocks). */
+async function instrumentation(on: boolean): Promise<void> {
+  if (!a.callgrind) return
+  let done = false
+  execFile('callgrind_control', ['-i', on ? 'on' : 'off', String(process.pid)], () => { done = true })
+  while (!done) await new Promise((r) => setImmediate(r))
+}
+
+async function main(): Promise<void> {
+  const names = loadUniverse().slice(0, SYMBOLS).map((r) => r.symbol)
+  const cap = 1 << Math.ceil(Math.log2(SYMBOLS + 1))
+  const symbols = new SymbolTable(new SharedSymbols(cap))
+  for (const n of names) symbols.learnUpTo(symbols.shared.add(n, -2, 0))
+  const lvc = new LastValueCache(cap), ring = new TickRing(1 << 16), stats = new WsStats()
+  const server = new WsServer({ closeGraceMs: 20 }, symbols, lvc, stats, silent)
+  const dispatcher = new Dispatcher(ring, lvc, symbols, new SymbolSequences(cap), server, null)
+  dispatcher.stop() // driven by hand below, one drain per turn
+  const port = await server.listen('127.0.0.1', 0)
+  const load = new LoadGroup(Number(a.procs), 60_000)
+  await load.ready()
+  const clients = Array.from({ length: SUBS }, (_, c) => pickSymbols(names, PER_SUB, c))
+  const got = await load.connect('tickcast', { host: '127.0.0.1', port, path: '/v1/stream' }, names, clients, 60_000)
+  const want = clients.reduce((s, c) => s + c.length, 0)
+  for (let k = 0; k < 500 && stats.subscriptions < want; k++) await sleep(20)
+
+  // busiest first, as the simulator's universe: symbol k gets weight 1/(k+1) (LCG, the same sequence every run)
+  const cum = new Float64Array(SYMBOLS)
+  for (let k = 0, s = 0; k < SYMBOLS; k++) { s += 1 / (k + 1); cum[k] = s }
+  const total = cum[SYMBOLS - 1], seqs = new Float64Array(cap)
+  let x = 12345, px = 10000
+  const counts = server.registry.counts
+  let delivered = 0
+  function turn(): void {
+    for (let e = 0; e < EVENTS; e++) {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0
+      const u = (x / 2 ** 32) * total
+      let lo = 0, hi = SYMBOLS - 1
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (cum[mid] < u) lo = mid + 1; else hi = mid }
+      const id = lo, i = ring.nextSlot(), kind = (x & 15) === 0 ? KIND_TRADE : KIND_QUOTE
+      ring.kind[i] = kind; ring.symbolId[i] = id; ring.symbolSeq[i] = ++seqs[id]; ring.code[i] = 0x42
+      ring.exchTimeUs[i] = Math.floor((performance.timeOrigin + performance.now()) * 1000); ring.recvTimeMs[i] = performance.now()
+      px = px >= 20000 ? 10000 : px + 1
+      ring.bidPrice[i] = px; ring.bidSize[i] = 100; ring.askPrice[i] = px + 1; ring.askSize[i] = 200
+      ring.tradePrice[i] = px; ring.tradeSize[i] = 5; ring.tradeId[i] = seqs[id]
+      ring.advance()
+      delivered += counts[(id << 1) | FORMAT_JSON]
+    }
+    dispatcher.drain()
+  }
+  for (let t = 0; t < WARMUP; t++) { turn(); await sleep(PAUSE_MS) }
+  await sleep(200)
+  await load.reset()
+  delivered = 0
+  const frames0 = dispatcher.stats.frames
+  await instrumentation(true)
+  const c0 = process.cpuUsage(), t0 = performance.now()
+  for (let t = 0; t < TURNS; t++) { turn(); await sleep(PAUSE_MS) }
+  await sleep(50) // the last turn's writes
+  const c = process.cpuUsage(c0), wall = (performance.now() - t0) / 1000
+  await instrumentation(false)
+  await sleep(300)
+  const reps = await load.report()
+  const received = reps.reduce((s, r) => s + r.updates, 0), gaps = reps.reduce((s, r) => s + r.gaps + r.missing, 0)
+  const cpuUs = c.user + c.system
+  console.log(JSON.stringify({
+    connected: got.connected, turns: TURNS, eventsPerTurn: EVENTS, deliveries: delivered, received, gaps,
+    framesPerTurn: Math.round((dispatcher.stats.frames - frames0) / TURNS), slowNotices: stats.slowConflateEntered,
+    deliveriesPerSec: Math.round(delivered / wall), cpuUsPerUpdate: +(cpuUs / Math.max(1, delivered)).toFixed(4),
+    userUsPerUpdate: +(c.user / Math.max(1, delivered)).toFixed(4), sysUsPerUpdate: +(c.system / Math.max(1, delivered)).toFixed(4),
+  }))
+  await load.close()
+  await server.close()
+}
+
+main().then(async () => { await stopAll(); process.exit(0) }, async (e: unknown) => { console.error(e); await stopAll(); process.exit(1) })
