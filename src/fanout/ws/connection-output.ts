@@ -7,12 +7,15 @@ import { slowReply, tradesSkippedReply } from '../../subscriptions/protocol.js'
 import { Subscriber } from '../../subscriptions/registry.js'
 import type { RequestResult } from '../../subscriptions/registry.js'
 import type { CloseReason } from '../ws-stats.js'
+import { NORMAL, OutputState } from './output-state.js'
+import { growScratch, scratch, uniqueRequested } from './snapshot-scratch.js'
 import type { ConnectionHost, ConnectionSocket } from './connection-host.js'
 import type { DetachedHolder } from './detached-symbols.js'
+import type { LadderState} from './writer.js';
 import {
   HELD_BECAME_DIRTY, HELD_SEND, HELD_SENT, HELD_TICK, HELD_UPDATE, HeldSymbol, LADDER_CATCHING_UP, LADDER_CATCH_UP,
   LADDER_CAUGHT_UP, LADDER_CLOSE, LADDER_CLOSED, LADDER_CONFLATE, LADDER_CONFLATING, LADDER_DRAIN, LADDER_DROPPED, LADDER_NORMAL,
-  LADDER_RESUME, LADDER_SCAN, LadderState, maySendSnapshots, snapshotFrameBytes, stepHeld, stepLadder,
+  LADDER_RESUME, LADDER_SCAN, maySendSnapshots, snapshotFrameBytes, stepHeld, stepLadder,
 } from './writer.js'
 
 const SEND_DROPPED = 2
@@ -20,36 +23,6 @@ const SEND_DROPPED = 2
 const FROM_REQUEST = 0, FROM_QUEUE = 1, FROM_THROTTLE = 2
 /** scratch, shared by every connection (single thread, never re-entered) */
 const dueIds: number[] = []
-// Snapshot scratch as typed arrays with counts, grown to the symbol table's capacity: a Set cleared per request and
-// arrays reset to length 0 were regrown for every `*` (~9 MB/s of garbage under bench:hostile's churn).
-let snapIds = new Int32Array(0), frameIds = new Int32Array(0), seenAt = new Uint32Array(0), seenStamp = 0
-function scratchFor(capacity: number): void {
-  if (snapIds.length >= capacity) return
-  snapIds = new Int32Array(capacity); frameIds = new Int32Array(capacity); seenAt = new Uint32Array(capacity); seenStamp = 0
-}
-
-interface CatchUpTally { symbols: number; snapshots: number; tradesSkipped: number }
-
-/**
- * What a connection's output holds once it has been slow, throttled, owed a snapshot or closed (made on first use):
- * an idle connection, or one that only ever receives its topics' publishes, carries none of it.
- */
-class OutputState extends LadderState {
-  /** set just before this server ends the socket, so the close handler counts the right reason */
-  closeReason: CloseReason | null = null
-  heldMap: Map<number, HeldSymbol> | null = null
-  /** throttled ids that became dirty, in order (the throttle timer reads only these) */
-  dirtyIds: number[] | null = null
-  /** ids owed a snapshot, in order; entries whose HeldSymbol is no longer owed are stale and skipped */
-  owedIds: number[] | null = null
-  owedHead = 0
-  throttledCount = 0
-  /** what the current catch-up did, for the `normal` announcement (made at the first catch-up) */
-  tally: CatchUpTally | null = null
-}
-
-/** The ladder of every connection without an OutputState: normal, and never stepped (frozen: a write would throw). */
-const NORMAL: LadderState = Object.freeze(new LadderState())
 
 export class ConnectionOutput extends Subscriber implements DetachedHolder {
   // Measured (heap snapshot, 2,000 idle connections): the ladder, held-symbol and catch-up state as fields of their
@@ -78,12 +51,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
    * the writer does not let out now is owed: detached until its snapshot is written, so no update can overtake it.
    */
   protected snapshot(out: RequestResult, nowMs: number): void {
-    scratchFor(this.host.symbols.capacity)
-    if (++seenStamp === 0xffffffff) { seenAt.fill(0); seenStamp = 1 }
-    const ids = snapIds, seen = seenAt, stamp = seenStamp
-    let n = 0
-    for (const id of out.added) if (seen[id] !== stamp) { seen[id] = stamp; ids[n++] = id }
-    for (const id of out.listed) if (seen[id] !== stamp) { seen[id] = stamp; ids[n++] = id }
+    const n = uniqueRequested(out.added, out.listed, this.host.symbols.capacity), ids = scratch.requested
     let k = 0
     if (!this.owesSnapshots()) k = this.writeSnapshots(ids, 0, n, FROM_REQUEST, nowMs) // none queued: no order to keep
     for (; k < n; k++) this.owe(ids[k])
@@ -96,7 +64,8 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
    */
   private writeSnapshots(ids: ArrayLike<number>, from: number, end: number, source: number, nowMs: number): number {
     const host = this.host, frames = host.frames, lim = host.limits, maxBytes = snapshotFrameBytes(lim)
-    scratchFor(host.symbols.capacity) // a catch-up or throttle may come before any request's snapshot
+    growScratch(host.symbols.capacity) // a catch-up or throttle may come before any request's snapshot
+    const frameIds = scratch.frame
     let k = from
     while (k < end && this.sock !== null && this.ladder.mode !== LADDER_CLOSED) {
       if (source !== FROM_THROTTLE && !maySendSnapshots(this.ladder, this.sock.getBufferedAmount(), lim)) break
