@@ -182,7 +182,7 @@ async function singleRun(): Promise<Run> {
 
 /**
  * The ingest node logs in at the feed's first message (the simulator ran while the nodes booted) and publishes that
- * history, and edges consume the stream from its start: data age is measured once all have caught up with the live
+ * history to the stream: data age is measured once the ingest node and every edge have caught up with the live
  * feed (bounded; the time it took is printed).
  */
 async function caughtUp(sim: Sim, ingest: Node, edges: Node[], timeoutMs = 90_000): Promise<number> {

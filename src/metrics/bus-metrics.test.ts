@@ -39,7 +39,8 @@ const busFamilies = (body: string): string[] => [...new Set(body.split('\n').fil
 
 const PUBLISH = ['tickcast_bus_publish_acks_total', 'tickcast_bus_publish_connected', 'tickcast_bus_publish_duplicates_total', 'tickcast_bus_publish_failures_total',
   'tickcast_bus_publish_inflight_messages', 'tickcast_bus_publish_lapped_events_total', 'tickcast_bus_publish_resent_events_total', 'tickcast_bus_publishes_total']
-const CONSUME = ['tickcast_bus_consume_connected', 'tickcast_bus_consume_duplicates_total', 'tickcast_bus_consume_lag_messages', 'tickcast_bus_consume_messages_total',
+const CONSUME = ['tickcast_bus_consume_connected', 'tickcast_bus_consume_duplicates_total', 'tickcast_bus_consume_lag_messages', 'tickcast_bus_consume_marker_repeats_total',
+  'tickcast_bus_consume_messages_total', 'tickcast_bus_consume_seed_seconds', 'tickcast_bus_consume_seeded_messages_total', 'tickcast_bus_consume_skipped_messages_total',
   'tickcast_bus_consume_stream_sequence']
 const promtool = await binaryAvailable(PROMTOOL_BIN)
 
@@ -69,7 +70,7 @@ describe('bus metrics', () => {
       dups = value(ma, 'tickcast_bus_publish_duplicates_total') + value(mb, 'tickcast_bus_publish_duplicates_total')
       const seq = value(me, 'tickcast_bus_consume_stream_sequence')
       return value(ma, 'tickcast_bus_publish_inflight_messages') + value(mb, 'tickcast_bus_publish_inflight_messages') === 0
-        && published - dups === seq && value(me, 'tickcast_bus_consume_messages_total') + e.source!.stats.skipped === seq && value(me, 'tickcast_bus_consume_lag_messages') === 0
+        && published - dups === seq && value(me, 'tickcast_bus_consume_messages_total') + value(me, 'tickcast_bus_consume_skipped_messages_total') === seq && value(me, 'tickcast_bus_consume_lag_messages') === 0
     }, 15_000, `published − duplicates = stored = consumed (last: ${published} − ${dups}, ${me.match(/tickcast_bus_consume_stream_sequence (\d+)/)?.[1]})`)
     expect(value(ma, 'tickcast_bus_publishes_total')).toBeGreaterThan(500)
     expect(dups).toBeGreaterThan(500) // the second node's copy of nearly every event
