@@ -15,7 +15,7 @@ import { TickRing } from '../src/ring/ring-buffer.js'
 import { buildStream } from './decode-stream.js'
 
 const QUOTES = Number(process.argv[2] ?? 200000), PASSES = Number(process.argv[3] ?? 1), SYMBOLS = 500, CHUNK = 256 * 1024
-/** how far down the path: session (frames only), decode (decoder into a counting sink), ring (no latest values), full */
+/** how far down the path: copy (the harness alone), session (frames only), decode (into a counting sink), ring (no latest values), full */
 const STAGE = process.argv[4] ?? 'full'
 const { directory, quotes } = buildStream(QUOTES, SYMBOLS)
 const shared = new SharedSymbols(SYMBOLS + 16), ring = new TickRing(1 << 20), seqs = new SymbolSequences(SYMBOLS + 16)
@@ -40,11 +40,11 @@ for (let p = 0; p < PASSES; p++) {
   for (let o = 0; o < quotes.length; o += CHUNK) {
     const n = Math.min(CHUNK, quotes.length - o)
     quotes.copy(chunk, 0, o, o + n)
-    c.onData(chunk.subarray(0, n))
+    if (STAGE !== 'copy') c.onData(chunk.subarray(0, n))
   }
 }
 const cpu = process.cpuUsage(cpu0), sec = (cpu.user + cpu.system) / 1e6
 const errors = stats.decodeErrors.reduce((a, b) => a + b, 0)
-const events = STAGE === 'session' ? counted : STAGE === 'decode' ? counted + SYMBOLS : ring.cursor + 1
+const events = STAGE === 'copy' ? stats.messages : STAGE === 'session' ? counted : STAGE === 'decode' ? counted + SYMBOLS : ring.cursor + 1
 if (events !== stats.messages || errors > 0) throw new Error(`${events} events for ${stats.messages} messages, ${errors} decode errors`)
 console.log(`${QUOTES * PASSES} quotes in ${sec.toFixed(3)} CPU-s: ${(QUOTES * PASSES / sec / 1e6).toFixed(2)} M quotes per CPU-second (process, in memory, stage ${STAGE})`)
