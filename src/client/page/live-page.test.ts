@@ -119,5 +119,5 @@ describe.skipIf(executablePath === null)('live page in Chromium', () => {
     await sleep(1200) // one updates/s window
     mkdirSync('test-artifacts', { recursive: true })
     await shot.screenshot({ path: 'test-artifacts/page.png' })
-  })
+  }, 60_000) // three servers, a restart and two browser pages: ~27-31 s on a loaded 2-core machine, over vitest's 30 s
 })
