@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { loadUniverse } from '../feeds/sim/universe.js'
 import type { ClientSpec } from './lib/load-worker.js'
-import { stopAll } from './lib/procs.js'
+import { cpuSec, stopAll } from './lib/procs.js'
 import { startCluster, NATS_BIN } from './bus/cluster.js'
 import type { BenchCluster } from './bus/cluster.js'
 import { measureFailover } from './bus/failover.js'
@@ -83,8 +83,8 @@ function specs(n: number): ClientSpec[] {
 
 interface Step {
   rate: number; offeredPerSec: number; acceptedPerSec: number; publishedPerSec?: number; consumedPerSec?: number[]
-  /** stream messages each edge was behind at the step's end */
-  edgeLag?: number[]; lapped: number; publishFailures?: number; updatesPerSecPerNode: number[]; p99Ms: number; lossless: boolean; why: string
+  /** at the step's end: feed messages the ingest had not read, ring events not yet published, events each edge lacked */
+  feedBehind?: number; publishBehind?: number; edgeLag?: number[]; lapped: number; publishFailures?: number; updatesPerSecPerNode: number[]; p99Ms: number; lossless: boolean; why: string
 }
 
 interface Run {
@@ -94,6 +94,8 @@ interface Run {
   /** the highest offered rate of a lossless step (null: not even the first) */
   maxLosslessRate: number | null
   deliveredUpdatesPerSecPerNode: number[] | null
+  /** single node: CPU time per feed event over the data-age run, its clients' deliveries included */
+  cpuUsPerEvent?: number
 }
 
 const FANOUT_LAPPED = 'tickcast_ring_consumer_lapped_events_total{consumer="fanout"}'
@@ -116,24 +118,30 @@ async function sustain(sim: Sim, feedNode: Node, edges: Array<{ node: Node; load
     const lapped = nodes.reduce((s, _n, k) => s + d(k, FANOUT_LAPPED), 0) + (bus ? d(0, 'tickcast_bus_publish_lapped_events_total') : 0)
     const step: Step = { rate, offeredPerSec: Math.round(offered), acceptedPerSec: Math.round(accepted), lapped, updatesPerSecPerNode: reps.map((r) => r.updatesPerSec),
       p99Ms: combined(reps).p99Ms, lossless: true, why: '' }
+    // A step keeps up when, at its end, no stage is more than a second of feed behind the one before it (rates over a
+    // few seconds jitter on a shared machine; a backlog that stays bounded is not loss) and nothing was lapped or failed.
     const why: string[] = []
     if (offered < 0.9 * rate) why.push(`simulator offered only ${Math.round(offered)}/s`)
-    if (accepted < 0.97 * offered) why.push(`ingest accepted ${Math.round(accepted)} of ${Math.round(offered)}/s`)
+    const feedBehind = c1.messages - num(m1[0], 'tickcast_feed_messages_total')
+    step.feedBehind = feedBehind
+    if (feedBehind > rate) why.push(`ingest ${feedBehind} messages behind the feed`)
     if (lapped > 0) why.push(`${lapped} events lapped`)
     if (bus) {
       const published = d(0, 'tickcast_bus_publishes_total') / secs
+      const ring = num(m1[0], 'tickcast_ring_events_total'), read = num(m1[0], 'tickcast_bus_publishes_total') - num(m1[0], 'tickcast_bus_publish_resent_events_total')
       step.publishedPerSec = Math.round(published)
       step.publishFailures = d(0, 'tickcast_bus_publish_failures_total')
+      step.publishBehind = ring - read
       step.consumedPerSec = edges.map((_e, k) => Math.round(d(k + 1, 'tickcast_bus_consume_messages_total') / secs))
-      step.edgeLag = edges.map((_e, k) => num(m1[k + 1], 'tickcast_bus_consume_lag_messages'))
+      // each edge against the ingest ring (the stream stores each event once: its sequence counts ring events)
+      step.edgeLag = edges.map((_e, k) => Math.max(0, read - num(m1[k + 1], 'tickcast_bus_consume_stream_sequence')))
       if (step.publishFailures > 0) why.push(`${step.publishFailures} publish failures`)
-      if (published < 0.97 * accepted) why.push(`published ${Math.round(published)} of ${Math.round(accepted)}/s`)
-      // an edge may trail by what arrives in a second, never more: beyond that it is falling behind, not keeping up
-      step.consumedPerSec.forEach((c, k) => { if (c < 0.97 * published || step.edgeLag![k] > rate) why.push(`edge ${k} consumed ${c}/s, ${step.edgeLag![k]} behind`) })
+      if (step.publishBehind > rate) why.push(`publisher ${step.publishBehind} events behind the ring`)
+      step.edgeLag.forEach((l, k) => { if (l > rate) why.push(`edge ${k} ${l} events behind the stream`) })
     }
     step.lossless = why.length === 0; step.why = why.join('; ')
     steps.push(step)
-    console.log(`  step ${String(rate).padStart(7)}/s: offered ${step.offeredPerSec}, accepted ${step.acceptedPerSec}${bus ? `, published ${step.publishedPerSec}, edges consumed ${step.consumedPerSec!.join('/')} (lag ${step.edgeLag!.join('/')})` : ''}, updates/s per node ${step.updatesPerSecPerNode.join('/')}, p99 ${step.p99Ms} ms → ${step.lossless ? 'lossless' : `LOSS: ${step.why}`}`)
+    console.log(`  step ${String(rate).padStart(7)}/s: offered ${step.offeredPerSec}, accepted ${step.acceptedPerSec}${bus ? `, published ${step.publishedPerSec}, edges consumed ${step.consumedPerSec!.join('/')} (behind: feed ${step.feedBehind}, publisher ${step.publishBehind}, edges ${step.edgeLag!.join('/')})` : ` (ingest ${step.feedBehind} behind the feed)`}, updates/s per node ${step.updatesPerSecPerNode.join('/')}, p99 ${step.p99Ms} ms → ${step.lossless ? 'kept up, nothing lost' : `NOT SUSTAINED: ${step.why}`}`)
     if (!step.lossless) break
   }
   await sim.setRate(RATE)
@@ -163,9 +171,12 @@ async function singleRun(): Promise<Run> {
   try {
     await sim.setRate(RATE)
     console.log(`  caught up with the feed's history in ${((await caughtUp(sim, node, [])) / 1000).toFixed(1)} s`)
+    const cpu0 = cpuSec(node.child.pid!), e0 = num(await scrape(node), 'tickcast_ring_events_total')
     const age = await dataAge([load])
+    const cpuUsPerEvent = Math.round((cpuSec(node.child.pid!) - cpu0) / Math.max(1, num(await scrape(node), 'tickcast_ring_events_total') - e0) * 1e7) / 10
+    console.log(`  CPU per event: ${cpuUsPerEvent} µs (its clients' deliveries included)`)
     console.log(`  data age p50 ${age.all.p50Ms} / p99 ${age.all.p99Ms} / p99.9 ${age.all.p999Ms} ms, ${age.perNode[0].updatesPerSec} updates/s to ${load.connected} clients`)
-    return summarise('single', age, await sustain(sim, node, [{ node, load }], false))
+    return { ...summarise('single', age, await sustain(sim, node, [{ node, load }], false)), cpuUsPerEvent }
   } finally { await load.close(); await node.stop(); await sim.stop() }
 }
 
@@ -193,7 +204,13 @@ async function caughtUp(sim: Sim, ingest: Node, edges: Node[], timeoutMs = 90_00
   return Date.now() - t0
 }
 
-async function busRun(cluster: BenchCluster): Promise<{ run: Run; failover: FailoverFigures }> {
+/** Per stored event over the data-age run: what crossed into, out of and inside the cluster (bytes include protocol). */
+interface BusTraffic {
+  /** CPU time (user + system, all threads) per event over the data-age run: load-independent, unlike rates */
+  ingestCpuUsPerEvent: number; edgeCpuUsPerEvent: number; natsCpuUsPerEvent?: number
+  events: number; ingestBytesPerEvent: number; edgeBytesPerEventPerEdge: number; routeBytesPerEvent: number; routeMsgsPerEvent: number }
+
+async function busRun(cluster: BenchCluster): Promise<{ run: Run; failover: FailoverFigures; traffic: BusTraffic }> {
   const replicas = Math.min(3, NATS_NODES)
   console.log(`bus: simulator ${RATE}/s → ingest → ${NATS_NODES}-node JetStream (R${replicas}) → 2 edges → ${CLIENTS} clients each`)
   const sim = await Sim.start(BOOT_RATE, SYMBOLS, SEED)
@@ -204,13 +221,22 @@ async function busRun(cluster: BenchCluster): Promise<{ run: Run; failover: Fail
   try {
     await sim.setRate(RATE)
     console.log(`  caught up with the feed's history in ${((await caughtUp(sim, ingest, [edgeA, edgeB])) / 1000).toFixed(1)} s`)
+    const t0 = await cluster.traffic(), e0 = num(await scrape(ingest), 'tickcast_ring_events_total')
+    const cpu0 = [ingest, edgeA, edgeB].map((n) => cpuSec(n.child.pid!))
     const age = await dataAge(loads)
+    const t1 = await cluster.traffic(), events = Math.max(1, num(await scrape(ingest), 'tickcast_ring_events_total') - e0)
+    const cpu = [ingest, edgeA, edgeB].map((n, k) => cpuSec(n.child.pid!) - cpu0[k])
+    const traffic: BusTraffic = { ingestCpuUsPerEvent: Math.round(cpu[0] / events * 1e7) / 10, edgeCpuUsPerEvent: Math.round((cpu[1] + cpu[2]) / 2 / events * 1e7) / 10, events, ingestBytesPerEvent: Math.round((t1.ingestBytes - t0.ingestBytes) / events),
+      edgeBytesPerEventPerEdge: Math.round((t1.edgeBytes - t0.edgeBytes) / events / 2), routeBytesPerEvent: Math.round((t1.routeBytes - t0.routeBytes) / events),
+      routeMsgsPerEvent: Math.round((t1.routeMsgs - t0.routeMsgs) / events * 100) / 100 }
+    console.log(`  CPU per event: ingest node ${traffic.ingestCpuUsPerEvent} µs, each edge ${traffic.edgeCpuUsPerEvent} µs (its clients' deliveries included)`)
+    console.log(`  bus traffic per event: ingest → cluster ${traffic.ingestBytesPerEvent} B, cluster → each edge ${traffic.edgeBytesPerEventPerEdge} B, between NATS nodes ${traffic.routeBytesPerEvent} B (${traffic.routeMsgsPerEvent} messages)`)
     console.log(`  data age p50 ${age.all.p50Ms} / p99 ${age.all.p99Ms} / p99.9 ${age.all.p999Ms} ms, updates/s per edge ${age.perNode.map((f) => f.updatesPerSec).join('/')}`)
     const steps = await sustain(sim, ingest, [{ node: edgeA, load: loads[0] }, { node: edgeB, load: loads[1] }], true)
     await sleep(2000) // back at --rate: the edges catch up before one of them dies
     const failover = await measureFailover(edgeA, edgeB, names, FAILOVER_CLIENTS, PER_CLIENT, 20_000)
     console.log(`  failover: ${failover.resumed}/${failover.clients} clients resumed on the other edge, p50 ${failover.p50Ms} ms, max ${failover.maxMs} ms; recovered ${failover.recovered}, snapshots ${failover.unrecovered}, ~${failover.eventsReplayed} events replayed, ${failover.breaks} n breaks`)
-    return { run: summarise('bus', age, steps), failover }
+    return { run: summarise('bus', age, steps), failover, traffic }
   } finally {
     await Promise.all(loads.map((l) => l.close()))
     await Promise.all([edgeA.stop(), edgeB.stop(), ingest.stop()])
@@ -227,7 +253,7 @@ async function main(): Promise<void> {
   let bus: Awaited<ReturnType<typeof busRun>>
   try { bus = await busRun(cluster) } finally { await cluster.stop() }
   const result = { date: new Date().toISOString(), machine: { ...machine, loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
-    args: a, single, bus: bus.run, failover: bus.failover }
+    args: a, single, bus: bus.run, failover: bus.failover, busTraffic: bus.traffic }
   console.log('\n                      data age p50 / p99 / p99.9 ms     max lossless rate/s   delivered updates/s per node')
   for (const r of [single, bus.run]) {
     console.log(`  ${r.path.padEnd(7)} ${`${r.dataAge.all.p50Ms} / ${r.dataAge.all.p99Ms} / ${r.dataAge.all.p999Ms}`.padStart(32)} ${String(r.maxLosslessRate ?? 'none').padStart(21)}   ${(r.deliveredUpdatesPerSecPerNode ?? []).join(' / ')}`)

@@ -4,11 +4,10 @@
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { connect } from 'node:net'
-import { loadavg, setPriority } from 'node:os'
+import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import WebSocket from 'ws'
+import type { AttackId } from './lib/attackers.js'
 import type { BystanderReport } from './lib/bystander.js'
 import { cpuSec, freePort, rssBytes, spawnReady, stopAll, track } from './lib/procs.js'
 
@@ -45,37 +44,21 @@ async function serverLoopMaxMs(metricsUrl: string): Promise<number> {
   return 1000 * Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? NaN)
 }
 
-async function pipelined(port: number, path: string, requests: number, conns: number): Promise<() => void> {
-  const req = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(requests))
-  const socks = Array.from({ length: conns }, () => { const s = connect(port, '127.0.0.1'); s.pause(); s.on('error', () => {}); s.write(req); return s })
-  return () => { for (const s of socks) s.destroy() }
-}
-
-async function flood(url: string, n: number): Promise<() => void> {
-  const list: WebSocket[] = []
-  for (let i = 0; i < n; i++) { const w = new WebSocket(url); w.on('error', () => {}); w.on('unexpected-response', () => {}); list.push(w) }
-  return () => { for (const w of list) w.terminate() }
-}
-
-async function churn(url: string, n: number): Promise<() => void> {
-  let bytes = 0, stop = false
-  const list = Array.from({ length: n }, () => {
-    const w = new WebSocket(url); let on = false
-    w.on('error', () => {}); w.on('message', (d: Buffer) => { bytes += d.length })
-    w.on('open', () => { const tick = (): void => { if (stop || w.readyState !== 1) return; w.send(JSON.stringify({ op: on ? 'unsubscribe' : 'subscribe', symbols: ['*'] })); on = !on; setTimeout(tick, 20) }; tick() })
-    return w
-  })
-  const t0 = performance.now()
-  return () => { stop = true; for (const w of list) w.terminate(); console.log(`    churn pulled ${(bytes / 1e6 / ((performance.now() - t0) / 1000)).toFixed(1)} MB/s of snapshots`) }
-}
-
-async function subscribers(url: string, n: number, maxHz: number | null): Promise<() => void> {
-  const list = Array.from({ length: n }, () => {
-    const w = new WebSocket(url); w.on('error', () => {}); w.on('message', () => {})
-    w.on('open', () => w.send(JSON.stringify({ op: 'subscribe', symbols: ['*'], ...(maxHz === null ? {} : { maxHz }) })))
-    return w
-  })
-  return () => { for (const w of list) w.terminate() }
+/** The attackers' process (bench/lib/attackers.ts): one attack at a time, started and stopped over IPC. */
+class Attackers {
+  readonly child: ChildProcess
+  constructor(url: string, port: number, metricsPort: number, readonly nice: number) {
+    this.child = track(fork(join(dirname(fileURLToPath(import.meta.url)), 'lib', 'attackers.js'), [url, String(port), String(metricsPort), String(nice)],
+      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+  }
+  private ask<T>(m: unknown): Promise<T> {
+    return new Promise((resolve) => { this.child.once('message', (r: T) => resolve(r)); this.child.send(m as string) })
+  }
+  /** Starts `id`; resolves with what stops it (and says what the attack did). */
+  async start(id: AttackId): Promise<() => Promise<string>> {
+    await this.ask<string>({ start: id })
+    return async () => (await this.ask<{ note: string }>('stop')).note
+  }
 }
 
 async function main(): Promise<void> {
@@ -84,23 +67,21 @@ async function main(): Promise<void> {
     '--log-level', 'warn', '--sim-rate', process.env.HOSTILE_SIM_RATE ?? '2000'], /Metrics\s+(http:\/\/\S+)/)
   const pid = child.pid!, url = `ws://127.0.0.1:${port}/v1/stream`, metricsUrl = match[1]
   const by = new Bystander(url)
-  // The attackers run in this process. Lowered after the server and the bystander are forked (they keep nice 0): on
-  // a shared machine the attackers' own CPU would otherwise come out of the server's and the bystander's share, where
-  // a real attacker's runs on its own machine. Their reach is unchanged: what they do is printed per attack.
+  // The attackers run in a process of their own at nice 10 (bench/lib/attackers.ts says why); this one measures at 0.
   const attackerNice = Number(process.env.HOSTILE_ATTACKER_NICE ?? 10)
-  if (attackerNice !== 0) setPriority(attackerNice)
+  const att = new Attackers(url, port, Number(new URL(metricsUrl).port), attackerNice)
   await sleep(1500)
   const only = process.env.HOSTILE_ONLY // a substring of the attack names: run just those (and the reference)
-  const attacks: Array<[string, () => Promise<() => void>]> = ([
-    ['idle (reference)', async () => () => {}],
-    ['20 conns × 5,000 pipelined /metrics (client port: 404), never read', () => pipelined(port, '/metrics', 5000, 20)],
-    ['20 conns × 5,000 pipelined /metrics on the metrics listener, never read', () => pipelined(Number(new URL(metricsUrl).port), '/metrics', 5000, 20)],
-    ['1 conn × 6,000 pipelined /asyncapi.json, never read', () => pipelined(port, '/asyncapi.json', 6000, 1)],
-    ['churn: 50 clients toggling subscribe/unsubscribe *', () => churn(url, 50)],
-    ['100 unthrottled * clients', () => subscribers(url, 100, null)],
-    ['100 * clients at maxHz:100', () => subscribers(url, 100, 100)],
-    ['flood: 3,000 WebSocket connections from one IP (last: it empties the IP\'s upgrade bucket)', () => flood(url, 3000)],
-  ] as Array<[string, () => Promise<() => void>]>).filter(([name], k) => k === 0 || only === undefined || name.includes(only))
+  const attacks = ([
+    ['idle (reference)', 'idle'],
+    ['20 conns × 5,000 pipelined /metrics (client port: 404), never read', 'pipeline-metrics-client'],
+    ['20 conns × 5,000 pipelined /metrics on the metrics listener, never read', 'pipeline-metrics-listener'],
+    ['1 conn × 6,000 pipelined /asyncapi.json, never read', 'pipeline-asyncapi'],
+    ['churn: 50 clients toggling subscribe/unsubscribe *', 'churn'],
+    ['100 unthrottled * clients', 'subscribers'],
+    ['100 * clients at maxHz:100', 'subscribers-100hz'],
+    ['flood: 3,000 WebSocket connections from one IP (last: it empties the IP\'s upgrade bucket)', 'flood'],
+  ] as Array<[string, AttackId]>).filter(([name], k) => k === 0 || only === undefined || name.includes(only))
   // Two stall figures. The longest silence is what the bystander lived through, but it includes pauses of the feed
   // itself: the embedded simulator spends its rate on a 500-entry directory repeat every 10 s (feeds/sim/generator.ts),
   // ~250 ms without a quote at 2,000 msg/s, idle or not. The delivery delay is what the server is answerable for: the
@@ -115,21 +96,21 @@ async function main(): Promise<void> {
   const passes = Math.max(1, Number(process.env.HOSTILE_PASSES ?? 1))
   for (let pass = 1; pass <= passes; pass++) {
     const cpuOf = new Map<string, number>()
-    for (const [name, start] of attacks) {
+    for (const [name, id] of attacks) {
       await sleep(1100) // > the 1 s scrape cache: the next scrape is a fresh exposition, which restarts the loop max
       await serverLoopMaxMs(metricsUrl)
       const rss0 = rssBytes(pid), cpu0 = cpuSec(pid), t0 = performance.now()
-      const own0 = process.cpuUsage(), by0 = cpuSec(by.child.pid!), sched0 = schedMs(pid)
+      const att0 = cpuSec(att.child.pid!), by0 = cpuSec(by.child.pid!), sched0 = schedMs(pid)
       by.reset()
-      const end = await start()
+      const end = await att.start(id)
       let peak = rss0
       while (performance.now() - t0 < ATTACK_MS) { await sleep(100); peak = Math.max(peak, rssBytes(pid)) }
       const r = await by.report()
-      const sec = (performance.now() - t0) / 1000, own = process.cpuUsage(own0)
+      const sec = (performance.now() - t0) / 1000
       const cpu = 100 * (cpuSec(pid) - cpu0) / sec
       cpuOf.set(name, cpu)
       const sched1 = schedMs(pid), ran = sched1.run - sched0.run, waited = sched1.wait - sched0.wait
-      const attackerCpu = (own.user + own.system) / 1e4 / sec, bystanderCpu = 100 * (cpuSec(by.child.pid!) - by0) / sec
+      const attackerCpu = 100 * (cpuSec(att.child.pid!) - att0) / sec, bystanderCpu = 100 * (cpuSec(by.child.pid!) - by0) / sec
       const loopMax = await serverLoopMaxMs(metricsUrl)
       const c = r.cause, delay = Math.max(r.maxAgeMs, c.running ? r.maxStallMs : 0)
       const row = [delay, r.maxStallMs, loopMax, r.gaps, (peak - rss0) / 1e6, cpu]
@@ -142,7 +123,8 @@ async function main(): Promise<void> {
         `attackers ${attackerCpu.toFixed(0)} %, bystander ${bystanderCpu.toFixed(0)} %; server main thread ran ${ran.toFixed(0)} ms and ` +
         `waited ${waited.toFixed(0)} ms for a CPU (${(100 * waited / (ran + waited)).toFixed(0)} % of its busy time, ` +
         `${(waited / (sched1.slices - sched0.slices)).toFixed(1)} ms a wake-up); load average ${loadavg()[0].toFixed(1)}`)
-      end()
+      const note = await end()
+      if (note !== '') console.log(`    ${note}`)
     }
     const hz = cpuOf.get('100 * clients at maxHz:100'), unthrottled = cpuOf.get('100 unthrottled * clients')
     if (hz !== undefined && unthrottled !== undefined) ratios.push(hz / unthrottled)

@@ -3,6 +3,9 @@
 // from requestAnimationFrame timestamps, updates/s as the wire events the page's client received over the same window
 // (so a page that fell behind, and was conflated by the server, shows it). Never asserts: prints figures, beside a
 // baseline checkout and an empty page (this machine's frame-rate ceiling under its current load) measured in the same run.
+// The renderer's CPU (its main thread per frame, all its threads per second, from /proc) is printed too: on a loaded
+// machine fps measures the scheduler as much as the page, CPU per frame does not.
+import { readFileSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { chromium } from 'playwright-core'
 import type { Browser } from 'playwright-core'
@@ -15,8 +18,14 @@ const WARMUP_MS = 1000
 /** the checkout whose page is the baseline (a worktree of main, built); empty = measure only this one */
 const BASELINE_DIR = process.env.PAGE_BASELINE_DIR ?? '/work/wt-page-base'
 const VIEWPORT = { width: 1280, height: 800 }
+/** the throttled variant's `?maxHz=`: each symbol at most this often, coalesced by the server (0 = no such rows) */
+const MAX_HZ = Number(process.env.PAGE_MAX_HZ ?? 10)
 
-interface Figures { gaps: number[]; frames: number; fps: number; meanFps: number; p50Ms: number; p95Ms: number; updatesPerSec: number; symbols: number }
+interface Figures {
+  gaps: number[]; frames: number; fps: number; meanFps: number; p50Ms: number; p95Ms: number; updatesPerSec: number; serverPerSec: number; symbols: number
+  /** CPU the renderer's main thread used per frame, and the whole renderer (worker included) per second: load-independent */
+  mainCpuMs: number; rendererCpuMs: number
+}
 interface Sample { stamps: number[]; events: number }
 
 /**
@@ -40,22 +49,59 @@ function pct(sorted: number[], p: number): number { return sorted[Math.min(sorte
 
 const debug = (m: string): void => { if (process.env.PAGE_DEBUG) console.error(new Date().toISOString(), m) }
 
-async function measure(browser: Browser, dir: string): Promise<Figures> {
+/**
+ * CPU seconds so far of each Chromium renderer process: its main thread (whose tid is the pid) and all its threads.
+ * The page's renderer is the one that used the most in a window (only one page is open at a time).
+ */
+function rendererCpu(): Map<number, { main: number; all: number }> {
+  const out = new Map<number, { main: number; all: number }>()
+  const ticks = (path: string): number => { const f = readFileSync(path, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / 100 }
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue
+    try {
+      if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--type=renderer')) continue
+      out.set(Number(p), { main: ticks(`/proc/${p}/task/${p}/stat`), all: ticks(`/proc/${p}/stat`) })
+    } catch { /* gone meanwhile */ }
+  }
+  return out
+}
+
+function busiest(before: Map<number, { main: number; all: number }>, after: Map<number, { main: number; all: number }>): { main: number; all: number } {
+  let best = { main: 0, all: 0 }
+  for (const [pid, a] of after) {
+    const b = before.get(pid) ?? { main: 0, all: 0 }
+    if (a.all - b.all > best.all) best = { main: a.main - b.main, all: a.all - b.all }
+  }
+  return best
+}
+
+/** tickcast_ring_events_total: every event the server's ingest wrote, whoever reads it */
+async function ringEvents(metricsUrl: string): Promise<number> {
+  const m = /^tickcast_ring_events_total(?:\{[^}]*\})? (\S+)$/m.exec(await (await fetch(metricsUrl)).text())
+  return m === null ? NaN : Number(m[1])
+}
+
+async function measure(browser: Browser, dir: string, query = ''): Promise<Figures> {
   const port = await freePort()
-  const { child } = await spawnReady(process.execPath, [join(dir, 'dist/src/main.js'), '--port', String(port), '--metrics-port', '0',
+  const { child, match } = await spawnReady(process.execPath, [join(dir, 'dist/src/main.js'), '--port', String(port), '--metrics-port', '0',
     '--mqtt-url', 'none', '--log-level', 'warn', '--sim-rate', String(RATE)], /Metrics\s+(http:\/\/\S+)/)
   debug('tickcast up on ' + port)
   const page = await browser.newPage({ viewport: VIEWPORT })
   try {
     const all = await (await fetch(`http://127.0.0.1:${port}/v1/symbols`)).json() as string[]
     const names = all.slice(0, Number(process.env.PAGE_SYMBOLS ?? all.length)) // default: every symbol, so the page gets the whole rate
-    await page.goto(`http://127.0.0.1:${port}/?format=${process.env.PAGE_FORMAT ?? 'json'}&symbols=${names.join(',')}`)
+    await page.goto(`http://127.0.0.1:${port}/?format=${process.env.PAGE_FORMAT ?? 'json'}${query}&symbols=${names.join(',')}`)
     await page.waitForFunction(() => document.getElementById('state')?.textContent === 'open', undefined, { timeout: 10_000 })
     debug('page open')
     await page.waitForTimeout(WARMUP_MS)
     debug('measuring')
+    const r0 = await ringEvents(match[1]), t0 = performance.now(), cpu0 = rendererCpu()
     const { stamps, events } = await page.evaluate(MEASURE_SCRIPT.replace('MS', String(MEASURE_MS))) as Sample
-    return figures(stamps.slice(1).map((t, i) => t - stamps[i]), Math.round(events), names.length)
+    const cpu = busiest(cpu0, rendererCpu()), sec = (performance.now() - t0) / 1000
+    const server = (await ringEvents(match[1]) - r0) / sec
+    const f = figures(stamps.slice(1).map((t, i) => t - stamps[i]), Math.round(events), names.length, Math.round(server))
+    f.mainCpuMs = (cpu.main * 1000) / Math.max(1, f.frames); f.rendererCpuMs = (cpu.all * 1000) / sec
+    return f
   } finally {
     await page.close()
     await stop(child)
@@ -68,25 +114,29 @@ async function ceiling(browser: Browser): Promise<Figures> {
   try {
     await page.goto('about:blank')
     const { stamps } = await page.evaluate(MEASURE_SCRIPT.replace('MS', String(MEASURE_MS))) as Sample
-    return figures(stamps.slice(1).map((t, i) => t - stamps[i]), 0, 0)
+    return figures(stamps.slice(1).map((t, i) => t - stamps[i]), 0, 0, 0)
   } finally {
     await page.close()
   }
 }
 
-function figures(gaps: number[], updatesPerSec: number, symbols: number): Figures {
+function figures(gaps: number[], updatesPerSec: number, symbols: number, serverPerSec: number): Figures {
   const sorted = [...gaps].sort((a, b) => a - b), p50 = pct(sorted, 0.5)
-  return { gaps, frames: gaps.length, fps: 1000 / p50, meanFps: (1000 * gaps.length) / gaps.reduce((a, b) => a + b, 0), p50Ms: p50, p95Ms: pct(sorted, 0.95), updatesPerSec, symbols }
+  return { gaps, frames: gaps.length, fps: 1000 / p50, meanFps: (1000 * gaps.length) / gaps.reduce((a, b) => a + b, 0), p50Ms: p50, p95Ms: pct(sorted, 0.95), updatesPerSec, serverPerSec, symbols, mainCpuMs: NaN, rendererCpuMs: NaN }
 }
 
 /** Both rounds of one side pooled: frame gaps together, updates/s averaged. */
 function pooled(a: Figures, b: Figures): Figures {
-  return figures([...a.gaps, ...b.gaps], Math.round((a.updatesPerSec + b.updatesPerSec) / 2), a.symbols)
+  const f = figures([...a.gaps, ...b.gaps], Math.round((a.updatesPerSec + b.updatesPerSec) / 2), a.symbols, Math.round((a.serverPerSec + b.serverPerSec) / 2))
+  f.mainCpuMs = (a.mainCpuMs * a.frames + b.mainCpuMs * b.frames) / Math.max(1, a.frames + b.frames)
+  f.rendererCpuMs = (a.rendererCpuMs + b.rendererCpuMs) / 2
+  return f
 }
 
 function row(name: string, f: Figures): string {
   return `${name.padEnd(9)} fps median ${f.fps.toFixed(1).padStart(5)} mean ${f.meanFps.toFixed(1).padStart(5)}  p50 ${f.p50Ms.toFixed(1).padStart(6)} ms  p95 ${f.p95Ms.toFixed(1).padStart(6)} ms  ` +
-    `frames ${String(f.frames).padStart(4)} in ${MEASURE_MS} ms  updates/s received ${f.updatesPerSec}  symbols ${f.symbols}`
+    `frames ${String(f.frames).padStart(4)} in ${MEASURE_MS} ms  events/s: server ingest ${f.serverPerSec}, page received ${f.updatesPerSec}  ` +
+    (Number.isNaN(f.mainCpuMs) ? '' : `CPU: main thread ${f.mainCpuMs.toFixed(1)} ms/frame, renderer ${f.rendererCpuMs.toFixed(0)} ms/s  `) + `symbols ${f.symbols}`
 }
 
 async function main(): Promise<void> {
@@ -97,7 +147,7 @@ async function main(): Promise<void> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'] })
   try {
     console.log(`live page at --sim-rate ${RATE}, headless Chromium --disable-gpu, viewport ${VIEWPORT.width}x${VIEWPORT.height}, ${MEASURE_MS} ms after ${WARMUP_MS} ms warm-up`)
-    console.log(`(updates/s received: wire events the page's client took in over the window; the offered rate is ${RATE}/s)`)
+    console.log(`(events/s: the server's ingest (tickcast_ring_events_total) and the wire events the page's client took in, over the window)`)
     const c1 = await ceiling(browser); console.log(row('empty #1', c1))
     if (BASELINE_DIR === '') { console.log(row('this', await measure(browser, resolve('.')))); return }
     // ABBA order, so drift in a shared machine's load weighs on both sides alike; rounds are pooled per side
@@ -105,12 +155,22 @@ async function main(): Promise<void> {
     const b1 = await measure(browser, BASELINE_DIR); console.log(row('base #1', b1))
     const b2 = await measure(browser, BASELINE_DIR); console.log(row('base #2', b2))
     const a2 = await measure(browser, resolve('.')); console.log(row('this #2', a2))
+    // this page again, subscribed with ?maxHz: the server coalesces each symbol to MAX_HZ/s (a view for a person)
+    let h: Figures | null = null
+    if (MAX_HZ > 0) {
+      const h1 = await measure(browser, resolve('.'), `&maxHz=${MAX_HZ}`); console.log(row(`${MAX_HZ}Hz #1`, h1))
+      const h2 = await measure(browser, resolve('.'), `&maxHz=${MAX_HZ}`); console.log(row(`${MAX_HZ}Hz #2`, h2))
+      h = pooled(h1, h2)
+    }
     const c2 = await ceiling(browser); console.log(row('empty #2', c2))
     const current = pooled(a1, a2), base = pooled(b1, b2)
-    console.log(row('this', current))
+    console.log(row('this', current) + '  (every update)')
     console.log(row('baseline', base) + `  (${BASELINE_DIR})`)
+    if (h !== null) console.log(row(`this ${MAX_HZ}Hz`, h) + `  (?maxHz=${MAX_HZ}: each symbol coalesced by the server to ≤ ${MAX_HZ}/s)`)
     console.log(row('empty', pooled(c1, c2)) + '  (about:blank: the ceiling under this load)')
-    console.log(`ratio: fps median ${(current.fps / base.fps).toFixed(2)}x, mean ${(current.meanFps / base.meanFps).toFixed(2)}x, p95 frame ${(base.p95Ms / current.p95Ms).toFixed(2)}x shorter`)
+    const ratio = (name: string, f: Figures): string => `${name} ${(f.fps / base.fps).toFixed(2)}x fps median, ${(f.meanFps / base.meanFps).toFixed(2)}x mean, ` +
+      `p95 frame ${(base.p95Ms / f.p95Ms).toFixed(2)}x shorter, main-thread CPU per frame ${(base.mainCpuMs / f.mainCpuMs).toFixed(2)}x less`
+    console.log('ratio vs baseline: ' + ratio('this', current) + (h !== null ? '; ' + ratio(`${MAX_HZ}Hz`, h) : ''))
   } finally {
     await browser.close()
   }

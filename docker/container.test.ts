@@ -2,12 +2,15 @@
 // it: probes, page, client modules, AsyncAPI, a WebSocket subscription, non-root, one uWS binary, drain and exit 0.
 // Must never run inside `npm test` (minutes, needs root and podman): `npm run test:container` only.
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
+import { binaryAvailable, PROMETHEUS_BIN, startPrometheus } from '../test-support/prometheus.js'
+import type { Prometheus } from '../test-support/prometheus.js'
 import { available, must, PODMAN, run, ULIMITS } from './podman.js'
 
 const yaml = createRequire(import.meta.url)('js-yaml') as { loadAll(s: string): unknown[] }
@@ -31,6 +34,8 @@ const SHUTDOWN_DEADLINE_MS = 2000 // --shutdown-deadline-ms default
 
 const skip = !available() && !process.env.CI
 let base = '', port = 0, metricsPort = 0
+let prom: Prometheus | null = null
+const promDir = mkdtempSync(join(tmpdir(), 'tickcast-container-rules-'))
 const timings: Record<string, number> = {}
 
 async function freePort(): Promise<number> {
@@ -80,6 +85,8 @@ describe.skipIf(skip)('the tickcast image (grafana/Dockerfile) under podman', ()
   }, 25 * MIN)
 
   afterAll(async () => {
+    await prom?.stop()
+    rmSync(promDir, { recursive: true, force: true })
     const logs = await run(['logs', '--tail', '20', NAME], 20_000)
     if (logs.code === 0) process.stdout.write(`container log (tail):\n${logs.out}${logs.err}\n`)
     await run(['rm', '-f', '-t', '0', NAME], 30_000)
@@ -171,6 +178,23 @@ describe.skipIf(skip)('the tickcast image (grafana/Dockerfile) under podman', ()
     }
   })
 
+  // The operator's path past the container (README: compose, or the manifests' scrape annotations): a real Prometheus
+  // scrapes the image's metrics port with the shipped alert rules, as grafana/prometheus.yml loads them. No Prometheus
+  // image can be pulled here, so it is Debian's binary on this host; the rules' `for:` are cut to 2 s (seconds, not minutes).
+  it('a real Prometheus with the shipped rules scrapes the container on its metrics port, and no up/down alert fires while it runs', async () => {
+    if (!(await binaryAvailable(PROMETHEUS_BIN))) throw new Error('prometheus is required: apt-get install prometheus')
+    const rules = readFileSync(join(ROOT, 'grafana/alerts/tickcast-rules.yml'), 'utf8').replace(/for: \d+m/g, 'for: 2s')
+    writeFileSync(join(promDir, 'tickcast-rules.yml'), rules)
+    prom = await startPrometheus({ targets: [`127.0.0.1:${metricsPort}`], scrapeIntervalSec: 1, ruleFiles: [join(promDir, 'tickcast-rules.yml')] })
+    await prom.waitForUp()
+    await until(async () => (await prom!.query('count_over_time(up{job="tickcast"}[10s]) >= 4')).result.length === 1, 15_000, 'four scrapes')
+    const info = await prom.query('tickcast_build_info')
+    expect(info.result).toHaveLength(1)
+    // (load-dependent ones such as event-loop saturation may fire on a shared machine: only those about being up are asked)
+    const upAlerts = ['TickcastInstanceDown', 'TickcastFeedDisconnected', 'TickcastMqttDisconnected']
+    expect((await prom.alerts()).filter((a) => upAlerts.includes(a.labels.alertname)).map((a) => `${a.labels.alertname} ${a.state}`)).toEqual([])
+  }, 60_000)
+
   it('on stop: /readyz 503 while everything serves for --drain-ms, then exit 0 within the grace period', async () => {
     const t0 = Date.now()
     const stop = run(['stop', '-t', String(podSpec.terminationGracePeriodSeconds), NAME], (podSpec.terminationGracePeriodSeconds + 15) * 1000)
@@ -186,5 +210,14 @@ describe.skipIf(skip)('the tickcast image (grafana/Dockerfile) under podman', ()
     expect(ms).toBeGreaterThanOrEqual(drainMs - 200)
     expect(ms).toBeLessThan(drainMs + SHUTDOWN_DEADLINE_MS + 2000)
     expect(ms).toBeLessThan(podSpec.terminationGracePeriodSeconds * 1000)
+  }, 30_000)
+
+  it('once the container stopped, TickcastInstanceDown fires on that Prometheus with its severity and runbook link', async () => {
+    expect(prom, 'the Prometheus of the scrape test').not.toBeNull()
+    const down = async (): Promise<string[]> => (await prom!.alerts()).filter((a) => a.labels.alertname === 'TickcastInstanceDown').map((a) => a.state)
+    await until(async () => (await down()).includes('firing'), 20_000, 'TickcastInstanceDown firing')
+    const firing = (await prom!.alerts()).find((a) => a.labels.alertname === 'TickcastInstanceDown' && a.state === 'firing')!
+    expect(firing.labels).toMatchObject({ severity: 'critical', job: 'tickcast', instance: `127.0.0.1:${metricsPort}` })
+    expect(firing.annotations.runbook_url).toMatch(/\/grafana\/RUNBOOK\.md#tickcastinstancedown$/)
   }, 30_000)
 })

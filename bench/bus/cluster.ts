@@ -9,7 +9,35 @@ import { freePort, stop, track } from '../lib/procs.js'
 
 export const NATS_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server'
 
-export interface BenchCluster { urls: string; size: number; stop(): Promise<void> }
+export interface BenchCluster { urls: string; size: number; traffic(): Promise<Traffic>; stop(): Promise<void> }
+
+/** Cumulative messages and bytes over every node, by kind of peer (from each node's /connz and /routez). */
+export interface Traffic {
+  /** into the cluster from ingest nodes (connection name tickcast-ingest) */
+  ingestMsgs: number; ingestBytes: number
+  /** out of the cluster to edges (connection name tickcast-edge) */
+  edgeMsgs: number; edgeBytes: number
+  /** between NATS nodes (replication, acks, forwarded deliveries), counted once at the sender */
+  routeMsgs: number; routeBytes: number
+}
+
+interface Conn { name?: string; in_msgs: number; out_msgs: number; in_bytes: number; out_bytes: number }
+
+async function trafficOf(monitors: number[]): Promise<Traffic> {
+  const t: Traffic = { ingestMsgs: 0, ingestBytes: 0, edgeMsgs: 0, edgeBytes: 0, routeMsgs: 0, routeBytes: 0 }
+  for (const m of monitors) {
+    try {
+      const c = await fetch(`http://127.0.0.1:${m}/connz?limit=1024`).then((x) => x.json()) as { connections?: Conn[] }
+      for (const x of c.connections ?? []) {
+        if (x.name === 'tickcast-ingest') { t.ingestMsgs += x.in_msgs; t.ingestBytes += x.in_bytes }
+        if (x.name === 'tickcast-edge') { t.edgeMsgs += x.out_msgs; t.edgeBytes += x.out_bytes }
+      }
+      const r = await fetch(`http://127.0.0.1:${m}/routez`).then((x) => x.json()) as { routes?: Conn[] }
+      for (const x of r.routes ?? []) { t.routeMsgs += x.out_msgs; t.routeBytes += x.out_bytes }
+    } catch { /* a node that is down adds nothing */ }
+  }
+  return t
+}
 
 async function ready(monitor: number): Promise<boolean> {
   try {
@@ -38,5 +66,5 @@ export async function startCluster(size: number, timeoutMs = 30_000): Promise<Be
     if (Date.now() > deadline) { await stopAllNodes(); throw new Error(`nats-server ×${size} not ready in ${timeoutMs} ms`) }
     await new Promise((r) => setTimeout(r, 200))
   }
-  return { urls: ports.map((p) => `nats://127.0.0.1:${p.client}`).join(','), size, stop: stopAllNodes }
+  return { urls: ports.map((p) => `nats://127.0.0.1:${p.client}`).join(','), size, traffic: () => trafficOf(ports.map((p) => p.monitor)), stop: stopAllNodes }
 }

@@ -54,11 +54,11 @@ ws.on('message', (d) => {
   const m = JSON.parse(String(d)) as unknown
   let t = 0
   if (Array.isArray(m)) {
-  for (const e of m as Array<{ s: string; n: number; e: string; t: number }>) {
-    events++
-    const prev = last.get(e.s)
-    if (prev !== undefined && e.e !== 'snap' && e.n !== prev + 1) gaps++
-    last.set(e.s, e.n)
+    for (const e of m as Array<{ s: string; n: number; e: string; t: number }>) {
+      events++
+      const prev = last.get(e.s)
+      if (prev !== undefined && e.e !== 'snap' && e.n !== prev + 1) gaps++
+      last.set(e.s, e.n)
       if (e.e !== 'snap' && e.t > t) t = e.t
     }
   }
@@ -66,7 +66,21 @@ ws.on('message', (d) => {
   if (t > 0 && ages.length < 100_000) ages.push(age)
   if (stall > maxStallMs) { maxStallMs = stall; cause = { tGapMs: t > 0 && lastT > 0 ? (t - lastT) / 1000 : -1, ageMs: age, loopGapMs: loopGap, running: false, what: t > 0 ? 'data' : Array.isArray(m) ? 'snap' : 'control' } }
   if (t > lastT) lastT = t
+  if (reportTimer !== null && t > 0) { clearTimeout(reportTimer); reportTimer = null; sendReport() }
 })
+
+// A report asked for during a silence waits (≤ REPORT_WAIT_MS) for the frame that ends it: its age tells a late
+// delivery from a pause of the feed (the simulator's directory repeat), which a silence cut short at the report cannot.
+const REPORT_WAIT_MS = 2000
+let reportTimer: NodeJS.Timeout | null = null
+
+function sendReport(): void {
+  // a silence still running after the wait counts whole (a bystander that hears nothing has one long stall)
+  const still = performance.now() - at
+  if (still > maxStallMs) cause = { tGapMs: -1, ageMs: -1, loopGapMs: loopSinceMsgMs, running: true, what: '' }
+  const report: BystanderReport = { t: 'report', maxStallMs: Math.max(maxStallMs, still), gaps, events, closed, loopMaxMs, cause, medianAgeMs: median(ages), maxAgeMs: ages.reduce((a, b) => Math.max(a, b), 0) }
+  process.send!(report)
+}
 
 function median(xs: number[]): number {
   if (xs.length === 0) return 0
@@ -77,11 +91,8 @@ function median(xs: number[]): number {
 process.on('message', (m: string) => {
   if (m === 'reset') { maxStallMs = 0; at = performance.now(); loopMaxMs = 0; cause = { tGapMs: 0, ageMs: 0, loopGapMs: 0, running: false, what: '' }; ages.length = 0; return }
   if (m === 'report') {
-    // the silence still running counts too (a bystander that hears nothing has one long stall)
-    const still = performance.now() - at
-    if (still > maxStallMs) cause = { tGapMs: -1, ageMs: -1, loopGapMs: loopSinceMsgMs, running: true, what: '' }
-    const report: BystanderReport = { t: 'report', maxStallMs: Math.max(maxStallMs, still), gaps, events, closed, loopMaxMs, cause, medianAgeMs: median(ages), maxAgeMs: ages.reduce((a, b) => Math.max(a, b), 0) }
-    process.send!(report)
+    if (performance.now() - at < 50 || ws.readyState !== WebSocket.OPEN) { sendReport(); return }
+    reportTimer = setTimeout(() => { reportTimer = null; sendReport() }, REPORT_WAIT_MS)
   }
   if (m === 'stop') { ws.terminate(); process.exit(0) }
 })

@@ -55,7 +55,7 @@ describe('edge nodes read the bus', () => {
     await cluster.metaLeader()
     await new Promise((r) => setTimeout(r, 1000))
     await sim.stop(0)
-    await waitFor(() => ingest.symbols.name.every((s) => e.lvc.seq[e.symbols.idOf(s)] === ingest.lvc.seq[ingest.symbols.idOf(s)]), 20_000, 'the edge caught up after the outage')
+    await waitFor(() => ingest.symbols.name.every((s) => e.lvc.seq[e.symbols.idOf(s)] === ingest.lvc.seq[ingest.symbols.idOf(s)]), 40_000, 'the edge caught up after the outage')
     await new Promise((r) => setTimeout(r, 200))
     for (const [sym, events] of viaBus.bySymbol) {
       const ns = events.map((x) => JSON.parse(x).n as number)
@@ -63,5 +63,5 @@ describe('edge nodes read the bus', () => {
       expect(ns[ns.length - 1], sym).toBe(ingest.lvc.seq[ingest.symbols.idOf(sym)])
     }
     expect(marks.some((m) => m.endsWith(':fresh'))).toBe(true)
-  }, 90_000)
+  }, 120_000)
 })

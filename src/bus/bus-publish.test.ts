@@ -60,7 +60,7 @@ describe('ingest nodes publish to the bus', () => {
       expect(ns.length, sym).toBe(a.lvc.seq[a.symbols.idOf(sym)])
       expect(ns.length, sym).toBe(b.lvc.seq[b.symbols.idOf(sym)])
     }
-  }, 60_000)
+  }, 90_000)
 
   it.skipIf(NEEDS_NATS)('a restarting node skips what the stream holds of its own epoch only, refuses a numbering that differs from it; a new epoch publishes everything', async () => {
     const cluster = await startNatsCluster()

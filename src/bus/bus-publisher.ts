@@ -135,7 +135,11 @@ export class BusPublisher {
       }
       const buf = Buffer.allocUnsafe(BUS_RECORD_BYTES)
       writeRecord(r, i, this.symbols.priceExponent[id], this.symbols.sizeExponent[id], buf, 0)
-      const msgID = kind === KIND_SYMBOL ? `${this.opts.epoch}:${name}:sym` : `${this.opts.epoch}:${name}:${KIND_SUBJECTS[kind]}:${n}:${r.code[i]}`
+      // markers take no n of their own: a symbol may go stale, fresh and stale again at one n, so their id also names
+      // when the marker was made (a ring slot's own value: a re-send after a failure repeats the id)
+      const msgID = kind === KIND_SYMBOL ? `${this.opts.epoch}:${name}:sym`
+        : kind <= LAST_DATA_KIND ? `${this.opts.epoch}:${name}:${KIND_SUBJECTS[kind]}:${n}:${r.code[i]}`
+          : `${this.opts.epoch}:${name}:${KIND_SUBJECTS[kind]}:${n}:${r.code[i]}:${r.exchTimeUs[i]}`
       st.published++; st.inFlight++; budget--
       js.publish(subjectOf(this.opts.prefix, kind, name), buf, { msgID, timeout: 2000 }).then((ack) => {
         st.inFlight--; st.acked++; this.probing = false

@@ -60,5 +60,6 @@ describe('an edge seeds from the last message per subject', () => {
     for (const s of ingest.symbols.name) expect(noFeed(await restSnapshot(e.port, s)), s).toEqual(noFeed(await restSnapshot(ingest.port, s)))
     // far fewer messages than the history, even counting everything after the seed
     expect(src.consumed).toBeLessThan(history)
+    expect(src.consumed + src.skipped).toBe(src.streamSeq) // every stream message either applied or passed over by the seed
   }, 60_000)
 })

@@ -24,6 +24,13 @@ export class BusConsumeStats {
   seeded = 0
   /** how long the seed took (ms), from subscribing to the stream's end as it was at start */
   seedMs = 0
+  /** stale / fresh records that changed nothing (each hot-hot ingest node publishes the markers it makes itself) */
+  markerRepeats = 0
+  /**
+   * stream messages never delivered here: the history behind each subject's last message the start-up seed passed
+   * over (and any that expired before this edge read them). consumed + skipped = streamSeq
+   */
+  skipped = 0
 }
 
 /** Longest an edge waits at start for its seed before serving anyway (it keeps consuming either way). */
@@ -105,6 +112,7 @@ export class BusSource {
   private async pump(messages: JetStreamSubscription): Promise<void> {
     for await (const m of messages) {
       if (this.stopped) break
+      if (m.seq > this.stats.streamSeq + 1) this.stats.skipped += m.seq - this.stats.streamSeq - 1
       this.stats.consumed++; this.stats.streamSeq = m.seq
       if (this.stale) this.markAll(KIND_FRESH, STALE_NONE)
       this.apply(m.subject, m.data)
@@ -127,6 +135,8 @@ export class BusSource {
     if (rec.kind === KIND_SYMBOL) return
     const data_ = rec.kind <= LAST_DATA_KIND
     if (data_ && rec.n <= this.seqs.next[id]) { this.stats.duplicates++; return }
+    // a marker that changes nothing (both hot-hot ingest nodes saw the feed end: each published its own) is not news
+    if ((rec.kind === KIND_STALE || rec.kind === KIND_FRESH) && (rec.kind === KIND_FRESH ? 0 : rec.code) === this.seqs.upstreamStale[id]) { this.stats.markerRepeats++; return }
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = rec.kind; r.code[i] = rec.code; r.symbolId[i] = id; r.symbolSeq[i] = rec.n
     r.exchTimeUs[i] = rec.timeUs; r.recvTimeMs[i] = performance.now()

@@ -62,4 +62,10 @@ export interface TickcastClientOptions {
   reconnect?: { minMs?: number; maxMs?: number }
   /** ping period for the latency figure; 0 = only explicit ping() calls */
   pingIntervalMs?: number
+  /**
+   * Throttle: every subscribe asks the server for at most this many updates per second per symbol (its `maxHz`;
+   * the server coalesces to the latest value, counts the trades between, and its snapshots move n on). For a view a
+   * person reads, not for a consumer that must see every update. Default: every update.
+   */
+  maxHz?: number
 }

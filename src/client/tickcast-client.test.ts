@@ -65,6 +65,30 @@ describe('TickcastClient against a real tickcast', () => {
     expect(c.stats.gaps).toBe(0)
   })
 
+  it('maxHz: the server throttles each symbol, the client takes its coalesced updates without a gap and converges', async () => {
+    const sim = await simulator(running, 4000)
+    const t = await tickcast(running, sim.port)
+    await waitFor(() => t.symbols.size === 30, 5000, 'the directory')
+    const syms = t.symbols.name.slice(0, 2) // the busiest: hundreds of updates/s each at full rate
+    const c = new TickcastClient({ url: t.url, format: 'json', WebSocket, reconnect: { minMs: 50, maxMs: 400 }, pingIntervalMs: 0, maxHz: 4 })
+    running.push({ stop: async () => c.close() })
+    let updates = 0
+    c.on('quote', () => { updates++ }); c.on('trade', () => { updates++ }); c.on('snapshot', () => { updates++ })
+    c.subscribe(syms); c.connect()
+    await waitFor(() => syms.every((s) => (c.get(s)?.n ?? -1) >= 0), 5000, 'both baselines')
+    const n0 = syms.map((s) => c.get(s)!.n), u0 = updates, t0 = Date.now()
+    await sleep(2000)
+    const seconds = (Date.now() - t0) / 1000
+    const moved = syms.reduce((sum, s, i) => sum + c.get(s)!.n - n0[i], 0)
+    // the feed moved each symbol on by far more than it delivered: at most 4/s each (+1 for a window edge)
+    expect(moved).toBeGreaterThan(4 * (4 + 1) * seconds)
+    expect(updates - u0).toBeLessThanOrEqual(Math.ceil(2 * (4 + 1) * seconds))
+    expect(updates - u0).toBeGreaterThan(0)
+    expect(c.stats.gaps).toBe(0) // the server's coalesced steps are not losses
+    await sim.stop(0)
+    await expectConverged(c, t.port, syms)
+  })
+
   it('marks its symbols stale when the feed goes down and fresh when it is back, as the server says in-band', async () => {
     const sim = await simulator(running, 2000)
     const feedLine = await startTcpProxy(sim.port) // the network between the exchange and tickcast

@@ -32,7 +32,8 @@ export class TickcastClient {
   /** the node of the current (or last) connection, and the stream epoch its acks named (resume is valid within it) */
   url = ''; epoch = ''
 
-  private readonly opts: Required<Omit<TickcastClientOptions, 'token' | 'getToken' | 'WebSocket' | 'reconnect'>>
+  private readonly opts: Required<Omit<TickcastClientOptions, 'token' | 'getToken' | 'WebSocket' | 'reconnect' | 'maxHz'>>
+  private readonly maxHz: number | undefined
   /** null = the server needs no credential; else asked for a token at each (re)connect and each auth_expiring */
   private readonly getToken: GetToken | null
   private readonly Ws: new (url: string) => object
@@ -55,6 +56,7 @@ export class TickcastClient {
 
   constructor(options: TickcastClientOptions) {
     this.opts = { url: options.url, format: options.format ?? 'json', pingIntervalMs: options.pingIntervalMs ?? 5000 }
+    this.maxHz = options.maxHz
     const token = options.token
     this.getToken = options.getToken ?? (token ? () => token : null)
     const Ws = options.WebSocket ?? (globalThis as { WebSocket?: new (url: string) => object }).WebSocket
@@ -145,7 +147,8 @@ export class TickcastClient {
     for (let i = 0; i < entries.length; i += MAX_ENTRIES_PER_REQUEST) {
       const symbols = entries.slice(i, i + MAX_ENTRIES_PER_REQUEST), since = resume ? sinceFor(symbols, this.states, this.wanted) : undefined
       if (since) for (const s in since) this.awaiting.delete(s) // the replay (or a snapshot) comes before any update
-      ws.send(JSON.stringify({ op, symbols, since, epoch: since ? this.epoch : undefined, id: op[0] + (this.nextId++) }))
+      const maxHz = op === 'subscribe' ? this.maxHz : undefined
+      ws.send(JSON.stringify({ op, symbols, since, epoch: since ? this.epoch : undefined, maxHz, id: op[0] + (this.nextId++) }))
     }
   }
 

@@ -43,15 +43,10 @@ export function writeDecimal(buf: Buffer, off: number, mantissa: number, exponen
   return off
 }
 
-/** Up to this length a byte loop beats TypedArray.prototype.set, whose call costs ~130 instructions (callgrind). */
-const SET_MIN_BYTES = 32
-
-/** Copies a precomputed byte string (keys, punctuation, a symbol's name) into `buf`. */
+/** Copies a precomputed byte string (keys, punctuation) into `buf`. */
 export function writeBytes(buf: Buffer, off: number, bytes: Uint8Array): number {
-  const n = bytes.length
-  if (n >= SET_MIN_BYTES) { buf.set(bytes, off); return off + n }
-  for (let k = 0; k < n; k++) buf[off + k] = bytes[k]
-  return off + n
+  buf.set(bytes, off)
+  return off + bytes.length
 }
 
 export function ascii(s: string): Buffer { return Buffer.from(s, 'latin1') }

@@ -170,7 +170,7 @@ describe('WebSocket fan-out', () => {
     try {
       await until(() => c.events.length >= 10, 'updates before the resync')
       c.ws.send('{"op":"subscribe","symbols":["AAPL"],"id":2}') // no unsubscribe: A* and AAPL both still hold it
-      await until(() => c.events.findIndex((e) => e.e === 'snap') >= 0 && c.events.length >= c.events.findIndex((e) => e.e === 'snap') + 30, 'snap and 30 updates')
+      await until(() => c.events.findIndex((e) => e.e === 'snap') >= 0 && c.events.length >= c.events.findIndex((e) => e.e === 'snap') + 31, 'snap and 30 updates')
     } finally { running = false }
     const k = c.events.findIndex((e) => e.e === 'snap'), n0 = c.events[k].n as number
     expect(c.control.find((m) => m.id === 2)).toEqual({ type: 'subscribed', id: 2, symbols: ['AAPL'], patterns: [] })

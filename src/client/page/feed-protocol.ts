@@ -4,7 +4,8 @@ import type { ConnectionState, SymbolState } from '../tickcast-client.js'
 
 /** Page → worker. `pull` asks for one batch: the page sends it once per animation frame, so at most one batch is in flight. */
 export type ToWorker =
-  | { op: 'init'; url: string; format: 'json' | 'msgpack'; token: string | undefined }
+  /** `maxHz`: the page's `?maxHz=` (TickcastClientOptions.maxHz), absent = every update */
+  | { op: 'init'; url: string; format: 'json' | 'msgpack'; token: string | undefined; maxHz: number | undefined }
   | { op: 'subscribe'; symbols: string[] }
   | { op: 'unsubscribe'; symbols: string[] }
   /** record the chart samples of this symbol from now on (null: none) */

@@ -67,8 +67,8 @@ function flush(): void {
   notices = []; chartQuotes = []; chartTrades = []
 }
 
-function start(url: string, format: 'json' | 'msgpack', token: string | undefined): void {
-  const c = client = new TickcastClient({ url, format, token, reconnect: { minMs: 250, maxMs: 5000 }, pingIntervalMs: 2000 })
+function start(url: string, format: 'json' | 'msgpack', token: string | undefined, maxHz: number | undefined): void {
+  const c = client = new TickcastClient({ url, format, token, maxHz, reconnect: { minMs: 250, maxMs: 5000 }, pingIntervalMs: 2000 })
   c.on('quote', (u) => {
     if (u.symbol === chartSymbol) sample(chartQuotes, u.bid, u.ask)
     changed(u.symbol)
@@ -91,7 +91,7 @@ function start(url: string, format: 'json' | 'msgpack', token: string | undefine
 scope.onmessage = (ev) => {
   const m = ev.data
   switch (m.op) {
-    case 'init': if (client === null) start(m.url, m.format, m.token); break
+    case 'init': if (client === null) start(m.url, m.format, m.token, m.maxHz); break
     case 'subscribe': client?.subscribe(m.symbols); break
     case 'unsubscribe': client?.unsubscribe(m.symbols); for (const s of m.symbols) dirty.delete(s); break
     case 'chart': chartSymbol = m.symbol; chartQuotes = []; chartTrades = []; break

@@ -45,18 +45,19 @@ class LivePage {
   private totalUpdates = 0
   private totalAtWindow = 0
 
-  constructor(format: 'json' | 'msgpack', token: string | undefined) {
+  constructor(format: 'json' | 'msgpack', token: string | undefined, maxHz: number | undefined) {
     const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/stream'
     this.worker = new Worker(new URL('./feed-worker.js', import.meta.url), { type: 'module' })
     this.worker.onmessage = (ev: MessageEvent<Batch>) => { this.onBatch(ev.data) }
     this.worker.onerror = (ev) => { this.say('the feed worker failed: ' + ev.message) }
-    this.post({ op: 'init', url, format, token })
+    this.post({ op: 'init', url, format, token, maxHz })
     this.render = this.render.bind(this)
     this.window = new RowWindow(this.tbody, (symbol) => { this.removeSymbol(symbol) })
     // which rows are in view changes with scrolling and resizing: the next frame re-places them
     addEventListener('scroll', () => { this.frame() }, { passive: true })
     addEventListener('resize', () => { this.frame() })
-    ;(document.getElementById('format') as HTMLElement).textContent = format
+    // a throttled page says so: its rows and chart show coalesced values, not every update
+    ;(document.getElementById('format') as HTMLElement).textContent = format + (maxHz !== undefined ? ' · ≤ ' + maxHz + '/s per symbol' : '')
     ;(document.getElementById('add') as HTMLFormElement).addEventListener('submit', (ev) => {
       ev.preventDefault()
       const input = document.getElementById('symbol-input') as HTMLInputElement
@@ -219,7 +220,9 @@ function boot(): void {
   const format = q.get('format') === 'msgpack' ? 'msgpack' : 'json'
   // a credential rides in the fragment (#token=...): browsers never send it to a server, so it reaches no log
   const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? undefined
-  const page = new LivePage(format, token)
+  // ?maxHz=N: the server sends each symbol at most N times a second (coalesced: a view, not a feed checker)
+  const maxHz = Number(q.get('maxHz') ?? NaN)
+  const page = new LivePage(format, token, maxHz > 0 ? maxHz : undefined)
   const listed = q.get('symbols')
   if (listed !== null) { page.start(listed.split(',').filter((s) => s.length > 0)); return }
   // default: the first symbols the server knows (busiest first with the simulator), else a fixed list
