@@ -6,10 +6,8 @@ import type { DecodeStatus } from '../errors.js'
 import { NO_SYMBOL } from '../model/shared-symbols.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
 import { STALE_FEED_DOWN, STALE_FEED_GAP, STALE_NONE } from '../model/staleness.js'
-import { KIND_BOOK, KIND_FRESH, KIND_STALE, KIND_STATUS, KIND_SYMBOL, KIND_TRADE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
+import { KIND_BOOK, KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_SYMBOL, KIND_TRADE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
-import { quoteWriter } from './quote-writer.js'
-import type { QuoteWriter } from './quote-writer.js'
 import { SymbolOwnership } from './symbol-ownership.js'
 import type { OwnershipOptions } from './symbol-ownership.js'
 import type { SymbolSequences } from './symbol-sequences.js'
@@ -22,7 +20,7 @@ const MAX_EXACT = Number.MAX_SAFE_INTEGER
 // Private twins of the imported constants the per-tick paths use: V8 re-reads an imported binding from its module cell
 // (with a TDZ hole check) at every use in optimized code, where a private const folds to an immediate (bench:ingest).
 const NONE = NO_SYMBOL, OK = DECODE_OK, UNKNOWN = DECODE_UNKNOWN_SYMBOL, BAD_VALUE = DECODE_BAD_VALUE
-const TRADE = KIND_TRADE, STATUS = KIND_STATUS, COMMIT_EVERY = MAX_UNCOMMITTED_EVENTS
+const QUOTE = KIND_QUOTE, TRADE = KIND_TRADE, STATUS = KIND_STATUS, COMMIT_EVERY = MAX_UNCOMMITTED_EVENTS
 /** why this feed holds a symbol stale; a symbol can be both (reported as the gap: it outlasts the outage) */
 const GAP_BIT = 1, DOWN_BIT = 2
 
@@ -60,8 +58,6 @@ export class Normalizer implements TickSink {
   /** locates at or above this are refused (symbol capacity, at least ITCH's 65,536) */
   private readonly maxLocates: number
   private readonly ownership: SymbolOwnership
-  /** the ring's quote write, shared by every normalizer of the ring (quote-writer.ts: why a closure) */
-  private readonly putQuote: QuoteWriter
 
   constructor(
     private readonly ring: TickRing,
@@ -74,7 +70,6 @@ export class Normalizer implements TickSink {
     this.quotesAreFullState = opts.quotesAreFullState
     this.maxLocates = Math.max(symbols.capacity, 65536)
     this.ownership = new SymbolOwnership(symbols, opts.ownership ?? { index: 0, claims: [], refusals: new Float64Array(4) })
-    this.putQuote = quoteWriter(ring, seqs)
   }
 
   /** One clock read per TCP chunk: every tick of the chunk carries it. */
@@ -184,7 +179,13 @@ export class Normalizer implements TickSink {
 
   private writeQuote(id: number, exchTimeUs: number, bp: number, bs: number, ap: number, as: number, flags: number): DecodeStatus {
     if (this.staleCount !== 0) this.beforeEventWhileStale()
-    this.putQuote(id, exchTimeUs, this.recvTimeMs, bp, bs, ap, as, flags)
+    const r = this.ring, i = r.nextSlot(), n = ++this.seqs.next[id]
+    r.kind[i] = QUOTE; r.code[i] = flags; r.symbolId[i] = id
+    r.symbolSeq[i] = n; this.seqs.lastRingSeq[id] = r.cursor + 1
+    r.exchTimeUs[i] = exchTimeUs; r.recvTimeMs[i] = this.recvTimeMs
+    r.bidPrice[i] = bp; r.bidSize[i] = bs; r.askPrice[i] = ap; r.askSize[i] = as
+    this.seqs.latest?.quote(id, n, exchTimeUs, flags, bp, bs, ap, as) // ingest thread: the same fields, one cache line
+    r.advance()
     if (++this.pending >= COMMIT_EVERY) this.commit()
     if (this.staleCount !== 0) this.afterQuoteWhileStale(id)
     return OK
