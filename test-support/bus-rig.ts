@@ -35,13 +35,15 @@ export interface Recording {
   bySymbol: Map<string, string[]>
   /** stale / fresh markers as `SYM:stale|fresh` */
   marks: string[]
+  /** stale markers with their reason and n, as `SYM:reason:n` */
+  staleReasons: string[]
   epoch: Promise<string>
   close(): void
 }
 
 /** A raw WebSocket client subscribed to `*` without snapshots: records every event a node sends. */
 export async function record(list: Stoppable[], url: string): Promise<Recording> {
-  const ws = new WebSocket(`${url}?format=json`), bySymbol = new Map<string, string[]>(), marks: string[] = []
+  const ws = new WebSocket(`${url}?format=json`), bySymbol = new Map<string, string[]>(), marks: string[] = [], staleReasons: string[] = []
   list.push({ stop: async () => { ws.terminate() } })
   let gotEpoch: (e: string) => void = () => {}
   const epoch = new Promise<string>((r) => { gotEpoch = r })
@@ -49,6 +51,7 @@ export async function record(list: Stoppable[], url: string): Promise<Recording>
     const m = JSON.parse(d.toString()) as Array<Record<string, unknown>> | Record<string, unknown>
     if (!Array.isArray(m)) { if (m.type === 'subscribed') gotEpoch(String(m.epoch)); return }
     for (const e of m) {
+      if (e.e === 'stale') staleReasons.push(`${String(e.s)}:${String(e.reason)}:${String(e.n)}`)
       if (e.e === 'stale' || e.e === 'fresh') { marks.push(`${String(e.s)}:${String(e.e)}`); continue }
       const { s, ...rest } = e
       const events = bySymbol.get(String(s)) ?? []
@@ -58,7 +61,7 @@ export async function record(list: Stoppable[], url: string): Promise<Recording>
   ws.on('error', () => {}) // a node killed under it: the recording simply ends
   await new Promise<void>((r, j) => { ws.once('open', () => r()); ws.once('error', j) })
   ws.send(JSON.stringify({ op: 'subscribe', symbols: ['*'], snapshot: false }))
-  return { bySymbol, marks, epoch, close: () => ws.terminate() }
+  return { bySymbol, marks, staleReasons, epoch, close: () => ws.terminate() }
 }
 
 /** The n of a recorded event. */

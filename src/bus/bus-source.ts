@@ -5,7 +5,7 @@ import type { JetStreamSubscription, NatsConnection } from 'nats'
 import { BootError } from '../errors.js'
 import { NO_SYMBOL } from '../model/shared-symbols.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
-import { STALE_FEED_DOWN, STALE_NONE } from '../model/staleness.js'
+import { STALE_FEED_DOWN, STALE_FEED_GAP, STALE_NONE } from '../model/staleness.js'
 import type { SymbolSequences } from '../normalize/symbol-sequences.js'
 import { KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_SYMBOL, KIND_TRADE, LAST_DATA_KIND } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
@@ -26,6 +26,11 @@ export class BusConsumeStats {
   seedMs = 0
   /** stale / fresh records that changed nothing (each hot-hot ingest node publishes the markers it makes itself) */
   markerRepeats = 0
+  /**
+   * symbols whose stream jumped past n + 1 after the seed (history expired while this edge was away): each is told
+   * with a stale (feed_gap) marker before the record and a fresh one after, so clients resync instead of trusting n
+   */
+  gaps = 0
   /**
    * stream messages never delivered here: the history behind each subject's last message the start-up seed passed
    * over (and any that expired before this edge read them). consumed + skipped = streamSeq
@@ -137,6 +142,10 @@ export class BusSource {
     if (data_ && rec.n <= this.seqs.next[id]) { this.stats.duplicates++; return }
     // a marker that changes nothing (both hot-hot ingest nodes saw the feed end: each published its own) is not news
     if ((rec.kind === KIND_STALE || rec.kind === KIND_FRESH) && (rec.kind === KIND_FRESH ? 0 : rec.code) === this.seqs.upstreamStale[id]) { this.stats.markerRepeats++; return }
+    // past the seed, the stream holds every event of a symbol: a jump in n means history expired before this edge read it
+    const gap = data_ && this.seedUntil === 0 && this.seqs.next[id] > 0 && rec.n > this.seqs.next[id] + 1
+    const upstream = this.seqs.upstreamStale[id]
+    if (gap) { this.stats.gaps++; this.write(KIND_STALE, id, STALE_FEED_GAP, rec.timeUs) }
     const r = this.ring, i = r.nextSlot()
     r.kind[i] = rec.kind; r.code[i] = rec.code; r.symbolId[i] = id; r.symbolSeq[i] = rec.n
     r.exchTimeUs[i] = rec.timeUs; r.recvTimeMs[i] = performance.now()
@@ -144,6 +153,9 @@ export class BusSource {
     else if (rec.kind === KIND_TRADE) { r.tradePrice[i] = rec.a; r.tradeSize[i] = rec.b; r.tradeId[i] = rec.c }
     if (data_) { this.seqs.next[id] = rec.n; this.seqs.lastRingSeq[id] = r.cursor + 1 } else this.seqs.upstreamStale[id] = rec.kind === KIND_STALE ? rec.code : 0
     r.advance()
+    // the record is the symbol's state from here on: told of the gap, clients may trust it again, unless upstream
+    // itself had the symbol stale (that state is restored)
+    if (gap) this.write(upstream === STALE_NONE ? KIND_FRESH : KIND_STALE, id, upstream, rec.timeUs)
     this.scheduleCommit()
   }
 
