@@ -41,6 +41,8 @@ export class BusConsumeStats {
 /** Longest an edge waits at start for its seed before serving anyway (it keeps consuming either way). */
 const SEED_TIMEOUT_MS = 60_000
 const SOURCE_HEARTBEAT_MS = 1000
+/** lag is read every 500 ms; with no answer for this long, /readyz stops trusting the last reading */
+const LAG_STALE_MS = 5000
 
 export interface BusSourceOptions { servers: readonly string[]; stream: string; prefix: string }
 
@@ -53,6 +55,8 @@ export class BusSource {
   private stale = false
   private stopped = false
   private lagTimer: NodeJS.Timeout | null = null
+  /** when the stream's last sequence was last read: lag from an old reading is not evidence of health */
+  private lagCheckedAt = 0
   /** the stream's last sequence when the seed began: applying it (or nothing pending) ends the seed; 0 = seeded */
   private seedUntil = 0
   private seedDone: () => void = () => {}
@@ -82,6 +86,7 @@ export class BusSource {
     const t0 = performance.now()
     const seeded = new Promise<void>((resolve) => { this.seedDone = resolve })
     this.seedUntil = last
+    this.stats.streamLastSeq = last; this.lagCheckedAt = performance.now() // /readyz: not ready until the seed caught up
     this.messages = await this.nc.jetstream().subscribe(`${this.opts.prefix}.>`, o)
     void this.pump(this.messages)
     if (last > 0) {
@@ -99,12 +104,16 @@ export class BusSource {
   /** Bus health for /readyz: connected and within `maxLag` messages of the stream's end. */
   health(maxLag: number): { ready: boolean; reason?: string } {
     if (!this.stats.connected) return { ready: false, reason: 'bus unreachable' }
+    if (performance.now() - this.lagCheckedAt > LAG_STALE_MS) return { ready: false, reason: 'bus lag unknown (stream info unanswered)' }
     const lag = this.stats.streamLastSeq - this.stats.streamSeq
     return lag > maxLag ? { ready: false, reason: `bus lag ${lag} messages` } : { ready: true }
   }
 
   private async checkLag(): Promise<void> {
-    try { this.stats.streamLastSeq = (await (await this.nc!.jetstreamManager()).streams.info(this.opts.stream)).state.last_seq } catch { /* down: health says so */ }
+    try {
+      this.stats.streamLastSeq = (await (await this.nc!.jetstreamManager()).streams.info(this.opts.stream)).state.last_seq
+      this.lagCheckedAt = performance.now()
+    } catch { /* down or unanswered: health says so once the last reading is old */ }
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
