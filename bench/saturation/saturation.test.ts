@@ -38,13 +38,15 @@ describe('runSaturation', () => {
       const run = res.runs.find((r) => r.system === sys)!
       expect(run, sys).toMatchObject({ status: 'ok', connected: 12 })
       expect(run.steps.map((s) => s.target)).toEqual([400, 1600])
+      expect(run.steps.reduce((sum, s) => sum + s.cpuUsPerUpdate, 0), sys).toBeGreaterThan(0)
       for (const s of run.steps) {
         // a quiet toy load: every update arrives, in sequence, each with its own age
         expect(s.updatesPerSec).toBeGreaterThan(0)
         expect(s.gaps + s.dups + s.stale + s.snaps + s.silent).toBe(0)
         expect(s.p50Ms).toBeGreaterThan(0)
         expect(s.framesPerSec).toBeGreaterThan(0)
-        expect(s.cpuUsPerUpdate).toBeGreaterThan(0)
+        // CPU is read in 10 ms ticks: one 0.3 s toy step on a loaded machine may see none, a whole run may not
+        expect(Number.isFinite(s.cpuUsPerUpdate) && s.cpuUsPerUpdate >= 0).toBe(true)
         expect(s.offered).toBeGreaterThan(s.target * 0.5)
       }
     }

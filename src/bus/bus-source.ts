@@ -57,6 +57,8 @@ export class BusSource {
   private lagTimer: NodeJS.Timeout | null = null
   /** when the stream's last sequence was last read: lag from an old reading is not evidence of health */
   private lagCheckedAt = 0
+  /** each symbol's stale reason as the stream last said it, kept while the bus is away */
+  private beforeOutage: Uint8Array | null = null
   /** the stream's last sequence when the seed began: applying it (or nothing pending) ends the seed; 0 = seeded */
   private seedUntil = 0
   private seedDone: () => void = () => {}
@@ -118,7 +120,7 @@ export class BusSource {
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect') { this.stats.connected = false; this.markAll(KIND_STALE, STALE_FEED_DOWN) }
+      if (s.type === 'disconnect') { this.stats.connected = false; this.busAway() }
       else if (s.type === 'reconnect') this.stats.connected = true // fresh again once the next record arrives
     }
   }
@@ -128,7 +130,7 @@ export class BusSource {
       if (this.stopped) break
       if (m.seq > this.stats.streamSeq + 1) this.stats.skipped += m.seq - this.stats.streamSeq - 1
       this.stats.consumed++; this.stats.streamSeq = m.seq
-      if (this.stale) this.markAll(KIND_FRESH, STALE_NONE)
+      if (this.stale) this.busBack()
       this.apply(m.subject, m.data)
       if (this.seedUntil > 0) {
         this.stats.seeded++
@@ -177,11 +179,25 @@ export class BusSource {
     this.scheduleCommit()
   }
 
-  /** The bus went away (stale, feed_down) or came back (fresh): every symbol is told, in order with its data. */
-  private markAll(kind: number, code: number): void {
-    this.stale = kind === KIND_STALE
+  /** The bus went away: every symbol is told (stale, feed_down), in order with its data; what the stream said is kept. */
+  private busAway(): void {
+    if (!this.stale) this.beforeOutage = this.seqs.upstreamStale.slice(0, this.symbols.size)
+    this.stale = true
     const now = Date.now() * 1000
-    for (let id = 0; id < this.symbols.size; id++) if (this.seqs.upstreamStale[id] !== code) this.write(kind, id, code, now)
+    for (let id = 0; id < this.symbols.size; id++) if (this.seqs.upstreamStale[id] !== STALE_FEED_DOWN) this.write(KIND_STALE, id, STALE_FEED_DOWN, now)
+  }
+
+  /**
+   * The bus is back (a record arrived): each symbol returns to what the stream last said of it, fresh or the ingest
+   * node's own stale reason (a symbol upstream holds stale must not turn fresh because the edge reconnected).
+   */
+  private busBack(): void {
+    const was = this.beforeOutage, now = Date.now() * 1000
+    this.stale = false; this.beforeOutage = null
+    for (let id = 0; id < this.symbols.size; id++) {
+      const code = was !== null && id < was.length ? was[id] : STALE_NONE
+      if (this.seqs.upstreamStale[id] !== code) this.write(code === STALE_NONE ? KIND_FRESH : KIND_STALE, id, code, now)
+    }
   }
 
   private scheduleCommit(): void { if (this.pending++ === 0) setImmediate(this.commitBound) }
