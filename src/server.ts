@@ -199,7 +199,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     let source: BusSource | null = null
     if (config.source.length > 0) {
       const { BusSource } = await import('./bus/bus-source.js')
-      source = new BusSource(ring, sharedSymbols, seqs, { servers: config.source, stream: config.busStream, prefix: config.busSubjectPrefix }, log)
+      source = new BusSource(ring, sharedSymbols, seqs, { servers: config.source, stream: config.busStream, prefix: config.busSubjectPrefix, epoch: config.streamEpoch }, log)
       await source.start()
       undo.push({ stage: PIPELINE, stop: () => source!.stop() })
     }

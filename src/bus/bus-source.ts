@@ -1,7 +1,7 @@
 // Owns an edge node's input: seeds the ring from the last message per subject, then consumes the bus stream in order
 // into this node's ring, keeping upstream n unchanged, and marks every symbol stale while the bus is unreachable. Must never renumber events or reorder a symbol's stream.
 import { connect, consumerOpts } from 'nats'
-import type { JetStreamSubscription, NatsConnection } from 'nats'
+import type { JetStreamSubscription, JsMsg, NatsConnection } from 'nats'
 import { BootError } from '../errors.js'
 import { NO_SYMBOL } from '../model/shared-symbols.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
@@ -31,6 +31,8 @@ export class BusConsumeStats {
    * with a stale (feed_gap) marker before the record and a fresh one after, so clients resync instead of trusting n
    */
   gaps = 0
+  /** records whose message id names another stream epoch than this edge's (BUS_EPOCH_MISMATCH): not applied */
+  foreignEpoch = 0
   /**
    * stream messages never delivered here: the history behind each subject's last message the start-up seed passed
    * over (and any that expired before this edge read them). consumed + skipped = streamSeq
@@ -41,10 +43,15 @@ export class BusConsumeStats {
 /** Longest an edge waits at start for its seed before serving anyway (it keeps consuming either way). */
 const SEED_TIMEOUT_MS = 60_000
 const SOURCE_HEARTBEAT_MS = 1000
+const MSG_ID_HEADER = 'Nats-Msg-Id'
 /** lag is read every 500 ms; with no answer for this long, /readyz stops trusting the last reading */
 const LAG_STALE_MS = 5000
 
-export interface BusSourceOptions { servers: readonly string[]; stream: string; prefix: string }
+export interface BusSourceOptions {
+  servers: readonly string[]; stream: string; prefix: string
+  /** --stream-epoch: records of another epoch (a later feed session on a stream that outlived this one) are refused; '' = not checked */
+  epoch?: string
+}
 
 export class BusSource {
   readonly stats = new BusConsumeStats()
@@ -59,13 +66,16 @@ export class BusSource {
   private lagCheckedAt = 0
   /** each symbol's stale reason as the stream last said it, kept while the bus is away */
   private beforeOutage: Uint8Array | null = null
+  private readonly epochPrefix: string
   /** the stream's last sequence when the seed began: applying it (or nothing pending) ends the seed; 0 = seeded */
   private seedUntil = 0
   private seedDone: () => void = () => {}
   private readonly commitBound = (): void => { this.pending = 0; this.ring.commit() }
 
   constructor(private readonly ring: TickRing, private readonly symbols: SharedSymbols, private readonly seqs: SymbolSequences,
-    private readonly opts: BusSourceOptions, private readonly log: BusLog) {}
+    private readonly opts: BusSourceOptions, private readonly log: BusLog) {
+    this.epochPrefix = opts.epoch !== undefined && opts.epoch !== '' ? `${opts.epoch}:` : ''
+  }
 
   async start(): Promise<void> {
     try {
@@ -106,6 +116,7 @@ export class BusSource {
   /** Bus health for /readyz: connected and within `maxLag` messages of the stream's end. */
   health(maxLag: number): { ready: boolean; reason?: string } {
     if (!this.stats.connected) return { ready: false, reason: 'bus unreachable' }
+    if (this.stats.foreignEpoch > 0) return { ready: false, reason: `the stream carries another epoch than ${this.opts.epoch ?? ''} (BUS_EPOCH_MISMATCH)` }
     if (performance.now() - this.lagCheckedAt > LAG_STALE_MS) return { ready: false, reason: 'bus lag unknown (stream info unanswered)' }
     const lag = this.stats.streamLastSeq - this.stats.streamSeq
     return lag > maxLag ? { ready: false, reason: `bus lag ${lag} messages` } : { ready: true }
@@ -131,7 +142,7 @@ export class BusSource {
       if (m.seq > this.stats.streamSeq + 1) this.stats.skipped += m.seq - this.stats.streamSeq - 1
       this.stats.consumed++; this.stats.streamSeq = m.seq
       if (this.stale) this.busBack()
-      this.apply(m.subject, m.data)
+      this.apply(m.subject, m.data, m)
       if (this.seedUntil > 0) {
         this.stats.seeded++
         if (m.seq >= this.seedUntil || m.info.pending === 0) { this.seedUntil = 0; this.seedDone() }
@@ -140,7 +151,7 @@ export class BusSource {
   }
 
   /** One record into the ring: the symbol is learned (KIND_SYMBOL first), n is the upstream one. */
-  private apply(subject: string, data: Uint8Array): void {
+  private apply(subject: string, data: Uint8Array, m: JsMsg | null): void {
     const rec = readRecord(data, 0, this.rec), name = subject.slice(subject.indexOf('.', subject.indexOf('.', subject.indexOf('.') + 1) + 1) + 1)
     let id = this.symbols.idOf(name)
     if (id === NO_SYMBOL) {
@@ -150,11 +161,15 @@ export class BusSource {
     }
     if (rec.kind === KIND_SYMBOL) return
     const data_ = rec.kind <= LAST_DATA_KIND
+    // where the numbering breaks (a repeat, a jump), a record of another stream epoch is the likely cause: checked
+    // there only (its header is parsed then, not per record)
+    const breaks = data_ && (rec.n <= this.seqs.next[id] || (this.seqs.next[id] > 0 && rec.n > this.seqs.next[id] + 1))
+    if (breaks && m !== null && this.epochPrefix !== '' && this.foreign(m)) return
     if (data_ && rec.n <= this.seqs.next[id]) { this.stats.duplicates++; return }
     // a marker that changes nothing (both hot-hot ingest nodes saw the feed end: each published its own) is not news
     if ((rec.kind === KIND_STALE || rec.kind === KIND_FRESH) && (rec.kind === KIND_FRESH ? 0 : rec.code) === this.seqs.upstreamStale[id]) { this.stats.markerRepeats++; return }
     // past the seed, the stream holds every event of a symbol: a jump in n means history expired before this edge read it
-    const gap = data_ && this.seedUntil === 0 && this.seqs.next[id] > 0 && rec.n > this.seqs.next[id] + 1
+    const gap = breaks && this.seedUntil === 0 && rec.n > this.seqs.next[id] + 1
     const upstream = this.seqs.upstreamStale[id]
     if (gap) { this.stats.gaps++; this.write(KIND_STALE, id, STALE_FEED_GAP, rec.timeUs) }
     const r = this.ring, i = r.nextSlot()
@@ -198,6 +213,20 @@ export class BusSource {
       const code = was !== null && id < was.length ? was[id] : STALE_NONE
       if (this.seqs.upstreamStale[id] !== code) this.write(code === STALE_NONE ? KIND_FRESH : KIND_STALE, id, code, now)
     }
+  }
+
+  /**
+   * A record of another stream epoch: its n count another feed session, so applying it would drop the new session's
+   * first events as duplicates of the old one's (or mix two numberings). Refused, counted, said once; /readyz fails.
+   */
+  private foreign(m: JsMsg): boolean {
+    const id = m.headers?.get(MSG_ID_HEADER) ?? ''
+    if (id === '' || id.startsWith(this.epochPrefix)) return false
+    if (this.stats.foreignEpoch++ === 0) {
+      this.log.warn({ code: 'BUS_EPOCH_MISMATCH', stream: this.opts.stream, epoch: this.opts.epoch, msgId: id.slice(0, 80) },
+        'the bus stream carries events of another stream epoch: not applying them (restart the edges with the ingest nodes\' --stream-epoch)')
+    }
+    return true
   }
 
   private scheduleCommit(): void { if (this.pending++ === 0) setImmediate(this.commitBound) }

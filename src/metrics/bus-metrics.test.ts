@@ -39,7 +39,7 @@ const busFamilies = (body: string): string[] => [...new Set(body.split('\n').fil
 
 const PUBLISH = ['tickcast_bus_publish_acks_total', 'tickcast_bus_publish_connected', 'tickcast_bus_publish_duplicates_total', 'tickcast_bus_publish_failures_total',
   'tickcast_bus_publish_inflight_messages', 'tickcast_bus_publish_lapped_events_total', 'tickcast_bus_publish_resent_events_total', 'tickcast_bus_publishes_total']
-const CONSUME = ['tickcast_bus_consume_connected', 'tickcast_bus_consume_duplicates_total', 'tickcast_bus_consume_gaps_total', 'tickcast_bus_consume_lag_messages', 'tickcast_bus_consume_marker_repeats_total',
+const CONSUME = ['tickcast_bus_consume_connected', 'tickcast_bus_consume_duplicates_total', 'tickcast_bus_consume_foreign_epoch_total', 'tickcast_bus_consume_gaps_total', 'tickcast_bus_consume_lag_messages', 'tickcast_bus_consume_marker_repeats_total',
   'tickcast_bus_consume_messages_total', 'tickcast_bus_consume_seed_seconds', 'tickcast_bus_consume_seeded_messages_total', 'tickcast_bus_consume_skipped_messages_total',
   'tickcast_bus_consume_stream_sequence']
 const promtool = await binaryAvailable(PROMTOOL_BIN)

@@ -26,6 +26,7 @@ export function registerBusMetrics(m: MetricsRegistry, publish: BusPublishStats 
     m.counter('tickcast_bus_consume_skipped_messages_total', 'Stream messages never delivered to this edge: the history the start-up seed passed over, or messages that expired first (consumed + skipped = stream sequence).', () => c.skipped)
     m.counter('tickcast_bus_consume_marker_repeats_total', 'Stale/fresh records dropped because they changed nothing (each hot-hot ingest node publishes the markers it makes).', () => c.markerRepeats)
     m.counter('tickcast_bus_consume_gaps_total', 'Symbols whose stream jumped past the next n after the seed (history expired while this edge was away): each told to clients as stale (feed_gap), then fresh.', () => c.gaps)
+    m.counter('tickcast_bus_consume_foreign_epoch_total', 'Records refused because their message id names another stream epoch than this edge\'s (BUS_EPOCH_MISMATCH: a later feed session on the same stream); /readyz fails once one is seen.', () => c.foreignEpoch)
     m.counter('tickcast_bus_consume_duplicates_total', 'Bus records dropped because their n was already applied (re-sent or redelivered).', () => c.duplicates)
     m.gauge('tickcast_bus_consume_stream_sequence', 'Stream sequence of the last bus message this edge applied.', () => c.streamSeq)
     // the stream's end is sampled every 500 ms: lag reads 0 when caught up, never below
