@@ -84,6 +84,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'busMaxAgeSec', flag: 'bus-max-age-sec', env: 'TICKCAST_BUS_MAX_AGE_SEC', kind: 'int', def: '3600', min: 1, max: 604800, help: 'stream history kept (how long an edge may be away and resume without a gap)' },
   { key: 'busMaxMsgsPerSubject', flag: 'bus-max-msgs-per-subject', env: 'TICKCAST_BUS_MAX_MSGS_PER_SUBJECT', kind: 'int', def: '-1', min: -1, max: 1000000000, help: 'stream history per subject (-1 = bounded by --bus-max-age-sec only)' },
   { key: 'busDuplicateWindowSec', flag: 'bus-duplicate-window-sec', env: 'TICKCAST_BUS_DUPLICATE_WINDOW_SEC', kind: 'int', def: '120', min: 1, max: 3600, help: 'message-id de-duplication window (hot-hot ingest nodes publish the same ids)' },
+  { key: 'nodeName', flag: 'node-name', env: 'TICKCAST_NODE_NAME', kind: 'string', def: '', help: 'this node\'s name in subscribe acks (`node`) and on the live page, so a client behind a load balancer sees which node serves it (default: <hostname>:<port>)' },
   { key: 'streamEpoch', flag: 'stream-epoch', env: 'TICKCAST_STREAM_EPOCH', kind: 'string', def: '', help: 'names the event stream this node serves: clients resume (since) only on nodes of the same epoch; nodes reading the same feed session share one (default: unique per process)' },
   { key: 'logLevel', flag: 'log-level', env: 'TICKCAST_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], def: 'info', help: 'log level (pino)' },
   { key: 'shutdownDeadlineMs', flag: 'shutdown-deadline-ms', env: 'TICKCAST_SHUTDOWN_DEADLINE_MS', kind: 'int', def: '2000', min: 100, max: 60000, help: 'after SIGTERM, exit 1 if shutdown takes longer' },
@@ -106,6 +107,7 @@ export interface Config {
   tlsCertFile: string; tlsKeyFile: string; tlsPassphraseFile: string
   mqttCaFile: string; mqttCertFile: string; mqttKeyFile: string; mqttServername: string
   streamEpoch: string
+  nodeName: string
   bus: readonly string[]; source: readonly string[]; busStream: string; busSubjectPrefix: string; busReplicas: number; busMaxAgeSec: number
   busMaxMsgsPerSubject: number; busDuplicateWindowSec: number
 }
@@ -215,6 +217,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (Boolean(c.mqttCertFile) !== Boolean(c.mqttKeyFile)) problems.push('--mqtt-cert-file and --mqtt-key-file go together')
   if (c.authJwksFile && c.authJwksUrl) problems.push('--auth-jwks-file and --auth-jwks-url: give one')
   if (c.authJwksUrl && !/^https?:\/\//.test(c.authJwksUrl)) problems.push(`--auth-jwks-url: "${c.authJwksUrl}" must be an http(s) URL`)
+  if (!c.nodeName) c.nodeName = `${hostname()}:${c.port}`
   if (!c.mqttNodeId) c.mqttNodeId = `tickcast-${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}`
   else if (!/^[A-Za-z0-9_-]{1,64}$/.test(c.mqttNodeId)) problems.push(`--mqtt-node-id: "${c.mqttNodeId}" must be 1-64 of [A-Za-z0-9_-]`)
   if (problems.length > 0) throw new ConfigError(problems, false)

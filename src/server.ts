@@ -155,7 +155,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       maxControlMessagesPerSec: config.wsMaxControlPerSec, maxPayloadLengthBytes: config.wsMaxPayloadBytes,
       maxBackpressureBytes: config.wsMaxBackpressureBytes, slowGraceMs: config.wsSlowGraceMs, slowHardLimitBytes: config.wsSlowHardLimitBytes,
       idleTimeoutSec: config.wsIdleTimeoutSec,
-      allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null, streamEpoch,
+      allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null, streamEpoch, node: config.nodeName,
       auth: authOptions(config), tls: serverTls(config),
       admission: admissionLimits(config, log),
     }

@@ -14,8 +14,9 @@ export function ingestNode(list: Stoppable[], simPort: number, urls: string, str
 }
 
 /** An edge node reading the bus (no feed). */
-export async function edgeNode(list: Stoppable[], urls: string, stream: string, epoch: string): Promise<Tickcast> {
-  const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--source', urls, '--bus-stream', stream, '--stream-epoch', epoch], {})
+export async function edgeNode(list: Stoppable[], urls: string, stream: string, epoch: string, name = ''): Promise<Tickcast> {
+  const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--source', urls, '--bus-stream', stream, '--stream-epoch', epoch,
+    ...(name !== '' ? ['--node-name', name] : [])], {})
   if (cli.kind !== 'run') throw new Error('bad config')
   const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false })
   list.push(t)

@@ -20,7 +20,7 @@ describe('ingest → NATS cluster → edges, losing one of each', () => {
     const sim = await simulator(running, 800, 51, 8)
     const a = await ingestNode(running, sim.port, cluster.urls, 'HOT', 'sim-51')
     const b = await ingestNode(running, sim.port, cluster.urls, 'HOT', 'sim-51')
-    const e1 = await edgeNode(running, cluster.urls, 'HOT', 'sim-51'), e2 = await edgeNode(running, cluster.urls, 'HOT', 'sim-51')
+    const e1 = await edgeNode(running, cluster.urls, 'HOT', 'sim-51', 'edge-1'), e2 = await edgeNode(running, cluster.urls, 'HOT', 'sim-51', 'edge-2')
     const r1 = await record(running, e1.url), r2 = await record(running, e2.url)
 
     // a client of edge 1 that knows edge 2 too
@@ -40,6 +40,7 @@ describe('ingest → NATS cluster → edges, losing one of each', () => {
     c.connect()
     await waitFor(() => snapshots === 4 && updates >= 20, 15_000, 'snapshots and 20 updates on edge 1')
     expect(c.url.startsWith(e1.url)).toBe(true)
+    expect(c.node).toBe('edge-1') // the ack names the node (the live page shows it)
 
     // ingest node a goes away (in-process: stopped, its in-flight publishes settle or time out); b carries on alone
     await a.stop()
@@ -85,5 +86,6 @@ describe('ingest → NATS cluster → edges, losing one of each', () => {
     expect(c.stats.recovered).toBe(4)
     expect(c.stats.unrecovered).toBe(0)
     expect(snapshots).toBe(4) // resumed from edge 2's ring, no new snapshot
+    expect(c.node).toBe('edge-2')
   }, 90_000)
 })

@@ -99,7 +99,7 @@ export class WsServer implements FrameSink {
       watch: (h, id) => hub.watch(h, id), unwatch: (h, id) => hub.unwatch(h, id), throttling: (g, on) => this.throttling(g, on),
     })
     this.host = {
-      hub: this.hub, lvc, symbols, stats, log, limits, frames, auth: this.auth, groups,
+      hub: this.hub, lvc, symbols, stats, log, limits, frames, auth: this.auth, groups, node: opts.node,
       req: new ControlRequest(), result: new RequestResult(), replay: null, pacer: new ControlPacer(),
       closeLater: (c) => this.closeLater(c),
       throttling: (c, on) => this.throttling(c, on),

@@ -35,7 +35,7 @@
  *   from its ring when it still holds all of them, instead of a snapshot; the ack's `recovered` says per symbol
  *   whether it did (`true`: replay, then live updates at the next n) or sent a snapshot (`false`). `epoch`
  *   (string): the `epoch` of the ack the sequences came from; a node of another epoch (another stream) snapshots.
- *   Acks of nodes that can resume carry their `epoch`.
+ *   Acks of nodes that can resume carry their `epoch`, and every `subscribed` ack names its `node` (--node-name).
  * - `maxHz` (optional, ≥ 0.001): at most this many updates per second per symbol for the symbols this request newly
  *   subscribes; `maxAgeMs` (optional, in (0, 3600000]): a staleness budget, updates are coalesced for at most this long and
  *   the latest value replaces older ones. Throttled symbols get `snap` events (latest state, per-symbol `n`), and
@@ -210,9 +210,10 @@ export function isPattern(entry: string): boolean { return entry.length > 0 && e
 
 // Replies: JSON.stringify is fine here, this is the control plane (≤ maxControlMessagesPerSec per client).
 export function ackReply(type: 'subscribed' | 'unsubscribed', id: RequestId, symbols: readonly string[], patterns: readonly string[],
-  maxHz = 0, maxAgeMs = 0, recovered: Record<string, boolean> | undefined = undefined, epoch: string | undefined = undefined): string {
-  if (maxHz === 0 && maxAgeMs === 0) return JSON.stringify({ type, id, symbols, patterns, recovered, epoch })
-  return JSON.stringify({ type, id, symbols, patterns, maxHz: maxHz === 0 ? undefined : maxHz, maxAgeMs, recovered, epoch })
+  maxHz = 0, maxAgeMs = 0, recovered: Record<string, boolean> | undefined = undefined, epoch: string | undefined = undefined,
+  node: string | undefined = undefined): string {
+  if (maxHz === 0 && maxAgeMs === 0) return JSON.stringify({ type, id, symbols, patterns, recovered, epoch, node })
+  return JSON.stringify({ type, id, symbols, patterns, maxHz: maxHz === 0 ? undefined : maxHz, maxAgeMs, recovered, epoch, node })
 }
 
 /** A slow-consumer ladder step; `extra` carries the step's figures (bufferedBytes, symbols, tradesSkipped). */

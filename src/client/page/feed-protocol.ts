@@ -40,4 +40,6 @@ export interface Batch {
   updates: number
   /** performance.timeOrigin of the worker */
   timeOrigin: number
+  /** the node serving the worker's client (its acks' `node`), '' before the first ack */
+  node: string
 }

@@ -62,7 +62,7 @@ function flush(): void {
   const rows: SymbolState[] = []
   for (const s of dirty) { const st = client.get(s); if (st !== undefined) rows.push(st) }
   dirty.clear()
-  scope.postMessage({ rows, notices, chartSymbol, chartQuotes, chartTrades, eventsIn: client.stats.eventsIn, updates, timeOrigin: performance.timeOrigin })
+  scope.postMessage({ rows, notices, chartSymbol, chartQuotes, chartTrades, eventsIn: client.stats.eventsIn, updates, timeOrigin: performance.timeOrigin, node: client.node })
   // fresh arrays rather than truncating: postMessage has cloned these, and a batch per frame is cheap garbage
   notices = []; chartQuotes = []; chartTrades = []
 }

@@ -55,7 +55,7 @@ async function expectPageMatchesServer(page: Page, t: Tickcast, syms: readonly s
 describe.skipIf(executablePath === null)('live page in Chromium', () => {
   it('shows the server\'s prices for the symbols it subscribes to, keeps updating, and recovers after a restart', async () => {
     const sim1 = await simulator(running, 200, 7)
-    const t1 = await tickcast(running, sim1.port, WITH_PAGE)
+    const t1 = await tickcast(running, sim1.port, WITH_PAGE, ['--node-name', 'node-one'])
     await waitFor(() => t1.symbols.size === 30, 5000, 'the directory')
     // The page connects to its own origin; uWS cannot re-bind a served port for ~60 s, so that origin is a
     // fixed proxy in front of tickcast (as a load balancer would be) and the restarted server sits behind it.
@@ -76,6 +76,8 @@ describe.skipIf(executablePath === null)('live page in Chromium', () => {
     expect(await page.evaluate(() => Array.from(document.querySelectorAll<HTMLTableRowElement>('#rows tr')).map((tr) => tr.title)))
       .toEqual(['feed sim', 'feed sim', 'feed sim'])
     expect(await page.textContent('#message')).toBe('UNKNOWN_SYMBOL: ZZZZ9')
+    // the header names the node serving the page (its acks' `node`): behind a load balancer, which one this is
+    await page.waitForFunction(() => document.getElementById('node')?.textContent === 'node-one', undefined, { timeout: 5000 })
     // the documented browser entry point of the library loads as a module too
     // (a string: vitest would rewrite an import() inside a function it transforms)
     expect(await page.evaluate("import('/client.js').then((lib) => lib.TickcastClient.name)")).toBe('TickcastClient')
@@ -98,12 +100,13 @@ describe.skipIf(executablePath === null)('live page in Chromium', () => {
 
     await t1.stop()
     const sim2 = await simulator(running, 200, 99)
-    const t2 = await tickcast(running, sim2.port, WITH_PAGE)
+    const t2 = await tickcast(running, sim2.port, WITH_PAGE, ['--node-name', 'node-two'])
     await waitFor(() => t2.symbols.size === 30, 5000, 'the new directory')
     proxy.retarget(t2.port)
     await page.waitForFunction(() => document.getElementById('state')?.textContent === 'open', undefined, { timeout: 8000 })
     expect(states).toContain('reconnecting')
     expect(states[states.length - 1]).toBe('open')
+    await page.waitForFunction(() => document.getElementById('node')?.textContent === 'node-two', undefined, { timeout: 5000 })
     await sleep(400)
     await sim2.stop(0)
     await expectPageMatchesServer(page, t2, syms) // a different seed: stale values from t1 would not match

@@ -33,6 +33,8 @@ class LivePage {
   private readonly handle = new PageHandle(this.states)
   /** the worker owes us a batch (one `pull` per frame, never two in flight) */
   private pullInFlight = false
+  /** the node serving the page (shown in the header: which node of a deployment this is, behind a load balancer) */
+  private node = ''
   /** symbols changed since their row was last drawn (only those with a row: the others are drawn when shown) */
   private readonly dirty = new Set<string>()
   private readonly tbody = document.getElementById('rows') as HTMLTableSectionElement
@@ -108,6 +110,7 @@ class LivePage {
       for (let i = 0; i < t.length; i += 3) chart.trade(t[i + 1], t[i + 2], t[i] + shift)
     }
     for (const n of b.notices) this.notice(n)
+    if (b.node !== this.node) { this.node = b.node; (document.getElementById('node') as HTMLElement).textContent = b.node || '–' }
     this.frame() // the next pull goes with it: one batch per frame, however fast the feed
   }
 

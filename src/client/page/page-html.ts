@@ -75,6 +75,7 @@ footer a { color: var(--accent); }
   <span class="metric">updates/s <b id="rate">0</b></span>
   <span class="metric">symbols <b id="count">0</b></span>
   <span class="metric">format <b id="format">json</b></span>
+  <span class="metric">node <b id="node">–</b></span>
   <form id="add" autocomplete="off">
     <input id="symbol-input" placeholder="Add symbols: IBM, ORCL" aria-label="symbols to add">
     <button type="submit">Add</button>

@@ -45,6 +45,8 @@ export interface ConnectionHost {
   readonly groups?: ThrottleGroups
   /** the server-wide control budget per turn; absent in unit tests: every message runs at once */
   readonly pacer?: ControlPacer
+  /** this node's name for subscribe acks (--node-name); absent in unit tests */
+  readonly node?: string
   /** resume from the consumer's ring (`since`); null until the server wires its dispatcher (then always set) */
   replay: RingReplay | null
   /** ends `c` with 4001 on a later turn: never inside a uWS publish or drop callback (measured: segfault) */

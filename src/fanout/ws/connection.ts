@@ -130,7 +130,7 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
     const replay = host.replay
     const recovered = req.since !== null && replay !== null && this.ladder.mode !== LADDER_CONFLATING
       ? planResume(replay, host.symbols, req.since, out, (id) => req.epoch !== replay.epoch || this.isHeld(id)) : undefined
-    this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age, recovered, replay?.epoch))
+    this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age, recovered, replay?.epoch, this.host.node))
     if (recovered !== undefined && replay !== null) replay.write(this.format, resumedIds(), (f, bin) => this.sendFrame(f, bin))
     if (req.snapshot) { this.ctl!.snapshots.spend(out.added.length + out.listed.length); this.snapshot(out, nowMs) }
     if (grouped) { if (this.mayJoinGroup()) this.joinGroup(hz, age); else this.throttle(out.added, hz, age, nowMs) }

@@ -26,6 +26,8 @@ export interface WsServerOptions {
   allowedOrigins?: readonly string[] | null
   /** the stream epoch resume (`since`) is valid in (server.ts: --stream-epoch or unique per process) */
   streamEpoch?: string
+  /** this node's name, sent in subscribe acks (`node`): which node a client is on behind a load balancer */
+  node?: string
   /** how long close() lets close handshakes finish before it cuts every remaining socket */
   closeGraceMs?: number
   ready?: () => ReadyState
