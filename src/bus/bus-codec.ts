@@ -1,13 +1,14 @@
 // Owns the bus's binary encoding of one normalized event (a fixed 52-byte little-endian record) and its subjects.
 // Must never allocate per event on the publish path: records are written into a caller's buffer.
 import {
-  KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_SYMBOL, KIND_TRADE,
+  KIND_BOOK, KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_SYMBOL, KIND_TRADE,
 } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 
 /**
  * | 0 kind u8 | 1 code u8 | 2 priceExp i8 | 3 sizeExp i8 | 4 n f64 | 12 exchTimeUs f64 | 20 a | 28 b | 36 c | 44 d (f64) |
- * quote: a..d = bid, bidSize, ask, askSize; trade: a = price, b = size, c = tradeId; status/markers: code only.
+ * quote: a..d = bid, bidSize, ask, askSize; trade: a = price, b = size, c = tradeId; status/markers (stale, fresh, book
+ * state: code = PARTIAL_* reason, 0 = synced): code only.
  * Prices and sizes stay integer mantissas in the symbol's exponents (carried on every record: a record is
  * self-describing, so an edge seeded from one last message per subject needs nothing else).
  */
@@ -16,6 +17,7 @@ export const BUS_RECORD_BYTES = 52
 /** Subject part per ring kind: `md.v1.{kind}.{SYMBOL}`. */
 export const KIND_SUBJECTS: Record<number, string> = {
   [KIND_QUOTE]: 'q', [KIND_TRADE]: 't', [KIND_STATUS]: 'st', [KIND_SYMBOL]: 'sym', [KIND_STALE]: 'stale', [KIND_FRESH]: 'fresh',
+  [KIND_BOOK]: 'book',
 }
 
 export function subjectOf(prefix: string, kind: number, symbol: string): string { return `${prefix}.${KIND_SUBJECTS[kind]}.${symbol}` }

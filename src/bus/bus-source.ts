@@ -7,7 +7,7 @@ import { NO_SYMBOL } from '../model/shared-symbols.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
 import { STALE_FEED_DOWN, STALE_FEED_GAP, STALE_NONE } from '../model/staleness.js'
 import type { SymbolSequences } from '../normalize/symbol-sequences.js'
-import { KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_SYMBOL, KIND_TRADE, LAST_DATA_KIND } from '../ring/ring-buffer.js'
+import { KIND_BOOK, KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_SYMBOL, KIND_TRADE, LAST_DATA_KIND } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 import { newRecord, readRecord } from './bus-codec.js'
 import type { BusLog } from './bus-publisher.js'
@@ -168,6 +168,8 @@ export class BusSource {
     if (data_ && rec.n <= this.seqs.next[id]) { this.stats.duplicates++; return }
     // a marker that changes nothing (both hot-hot ingest nodes saw the feed end: each published its own) is not news
     if ((rec.kind === KIND_STALE || rec.kind === KIND_FRESH) && (rec.kind === KIND_FRESH ? 0 : rec.code) === this.seqs.upstreamStale[id]) { this.stats.markerRepeats++; return }
+    // the writer's word on the book, as the normalizer keeps it (a reader that jumps takes it): repeats are not news
+    if (rec.kind === KIND_BOOK) { if (this.seqs.book[id] === rec.code) { this.stats.markerRepeats++; return } this.seqs.book[id] = rec.code }
     // past the seed, the stream holds every event of a symbol: a jump in n means history expired before this edge read it
     const gap = breaks && this.seedUntil === 0 && rec.n > this.seqs.next[id] + 1
     const upstream = this.seqs.upstreamStale[id]
@@ -177,7 +179,8 @@ export class BusSource {
     r.exchTimeUs[i] = rec.timeUs; r.recvTimeMs[i] = performance.now()
     if (rec.kind === KIND_QUOTE) { r.bidPrice[i] = rec.a; r.bidSize[i] = rec.b; r.askPrice[i] = rec.c; r.askSize[i] = rec.d }
     else if (rec.kind === KIND_TRADE) { r.tradePrice[i] = rec.a; r.tradeSize[i] = rec.b; r.tradeId[i] = rec.c }
-    if (data_) { this.seqs.next[id] = rec.n; this.seqs.lastRingSeq[id] = r.cursor + 1 } else this.seqs.upstreamStale[id] = rec.kind === KIND_STALE ? rec.code : 0
+    // a book-state marker says nothing of staleness (KIND_BOOK: the order book's PARTIAL_* reason)
+    if (data_) { this.seqs.next[id] = rec.n; this.seqs.lastRingSeq[id] = r.cursor + 1 } else if (rec.kind !== KIND_BOOK) this.seqs.upstreamStale[id] = rec.kind === KIND_STALE ? rec.code : 0
     r.advance()
     // the record is the symbol's state from here on: told of the gap, clients may trust it again, unless upstream
     // itself had the symbol stale (that state is restored)
