@@ -3,6 +3,7 @@
 import { execSync } from 'node:child_process'
 import { chromium } from 'playwright-core'
 import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
 
 /** Software raster, no sandbox (root in CI), no background traffic: what every browser test here runs with. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking']
@@ -23,4 +24,16 @@ export function requireChromium(what: string): string | null {
 
 export function launchChromium(executablePath: string): Promise<Browser> {
   return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS })
+}
+
+/**
+ * One browser for a test file, launched before its tests and closed after them (the hooks are registered here).
+ * `executablePath` is what requireChromium gave: the file's describe.skipIf reads it.
+ */
+export function sharedBrowser(what: string): { executablePath: string | null; browser(): Browser } {
+  const executablePath = requireChromium(what)
+  let browser: Browser | null = null
+  beforeAll(async () => { if (executablePath !== null) browser = await launchChromium(executablePath) })
+  afterAll(async () => { await browser?.close() })
+  return { executablePath, browser: () => { if (browser === null) throw new Error('Chromium was not launched'); return browser } }
 }

@@ -1,21 +1,15 @@
 // The live page's chart in real Chromium: clicking a row charts that symbol, and the canvas gets ink from its quotes.
 // Asserts drawing happened (pixels), not how it looks: the screenshot in live-page.test.ts is for people.
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { afterEach, describe, expect, it } from 'vitest'
 import { WITH_PAGE, simulator, stopAll, tickcast } from '../../../test-support/harness.js'
 import type { Stoppable } from '../../../test-support/harness.js'
-import { launchChromium, requireChromium } from '../../../test-support/chromium.js'
+import { sharedBrowser } from '../../../test-support/chromium.js'
 import { waitFor } from '../../../test-support/wait-for.js'
 
-const executablePath = requireChromium('the live-page chart test')
+const chromium = sharedBrowser('the live-page chart test'), executablePath = chromium.executablePath
 
 const running: Stoppable[] = []
-let browser: Browser | null = null
-beforeAll(async () => {
-  if (executablePath === null) return
-  browser = await launchChromium(executablePath)
-})
-afterAll(async () => { await browser?.close() })
 afterEach(() => stopAll(running))
 
 /** Pixels of the chart's canvas with any ink (it is cleared to transparent before each draw). */
@@ -35,7 +29,7 @@ describe.skipIf(executablePath === null)('live page chart in Chromium', () => {
     const t = await tickcast(running, sim.port, WITH_PAGE)
     await waitFor(() => t.symbols.size === 30, 5000, 'the directory')
     const syms = t.symbols.name.slice(0, 3)
-    const page = await browser!.newPage({ viewport: { width: 1180, height: 560 } })
+    const page = await chromium.browser().newPage({ viewport: { width: 1180, height: 560 } })
     running.push({ stop: () => page.close() })
     await page.goto(`http://127.0.0.1:${t.port}/?symbols=${syms.join(',')}`)
     await page.waitForFunction((n) => document.querySelectorAll('#rows tr:not(.wait)').length === n, syms.length, { timeout: 5000 })

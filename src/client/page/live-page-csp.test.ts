@@ -1,21 +1,14 @@
 // The live page under its own Content-Security-Policy in real Chromium: it loads, subscribes, updates and takes input
 // with no violation reported, while the same listener does report one when something inline is injected.
-import type { Browser } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { WITH_PAGE, simulator, stopAll, tickcast } from '../../../test-support/harness.js'
 import type { Stoppable } from '../../../test-support/harness.js'
-import { launchChromium, requireChromium } from '../../../test-support/chromium.js'
+import { sharedBrowser } from '../../../test-support/chromium.js'
 import { waitFor } from '../../../test-support/wait-for.js'
 
-const executablePath = requireChromium('the live-page CSP test')
+const chromium = sharedBrowser('the live-page CSP test'), executablePath = chromium.executablePath
 
 const running: Stoppable[] = []
-let browser: Browser | null = null
-beforeAll(async () => {
-  if (executablePath === null) return
-  browser = await launchChromium(executablePath)
-})
-afterAll(async () => { await browser?.close() })
 afterEach(() => stopAll(running))
 
 describe.skipIf(executablePath === null)('live page under its CSP', () => {
@@ -23,7 +16,7 @@ describe.skipIf(executablePath === null)('live page under its CSP', () => {
     const sim = await simulator(running, 200, 11)
     const t = await tickcast(running, sim.port, WITH_PAGE)
     await waitFor(() => t.symbols.size === 30, 5000, 'the directory')
-    const page = await browser!.newPage()
+    const page = await chromium.browser().newPage()
     running.push({ stop: () => page.close() })
     const violations: string[] = [], consoleCsp: string[] = []
     await page.exposeFunction('reportViolation', (v: string) => { violations.push(v) })

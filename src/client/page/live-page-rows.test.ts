@@ -1,21 +1,15 @@
 // The live page's row window in real Chromium: only the rows in view exist, scrolling brings others in drawn and
 // correct, a removed symbol's row goes and the rest close up. Asserts what a person would see, not timing.
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { afterEach, describe, expect, it } from 'vitest'
 import { WITH_PAGE, simulator, stopAll, tickcast } from '../../../test-support/harness.js'
 import type { Stoppable } from '../../../test-support/harness.js'
-import { launchChromium, requireChromium } from '../../../test-support/chromium.js'
+import { sharedBrowser } from '../../../test-support/chromium.js'
 import { waitFor } from '../../../test-support/wait-for.js'
 
-const executablePath = requireChromium('the live-page row window test')
+const chromium = sharedBrowser('the live-page row window test'), executablePath = chromium.executablePath
 
 const running: Stoppable[] = []
-let browser: Browser | null = null
-beforeAll(async () => {
-  if (executablePath === null) return
-  browser = await launchChromium(executablePath)
-})
-afterAll(async () => { await browser?.close() })
 afterEach(() => stopAll(running))
 
 /** Symbols of the row elements that exist, in document order, and whether each shows a bid. */
@@ -30,7 +24,7 @@ describe.skipIf(executablePath === null)('live page row window in Chromium', () 
     const t = await tickcast(running, sim.port, WITH_PAGE)
     await waitFor(() => t.symbols.size === 30, 5000, 'the directory')
     const syms = t.symbols.name.slice(0, 30)
-    const page = await browser!.newPage({ viewport: { width: 1180, height: 560 } })
+    const page = await chromium.browser().newPage({ viewport: { width: 1180, height: 560 } })
     running.push({ stop: () => page.close() })
     await page.goto(`http://127.0.0.1:${t.port}/?symbols=${syms.join(',')}`)
     await page.waitForFunction(() => document.getElementById('state')?.textContent === 'open', undefined, { timeout: 5000 })

@@ -1,23 +1,17 @@
 // The live page in real Chromium, served by tickcast itself: prices match the REST snapshot, recovery after a restart.
 import { mkdirSync } from 'node:fs'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium, requireChromium } from '../../../test-support/chromium.js'
+import type { Page } from 'playwright-core'
+import { afterEach, describe, expect, it } from 'vitest'
+import { sharedBrowser } from '../../../test-support/chromium.js'
 import { sleep, waitFor } from '../../../test-support/wait-for.js'
 import { WITH_PAGE, restSnapshot, simulator, stopAll, tickcast } from '../../../test-support/harness.js'
 import type { Stoppable } from '../../../test-support/harness.js'
 import { startTcpProxy } from '../../../test-support/tcp-proxy.js'
 import type { Tickcast } from '../../server.js'
 
-const executablePath = requireChromium('the live-page browser test')
+const chromium = sharedBrowser('the live-page browser test'), executablePath = chromium.executablePath
 
 const running: Stoppable[] = []
-let browser: Browser | null = null
-beforeAll(async () => {
-  if (executablePath === null) return
-  browser = await launchChromium(executablePath)
-})
-afterAll(async () => { await browser?.close() })
 afterEach(() => stopAll(running))
 
 interface RowText { sym: string; cells: string[] }
@@ -62,7 +56,7 @@ describe.skipIf(executablePath === null)('live page in Chromium', () => {
     const proxy = await startTcpProxy(t1.port)
     running.push({ stop: () => proxy.close() })
     const syms = t1.symbols.name.slice(0, 3)
-    const page = await browser!.newPage({ viewport: { width: 1180, height: 560 } })
+    const page = await chromium.browser().newPage({ viewport: { width: 1180, height: 560 } })
     running.push({ stop: () => page.close() })
     const states: string[] = []
     await page.exposeFunction('recordState', (s: string) => { states.push(s) })
@@ -115,7 +109,7 @@ describe.skipIf(executablePath === null)('live page in Chromium', () => {
     const sim3 = await simulator(running, 400, 5)
     const t3 = await tickcast(running, sim3.port, WITH_PAGE)
     await waitFor(() => t3.symbols.size === 30, 5000, 'the third directory')
-    const shot = await browser!.newPage({ viewport: { width: 1180, height: 560 } })
+    const shot = await chromium.browser().newPage({ viewport: { width: 1180, height: 560 } })
     running.push({ stop: () => shot.close() })
     await shot.goto(`http://127.0.0.1:${t3.port}/`)
     await shot.waitForFunction(() => document.querySelectorAll('#rows tr:not(.wait)').length === 10, undefined, { timeout: 5000 })
