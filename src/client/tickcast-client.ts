@@ -29,10 +29,8 @@ export class TickcastClient {
   latencyMs = NaN
   /** recovered / unrecovered: symbols a reconnect resumed from the node's ring / got a snapshot for instead */
   readonly stats = { framesIn: 0, eventsIn: 0, duplicates: 0, gaps: 0, reconnects: 0, recovered: 0, unrecovered: 0 }
-  /** the node of the current (or last) connection, and the stream epoch its acks named (resume is valid within it) */
-  url = ''; epoch = ''
-  /** the serving node's name, from its acks (`node`, --node-name): which node of a deployment this client is on */
-  node = ''
+  /** the current (or last) connection's URL, the stream epoch its acks named (resume is valid within it), its node's name */
+  url = ''; epoch = ''; node = ''
 
   private readonly opts: Required<Omit<TickcastClientOptions, 'token' | 'getToken' | 'WebSocket' | 'reconnect' | 'maxHz'>>
   private readonly maxHz: number | undefined
@@ -227,8 +225,7 @@ export class TickcastClient {
       const ms = this.pings.pong(m.id)
       if (!Number.isNaN(ms)) { this.latencyMs = ms; this.emit('latency', ms) }
     } else if (m.type === 'subscribed') {
-      if (typeof m.epoch === 'string') this.epoch = m.epoch
-      if (typeof m.node === 'string') this.node = m.node
+      if (typeof m.epoch === 'string') this.epoch = m.epoch; if (typeof m.node === 'string') this.node = m.node
       for (const ok of Object.values(m.recovered ?? {})) if (ok === true) this.stats.recovered++; else this.stats.unrecovered++
     } else if (m.type === 'error') {
       const symbol = typeof m.symbol === 'string' ? m.symbol : null
