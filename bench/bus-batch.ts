@@ -1,10 +1,11 @@
 // Owns the measurement behind "batch per symbol per turn where it pays" (issue 13): how many bus messages batching a
 // publisher turn's events per symbol would save on the simulator's market, and what that is worth against a real
 // three-node JetStream cluster (replicas 3), both publish shapes in the same run. Must never be a timed test: it prints.
+import { existsSync } from 'node:fs'
 import { connect } from 'nats'
 import { FeedGenerator } from '../feeds/sim/generator.js'
 import { loadUniverse } from '../feeds/sim/universe.js'
-import { natsAvailable, startNatsCluster } from '../test-support/nats-cluster.js'
+import { NATS_BIN, startCluster } from './bus/cluster.js'
 import { BUS_RECORD_BYTES } from '../src/bus/bus-codec.js'
 
 const TURN_MS = 2 // BusPublisher's poll period: one turn reads what the ring gained meanwhile
@@ -69,8 +70,8 @@ async function main(): Promise<void> {
     })
     console.log(`  ${String(symbols).padStart(5)} symbols  ${row.join('   ')}`)
   }
-  if (!natsAvailable()) { console.log('no nats-server: publish rates not measured'); return }
-  const cluster = await startNatsCluster()
+  if (!existsSync(NATS_BIN)) { console.log('no nats-server: publish rates not measured'); return }
+  const cluster = await startCluster(3)
   try {
     const nc = await connect({ servers: cluster.urls.split(',') })
     const jsm = await nc.jetstreamManager()
