@@ -150,7 +150,7 @@ export class BusPublisher {
         : kind <= LAST_DATA_KIND ? `${this.opts.epoch}:${name}:${KIND_SUBJECTS[kind]}:${n}:${r.code[i]}`
           : `${this.opts.epoch}:${name}:${KIND_SUBJECTS[kind]}:${n}:${r.code[i]}:${r.exchTimeUs[i]}`
       st.published++; st.inFlight++; budget--
-      acks.publish(subjectOf(this.opts.prefix, kind, name), buf, msgID, seq)
+      acks.publish(subjectOf(this.opts.prefix, kind, name), buf, msgID, seq, this.symbols.feed[id])
       this.readSeq = seq
     }
   }
