@@ -281,10 +281,12 @@ async function main(): Promise<void> {
   const result = { date: new Date().toISOString(), machine: { ...machine, loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
     args: a, single, bus: bus.run, failover: bus.failover, busTraffic: bus.traffic }
   console.log(`\nat ${RATE} quotes/s, ${CLIENTS} clients per node (edge) × ${PER_CLIENT} symbols:`)
-  console.log('          data age p50 / p99 / p99.9 ms   updates/s per node   kept up at --rate          max lossless rate/s   updates/s per node there')
+  const row = (c: string[]): string => `  ${c[0].padEnd(7)} ${c[1].padStart(29)}   ${c[2].padEnd(18)}   ${c[3].padEnd(17)}   ${c[4].padStart(19)}   ${c[5]}`
+  console.log(row(['path', 'data age p50 / p99 / p99.9 ms', 'updates/s per node', 'kept up at --rate', 'max lossless rate/s', 'updates/s per node there']))
   for (const r of [single, bus.run]) {
     const k = r.dataAge.keptUp
-    console.log(`  ${r.path.padEnd(7)} ${`${r.dataAge.all.p50Ms} / ${r.dataAge.all.p99Ms} / ${r.dataAge.all.p999Ms}`.padStart(25)}   ${r.dataAge.perNode.map((f) => f.updatesPerSec).join(' / ').padEnd(18)}   ${(k.lossless && r.caughtUp ? 'yes' : 'NO').padEnd(25)} ${String(r.maxLosslessRate ?? 'none').padStart(13)}   ${(r.deliveredUpdatesPerSecPerNode ?? []).join(' / ')}`)
+    console.log(row([r.path, `${r.dataAge.all.p50Ms} / ${r.dataAge.all.p99Ms} / ${r.dataAge.all.p999Ms}`, r.dataAge.perNode.map((f) => f.updatesPerSec).join(' / '),
+      k.lossless && r.caughtUp ? 'yes' : 'NO', String(r.maxLosslessRate ?? 'none'), (r.deliveredUpdatesPerSecPerNode ?? []).join(' / ')]))
     if (!k.lossless || !r.caughtUp) console.log(`          ${r.path} at --rate: ${r.caughtUp ? '' : 'never caught up with the boot history; '}${k.why}`)
   }
   const ratio = (x: number, y: number): string => (y > 0 ? (x / y).toFixed(2) : '–')
