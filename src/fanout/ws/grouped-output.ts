@@ -57,6 +57,11 @@ export class GroupedOutput extends ConnectionOutput {
     const ids = Array.from(this.topics)
     for (const id of ids) registry.attach(this, id)
     this.throttle(ids, g.hz, g.ageMs, nowMs)
-    for (const id of ids) if (g.isDirty(id)) this.detachedUpdate(id, 0, nowMs)
+    for (const id of ids) {
+      const gh = g.heldOf(id), h = this.heldOf(id)
+      if (gh === undefined || h === undefined) continue
+      h.lastN = gh.lastN; h.lastStale = gh.lastStale; h.lastBook = gh.lastBook; h.trades = gh.trades // what members were sent
+      if (gh.dirty) this.detachedUpdate(id, 0, nowMs)
+    }
   }
 }
