@@ -42,12 +42,14 @@ function schedMs(pid: number, tid = pid): { run: number; wait: number; slices: n
  * The server's longest event-loop delay since the previous scrape (prom-client resets it on every exposition), and the
  * events its fan-out has taken from the ring so far: the work the feed gave it, the same whatever the clients.
  */
-async function serverScrape(metricsUrl: string): Promise<{ loopMaxMs: number; events: number; heapBytes: number }> {
+async function serverScrape(metricsUrl: string): Promise<{ loopMaxMs: number; events: number; heapBytes: number; conflations: number }> {
   const text = await (await fetch(metricsUrl)).text()
   return {
     loopMaxMs: 1000 * Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? NaN),
     events: Number(/^tickcast_fanout_events_total (\S+)/m.exec(text)?.[1] ?? NaN),
     heapBytes: Number(/^nodejs_heap_size_total_bytes (\S+)/m.exec(text)?.[1] ?? NaN),
+    // clients that fell behind (their attackers' process could not read fast enough) are conflated: less work here
+    conflations: Number(/^tickcast_ws_slow_consumer_steps_total\{step="conflate"\} (\S+)/m.exec(text)?.[1] ?? NaN),
   }
 }
 
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
     const cpuOf = new Map<string, number>(), cpuPerKOf = new Map<string, number>()
     for (const [name, id] of attacks) {
       await sleep(1100) // > the 1 s scrape cache: the next scrape is a fresh exposition, which restarts the loop max
-      const { events: ev0, heapBytes: heap0 } = await serverScrape(metricsUrl)
+      const { events: ev0, heapBytes: heap0, conflations: conf0 } = await serverScrape(metricsUrl)
       const rss0 = rssBytes(pid), cpu0 = cpuSec(pid), t0 = performance.now()
       const att0 = cpuSec(att.child.pid!), by0 = cpuSec(by.child.pid!), sched0 = schedMs(pid)
       by.reset()
@@ -136,6 +138,7 @@ async function main(): Promise<void> {
         `waited ${waited.toFixed(0)} ms for a CPU (${(100 * waited / (ran + waited)).toFixed(0)} % of its busy time, ` +
         `${cpuPerK.toFixed(2)} CPU-ms per 1,000 fan-out events (${scrape.events - ev0} events), ` +
         `V8 heap ${((scrape.heapBytes - heap0) / 1e6).toFixed(1)} MB of the RSS growth, ` +
+        `${scrape.conflations - conf0} slow-consumer conflations, ` +
         `${(waited / (sched1.slices - sched0.slices)).toFixed(1)} ms a wake-up); load average ${loadavg()[0].toFixed(1)}`)
       const note = await end()
       if (note !== '') console.log(`    ${note}`)
