@@ -36,7 +36,7 @@ export class GridCanvas {
     const base = this.tbody.getBoundingClientRect().left, cells = this.head.children
     for (let c = 0; c < COLUMNS.length && c < cells.length; c++) {
       const r = cells[c].getBoundingClientRect()
-      this.left[c] = r.left - base; this.right[c] = r.right - base
+      this.left[c] = Math.round(r.left - base); this.right[c] = Math.round(r.right - base) // whole pixels: no half-inked edge
     }
     this.width = Math.round(this.tbody.clientWidth)
     this.measured = true
