@@ -24,9 +24,10 @@ const RATE_WINDOW_MS = 1000
 const ROW_REDRAW_MS = 100, CHART_REDRAW_MS = 50
 /**
  * The rows' own cells (transparent text over the canvas, for screen readers and copying) are rewritten at most this
- * often, a row or so per frame (TEXT_ROWS_PER_FRAME looked at): a style and layout of one row rather than of all.
+ * often, one row looked at per frame: a frame then re-lays out (and re-layerizes) one row now and then rather than all
+ * of them at once (a trace of bench:page: 12 ms of main-thread CPU for ~25 rows, 1 ms for one).
  */
-const ROW_TEXT_MS = 1000, TEXT_ROWS_PER_FRAME = 2
+const ROW_TEXT_MS = 2000, TEXT_ROWS_PER_FRAME = 1
 /** NaN in a batch is an absent value (null in SymbolState) */
 const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v)
 
