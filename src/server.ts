@@ -40,7 +40,7 @@ import { TickRing } from './ring/ring-buffer.js'
 import { symbolGlob } from './normalize/symbol-ownership.js'
 import type { TemplatedApp } from 'uWebSockets.js'
 
-/** /readyz on an edge fails while it is this many bus messages behind the stream's end */
+/** /readyz fails while an edge is this many bus messages behind the stream's end, or an ingest node this many events behind in publishing */
 const BUS_READY_MAX_LAG = 50_000
 
 import type { Tickcast } from './tickcast-handle.js'
@@ -169,7 +169,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       const now = performance.now()
       const stale = feeds.filter((f) => !f.isFresh(now, config.feedStaleAfterMs)).map((f) => f.config.name)
       if (stale.length > 0) return { ready: false, reason: `feeds not fresh: ${stale.join(', ')}` }
-      return source !== null ? source.health(BUS_READY_MAX_LAG) : { ready: true }
+      if (source !== null) return source.health(BUS_READY_MAX_LAG)
+      return bus !== null ? bus.health(BUS_READY_MAX_LAG) : { ready: true }
     }
     const wsOptions = {
       maxSymbolsPerConnection: config.wsMaxSymbols, maxPatternsPerConnection: config.wsMaxPatterns,
