@@ -2,6 +2,7 @@
 // with embedded defaults, its signals, and its exit codes on bad configuration.
 import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -31,6 +32,15 @@ describe('tickcast process', () => {
     expect(p.out()).toContain('ingest runs on its own thread')
     const wsUrl = /WebSocket\s+(ws:\/\/\S+)/.exec(p.out())![1]
     const mqttUrl = /MQTT\s+(mqtt:\/\/\S+)/.exec(p.out())![1]
+    // what is found next to the compiled modules (the bundle keeps each module's own import.meta.url): the page, the
+    // contract, the package version
+    const http = /HTTP\s+(http:\/\/\S+)/.exec(p.out())![1], metricsUrl = /Metrics\s+(\S+)/.exec(p.out())![1]
+    const page = await fetch(http)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('<html')
+    expect((await fetch(new URL('/asyncapi.json', http))).status).toBe(200)
+    const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version
+    expect(await (await fetch(metricsUrl)).text()).toContain(`version="${version}"`)
 
     const ws = new WebSocket(wsUrl)
     const events: Array<{ e: string; s: string; n: number }> = []

@@ -60,7 +60,8 @@ function isFresh(root) {
   let stamp
   try { stamp = JSON.parse(readFileSync(join(root, STAMP), 'utf8')) } catch { return false }
   const made = stamp.madeMs
-  if (typeof made !== 'number' || !Array.isArray(stamp.inputs) || !Array.isArray(stamp.outputs)) return false
+  if (typeof made !== 'number' || !Array.isArray(stamp.inputs) || !Array.isArray(stamp.outputs) || !Array.isArray(stamp.absent)) return false
+  for (const f of stamp.absent) if (existsSync(join(root, f))) return false
   for (const o of stamp.outputs) if (!existsSync(join(root, OUT, o))) return false
   for (const f of stamp.inputs) {
     let st
@@ -112,7 +113,10 @@ async function bundle(root, rolldown) {
     result = await build.write({ dir: tmp, format: 'esm', entryFileNames: '[name].js', chunkFileNames: 'chunk-[hash].js' })
   } finally { await build.close() }
   const outputs = result.output.map((o) => o.fileName)
-  const inputs = new Set(['tools/start-bundle.mjs', 'package-lock.json', 'node_modules/.package-lock.json'].filter((f) => existsSync(join(root, f))))
+  // an input absent now and present later (a first lockfile) remakes the bundle too
+  const maybe = ['tools/start-bundle.mjs', 'package-lock.json', 'node_modules/.package-lock.json']
+  const absent = maybe.filter((f) => !existsSync(join(root, f)))
+  const inputs = new Set(maybe.filter((f) => !absent.includes(f)))
   for (const o of result.output) {
     for (const id of o.type === 'chunk' ? o.moduleIds : []) {
       const rel = relative(root, id)
@@ -120,7 +124,7 @@ async function bundle(root, rolldown) {
       if (!rel.startsWith('..') && !rel.includes('node_modules') && !id.startsWith('\0') && existsSync(id)) inputs.add(rel)
     }
   }
-  writeFileSync(join(tmp, '.stamp.json'), JSON.stringify({ madeMs, inputs: [...inputs].sort(), outputs }))
+  writeFileSync(join(tmp, '.stamp.json'), JSON.stringify({ madeMs, inputs: [...inputs].sort(), absent, outputs }))
   // replaced whole: a start never sees half an old bundle and half a new one
   rmSync(join(root, OUT), { recursive: true, force: true })
   mkdirSync(dirname(join(root, OUT)), { recursive: true })

@@ -73,6 +73,13 @@ describe('npm start (tools/start.mjs)', () => {
     expect(touched.out).toContain('bundle: made')
     expect(touched.out).toContain('main v3 []')
 
+    // a dependency installed or upgraded (npm rewrites the lockfiles): the bundle, which holds dependencies, is remade
+    writeFileSync(join(dir, 'package-lock.json'), '{}')
+    const installed = start(dir, [])
+    expect(installed.out).toContain('bundle: made')
+    expect(installed.out).toContain('main v3 []')
+    expect(start(dir, []).out).toContain('bundle: up to date')
+
     // a failed build stops there: the stale main never runs
     writeFileSync(main, 'export const x: number = "no"\n')
     const bad = start(dir, [])

@@ -1,7 +1,7 @@
 // Owns the canvas the ticker rows' numbers are drawn on: its place behind the rows in view, its size, the columns' x edges.
 // Must never decide what a cell shows (row-painter.ts) nor read layout except in measure(), before the frame's writes.
 import { ROW_HEIGHT } from './row-window.js'
-import { COLUMNS } from './ticker-row.js'
+import { COLUMNS, COL_BID, COL_ST } from './ticker-row.js'
 
 /*
  * Why a canvas: at 20,000 updates/s the rows in view change every frame, and text written into table cells costs
@@ -13,10 +13,12 @@ import { COLUMNS } from './ticker-row.js'
 export class GridCanvas {
   readonly canvas: HTMLCanvasElement
   readonly ctx: CanvasRenderingContext2D
-  /** per column: the left and right edges of its cells, CSS px from the canvas's left */
+  /** per column: the left and right edges of its cells, CSS px from the canvas's left (negative: left of the canvas) */
   readonly left: number[] = COLUMNS.map(() => 0)
   readonly right: number[] = COLUMNS.map(() => 0)
   private measured = false
+  /** the canvas's left edge and width, CSS px from the tbody's left */
+  private x = 0
   private width = 0
   private rows = -1
   private shownPad = -1
@@ -34,13 +36,15 @@ export class GridCanvas {
   measure(): void {
     if (this.measured) return
     const base = this.tbody.getBoundingClientRect().left, cells = this.head.children
+    // the canvas spans the drawn columns only (bid to status): the symbol and the remove button are the rows' own
+    const origin = Math.round(cells[COL_BID].getBoundingClientRect().left - base)
     for (let c = 0; c < COLUMNS.length && c < cells.length; c++) {
       const r = cells[c].getBoundingClientRect()
-      this.left[c] = r.left - base; this.right[c] = r.right - base
+      this.left[c] = Math.round(r.left - base) - origin; this.right[c] = Math.round(r.right - base) - origin // whole pixels: no half-inked edge
     }
-    this.width = Math.round(this.tbody.clientWidth)
+    this.x = origin; this.width = this.right[COL_ST]
     this.measured = true
-    this.rows = -1 // the backing store follows: place() resizes it
+    this.rows = -1; this.shownPad = -1 // the backing store and its place follow: place() sets them
   }
 
   /**
@@ -48,7 +52,7 @@ export class GridCanvas {
    * was resized, and so cleared: every row must be drawn again.
    */
   place(pad: number, count: number): boolean {
-    if (pad !== this.shownPad) { this.shownPad = pad; this.canvas.style.transform = 'translateY(' + pad + 'px)' } // no layout, unlike top
+    if (pad !== this.shownPad) { this.shownPad = pad; this.canvas.style.transform = 'translate(' + this.x + 'px, ' + pad + 'px)' } // no layout, unlike left/top
     if (count === this.rows) return false
     this.rows = count
     const dpr = devicePixelRatio || 1, c = this.canvas

@@ -16,17 +16,18 @@ const DEFAULT_SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA'
 const DEFAULT_COUNT = 10
 const RATE_WINDOW_MS = 1000
 /**
- * A row's numbers are rewritten at most this often (10 per second: faster than a person reads digits), the rows out
- * of phase, so each frame restyles and lays out a share of the rows in view rather than all of them; the chart, the
- * flashes' ends and scrolling still move every frame. Profiled on a loaded 2-core machine, style, layout and paint
- * of ~20 changed rows were most of a frame's main-thread time.
+ * A row's numbers are redrawn at most this often (10 per second: faster than a person reads digits), the rows out of
+ * phase, and the chart at most once per its 50 ms bucket: each frame does a share of the work. On a loaded machine a
+ * frame's work is preempted many times over (a trace of bench:page at load average 14: 6 ms of main-thread CPU took
+ * 190 ms of wall clock), so short frames, not fewer long ones, keep the frame rate.
  */
-const ROW_REDRAW_MS = 100
+const ROW_REDRAW_MS = 100, CHART_REDRAW_MS = 50
 /**
- * The rows' own cells (transparent text over the canvas, for screen readers and copying) are rewritten this often,
- * all rows in the same frame: one style and layout of the rows in view a second instead of one per redraw.
+ * The rows' own cells (transparent text over the canvas, for screen readers and copying) are rewritten at most this
+ * often, one row looked at per frame: a frame then re-lays out (and re-layerizes) one row now and then rather than all
+ * of them at once (a trace of bench:page: 12 ms of main-thread CPU for ~25 rows, 1 ms for one).
  */
-const ROW_TEXT_MS = 1000
+const ROW_TEXT_MS = 2000, TEXT_ROWS_PER_FRAME = 1
 /** NaN in a batch is an absent value (null in SymbolState) */
 const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v)
 
@@ -60,8 +61,10 @@ class LivePage {
   private selected: string | null = null
   private totalUpdates = 0
   private totalAtWindow = 0
-  /** frame time the rows' cells' text was last rewritten (ROW_TEXT_MS) */
-  private textAt = -Infinity
+  /** the next row (of the window) whose cells' text is looked at */
+  private textCursor = 0
+  /** frame time the chart was last drawn (CHART_REDRAW_MS) */
+  private chartAt = -Infinity
 
   constructor(format: 'json' | 'msgpack', token: string | undefined, maxHz: number | undefined) {
     const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/stream'
@@ -230,22 +233,23 @@ class LivePage {
     this.window.update((row) => { this.placed(row) })
     if (this.grid.place(this.window.pad, this.window.count)) this.repaintAll()
     this.painter.clearFlashes(now)
-    // the cells' text of every row in view, about once a second, in one frame (see ROW_TEXT_MS)
-    const rewrite = now - this.textAt >= ROW_TEXT_MS
-    if (rewrite) this.textAt = now
-    if (rewrite) for (const row of this.window.shown) this.dirty.add(row.symbol)
     // (deleting the entry being visited is safe in a Set's iteration)
     for (const sym of this.dirty) {
       const row = this.window.bySymbol.get(sym), s = this.states.get(sym), d = this.data.get(sym)
       if (row === undefined || s === undefined || d === undefined) { this.dirty.delete(sym); continue }
-      const text = rewrite || row.textAt === -Infinity
-      if (!text && now - row.drawnAt < ROW_REDRAW_MS && row.cls !== 'wait') continue // drawn lately: a later frame has it
-      this.painter.draw(row, d, s, text)
+      if (now - row.drawnAt < ROW_REDRAW_MS && row.cls !== 'wait') continue // drawn lately: a later frame has it
+      this.painter.draw(row, d, s, row.textAt === -Infinity)
       // spread the rows' redraws over the frames of a ROW_REDRAW_MS (by slot) rather than all in one
       row.drawnAt = row.drawnAt === -Infinity ? now - (row.slot % 6) * (ROW_REDRAW_MS / 6) : now
       this.dirty.delete(sym)
     }
-    if (this.chart.wantsFrame) this.chart.draw(now)
+    // the cells' own text, round the rows in view (also after the feed went quiet: what is drawn ends up there)
+    const shown = this.window.shown
+    for (let k = 0; k < TEXT_ROWS_PER_FRAME && k < shown.length; k++) {
+      const row = shown[this.textCursor++ % shown.length]
+      if (now - row.textAt >= ROW_TEXT_MS) this.painter.writeText(row)
+    }
+    if (this.chart.wantsFrame && now - this.chartAt >= CHART_REDRAW_MS) { this.chartAt = now; this.chart.draw(now) }
     this.pull()
     if (this.painter.flashing || this.chart.wantsFrame || this.dirty.size > 0) this.frame()
   }

@@ -41,6 +41,7 @@ thead { display: block; position: sticky; top: 0; background: var(--bg); z-index
 tbody { display: block; position: relative; }
 #grid { position: absolute; left: 0; top: 0; z-index: -1; pointer-events: none; }
 #rows td:not(.c-sym):not(.c-x) { color: transparent; }
+#rows td { contain: strict; } /* a cell's new text re-lays out that cell only */
 tr { display: grid; grid-template-columns: minmax(70px, 1.1fr) repeat(5, minmax(70px, 1fr)) minmax(70px, 1fr) minmax(56px, .8fr) minmax(70px, .9fr) 40px;
   border-bottom: 1px solid var(--line); }
 tbody tr { height: 31px; contain: strict; }

@@ -79,6 +79,7 @@ export class RowPainter {
 
   /** The cells' own text, as drawn: one style and layout of the row (page: about once a second, and when it changes state). */
   writeText(row: Row): void {
+    if (row.symbol === '') return
     row.textAt = this.frameNow
     for (let c = 1; c < COL_X; c++) if (row.text[c] !== row.painted[c]) { row.text[c] = row.painted[c]; row.cells[c].textContent = row.painted[c] }
   }

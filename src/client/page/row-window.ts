@@ -51,7 +51,8 @@ export class RowWindow {
     const top = this.tbody.getBoundingClientRect().top
     const n = this.order.length
     const first = Math.min(Math.max(0, Math.floor(-top / ROW_HEIGHT) - 1), Math.max(0, n - 1))
-    const count = Math.min(n - first, Math.max(MIN_ROWS, Math.ceil(innerHeight / ROW_HEIGHT) + OVERSCAN + 1))
+    // down to the viewport's lower edge (the table starts below the header and chart): rows never seen are never drawn
+    const count = Math.min(n - first, Math.max(MIN_ROWS, Math.ceil((innerHeight - top) / ROW_HEIGHT) + OVERSCAN - first))
     const height = n * ROW_HEIGHT, pad = first * ROW_HEIGHT
     if (height !== this.shownHeight) { this.shownHeight = height; this.tbody.style.height = height + 'px' }
     if (pad !== this.shownPad) { this.shownPad = pad; this.tbody.style.paddingTop = pad + 'px' }

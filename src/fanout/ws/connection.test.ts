@@ -131,6 +131,21 @@ describe('Connection: snapshots on subscribe', () => {
     expect(t.stats.tradesSkipped).toBe(1)
   })
 
+  it('a first `*` with a rate never enters uWS topics (each would leave at once); other subscribes do', () => {
+    const t = setup(['AAPL', 'MSFT'])
+    const a = t.connect(), b = t.connect(), subscribed = [0, 0]
+    for (const [k, ws] of [a.ws, b.ws].entries()) { const sub = ws.subscribe.bind(ws); ws.subscribe = (topic) => { subscribed[k]++; return sub(topic) } }
+    t.send(a.c, { op: 'subscribe', symbols: ['*'], maxHz: 1, id: 1 }, 0)
+    t.send(b.c, { op: 'subscribe', symbols: ['*'], id: 1 }, 0)
+    expect(subscribed).toEqual([0, 2])
+    expect([a.ws.topics.size, b.ws.topics.size]).toEqual([0, 2])
+    for (let k = 0; k < 5; k++) t.emit('AAPL')
+    t.dispatcher.drain(); t.clock.ms = 1000; a.c.flushThrottled(1000)
+    expect(stream(a.ws, 'AAPL')).toEqual(['snap0', 'q5'])
+    expect(a.ws.events('AAPL').at(-1)).toMatchObject({ c: 4 })
+    expect(stream(b.ws, 'AAPL')).toEqual(['snap0', 'q1', 'q2', 'q3', 'q4', 'q5'])
+  })
+
   it('sends a throttled symbol as its update, or as the latest of each kind with `c` conflated before; a snap when it went stale', () => {
     for (const format of [FORMAT_JSON, FORMAT_MSGPACK] as WireFormat[]) {
       const t = setup(['AAPL'])
