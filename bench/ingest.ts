@@ -122,6 +122,7 @@ function ingest(port: number, path: Path): Promise<{ seconds: number; cpuSeconds
     const timed = {
       beginBatch: (ms: number) => { if (t0 === 0) { t0 = ms; cpu0 = threadCpuSeconds() } chunkCpu = process.cpuUsage(); sink.beginBatch(ms) },
       message: sink.message.bind(sink),
+      take: sink.take, get taken() { return sink.taken }, // the fused path for runs of quotes (normalize/quote-run.ts)
       endBatch: () => { sink.endBatch(); const d = process.cpuUsage(chunkCpu); stageUs += d.user + d.system },
     }
     const client = new SoupClient({ name: 'bench', host: '127.0.0.1', port, username: '', password: '' }, timed, stats, (ev) => {
