@@ -68,10 +68,10 @@ export class QuoteRun {
         const asHi = v.getInt32((o + 47) | 0, true), asLo = v.getUint32((o + 43) | 0, true)
         // The decoder's checks (NativeDecoder quote(): locate, time, then the mantissas' high words against ±2^21 = 0x200000),
         // the same expressions: a quote failing one goes to the decoder to be counted.
-        if (locate === 0 || locate > 0xffffff || tsHi >= 2097152000 ||
-            (bsHi >>> 0) >= 0x200000 || (asHi >>> 0) >= 0x200000 ||
-            ((bpHi + 0x200000) >>> 0) >= 0x400000 || (bpHi === -0x200000 && bpLo === 0) ||
-            ((apHi + 0x200000) >>> 0) >= 0x400000 || (apHi === -0x200000 && apLo === 0) ||
+        // Two high words are both in [0, 2^22) iff their OR is (sizes in [0, 2^21), prices shifted by 2^21 into [0, 2^22)).
+        if (locate === 0 || locate > 0xffffff || tsHi >= 2097152000 || ((bsHi | asHi) >>> 0) >= 0x200000 ||
+            (((bpHi + 0x200000) | (apHi + 0x200000)) >>> 0) >= 0x400000 ||
+            (bpHi === -0x200000 && bpLo === 0) || (apHi === -0x200000 && apLo === 0) ||
             ((bsHi | bsLo) === 0 && (bpHi | bpLo) !== 0) || ((asHi | asLo) === 0 && (apHi | apLo) !== 0) ||
             locate >= nLoc) break
         const id = ids[locate]
