@@ -22,7 +22,8 @@ function run(args: string[], timeoutMs: number): Promise<{ code: number | null; 
 }
 
 interface Figures { p50Ms: number; p99Ms: number; p999Ms: number; samples: number }
-interface RunJson { path: string; dataAge: { all: Figures; perNode: Array<{ updatesPerSec: number; clients: number }> }; steps: Array<{ lossless: boolean }>
+interface RunJson { path: string; caughtUp: boolean
+  dataAge: { all: Figures; perNode: Array<{ updatesPerSec: number; clients: number }>; keptUp: { rate: number; lossless: boolean; lapped: number; offeredPerSec: number } }; steps: Array<{ lossless: boolean }>
   maxLosslessRate: number | null; deliveredUpdatesPerSecPerNode: number[] | null }
 
 describe('npm run bench:bus', () => {
@@ -38,6 +39,8 @@ describe('npm run bench:bus', () => {
       '--step-rates', '1000,2000', '--step-sec', '2', '--failover-clients', '4', '--out', out, '--max-sec', '150'], 170_000)
     expect(r.code, r.err + r.out).toBe(0)
     expect(r.out).toContain('bus / single')
+    expect(r.out).toContain('data-age run at 1000/s')
+    expect(r.out).toContain('at 1000 quotes/s, 10 clients per node (edge)')
     const j = JSON.parse(readFileSync(out, 'utf8')) as { machine: { cpus: number }; single: RunJson; bus: RunJson
       failover: { clients: number; resumed: number; p50Ms: number; maxMs: number; recovered: number; unrecovered: number; eventsReplayed: number; breaks: number } }
     expect(j.machine.cpus).toBeGreaterThan(0)
@@ -50,6 +53,10 @@ describe('npm run bench:bus', () => {
       expect(run_.dataAge.perNode.length, path).toBe(path === 'bus' ? 2 : 1)
       for (const n of run_.dataAge.perNode) { expect(n.clients).toBe(10); expect(n.updatesPerSec).toBeGreaterThan(0) }
       expect(run_.steps.length, path).toBeGreaterThan(0)
+      // the data-age window is accounted like a step: loss and backlog at --rate are printed beside its figures
+      expect(run_.caughtUp, path).toBe(true)
+      expect(run_.dataAge.keptUp, path).toMatchObject({ rate: 1000, lossless: true, lapped: 0 })
+      expect(run_.dataAge.keptUp.offeredPerSec, path).toBeGreaterThan(900)
       // 1,000 events/s on two loopback nodes: anything less than lossless is a bug, not the machine
       expect(run_.maxLosslessRate, path).toBeGreaterThan(0)
       expect(run_.deliveredUpdatesPerSecPerNode?.every((u) => u > 0), path).toBe(true)

@@ -38,10 +38,19 @@ function schedMs(pid: number, tid = pid): { run: number; wait: number; slices: n
   } catch { return { run: NaN, wait: NaN, slices: NaN } }
 }
 
-/** The server's longest event-loop delay since the previous scrape (prom-client resets it on every exposition). */
-async function serverLoopMaxMs(metricsUrl: string): Promise<number> {
+/**
+ * The server's longest event-loop delay since the previous scrape (prom-client resets it on every exposition), and the
+ * events its fan-out has taken from the ring so far: the work the feed gave it, the same whatever the clients.
+ */
+async function serverScrape(metricsUrl: string): Promise<{ loopMaxMs: number; events: number; heapBytes: number; conflations: number }> {
   const text = await (await fetch(metricsUrl)).text()
-  return 1000 * Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? NaN)
+  return {
+    loopMaxMs: 1000 * Number(/^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(text)?.[1] ?? NaN),
+    events: Number(/^tickcast_fanout_events_total (\S+)/m.exec(text)?.[1] ?? NaN),
+    heapBytes: Number(/^nodejs_heap_size_total_bytes (\S+)/m.exec(text)?.[1] ?? NaN),
+    // clients that fell behind (their attackers' process could not read fast enough) are conflated: less work here
+    conflations: Number(/^tickcast_ws_slow_consumer_steps_total\{step="conflate"\} (\S+)/m.exec(text)?.[1] ?? NaN),
+  }
 }
 
 /** The attackers' process (bench/lib/attackers.ts): one attack at a time, started and stopped over IPC. */
@@ -64,7 +73,8 @@ class Attackers {
 async function main(): Promise<void> {
   const port = await freePort()
   const { child, match } = await spawnReady(process.execPath, [...(process.env.HOSTILE_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/src/main.js', '--port', String(port), '--metrics-port', '0', '--mqtt-url', 'none',
-    '--log-level', 'warn', '--sim-rate', process.env.HOSTILE_SIM_RATE ?? '2000'], /Metrics\s+(http:\/\/\S+)/)
+    '--log-level', 'warn', '--sim-rate', process.env.HOSTILE_SIM_RATE ?? '2000',
+    ...(process.env.HOSTILE_SERVER_ARGS ?? '').split(' ').filter(Boolean)], /Metrics\s+(http:\/\/\S+)/)
   const pid = child.pid!, url = `ws://127.0.0.1:${port}/v1/stream`, metricsUrl = match[1]
   const by = new Bystander(url)
   // The attackers run in a process of their own at nice 10 (bench/lib/attackers.ts says why); this one measures at 0.
@@ -83,22 +93,22 @@ async function main(): Promise<void> {
     ['flood: 3,000 WebSocket connections from one IP (last: it empties the IP\'s upgrade bucket)', 'flood'],
   ] as Array<[string, AttackId]>).filter(([name], k) => k === 0 || only === undefined || name.includes(only))
   // Two stall figures. The longest silence is what the bystander lived through, but it includes pauses of the feed
-  // itself: the embedded simulator spends its rate on a 500-entry directory repeat every 10 s (feeds/sim/generator.ts),
-  // ~250 ms without a quote at 2,000 msg/s, idle or not. The delivery delay is what the server is answerable for: the
+  // itself (the embedded simulator's 500-entry directory repeat every 10 s was ~250 ms without a quote at 2,000 msg/s
+  // until feeds/sim/generator.ts interleaved it with the stream). The delivery delay is what the server is answerable for: the
   // longest any update waited between the simulator stamping it (`t`) and the bystander reading it, or the silence
   // still running at the report (a server that stopped sending entirely).
   console.log('| attack | bystander longest delivery delay (ms) | bystander longest silence (ms) | server loop max (ms) | bystander n gaps | server RSS growth (MB) | server CPU (%) |')
   console.log('|---|---|---|---|---|---|---|')
-  const why: string[] = [], rows = new Map<string, number[][]>(), ratios: number[] = []
+  const why: string[] = [], rows = new Map<string, number[][]>(), ratios: number[] = [], perEventRatios: number[] = []
   const ms = (x: number): string => (x < 0 ? '–' : x.toFixed(0))
   // HOSTILE_PASSES > 1: the whole list again (the idle reference included), then the median of each figure: on a shared
   // machine one pass's row says more about the neighbours than about the attack
   const passes = Math.max(1, Number(process.env.HOSTILE_PASSES ?? 1))
   for (let pass = 1; pass <= passes; pass++) {
-    const cpuOf = new Map<string, number>()
+    const cpuOf = new Map<string, number>(), cpuPerKOf = new Map<string, number>()
     for (const [name, id] of attacks) {
       await sleep(1100) // > the 1 s scrape cache: the next scrape is a fresh exposition, which restarts the loop max
-      await serverLoopMaxMs(metricsUrl)
+      const { events: ev0, heapBytes: heap0, conflations: conf0 } = await serverScrape(metricsUrl)
       const rss0 = rssBytes(pid), cpu0 = cpuSec(pid), t0 = performance.now()
       const att0 = cpuSec(att.child.pid!), by0 = cpuSec(by.child.pid!), sched0 = schedMs(pid)
       by.reset()
@@ -111,7 +121,11 @@ async function main(): Promise<void> {
       cpuOf.set(name, cpu)
       const sched1 = schedMs(pid), ran = sched1.run - sched0.run, waited = sched1.wait - sched0.wait
       const attackerCpu = 100 * (cpuSec(att.child.pid!) - att0) / sec, bystanderCpu = 100 * (cpuSec(by.child.pid!) - by0) / sec
-      const loopMax = await serverLoopMaxMs(metricsUrl)
+      const scrape = await serverScrape(metricsUrl), loopMax = scrape.loopMaxMs
+      // CPU-seconds per 1,000 events the feed gave the fan-out: a figure the machine's load hardly moves (a starved
+      // server is slower, not cheaper), unlike CPU % of a wall-clock window
+      const cpuPerK = 1000 * 1000 * (cpuSec(pid) - cpu0) / (scrape.events - ev0)
+      cpuPerKOf.set(name, cpuPerK)
       const c = r.cause, delay = Math.max(r.maxAgeMs, c.running ? r.maxStallMs : 0)
       const row = [delay, r.maxStallMs, loopMax, r.gaps, (peak - rss0) / 1e6, cpu]
       rows.set(name, [...(rows.get(name) ?? []), row])
@@ -122,12 +136,17 @@ async function main(): Promise<void> {
         `data age on arrival: median ${r.medianAgeMs.toFixed(1)} ms, max ${r.maxAgeMs.toFixed(0)} ms; CPU: server ${cpu.toFixed(0)} %, ` +
         `attackers ${attackerCpu.toFixed(0)} %, bystander ${bystanderCpu.toFixed(0)} %; server main thread ran ${ran.toFixed(0)} ms and ` +
         `waited ${waited.toFixed(0)} ms for a CPU (${(100 * waited / (ran + waited)).toFixed(0)} % of its busy time, ` +
+        `${cpuPerK.toFixed(2)} CPU-ms per 1,000 fan-out events (${scrape.events - ev0} events), ` +
+        `V8 heap ${((scrape.heapBytes - heap0) / 1e6).toFixed(1)} MB of the RSS growth, ` +
+        `${scrape.conflations - conf0} slow-consumer conflations, ` +
         `${(waited / (sched1.slices - sched0.slices)).toFixed(1)} ms a wake-up); load average ${loadavg()[0].toFixed(1)}`)
       const note = await end()
       if (note !== '') console.log(`    ${note}`)
     }
     const hz = cpuOf.get('100 * clients at maxHz:100'), unthrottled = cpuOf.get('100 unthrottled * clients')
     if (hz !== undefined && unthrottled !== undefined) ratios.push(hz / unthrottled)
+    const hzK = cpuPerKOf.get('100 * clients at maxHz:100'), unK = cpuPerKOf.get('100 unthrottled * clients')
+    if (hzK !== undefined && unK !== undefined) perEventRatios.push(hzK / unK)
   }
   if (passes > 1) {
     const med = (xs: number[]): number => { const a = xs.slice().sort((x, y) => x - y); return a.length % 2 ? a[a.length >> 1] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2 }
@@ -145,6 +164,11 @@ async function main(): Promise<void> {
     'loop gap ≈ silence → the bystander itself did not run):')
   for (const w of why) console.log(`- ${w}`)
   if (ratios.length > 0) console.log(`\nServer CPU, 100 * clients at maxHz:100 / 100 unthrottled, same pass: ${ratios.map((x) => x.toFixed(2)).join(', ')} (target ≤ 1)`)
+  if (perEventRatios.length > 0) {
+    const sorted = perEventRatios.slice().sort((x, y) => x - y), mid = sorted[sorted.length >> 1]
+    console.log(`Server CPU-seconds per fan-out event, maxHz:100 / unthrottled, same pass: ${perEventRatios.map((x) => x.toFixed(2)).join(', ')} ` +
+      `(median ${mid.toFixed(2)}; target ≤ 1)`)
+  }
   by.stop()
   await stopAll()
 }

@@ -81,7 +81,45 @@ async function ringEvents(metricsUrl: string): Promise<number> {
   return m === null ? NaN : Number(m[1])
 }
 
-async function measure(browser: Browser, dir: string, query = ''): Promise<Figures> {
+/** Trace categories for PAGE_TRACE: Blink's lifecycle phases, script, the compositor and the display compositor. */
+const TRACE_CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel', 'v8', 'blink', 'cc', 'viz']
+/** Main-thread events that do not nest in one another: where a frame's CPU goes (thread time, `tdur`). */
+const MAIN_PHASES: [string, string[]][] = [['script', ['FunctionCall']], ['style', ['UpdateLayoutTree']], ['layout', ['Layout']],
+  ['paint+layerize', ['LocalFrameView::RunPaintLifecyclePhase']], ['commit', ['Commit']], ['gc', ['MinorGC', 'MajorGC']]]
+
+interface TraceEvent { ph: string; name: string; pid: number; tid: number; ts: number; dur?: number; tdur?: number; args?: { name?: string } }
+
+/**
+ * A DevTools trace (Chrome DevTools Protocol tracing, all processes) of the measured window, as CPU per second of each
+ * busy thread (its top-level tasks' thread time) and the page's main thread per frame by phase.
+ */
+function traceSummary(json: string, frames: number, sec: number): string {
+  const ev = (JSON.parse(json) as { traceEvents: TraceEvent[] }).traceEvents
+  const threads = new Map<string, string>(), procs = new Map<number, string>()
+  for (const e of ev) {
+    if (e.ph !== 'M') continue
+    if (e.name === 'thread_name') threads.set(e.pid + ':' + e.tid, e.args?.name ?? '?')
+    if (e.name === 'process_name') procs.set(e.pid, e.args?.name ?? '?')
+  }
+  const busy = new Map<string, number>(), end = new Map<string, number>(), phases = new Map<string, number>()
+  let mainKey = ''
+  for (const e of ev.filter((x) => x.ph === 'X' && x.tdur !== undefined).sort((a, b) => a.ts - b.ts)) {
+    const k = e.pid + ':' + e.tid
+    if (threads.get(k) === 'CrRendererMain' && procs.get(e.pid) === 'Renderer') {
+      const phase = MAIN_PHASES.find(([, names]) => names.includes(e.name))
+      if (phase !== undefined) { phases.set(phase[0], (phases.get(phase[0]) ?? 0) + (e.tdur ?? 0)); mainKey = k }
+    }
+    if (e.ts < (end.get(k) ?? 0)) continue // nested in a task already counted
+    end.set(k, e.ts + (e.dur ?? 0)); busy.set(k, (busy.get(k) ?? 0) + (e.tdur ?? 0))
+  }
+  const top = [...busy].sort((a, b) => b[1] - a[1]).slice(0, 6)
+    .map(([k, us]) => `${procs.get(Number(k.split(':')[0])) ?? '?'}/${threads.get(k) ?? '?'} ${(us / 1000 / sec).toFixed(0)}`)
+  const main = (busy.get(mainKey) ?? 0) / 1000 / frames
+  return `trace, CPU ms/s by thread: ${top.join(', ')}\n` +
+    `trace, main thread ms/frame: ${main.toFixed(2)} of which ` + MAIN_PHASES.map(([n]) => `${n} ${((phases.get(n) ?? 0) / 1000 / frames).toFixed(2)}`).join(', ')
+}
+
+async function measure(browser: Browser, dir: string, query = '', trace = false): Promise<Figures> {
   const port = await freePort()
   const { child, match } = await spawnReady(process.execPath, [join(dir, 'dist/src/main.js'), '--port', String(port), '--metrics-port', '0',
     '--mqtt-url', 'none', '--log-level', 'warn', '--sim-rate', String(RATE)], /Metrics\s+(http:\/\/\S+)/)
@@ -96,9 +134,11 @@ async function measure(browser: Browser, dir: string, query = ''): Promise<Figur
     await page.waitForTimeout(WARMUP_MS)
     debug('measuring')
     const r0 = await ringEvents(match[1]), t0 = performance.now(), cpu0 = rendererCpu()
+    if (trace) await browser.startTracing(page, { categories: TRACE_CATEGORIES })
     const { stamps, events } = await page.evaluate(MEASURE_SCRIPT.replace('MS', String(MEASURE_MS))) as Sample
     const cpu = busiest(cpu0, rendererCpu()), sec = (performance.now() - t0) / 1000
     const server = (await ringEvents(match[1]) - r0) / sec
+    if (trace) console.log(traceSummary((await browser.stopTracing()).toString(), stamps.length - 1, MEASURE_MS / 1000))
     const f = figures(stamps.slice(1).map((t, i) => t - stamps[i]), Math.round(events), names.length, Math.round(server))
     f.mainCpuMs = (cpu.main * 1000) / Math.max(1, f.frames); f.rendererCpuMs = (cpu.all * 1000) / sec
     return f
@@ -149,6 +189,8 @@ async function main(): Promise<void> {
     console.log(`live page at --sim-rate ${RATE}, headless Chromium --disable-gpu, viewport ${VIEWPORT.width}x${VIEWPORT.height}, ${MEASURE_MS} ms after ${WARMUP_MS} ms warm-up`)
     console.log(`(events/s: the server's ingest (tickcast_ring_events_total) and the wire events the page's client took in, over the window)`)
     const c1 = await ceiling(browser); console.log(row('empty #1', c1))
+    // PAGE_TRACE=1: this page once more under a DevTools trace (tracing costs CPU itself: its fps are not comparable)
+    if (process.env.PAGE_TRACE) { console.log(row('traced', await measure(browser, resolve('.'), '', true))); if (BASELINE_DIR !== '') console.log(row('traced base', await measure(browser, BASELINE_DIR, '', true))); return }
     if (BASELINE_DIR === '') { console.log(row('this', await measure(browser, resolve('.')))); return }
     // ABBA order, so drift in a shared machine's load weighs on both sides alike; rounds are pooled per side
     const a1 = await measure(browser, resolve('.')); console.log(row('this #1', a1))

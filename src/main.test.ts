@@ -1,7 +1,8 @@
-// The front door as a user meets it: `node dist/src/main.js` (what `npm start` runs, compiled by the global setup)
+// The front door as a user meets it: `node dist/src/main.js` (compiled by the global setup) and `npm start`'s bundle of it,
 // with embedded defaults, its signals, and its exit codes on bad configuration.
 import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -11,8 +12,8 @@ const MAIN = 'dist/src/main.js'
 const children: ChildProcessWithoutNullStreams[] = []
 afterEach(() => { for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL') })
 
-function run(args: string[]): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, TICKCAST_LOG_LEVEL: 'warn' } })
+function run(args: string[], entry = MAIN): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [entry, ...args], { env: { ...process.env, TICKCAST_LOG_LEVEL: 'warn' } })
   children.push(child)
   let out = '', err = ''
   child.stdout.on('data', (d) => { out += d })
@@ -22,12 +23,24 @@ function run(args: string[]): { child: ChildProcessWithoutNullStreams; out: () =
 }
 
 describe('tickcast process', () => {
-  it('starts with embedded defaults, streams quotes on WebSocket and MQTT within 5 s, and stops cleanly on SIGTERM', async () => {
+  // tools/start.mjs is `npm start`: the same main from its bundle (tools/start-bundle.mjs), worker threads included
+  it.each([MAIN, 'tools/start.mjs'])('%s starts with embedded defaults, streams quotes on WebSocket and MQTT within 5 s, and stops cleanly on SIGTERM', async (entry) => {
     const t0 = Date.now()
-    const p = run(['--port', '0'])
+    const p = run(['--port', '0', '--log-level', 'info'], entry)
     await waitFor(() => /MQTT\s+mqtt:\/\//.test(p.out()), 10_000, `the ready banner (stderr: ${p.err()})`)
+    // --ingest-thread auto falls back to the main thread when the worker's module is missing: it must not here
+    expect(p.out()).toContain('ingest runs on its own thread')
     const wsUrl = /WebSocket\s+(ws:\/\/\S+)/.exec(p.out())![1]
     const mqttUrl = /MQTT\s+(mqtt:\/\/\S+)/.exec(p.out())![1]
+    // what is found next to the compiled modules (the bundle keeps each module's own import.meta.url): the page, the
+    // contract, the package version
+    const http = /HTTP\s+(http:\/\/\S+)/.exec(p.out())![1], metricsUrl = /Metrics\s+(\S+)/.exec(p.out())![1]
+    const page = await fetch(http)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('<html')
+    expect((await fetch(new URL('/asyncapi.json', http))).status).toBe(200)
+    const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version
+    expect(await (await fetch(metricsUrl)).text()).toContain(`version="${version}"`)
 
     const ws = new WebSocket(wsUrl)
     const events: Array<{ e: string; s: string; n: number }> = []

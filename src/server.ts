@@ -40,7 +40,7 @@ import { TickRing } from './ring/ring-buffer.js'
 import { symbolGlob } from './normalize/symbol-ownership.js'
 import type { TemplatedApp } from 'uWebSockets.js'
 
-/** /readyz on an edge fails while it is this many bus messages behind the stream's end */
+/** /readyz fails while an edge is this many bus messages behind the stream's end, or an ingest node this many events behind in publishing */
 const BUS_READY_MAX_LAG = 50_000
 
 import type { Tickcast } from './tickcast-handle.js'
@@ -104,6 +104,33 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       undo.push({ stage: INFRA, stop: () => starting.then((s) => s.stop(), () => undefined) })
     }
 
+    // Fast start: the broker binds while the simulator's thread comes up, and the ingest thread (its own module load,
+    // ~0.1 s) boots while MQTT connects and the fan-out is built. Consumers read from sequence 0 whenever they start
+    // (the dispatcher's staging ring and a fan-out worker's mirror begin at -1): a feed ahead of them loses nothing.
+    const brokerStarting = config.mqttUrl === '' ? startEmbeddedBroker({ host: '127.0.0.1', port: config.mqttEmbeddedPort, closeTimeoutMs: budget.brokerCloseMs }) : null
+    if (brokerStarting !== null) {
+      brokerStarting.catch(() => undefined) // awaited below; a simulator failure first must not leave this rejection unhandled
+      undo.push({ stage: INFRA, stop: () => brokerStarting.then((b) => b.close(), () => undefined) })
+    }
+    if (simulatorStarting !== null) {
+      simulator = await simulatorStarting
+      feedConfigs = [{ name: 'sim', protocol: 'native', lines: [{ host: '127.0.0.1', port: simulator.port }], username: '', password: '', session: '', startSeq: 1 }]
+      log.info({ port: simulator.port, symbols: config.simSymbols, rate: config.simRate }, 'embedded feed simulator started (no --feed given)')
+    }
+    // a symbol belongs to the feed that defines it first, or to the feed whose symbols= pattern names it
+    const claims = feedConfigs.map((fc, k) => ({ index: k + 1, pattern: fc.symbols ? symbolGlob(fc.symbols) : null }))
+    // snapshots name the feed a symbol belongs to (SharedSymbols.owner, shared memory: the ingest thread's too)
+    for (const [k, fc] of feedConfigs.entries()) sharedSymbols.setFeedName(k + 1, fc.name)
+    const timing = { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs, staleAfterMs: config.feedStaleAfterMs }
+    let ingestStarting: Promise<IngestThread> | null = null
+    if (latest !== null && feedConfigs.length > 0) {
+      const starting = IngestThread.start({ ring, symbols: sharedSymbols, seqs, latest, feeds: feedConfigs, claims, timing, logLevel: config.logLevel,
+        stopDeadlineMs: budget.mqttStopMs }, log)
+      ingestStarting = starting
+      starting.catch(() => undefined) // awaited below (its boot error is the one reported)
+      undo.push({ stage: PIPELINE, stop: () => starting.then((t) => t.stop(), () => undefined) })
+    }
+
     let mqtt: MqttPublisher | null = null
     let mqttUrl: string | null = null
     let mqttStarting: Promise<void> | null = null
@@ -111,10 +138,9 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       let protocolVersion = config.mqttProtocolVersion
       mqttUrl = config.mqttUrl
       let credentials = { username: config.mqttUsername, password: config.mqttPassword }
-      if (!mqttUrl) {
-        const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: config.mqttEmbeddedPort, closeTimeoutMs: budget.brokerCloseMs })
+      if (brokerStarting !== null) {
+        const broker = await brokerStarting
         credentials = broker.credentials
-        undo.push({ stage: INFRA, stop: () => broker.close() })
         mqttUrl = broker.url
         protocolVersion = 4 // aedes speaks MQTT 3.1.1 only
         log.info({ url: redactUrl(mqttUrl) }, 'embedded MQTT broker started (no --mqtt-url given)')
@@ -127,16 +153,11 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
         clientId: mqttClientId(config.mqttNodeId), stopTimeoutMs: budget.mqttStopMs,
       }, symbols, lvc, log)
       undo.push({ stage: PIPELINE, stop: () => mqtt!.stop() })
-      // Fast start: connecting overlaps the ingest thread's start below and is awaited before listening. Until the
+      // Fast start: connecting overlaps building the fan-out below and is awaited before listening. Until the
       // CONNACK the publisher counts what it skips and republishes the latest values on connect, as after an outage.
       // stop() during the connect settles it (MQTT_STOPPED), so an unwind never waits on a broker.
       mqttStarting = mqtt.start()
       mqttStarting.catch(() => undefined)
-    }
-    if (simulatorStarting !== null) {
-      simulator = await simulatorStarting
-      feedConfigs = [{ name: 'sim', protocol: 'native', lines: [{ host: '127.0.0.1', port: simulator.port }], username: '', password: '', session: '', startSeq: 1 }]
-      log.info({ port: simulator.port, symbols: config.simSymbols, rate: config.simRate }, 'embedded feed simulator started (no --feed given)')
     }
 
     const feeds: FeedHandle[] = []
@@ -148,7 +169,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       const now = performance.now()
       const stale = feeds.filter((f) => !f.isFresh(now, config.feedStaleAfterMs)).map((f) => f.config.name)
       if (stale.length > 0) return { ready: false, reason: `feeds not fresh: ${stale.join(', ')}` }
-      return source !== null ? source.health(BUS_READY_MAX_LAG) : { ready: true }
+      if (source !== null) return source.health(BUS_READY_MAX_LAG)
+      return bus !== null ? bus.health(BUS_READY_MAX_LAG) : { ready: true }
     }
     const wsOptions = {
       maxSymbolsPerConnection: config.wsMaxSymbols, maxPatternsPerConnection: config.wsMaxPatterns,
@@ -214,15 +236,8 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       undo.push({ stage: PIPELINE, stop: () => bus!.stop() })
     }
 
-    // a symbol belongs to the feed that defines it first, or to the feed whose symbols= pattern names it
-    const claims = feedConfigs.map((fc, k) => ({ index: k + 1, pattern: fc.symbols ? symbolGlob(fc.symbols) : null }))
-    // snapshots name the feed a symbol belongs to (SharedSymbols.owner, shared memory: the ingest thread's too)
-    for (const [k, fc] of feedConfigs.entries()) sharedSymbols.setFeedName(k + 1, fc.name)
-    const timing = { heartbeatIntervalMs: config.feedHeartbeatMs, deadAfterMs: config.feedDeadAfterMs, staleAfterMs: config.feedStaleAfterMs }
-    if (latest !== null && feedConfigs.length > 0) {
-      const thread = await IngestThread.start({ ring, symbols: sharedSymbols, seqs, latest, feeds: feedConfigs, claims, timing, logLevel: config.logLevel,
-        stopDeadlineMs: budget.mqttStopMs }, log)
-      undo.push({ stage: PIPELINE, stop: () => thread.stop() })
+    if (ingestStarting !== null) {
+      const thread = await ingestStarting
       feeds.push(...thread.feeds)
       log.info({ feeds: feedConfigs.length }, 'ingest runs on its own thread (--ingest-thread)')
     } else {

@@ -44,7 +44,15 @@ async function healthy(monitorPort: number): Promise<boolean> {
   } catch { return false }
 }
 
-export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+export interface NatsClusterOptions {
+  /**
+   * Servers tell clients no other node's URL (cluster no_advertise): a client reaches only the URLs it was given, so a
+   * test can cut it off behind a proxy (with advertising on, nats.js reconnects straight to a discovered node).
+   */
+  noAdvertise?: boolean
+}
+
+export async function startNatsCluster(size = 3, opts: NatsClusterOptions = {}): Promise<NatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tickcast-nats-'))
   const ports: Array<{ client: number; route: number; monitor: number }> = []
   for (let i = 0; i < size; i++) ports.push({ client: await freePort(), route: await freePort(), monitor: await freePort() })
@@ -59,7 +67,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     writeFileSync(conf, [
       `server_name: n${i}`, 'listen: 127.0.0.1:' + p.client, 'http: 127.0.0.1:' + p.monitor,
       `jetstream { store_dir: "${store}", max_memory_store: 64MB, max_file_store: 512MB }`,
-      `cluster { name: tickcast-test, listen: 127.0.0.1:${p.route}, routes: [${routes.filter((_, k) => k !== i).join(', ')}] }`,
+      `cluster { name: tickcast-test, listen: 127.0.0.1:${p.route}, routes: [${routes.filter((_, k) => k !== i).join(', ')}]${opts.noAdvertise === true ? ', no_advertise: true' : ''} }`,
       '',
     ].join('\n'))
     return conf

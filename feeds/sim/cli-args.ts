@@ -17,7 +17,7 @@ Options:
   --seed <n>             random seed (same seed, same market)         (default 1)
   --duration-sec <n>     end the session after N seconds, 0 = never   (default 0)
   --universe <path>      symbol,price,name CSV                        (default feeds/symbols/us-equities.csv)
-  --directory-every-sec <n>  repeat the symbol directory every N s, 0 = never (default 10)
+  --directory-every-sec <n>  repeat the symbol directory every N s, interleaved with the stream, 0 = never (default 10)
   --recovery-mb <n>      replay buffer for clients resuming at last+1 (default 64)
   --glimpse-port <n>     also serve GLIMPSE-style snapshots (the market published so far as native
                          messages, then End of Snapshot with the live sequence to resume at), 0 = ephemeral

@@ -150,9 +150,22 @@ export class BusPublisher {
         : kind <= LAST_DATA_KIND ? `${this.opts.epoch}:${name}:${KIND_SUBJECTS[kind]}:${n}:${r.code[i]}`
           : `${this.opts.epoch}:${name}:${KIND_SUBJECTS[kind]}:${n}:${r.code[i]}:${r.exchTimeUs[i]}`
       st.published++; st.inFlight++; budget--
-      acks.publish(subjectOf(this.opts.prefix, kind, name), buf, msgID, seq)
+      acks.publish(subjectOf(this.opts.prefix, kind, name), buf, msgID, seq, this.symbols.feed[id])
       this.readSeq = seq
     }
+  }
+
+  /**
+   * Publishing health for an ingest node's /readyz: connected, its publishes acknowledged (none failed or timed out
+   * since the last ack) and at most `maxBacklog` events read from the ring but not yet stored by the stream.
+   */
+  health(maxBacklog: number): { ready: boolean; reason?: string } {
+    const st = this.stats
+    if (st.resumeMismatch !== 0) return { ready: false, reason: 'bus publish stopped: this node numbers the feed otherwise than the stream (BUS_SEQ_MISMATCH)' }
+    if (!st.connected) return { ready: false, reason: 'bus unreachable' }
+    if (this.probing || this.failedFrom !== Infinity) return { ready: false, reason: 'bus publishes failing (acks timing out or refused)' }
+    const backlog = this.ring.cursor - this.readSeq + st.inFlight
+    return backlog > maxBacklog ? { ready: false, reason: `bus publish backlog ${backlog} events` } : { ready: true }
   }
 
   /** Learns new symbols from the shared store, with what the stream held for each at start. */

@@ -3,7 +3,7 @@
 import { connect, consumerOpts } from 'nats'
 import type { JetStreamSubscription, JsMsg, NatsConnection } from 'nats'
 import { BootError } from '../errors.js'
-import { NO_SYMBOL } from '../model/shared-symbols.js'
+import { MAX_FEEDS, NO_SYMBOL } from '../model/shared-symbols.js'
 import type { SharedSymbols } from '../model/shared-symbols.js'
 import { STALE_FEED_DOWN, STALE_FEED_GAP, STALE_NONE } from '../model/staleness.js'
 import type { SymbolSequences } from '../normalize/symbol-sequences.js'
@@ -11,6 +11,7 @@ import { KIND_BOOK, KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_SYMBOL, KIND_TRADE,
 import type { TickRing } from '../ring/ring-buffer.js'
 import { newRecord, readRecord } from './bus-codec.js'
 import type { BusLog } from './bus-publisher.js'
+import { FEED_HEADER } from './publish-acks.js'
 
 export class BusConsumeStats {
   consumed = 0
@@ -70,6 +71,8 @@ export class BusSource {
   /** the stream's last sequence when the seed began: applying it (or nothing pending) ends the seed; 0 = seeded */
   private seedUntil = 0
   private seedDone: () => void = () => {}
+  /** upstream feed name → this edge's feed index (SharedSymbols.owner), in the order first seen */
+  private readonly feedIndex = new Map<string, number>()
   private readonly commitBound = (): void => { this.pending = 0; this.ring.commit() }
 
   constructor(private readonly ring: TickRing, private readonly symbols: SharedSymbols, private readonly seqs: SymbolSequences,
@@ -97,11 +100,19 @@ export class BusSource {
     o.idleHeartbeat(SOURCE_HEARTBEAT_MS)
     const t0 = performance.now()
     const seeded = new Promise<void>((resolve) => { this.seedDone = resolve })
-    this.seedUntil = last
+    // the seed's end is only known once the consumer exists (below): till then every record is a seed record
+    this.seedUntil = Number.MAX_SAFE_INTEGER
     this.stats.streamLastSeq = last; this.lagCheckedAt = performance.now() // /readyz: not ready until the seed caught up
     this.messages = await this.nc.jetstream().subscribe(`${this.opts.prefix}.>`, o)
     void this.pump(this.messages)
-    if (last > 0) {
+    // the consumer takes the last message per subject as of its creation, not as of `last`: what was published in
+    // between and is not its subject's last is passed over, a jump in n that is the seed's, not a gap. Its end is
+    // the stream's end read now (every message past the creation is delivered, so ending later loses nothing)
+    const created = (await jsm.streams.info(this.opts.stream)).state.last_seq
+    if (this.seedUntil !== 0) {
+      if (created === 0 || this.stats.streamSeq >= created) { this.seedUntil = 0; this.seedDone() } else this.seedUntil = created
+    }
+    if (this.seedUntil !== 0) {
       let timer: NodeJS.Timeout | undefined
       const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), SEED_TIMEOUT_MS) })
       if (await Promise.race([seeded.then(() => false), late])) this.log.warn({ stream: this.opts.stream, timeoutMs: SEED_TIMEOUT_MS }, 'bus seed not complete: serving while it goes on')
@@ -157,6 +168,7 @@ export class BusSource {
     if (id === NO_SYMBOL) {
       id = this.symbols.add(name, rec.px, rec.qx)
       if (id === NO_SYMBOL) return
+      if (m !== null) this.own(id, m) // before its KIND_SYMBOL: readers learn the feed with the name
       this.write(KIND_SYMBOL, id, 0, 0)
     }
     if (rec.kind === KIND_SYMBOL) return
@@ -186,6 +198,23 @@ export class BusSource {
     // itself had the symbol stale (that state is restored)
     if (gap) this.write(upstream === STALE_NONE ? KIND_FRESH : KIND_STALE, id, upstream, rec.timeUs)
     this.scheduleCommit()
+  }
+
+  /**
+   * The feed that owns a new symbol upstream (the Tickcast-Feed header, read once per symbol, not per record) becomes
+   * its owner here, so snapshots, REST and MQTT on this edge name it as the ingest node's do.
+   */
+  private own(id: number, m: JsMsg): void {
+    const feed = m.headers?.get(FEED_HEADER) ?? ''
+    if (feed === '') return
+    let index = this.feedIndex.get(feed)
+    if (index === undefined) {
+      if (this.feedIndex.size >= MAX_FEEDS) return
+      index = this.feedIndex.size + 1
+      try { this.symbols.setFeedName(index, feed) } catch { return } // not a feed name tickcast would configure: none
+      this.feedIndex.set(feed, index)
+    }
+    this.symbols.owner[id] = index
   }
 
   private write(kind: number, id: number, code: number, timeUs: number): void {

@@ -6,6 +6,8 @@ import type { Msg, NatsConnection, Subscription } from 'nats'
 
 /** Nats-Msg-Id: the header JetStream de-duplicates on */
 const MSG_ID = 'Nats-Msg-Id'
+/** the feed that owns the record's symbol (its configured --feed name), so an edge's snapshots name it as ingest's do */
+export const FEED_HEADER = 'Tickcast-Feed'
 const SWEEP_MS = 100
 
 export interface AckSink {
@@ -34,9 +36,13 @@ export class PublishAcks {
 
   get size(): number { return this.inFlight.size }
 
-  publish(subject: string, data: Uint8Array, msgID: string, seq: number): void {
+  /** `feed`: one string per feed, shared by its symbols (a header value, not a string built per event); null = none */
+  publish(subject: string, data: Uint8Array, msgID: string, seq: number, feed: string | null = null): void {
     const h = headers()
     h.set(MSG_ID, msgID)
+    // on every record, not only the symbol's first: a stream that outlived --bus-max-age-sec has lost that one, and an
+    // edge started then learns the symbol from whichever of its records is left
+    if (feed !== null) h.set(FEED_HEADER, feed)
     this.inFlight.set(seq, performance.now())
     try {
       this.nc.publish(subject, data, { reply: `${this.prefix}.${seq}`, headers: h })

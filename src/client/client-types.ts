@@ -64,7 +64,8 @@ export interface TickcastClientOptions {
   pingIntervalMs?: number
   /**
    * Throttle: every subscribe asks the server for at most this many updates per second per symbol (its `maxHz`;
-   * the server coalesces to the latest value, counts the trades between, and its snapshots move n on). For a view a
+   * the server coalesces to the latest value: an update whose `c` counts those conflated before it, so n may jump by
+   * c + 1, and trades_skipped for trades; a snapshot when staleness changed). For a view a
    * person reads, not for a consumer that must see every update. Default: every update.
    */
   maxHz?: number

@@ -104,6 +104,12 @@ export function bookOf(ev: WireEvent): BookEvent {
 
 export function applyBook(s: SymbolState, b: BookEvent): void { s.book = b.state; s.bookReason = b.reason }
 
+/**
+ * A throttled subscription's update may carry `c`: how many updates of the symbol the server's throttle conflated
+ * away just before it (the update is the latest of its kind). n may then jump by up to c + 1 without a loss.
+ */
+export function conflatedBefore(ev: WireEvent): number { return typeof ev.c === 'number' && ev.c > 0 ? ev.c : 0 }
+
 export function applyQuote(s: SymbolState, q: QuoteEvent): void {
   s.n = q.n; s.bid = q.bid; s.bidSize = q.bidSize; s.ask = q.ask; s.askSize = q.askSize; s.quoteTime = q.time; s.updates++
 }

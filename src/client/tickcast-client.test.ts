@@ -82,7 +82,8 @@ describe('TickcastClient against a real tickcast', () => {
     const moved = syms.reduce((sum, s, i) => sum + c.get(s)!.n - n0[i], 0)
     // the feed moved each symbol on by far more than it delivered: at most 4/s each (+1 for a window edge)
     expect(moved).toBeGreaterThan(4 * (4 + 1) * seconds)
-    expect(updates - u0).toBeLessThanOrEqual(Math.ceil(2 * (4 + 1) * seconds))
+    // a delivery is the update its window held, or the latest quote and trade (each with `c`): ≤ 2 events
+    expect(updates - u0).toBeLessThanOrEqual(Math.ceil(2 * 2 * (4 + 1) * seconds))
     expect(updates - u0).toBeGreaterThan(0)
     expect(c.stats.gaps).toBe(0) // the server's coalesced steps are not losses
     await sim.stop(0)
@@ -194,5 +195,10 @@ describe('TickcastClient sequence checks (a scripted server: frames lost on the 
     expect(gaps).toHaveLength(1) // the jump 10 → 15 was explained by the stale marker
     expect(rec.breaks).toEqual(['AAPL: 10 → 15']) // what the caller sees: the marker said why
     expect(c.get('AAPL')).toMatchObject({ n: 16, bid: 1, stale: null })
+    fake.send([{ ...q(19), c: 2 }]) // a throttle conflated 17 and 18 away and says so: no loss
+    fake.send([{ ...q(22), c: 1 }]) // c explains 21, not 20: a loss
+    const again = await fake.nextRequest()
+    expect(again).toMatchObject({ op: 'subscribe', symbols: ['AAPL'] })
+    expect(gaps).toEqual([gaps[0], { reason: 'sequence', symbol: 'AAPL', expected: 20, received: 22, lost: 2 }])
   })
 })

@@ -3,7 +3,7 @@
 import { decodeMsgpack } from './msgpack-decode.js'
 import { coveredByPattern, nodeUrl, sinceFor } from './resume-plan.js'
 import {
-  applyBook, applyQuote, applySnapshot, applyStale, applyStatus, applyTrade, bookOf, newSymbolState, quoteOf, staleOf, statusOf, tradeOf,
+  applyBook, applyQuote, applySnapshot, applyStale, applyStatus, applyTrade, bookOf, conflatedBefore, newSymbolState, quoteOf, staleOf, statusOf, tradeOf,
 } from './symbol-state.js'
 import type { SymbolState, WireEvent } from './symbol-state.js'
 import type { ClientEvents, ConnectionState, TickcastClientOptions, WebSocketLike } from './client-types.js'
@@ -268,7 +268,7 @@ export class TickcastClient {
       }
       if (kind === 'book') { const b = bookOf(ev); applyBook(s, b); this.emit('book', b); continue } // takes no sequence
       if (s.n >= 0 && n <= s.n) { this.stats.duplicates++; continue }
-      if (s.n >= 0 && n !== s.n + 1) {
+      if (s.n >= 0 && n > s.n + 1 + conflatedBefore(ev)) { // a throttle's `c` explains its jump: not a loss
         this.sequenceGap(s, sym, n)
         if (this.awaiting.has(sym)) continue
       }

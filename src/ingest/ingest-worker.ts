@@ -39,12 +39,17 @@ const stopped = new Set<number>()
 const stopFeed = async (k: number): Promise<void> => { if (!stopped.has(k)) { stopped.add(k); await feeds[k].stop() } }
 const sendStats = (): void => post({ t: 'stats', feeds: feeds.map((f) => f.stats) })
 let timer: NodeJS.Timeout | null = null
+/** Until every feed has logged in (the first second at most), counters go out every few ms: /readyz and the start
+ * banner learn of a login at once, not up to statsIntervalMs later (fast start, issue 15). */
+let early: NodeJS.Timeout | null = null
+const EARLY_STATS_MS = 5, EARLY_STATS_MAX = 200
 
 let stopping = false
 async function stop(): Promise<void> {
   if (stopping) return
   stopping = true
   if (timer !== null) clearInterval(timer)
+  if (early !== null) clearInterval(early)
   await Promise.all(feeds.map((_, k) => stopFeed(k)))
   sendStats()
   post({ t: 'stopped' })
@@ -58,5 +63,10 @@ port.on('message', (m: ToIngest) => {
 if (feeds.length === data.feeds.length) {
   for (const f of feeds) f.start()
   timer = setInterval(sendStats, data.statsIntervalMs)
+  let sent = 0
+  early = setInterval(() => {
+    sendStats()
+    if (++sent >= EARLY_STATS_MAX || feeds.every((f) => f.stats.loggedIn === 1)) { clearInterval(early!); early = null }
+  }, EARLY_STATS_MS)
   post({ t: 'started' })
 }

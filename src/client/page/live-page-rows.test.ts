@@ -1,4 +1,4 @@
-// The live page's row window in real Chromium: only the rows in view exist, scrolling brings others in drawn and
+// The live page's row window in real Chromium: only the rows in view exist (their numbers inked on the grid canvas), scrolling brings others in drawn and
 // correct, a removed symbol's row goes and the rest close up. Asserts what a person would see, not timing.
 import type { Page } from 'playwright-core'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -36,6 +36,17 @@ describe.skipIf(executablePath === null)('live page row window in Chromium', () 
     expect(rows.length).toBeLessThan(30)
     expect(rows.map((r) => r.sym)).toEqual(syms.slice(0, rows.length))
     expect(await page.evaluate(() => document.getElementById('rows')!.getBoundingClientRect().height)).toBe(30 * 31)
+    // the numbers a person sees are drawn on the grid canvas behind the rows: ink in every shown row's band
+    await page.waitForFunction((n) => {
+      const c = document.getElementById('grid') as HTMLCanvasElement, ctx = c.getContext('2d') as CanvasRenderingContext2D
+      for (let r = 0; r < n; r++) {
+        const data = ctx.getImageData(0, r * 31, c.width, 30).data
+        let ink = 0
+        for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) ink++
+        if (ink < 100) return false
+      }
+      return true
+    }, rows.length, { timeout: 5000 })
 
     // to the bottom: the last symbols get rows (reused), drawn with prices
     await page.evaluate(() => { scrollTo(0, document.body.scrollHeight) })

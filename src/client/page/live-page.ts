@@ -1,7 +1,10 @@
 // Owns the live ticker page's behaviour: rows per symbol, add/remove, connection state, at most one render per frame.
 // Must never talk to the server except through its feed worker (the client library), nor touch the DOM outside requestAnimationFrame.
+import { newSymbolState } from '../symbol-state.js'
 import type { SymbolState } from '../tickcast-client.js'
+import { F_AS, F_ASK, F_BID, F_BS, F_ID, F_LAST, F_N, F_UPDATES, ROW_FIELDS } from './feed-protocol.js'
 import type { Batch, Notice, ToWorker } from './feed-protocol.js'
+import { GridCanvas } from './grid-canvas.js'
 import { PageHandle } from './page-handle.js'
 import { RowPainter } from './row-painter.js'
 import { RowWindow } from './row-window.js'
@@ -13,22 +16,33 @@ const DEFAULT_SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA'
 const DEFAULT_COUNT = 10
 const RATE_WINDOW_MS = 1000
 /**
- * A row's numbers are rewritten at most this often (10 per second: faster than a person reads digits), the rows out
- * of phase, so each frame restyles and lays out a share of the rows in view rather than all of them; the chart, the
- * flashes' ends and scrolling still move every frame. Profiled on a loaded 2-core machine, style, layout and paint
- * of ~20 changed rows were most of a frame's main-thread time.
+ * A row's numbers are redrawn at most this often (10 per second: faster than a person reads digits), the rows out of
+ * phase, and the chart at most once per its 50 ms bucket: each frame does a share of the work. On a loaded machine a
+ * frame's work is preempted many times over (a trace of bench:page at load average 14: 6 ms of main-thread CPU took
+ * 190 ms of wall clock), so short frames, not fewer long ones, keep the frame rate.
  */
-const ROW_REDRAW_MS = 100
+const ROW_REDRAW_MS = 100, CHART_REDRAW_MS = 50
+/**
+ * The rows' own cells (transparent text over the canvas, for screen readers and copying) are rewritten at most this
+ * often, one row looked at per frame: a frame then re-lays out (and re-layerizes) one row now and then rather than all
+ * of them at once (a trace of bench:page: 12 ms of main-thread CPU for ~25 rows, 1 ms for one).
+ */
+const ROW_TEXT_MS = 2000, TEXT_ROWS_PER_FRAME = 1
+/** NaN in a batch is an absent value (null in SymbolState) */
+const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v)
 
 /*
  * Where the time goes at 20,000 updates/s: the socket's messages, their decoding and the client's per-event work run
- * in the feed worker (feed-worker.ts); the page gets one batch per frame (the latest state of each changed symbol)
- * and only the rows in view exist (row-window.ts), so a frame's style, layout and paint cover ~20 rows, not 500.
+ * in the feed worker (feed-worker.ts); the page gets one batch per frame (typed arrays: the latest numbers of each
+ * changed symbol), only the rows in view exist (row-window.ts), and their numbers are drawn on a canvas behind them
+ * (grid-canvas.ts), so a frame costs a fillText per changed cell and no style, layout or text shaping of the table.
  */
 class LivePage {
   private readonly worker: Worker
   /** the latest state of each subscribed symbol, as the worker last sent it */
   private readonly states = new Map<string, SymbolState>()
+  /** every symbol the worker named, by its id (kept after removal: the worker keeps the id and what it last sent) */
+  private readonly byId: SymbolState[] = []
   private readonly data = new Map<string, RowData>()
   private readonly handle = new PageHandle(this.states)
   /** the worker owes us a batch (one `pull` per frame, never two in flight) */
@@ -39,13 +53,18 @@ class LivePage {
   private readonly dirty = new Set<string>()
   private readonly tbody = document.getElementById('rows') as HTMLTableSectionElement
   private readonly window: RowWindow
-  private readonly painter = new RowPainter()
+  private readonly grid = new GridCanvas(this.tbody, document.querySelector('thead tr') as HTMLTableRowElement)
+  private readonly painter = new RowPainter(this.grid)
   private readonly message = document.getElementById('message') as HTMLElement
   private frameRequested = false
   private readonly chart = new SymbolChart(document.getElementById('chart') as HTMLCanvasElement, document.getElementById('chart-symbol') as HTMLElement)
   private selected: string | null = null
   private totalUpdates = 0
   private totalAtWindow = 0
+  /** the next row (of the window) whose cells' text is looked at */
+  private textCursor = 0
+  /** frame time the chart was last drawn (CHART_REDRAW_MS) */
+  private chartAt = -Infinity
 
   constructor(format: 'json' | 'msgpack', token: string | undefined, maxHz: number | undefined) {
     const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/stream'
@@ -79,6 +98,9 @@ class LivePage {
 
   private post(m: ToWorker): void { this.worker.postMessage(m) }
 
+  /** Redraw every row in view (the canvas was cleared) and rewrite their cells' text. */
+  private repaintAll(): void { for (const row of this.window.shown) { row.repaint(); row.textAt = -Infinity; this.dirty.add(row.symbol) } }
+
   private frame(): void { if (!this.frameRequested) { this.frameRequested = true; requestAnimationFrame(this.render) } }
 
   start(symbols: readonly string[]): void {
@@ -97,9 +119,21 @@ class LivePage {
     this.pullInFlight = false
     const stats = this.handle.stats
     stats.eventsIn = b.eventsIn; stats.updates = this.totalUpdates = b.updates; stats.batches++
-    for (const s of b.rows) {
+    for (let i = 0; i < b.names.length; i++) {
+      this.byId[b.firstId + i] = newSymbolState(b.names[i])
+    }
+    const r = b.rows
+    for (let o = 0; o < r.length; o += ROW_FIELDS) {
+      const s = this.byId[r[o + F_ID]]
       if (!this.data.has(s.symbol)) continue // removed meanwhile
-      this.states.set(s.symbol, s)
+      s.n = r[o + F_N]; s.bid = orNull(r[o + F_BID]); s.ask = orNull(r[o + F_ASK]); s.bidSize = orNull(r[o + F_BS])
+      s.askSize = orNull(r[o + F_AS]); s.last = orNull(r[o + F_LAST]); s.updates = r[o + F_UPDATES]
+      if (!this.states.has(s.symbol)) this.states.set(s.symbol, s)
+      if (this.window.bySymbol.has(s.symbol)) this.dirty.add(s.symbol)
+    }
+    for (const t of b.texts) {
+      const s = this.byId[t.id]
+      s.status = t.status; s.stale = t.stale; s.book = t.book; s.bookReason = t.bookReason; s.feed = t.feed
       if (this.window.bySymbol.has(s.symbol)) this.dirty.add(s.symbol)
     }
     const chart = this.chart
@@ -194,19 +228,28 @@ class LivePage {
 
   private render(now: number): void {
     this.frameRequested = false
-    this.painter.clearFlashes(now)
+    this.grid.measure() // reads layout (after a resize only): before this frame's first write
     // rows that now show another symbol (scrolled, resized, added, removed) are drawn in full
     this.window.update((row) => { this.placed(row) })
+    if (this.grid.place(this.window.pad, this.window.count)) this.repaintAll()
+    this.painter.clearFlashes(now)
     // (deleting the entry being visited is safe in a Set's iteration)
     for (const sym of this.dirty) {
       const row = this.window.bySymbol.get(sym), s = this.states.get(sym), d = this.data.get(sym)
       if (row === undefined || s === undefined || d === undefined) { this.dirty.delete(sym); continue }
       if (now - row.drawnAt < ROW_REDRAW_MS && row.cls !== 'wait') continue // drawn lately: a later frame has it
-      this.painter.draw(row, d, s)
-      row.drawnAt = now
+      this.painter.draw(row, d, s, row.textAt === -Infinity)
+      // spread the rows' redraws over the frames of a ROW_REDRAW_MS (by slot) rather than all in one
+      row.drawnAt = row.drawnAt === -Infinity ? now - (row.slot % 6) * (ROW_REDRAW_MS / 6) : now
       this.dirty.delete(sym)
     }
-    if (this.chart.wantsFrame) this.chart.draw(now)
+    // the cells' own text, round the rows in view (also after the feed went quiet: what is drawn ends up there)
+    const shown = this.window.shown
+    for (let k = 0; k < TEXT_ROWS_PER_FRAME && k < shown.length; k++) {
+      const row = shown[this.textCursor++ % shown.length]
+      if (now - row.textAt >= ROW_TEXT_MS) this.painter.writeText(row)
+    }
+    if (this.chart.wantsFrame && now - this.chartAt >= CHART_REDRAW_MS) { this.chartAt = now; this.chart.draw(now) }
     this.pull()
     if (this.painter.flashing || this.chart.wantsFrame || this.dirty.size > 0) this.frame()
   }

@@ -33,10 +33,15 @@ main { padding: 12px 20px 24px; }
 #message { min-height: 18px; color: var(--warn); font-size: 12px; margin-bottom: 6px; }
 /* rows are fixed-column grids, each its own layout root (contain), not an auto-layout table: a changed price then
    re-lays out its own row, where a table re-measures every column of every row; only the rows in view exist
-   (row-window.ts: the tbody's height and top padding, set from script, stand for the others), all 31 px high */
+   (row-window.ts: the tbody's height and top padding, set from script, stand for the others), all 31 px high.
+   Their numbers are drawn on the canvas #grid behind them (grid-canvas.ts); the number cells' own text is
+   transparent, rewritten about once a second, for screen readers and copying */
 table { display: block; width: 100%; font-variant-numeric: tabular-nums; }
 thead { display: block; position: sticky; top: 0; background: var(--bg); z-index: 1; }
-tbody { display: block; }
+tbody { display: block; position: relative; }
+#grid { position: absolute; left: 0; top: 0; z-index: -1; pointer-events: none; }
+#rows td:not(.c-sym):not(.c-x) { color: transparent; }
+#rows td { contain: strict; } /* a cell's new text re-lays out that cell only */
 tr { display: grid; grid-template-columns: minmax(70px, 1.1fr) repeat(5, minmax(70px, 1fr)) minmax(70px, 1fr) minmax(56px, .8fr) minmax(70px, .9fr) 40px;
   border-bottom: 1px solid var(--line); }
 tbody tr { height: 31px; contain: strict; }
@@ -44,18 +49,13 @@ th { text-align: right; color: var(--muted); font-weight: 500; font-size: 12px; 
 td { text-align: right; padding: 5px 10px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 th:first-child, td:first-child { text-align: left; }
 td.c-sym { font-weight: 600; }
-td.c-st { color: var(--muted); text-align: center; }
-td.c-st.halted { color: var(--down); font-weight: 600; }
-.pos { color: var(--up); } .neg { color: var(--down); }
-.wait td:not(.c-sym):not(.c-x) { color: var(--muted); }
+td.c-st { text-align: center; }
 td.c-x { padding: 3px 2px; text-overflow: clip; text-align: center; }
 td.c-x button { background: none; color: var(--muted); padding: 0 6px; font-size: 16px; line-height: 1; }
 td.c-x button:hover { color: var(--down); }
-/* a flash is a class set on change and cleared ~0.4 s later by the next frame: no CSS animations, which
-   repaint every animating cell on every frame (500 rows under software rendering: p50 frame 333 ms vs 150 ms) */
-tr.stale td { opacity: .45; font-style: italic; }
-tr.partial td.c-bid, tr.partial td.c-ask { text-decoration: underline dotted var(--muted); }
-td.up { background: rgba(46, 204, 113, .28); } td.dn { background: rgba(255, 92, 92, .28); }
+/* the canvas draws the numbers' flashes, change colours, halted status and a partial book's dotted underline;
+   a stale row's symbol is dimmed here as its numbers are there */
+tr.stale td.c-sym { opacity: .45; font-style: italic; }
 #chart-panel { margin-bottom: 10px; }
 .chart-head { display: flex; gap: 14px; align-items: baseline; font-size: 12px; color: var(--muted); margin-bottom: 4px; }
 .chart-head b { color: var(--text); font-size: 14px; }

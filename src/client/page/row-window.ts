@@ -22,6 +22,9 @@ export class RowWindow {
   private readonly spare: Row[] = []
   private shownHeight = -1
   private shownPad = -1
+  /** after update(): rows in use, and the px above the first of them (where the grid canvas goes) */
+  count = 0
+  pad = 0
   /** the row element → its row (clicks), and the symbol → the row showing it */
   readonly byTr = new Map<Element, Row>()
   readonly bySymbol = new Map<string, Row>()
@@ -29,6 +32,8 @@ export class RowWindow {
   constructor(private readonly tbody: HTMLTableSectionElement, private readonly onRemove: (symbol: string) => void) {}
 
   get size(): number { return this.order.length }
+  /** the rows in use, rows[i] in slot i */
+  get shown(): readonly Row[] { return this.rows }
   symbolAt(i: number): string | undefined { return this.order[i] }
 
   add(symbol: string): void { this.order.push(symbol) }
@@ -46,14 +51,17 @@ export class RowWindow {
     const top = this.tbody.getBoundingClientRect().top
     const n = this.order.length
     const first = Math.min(Math.max(0, Math.floor(-top / ROW_HEIGHT) - 1), Math.max(0, n - 1))
-    const count = Math.min(n - first, Math.max(MIN_ROWS, Math.ceil(innerHeight / ROW_HEIGHT) + OVERSCAN + 1))
+    // down to the viewport's lower edge (the table starts below the header and chart): rows never seen are never drawn
+    const count = Math.min(n - first, Math.max(MIN_ROWS, Math.ceil((innerHeight - top) / ROW_HEIGHT) + OVERSCAN - first))
     const height = n * ROW_HEIGHT, pad = first * ROW_HEIGHT
     if (height !== this.shownHeight) { this.shownHeight = height; this.tbody.style.height = height + 'px' }
     if (pad !== this.shownPad) { this.shownPad = pad; this.tbody.style.paddingTop = pad + 'px' }
+    this.count = count; this.pad = pad
     for (let i = 0; i < count; i++) {
       let row = this.rows[i]
       if (row === undefined) {
         row = this.spare.pop() ?? new Row(this.onRemove)
+        row.slot = this.rows.length
         this.rows.push(row); this.byTr.set(row.tr, row)
         this.tbody.appendChild(row.tr)
       }

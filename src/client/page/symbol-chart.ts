@@ -1,6 +1,8 @@
 // Owns the live page's chart of one selected symbol: bid/ask lines with the spread shaded, trades as ticks, on a canvas.
 // Must never touch the DOM outside draw() (called from the page's animation frame) nor allocate per recorded update.
 
+import { PX_ASK, PX_BID, PX_GRID, PX_SPREAD, PX_TRADE, PixelPlot } from './chart-pixels.js'
+
 /** the time span shown, ms of arrival time (performance.now) */
 const WINDOW_MS = 30_000
 /**
@@ -12,7 +14,7 @@ const BUCKET_MS = 50
 /** points kept per series: the window's buckets, with room for a little jitter */
 const CAPACITY = Math.ceil(WINDOW_MS / BUCKET_MS) + 64
 
-const BID = '#2ecc71', ASK = '#ff5c5c', SPREAD = 'rgba(77, 163, 255, .18)', TRADE = '#d7dde5', MUTED = '#7d8a99', GRID = '#232b36'
+const BID = '#2ecc71', ASK = '#ff5c5c', MUTED = '#7d8a99' // the labels' (the marks': chart-pixels.ts)
 
 /** A fixed-capacity ring of (time, a, b) samples: recording overwrites the oldest, never allocates. */
 class Ring {
@@ -44,6 +46,8 @@ export class SymbolChart {
   private width = 0
   private height = 0
   private sizeKnown = false
+  /** the marks' pixels, as big as the canvas's backing store (made on resize) */
+  private plot: PixelPlot | null = null
 
   constructor(private readonly canvas: HTMLCanvasElement, private readonly label: HTMLElement) {
     this.ctx = canvas.getContext('2d', { alpha: true }) as CanvasRenderingContext2D
@@ -75,9 +79,9 @@ export class SymbolChart {
   draw(now: number): void {
     this.dirty = false
     if (!this.sizeKnown) this.resize()
-    const { ctx, width: w, height: h, quotes: q, trades: tr } = this
+    const { ctx, width: w, height: h, quotes: q, trades: tr, plot } = this
     ctx.clearRect(0, 0, w, h)
-    if (this.symbol === null || w === 0) return
+    if (this.symbol === null || w === 0 || plot === null) return
     const t0 = now - WINDOW_MS
     // price range over what is in view, both series
     let lo = Infinity, hi = -Infinity
@@ -96,68 +100,41 @@ export class SymbolChart {
     if (lo === Infinity) return
     const pad = Math.max((hi - lo) * 0.1, hi * 1e-5, 1e-9)
     lo -= pad; hi += pad
-    const padL = 4, padR = 64
-    const xOf = (t: number): number => padL + ((Math.max(t, t0) - t0) / WINDOW_MS) * (w - padL - padR)
-    const yOf = (p: number): number => h - 6 - ((p - lo) / (hi - lo)) * (h - 12)
-
-    ctx.strokeStyle = GRID; ctx.lineWidth = 1
-    ctx.beginPath(); ctx.moveTo(padL, yOf((lo + hi) / 2) + 0.5); ctx.lineTo(w - padR, yOf((lo + hi) / 2) + 0.5); ctx.stroke()
-
-    // the spread: a band from the bid line forward, back along the ask line (each quote holds until the next: steps)
-    if (q.size > 0) {
-      ctx.fillStyle = SPREAD
-      ctx.beginPath()
-      this.stepPath(q.a, t0, now, xOf, yOf, true)
-      this.stepPathBack(q.b, t0, now, xOf, yOf)
-      ctx.closePath(); ctx.fill()
-      ctx.lineWidth = 1.5
-      ctx.strokeStyle = BID; ctx.beginPath(); this.stepPath(q.a, t0, now, xOf, yOf, true); ctx.stroke()
-      ctx.strokeStyle = ASK; ctx.beginPath(); this.stepPath(q.b, t0, now, xOf, yOf, true); ctx.stroke()
+    // in device pixels from here to the labels
+    const W = plot.width, H = plot.height, dpr = W / w, padL = Math.round(4 * dpr), plotW = W - padL - Math.round(64 * dpr)
+    const yOf = (p: number): number => Math.round(H - 6 * dpr - ((p - lo) / (hi - lo)) * (H - 12 * dpr))
+    plot.clear()
+    plot.row(padL, padL + plotW, yOf((lo + hi) / 2), PX_GRID)
+    // quotes: per pixel column the latest quote by its end (each holds until the next: steps), the spread between
+    let k = 0, cur = -1, bidY = -1, askY = -1
+    for (let x = 0; x < plotW && q.size > 0; x++) {
+      const end = t0 + ((x + 1) / plotW) * WINDOW_MS
+      while (k < q.size && q.t[(q.head + k) % CAPACITY] <= end) cur = k++
+      if (cur < 0) continue
+      if (end - WINDOW_MS / plotW > now) break // the future
+      const i = (q.head + cur) % CAPACITY, by = yOf(q.a[i]), ay = yOf(q.b[i]), X = padL + x
+      if (by - ay > 1) plot.column(X, ay + 1, by - 1, PX_SPREAD)
+      plot.column(X, bidY < 0 ? by : bidY, by, PX_BID) // the step's riser (from the previous level), then the level
+      plot.column(X, askY < 0 ? ay : askY, ay, PX_ASK)
+      bidY = by; askY = ay
     }
-    // trades: a short vertical tick at the price, taller for bigger prints
-    ctx.strokeStyle = TRADE; ctx.lineWidth = 1.5
-    ctx.beginPath()
-    for (let k = 0; k < tr.size; k++) {
-      const i = (tr.head + k) % CAPACITY
+    // trades: a short vertical tick at the price (2 px wide), taller for bigger prints
+    for (let j = 0; j < tr.size; j++) {
+      const i = (tr.head + j) % CAPACITY
       if (tr.t[i] < t0) continue
-      const x = Math.round(xOf(tr.t[i])) + 0.5, y = yOf(tr.a[i]), r = 2 + Math.min(6, Math.log10(1 + tr.b[i]))
-      ctx.moveTo(x, y - r); ctx.lineTo(x, y + r)
+      const X = padL + Math.floor(((tr.t[i] - t0) / WINDOW_MS) * plotW), y = yOf(tr.a[i]), r = Math.round((2 + Math.min(6, Math.log10(1 + tr.b[i]))) * dpr)
+      plot.column(X, y - r, y + r, PX_TRADE); plot.column(X + 1, y - r, y + r, PX_TRADE)
     }
-    ctx.stroke()
+    ctx.putImageData(plot.image, 0, 0)
 
-    // the latest bid / ask / spread at the right edge
+    // the latest bid / ask / spread at the right edge (CSS px: the context's transform)
     if (q.size > 0) {
-      const i = (q.head + q.size - 1) % CAPACITY, bid = q.a[i], ask = q.b[i]
+      const i = (q.head + q.size - 1) % CAPACITY, bid = q.a[i], ask = q.b[i], padR = 64
+      const yCss = (p: number): number => yOf(p) / dpr
       ctx.font = '11px system-ui, sans-serif'; ctx.textBaseline = 'middle'
-      ctx.fillStyle = ASK; ctx.fillText(String(ask), w - padR + 6, Math.max(8, yOf(ask) - 6))
-      ctx.fillStyle = BID; ctx.fillText(String(bid), w - padR + 6, Math.min(h - 8, yOf(bid) + 6))
+      ctx.fillStyle = ASK; ctx.fillText(String(ask), w - padR + 6, Math.max(8, yCss(ask) - 6))
+      ctx.fillStyle = BID; ctx.fillText(String(bid), w - padR + 6, Math.min(h - 8, yCss(bid) + 6))
       ctx.fillStyle = MUTED; ctx.fillText('spr ' + Number((ask - bid).toPrecision(6)), w - padR + 6, h - 10) // a corner of its own: never on the prices
-    }
-  }
-
-  /** Steps through series `v` oldest to newest, held to `now`; `first` starts with a moveTo. */
-  private stepPath(v: Float64Array, t0: number, now: number, xOf: (t: number) => number, yOf: (p: number) => number, first: boolean): void {
-    const q = this.quotes, ctx = this.ctx
-    let started = !first
-    for (let k = 0; k < q.size; k++) {
-      const i = (q.head + k) % CAPACITY
-      const next = k + 1 < q.size ? q.t[(i + 1) % CAPACITY] : now
-      if (next < t0) continue // superseded before the window starts
-      const x0 = xOf(q.t[i]), x1 = xOf(next), y = yOf(v[i])
-      if (!started) { ctx.moveTo(x0, y); started = true } else ctx.lineTo(x0, y)
-      ctx.lineTo(x1, y)
-    }
-  }
-
-  /** The same steps newest to oldest (the band's return edge). */
-  private stepPathBack(v: Float64Array, t0: number, now: number, xOf: (t: number) => number, yOf: (p: number) => number): void {
-    const q = this.quotes, ctx = this.ctx
-    for (let k = q.size - 1; k >= 0; k--) {
-      const i = (q.head + k) % CAPACITY
-      const next = k + 1 < q.size ? q.t[(i + 1) % CAPACITY] : now
-      if (next < t0) break
-      const y = yOf(v[i])
-      ctx.lineTo(xOf(next), y); ctx.lineTo(xOf(q.t[i]), y)
     }
   }
 
@@ -167,5 +144,6 @@ export class SymbolChart {
     this.canvas.width = Math.round(w * dpr); this.canvas.height = Math.round(h * dpr)
     this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0)
     this.width = w; this.height = h; this.sizeKnown = true
+    this.plot = new PixelPlot(this.canvas.width, this.canvas.height)
   }
 }

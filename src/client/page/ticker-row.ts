@@ -18,24 +18,31 @@ export class RowData {
 
 /**
  * One table row element, shown for whichever symbol row-window.ts assigns it (only the rows in view exist), and what
- * was last drawn in it: cells are only written when their text changes.
+ * was last drawn for it. The row's numbers are drawn on the grid canvas behind the rows (row-painter.ts); the element's
+ * cells hold the same text, transparent, rewritten about once a second: for screen readers, copying and tests.
  */
 export class Row {
   /** the symbol shown, '' while unassigned */
   symbol = ''
+  /** the row's place in the window (row-window.ts): its band of the grid canvas is slot × ROW_HEIGHT px down */
+  slot = 0
   readonly tr: HTMLTableRowElement
   readonly cells: HTMLTableCellElement[] = []
-  readonly drawn: string[] = []
-  /** per cell: when its current flash ends (frame time, ms) */
+  /** per cell: the text on the canvas ('' = nothing drawn: the next draw paints it) and in the element */
+  readonly painted: string[] = []
+  readonly text: string[] = []
+  /** per cell: when its current flash ends (frame time, ms), and its direction (1 up, -1 down, 0 none) */
   readonly flashUntil: number[] = []
+  readonly flashDir: number[] = []
   /** the row's class and tooltip as last written: an unchanged write still costs Chromium a style invalidation */
   cls = 'wait'
   tip = ''
   tipFeed: string | null = null
   tipBook: string | null = null
   tipReason: string | null = null
-  /** frame time of the last draw (live-page.ts spaces a row's draws) */
+  /** frame time of the last canvas draw (live-page.ts spaces a row's draws) and of the last write of its cells' text */
   drawnAt = -Infinity
+  textAt = -Infinity
   private readonly remove: HTMLButtonElement
 
   constructor(onRemove: (symbol: string) => void) {
@@ -48,7 +55,7 @@ export class Row {
       td.className = cls
       td.setAttribute('role', cls === 'c-sym' ? 'rowheader' : 'cell')
       this.tr.appendChild(td)
-      this.cells.push(td); this.drawn.push(''); this.flashUntil.push(0)
+      this.cells.push(td); this.painted.push(''); this.text.push(''); this.flashUntil.push(0); this.flashDir.push(0)
     }
     const x = this.remove = document.createElement('button')
     x.type = 'button'; x.textContent = '×'
@@ -64,12 +71,15 @@ export class Row {
     this.cells[0].textContent = symbol
     this.remove.title = 'remove ' + symbol
     for (let c = 1; c < COL_X; c++) {
-      if (this.drawn[c] !== '') { this.drawn[c] = ''; this.cells[c].textContent = '' }
-      this.cells[c].className = COLUMNS[c]; this.flashUntil[c] = 0
+      if (this.text[c] !== '') { this.text[c] = ''; this.cells[c].textContent = '' }
+      this.painted[c] = ''; this.flashUntil[c] = 0; this.flashDir[c] = 0
     }
-    this.cls = 'wait'; this.tr.className = 'wait'; this.drawnAt = -Infinity
+    this.cls = 'wait'; this.tr.className = 'wait'; this.drawnAt = -Infinity; this.textAt = -Infinity
     this.tip = ''; this.tipFeed = null; this.tipBook = null; this.tipReason = null; this.tr.title = ''
   }
+
+  /** Forgets what the canvas shows (it was cleared or resized): the next draw paints every cell. */
+  repaint(): void { for (let c = 1; c < COL_X; c++) this.painted[c] = ''; this.drawnAt = -Infinity }
 }
 
 export const STATUS_NAMES: Record<string, string> = { T: 'trading', H: 'halted', P: 'paused', Q: 'quoting', C: 'closed' }

@@ -36,6 +36,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
   get closeReason(): CloseReason | null { return this.out?.closeReason ?? null }
   private get state(): OutputState { return this.out ??= new OutputState() }
   private get heldMap(): Map<number, HeldSymbol> | null { return this.out?.heldMap ?? null }
+  protected heldOf(id: number): HeldSymbol | undefined { return this.out?.heldMap?.get(id) }
   /** uWS's socket (Subscriber.ws, null before open and after close) */
   protected get sock(): ConnectionSocket | null { return this.ws as ConnectionSocket | null }
   private get held(): Map<number, HeldSymbol> { const st = this.state; return st.heldMap ??= new Map() }
@@ -74,12 +75,12 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
       for (; k < end && frames.hasRoom(); k++) {
         const id = ids[k], h = this.heldMap?.get(id)
         if (source === FROM_QUEUE && (h === undefined || !h.owed)) continue // unsubscribed, or written since
-        if (h !== undefined) { h.owed = false; if (h.trades > 0) this.signalTrades(id, h.trades) }
-        frames.add(id)
+        if (h !== undefined) h.owed = false // a held symbol's trades not delivered one by one are signalled before its frame
+        const skipped = h === undefined ? frames.add(id) : source === FROM_THROTTLE ? frames.addHeld(h) : frames.add(id, h)
+        if (skipped > 0) this.signalTrades(id, skipped)
         frameIds[inFrame++] = id
       }
-      if (inFrame === 0) continue
-      this.send(frames.end(), this.format === FORMAT_MSGPACK)
+      if (frames.events > 0) this.send(frames.end(), this.format === FORMAT_MSGPACK)
       if (this.ladder.mode === LADDER_CATCHING_UP) this.state.tally!.snapshots += inFrame
       for (let j = 0; j < inFrame; j++) this.snapshotWritten(frameIds[j], nowMs)
     }
@@ -91,8 +92,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
     const h = this.heldMap?.get(id)
     if (h === undefined) return // attached all along
     if (h.throttled) { stepHeld(h, HELD_SENT, nowMs); return }
-    this.held.delete(id)
-    this.host.hub.attach(this, id)
+    this.held.delete(id); this.host.hub.attach(this, id)
   }
 
   private signalTrades(id: number, count: number): void {
@@ -208,7 +208,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
       const h = this.hold(id)
       if (h === undefined || h.throttled) continue
       h.minIntervalMs = hz > 0 ? 1000 / hz : 0; h.maxAgeMs = ageMs
-      h.lastSentMs = nowMs // the subscribe snapshot counts as the first value
+      h.lastSentMs = nowMs; this.host.frames.baseline(h) // the subscribe snapshot counts as the first value
       n++
     }
     if (n === 0) return

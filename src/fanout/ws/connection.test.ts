@@ -4,7 +4,8 @@ import { LastValueCache } from '../../cache/last-value-cache.js'
 import { FORMAT_JSON, FORMAT_MSGPACK } from '../../codec/tick-codec.js'
 import type { WireFormat } from '../../codec/tick-codec.js'
 import { SymbolSequences } from '../../normalize/symbol-sequences.js'
-import { KIND_QUOTE, KIND_TRADE, TickRing } from '../../ring/ring-buffer.js'
+import { KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_TRADE, TickRing } from '../../ring/ring-buffer.js'
+import { STALE_FEED_GAP } from '../../model/staleness.js'
 import { ControlRequest } from '../../subscriptions/protocol.js'
 import { RequestResult } from '../../subscriptions/registry.js'
 import { Dispatcher } from '../dispatcher.js'
@@ -77,13 +78,20 @@ function setup(names: readonly string[], softBytes = 64 * 1024) {
     ring.tradePrice[i] = 1000 + seqs[id]; ring.tradeSize[i] = 5; ring.tradeId[i] = seqs[id]
     ring.advance()
   }
+  /** A stale (reason > 0) or fresh marker of `name` at its current n: markers take no sequence. */
+  function mark(name: string, reason: number): void {
+    const id = symbols.idOf(name), i = ring.nextSlot()
+    ring.kind[i] = reason > 0 ? KIND_STALE : KIND_FRESH; ring.symbolId[i] = id; ring.symbolSeq[i] = seqs[id]; ring.code[i] = reason
+    ring.exchTimeUs[i] = 1732619000000000 + seqs[id]; ring.recvTimeMs[i] = performance.now()
+    ring.advance()
+  }
   function connect(format: WireFormat = FORMAT_JSON): { c: Connection; ws: MemorySocket } {
     const ws = new MemorySocket(), c = new Connection(format, host, 0)
     ws.conn = c; c.open(ws); app.sockets.push(ws)
     return { c, ws }
   }
   const send = (c: Connection, msg: Record<string, unknown>, nowMs = 0) => c.onMessage(new TextEncoder().encode(JSON.stringify(msg)).buffer as ArrayBuffer, false, nowMs)
-  return { symbols, lvc, hub, stats, host, closing, throttled, dispatcher, clock, emit, connect, send }
+  return { symbols, lvc, hub, stats, host, closing, throttled, dispatcher, clock, emit, mark, connect, send }
 }
 
 /** n of each event of `symbol`, tagged with its kind: ['q1', 'snap3', …]. */
@@ -119,8 +127,44 @@ describe('Connection: snapshots on subscribe', () => {
     c.flushThrottled(1100) // 1 s after the first snap, but only 0.5 s after the resync's
     expect(stream(ws, 'AAPL')).toEqual(['snap0', 'snap2'])
     c.flushThrottled(1600)
-    expect(stream(ws, 'AAPL')).toEqual(['snap0', 'snap2', 'snap3'])
+    expect(stream(ws, 'AAPL')).toEqual(['snap0', 'snap2', 'q3']) // its window held one update: the update itself
     expect(t.stats.tradesSkipped).toBe(1)
+  })
+
+  it('a first `*` with a rate never enters uWS topics (each would leave at once); other subscribes do', () => {
+    const t = setup(['AAPL', 'MSFT'])
+    const a = t.connect(), b = t.connect(), subscribed = [0, 0]
+    for (const [k, ws] of [a.ws, b.ws].entries()) { const sub = ws.subscribe.bind(ws); ws.subscribe = (topic) => { subscribed[k]++; return sub(topic) } }
+    t.send(a.c, { op: 'subscribe', symbols: ['*'], maxHz: 1, id: 1 }, 0)
+    t.send(b.c, { op: 'subscribe', symbols: ['*'], id: 1 }, 0)
+    expect(subscribed).toEqual([0, 2])
+    expect([a.ws.topics.size, b.ws.topics.size]).toEqual([0, 2])
+    for (let k = 0; k < 5; k++) t.emit('AAPL')
+    t.dispatcher.drain(); t.clock.ms = 1000; a.c.flushThrottled(1000)
+    expect(stream(a.ws, 'AAPL')).toEqual(['snap0', 'q5'])
+    expect(a.ws.events('AAPL').at(-1)).toMatchObject({ c: 4 })
+    expect(stream(b.ws, 'AAPL')).toEqual(['snap0', 'q1', 'q2', 'q3', 'q4', 'q5'])
+  })
+
+  it('sends a throttled symbol as its update, or as the latest of each kind with `c` conflated before; a snap when it went stale', () => {
+    for (const format of [FORMAT_JSON, FORMAT_MSGPACK] as WireFormat[]) {
+      const t = setup(['AAPL'])
+      const { c, ws } = t.connect(format)
+      const flush = (at: number): void => { t.dispatcher.drain(); t.clock.ms = at; c.flushThrottled(at) }
+      t.send(c, { op: 'subscribe', symbols: ['AAPL'], maxHz: 1, id: 1 }, 0)
+      t.clock.ms = 100; t.emit('AAPL'); flush(1000)
+      t.clock.ms = 1100; t.emit('AAPL'); t.emit('AAPL', KIND_TRADE); t.emit('AAPL'); t.emit('AAPL'); flush(2000)
+      t.clock.ms = 2100; t.emit('AAPL', KIND_TRADE); t.emit('AAPL', KIND_TRADE); t.emit('AAPL'); flush(3000)
+      expect(stream(ws, 'AAPL')).toEqual(['snap0', 'q1', 't3', 'q5', 't7', 'q8'])
+      expect(ws.events('AAPL').map((e) => e.c ?? 0)).toEqual([0, 0, 1, 1, 1, 0]) // n = previous n + 1 + c, every time
+      expect(ws.events('AAPL')[3]).toMatchObject(format === FORMAT_JSON ? { bp: 0.1005, ap: 0.1006 } : { bp: 1005, ap: 1006, px: -4 }) // the latest quote
+      expect(ws.control.filter((m) => m.type === 'trades_skipped')).toEqual([{ type: 'trades_skipped', symbol: 'AAPL', count: 1 }]) // t6
+      t.clock.ms = 3100; t.mark('AAPL', STALE_FEED_GAP); t.emit('AAPL'); flush(4000) // updates do not carry staleness
+      expect(ws.events('AAPL').at(-1)).toMatchObject({ e: 'snap', n: 9, stale: 'feed_gap' })
+      t.clock.ms = 4100; t.emit('AAPL'); flush(5000)
+      expect(stream(ws, 'AAPL').at(-1)).toBe('q10')
+      expect(ws.frameBytes.length).toBe(6) // one frame per delivery
+    }
   })
 
   it('resyncs on a conflating connection: nothing goes out then, and its catch-up carries the snap even if unchanged', () => {

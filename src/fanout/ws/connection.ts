@@ -103,7 +103,10 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
     if (wait > 0) { this.sendError(ERR_RATE_LIMITED, `snapshot budget: ${SNAPSHOT_SYMBOLS_PER_SEC} symbols per second; retry in ${wait} ms`, req.id, undefined); return }
     const held = this.topics.size
     if (!subscribe && this.group !== null) this.leaveGroup(nowMs, true) // what stays keeps its rate, on its own
-    if (subscribe) host.hub.subscribe(this, req.symbols, out)
+    const tier = this.session.ent.maxHz, rated = req.maxHz > 0 || req.maxAgeMs > 0 || tier > 0
+    // every topic of a first `*` with a rate is throttled below (grouped or not): it need not enter uWS first
+    if (subscribe && rated && held === 0 && req.since === null && this.gate === null && this.maxTopics === 0 && req.symbols.includes('*')) this.subscribeOutsideUws(req.symbols, out)
+    else if (subscribe) host.hub.subscribe(this, req.symbols, out)
     else host.hub.unsubscribe(this, req.symbols, out)
     for (let i = 0; i < out.errorCodes.length; i++) this.sendError(out.errorCodes[i], out.errorMessages[i], req.id, out.errorSymbols[i])
     if (subscribe && out.errorCodes.includes(ERR_NOT_ENTITLED)) this.denied(out.errorSymbols.filter((_s, i) => out.errorCodes[i] === ERR_NOT_ENTITLED), 'subscribe')
@@ -115,7 +118,7 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
     if (this.ladder.mode === LADDER_CONFLATING) for (const id of out.added) this.hold(id)
     let hz = 0, age = 0
     // the principal's maxHz tier caps what the client asks for (and applies when it asks for nothing)
-    const tier = this.session.ent.maxHz, wantHz = tier > 0 ? (req.maxHz > 0 ? Math.min(req.maxHz, tier) : tier) : req.maxHz
+    const wantHz = tier > 0 ? (req.maxHz > 0 ? Math.min(req.maxHz, tier) : tier) : req.maxHz
     // Throttling applies to the symbols this request newly subscribes; with none, the ack reports none (a
     // symbol already held keeps its rate, so claiming the new one would be false).
     // A first `*` of a connection that sees every symbol joins the throttle group of its rate (throttle-groups.ts)

@@ -1,5 +1,6 @@
 // Owns a connection's seat in a shared throttle group (throttle-groups.ts): joining, covering symbols learned later,
 // and leaving with the same throttle as its own. Must never send frames itself: the group's topic carries them.
+import type { RequestResult } from '../../subscriptions/registry.js'
 import { ConnectionOutput } from './connection-output.js'
 import type { ThrottleGroup } from './throttle-groups.js'
 
@@ -23,6 +24,18 @@ export class GroupedOutput extends ConnectionOutput {
    */
   protected mayJoinGroup(): boolean {
     return this.host.groups !== undefined && this.group === null && this.sock !== null && this.holdsNothing()
+  }
+
+  /**
+   * Subscribes `entries` for a request whose every new topic is throttled in this same handler (a first `*` with a
+   * rate, on a connection holding nothing: it joins a group, or throttles each symbol itself): its topics never enter
+   * uWS, since each would leave it at once. 500 uWS subscribe + unsubscribe pairs per `*` member were most of what a
+   * throttled `*` subscribe cost beyond an unthrottled one (issue 10). The detach that follows finds nothing in uWS.
+   */
+  protected subscribeOutsideUws(entries: readonly string[], out: RequestResult): void {
+    const ws = this.ws
+    this.ws = null // the registry subscribes uWS topics through it (Subscriber.ws)
+    try { this.host.hub.subscribe(this, entries, out) } finally { this.ws = ws }
   }
 
   /** Every topic leaves uWS for the group's topic: the group sends their latest values at its rate. */
@@ -57,6 +70,11 @@ export class GroupedOutput extends ConnectionOutput {
     const ids = Array.from(this.topics)
     for (const id of ids) registry.attach(this, id)
     this.throttle(ids, g.hz, g.ageMs, nowMs)
-    for (const id of ids) if (g.isDirty(id)) this.detachedUpdate(id, 0, nowMs)
+    for (const id of ids) {
+      const gh = g.heldOf(id), h = this.heldOf(id)
+      if (gh === undefined || h === undefined) continue
+      h.lastN = gh.lastN; h.lastStale = gh.lastStale; h.lastBook = gh.lastBook; h.trades = gh.trades // what members were sent
+      if (gh.dirty) this.detachedUpdate(id, 0, nowMs)
+    }
   }
 }

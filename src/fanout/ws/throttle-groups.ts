@@ -49,13 +49,14 @@ export class ThrottleGroup implements DetachedHolder, HostedConnection {
     if (this.held[id] !== undefined) return
     const h = new HeldSymbol(id)
     h.minIntervalMs = this.hz > 0 ? 1000 / this.hz : 0; h.maxAgeMs = this.ageMs
+    this.ctx.frames.baseline(h) // members joined with every update so far (their subscribe snapshots were written)
     this.held[id] = h
     this.watched.push(id)
     this.ctx.watch(this, id)
   }
 
-  /** Changed since the group last sent it (a member leaving keeps it owed on its own). */
-  isDirty(id: number): boolean { return this.held[id]?.dirty === true }
+  /** What the group holds of symbol `id`: a member leaving keeps its baseline, and what is unsent stays owed. */
+  heldOf(id: number): HeldSymbol | undefined { return this.held[id] }
 
   /** DetachedHolder: the dispatcher published symbol `id` in this batch. */
   detachedUpdate(id: number, trades: number, nowMs: number): void {
@@ -84,15 +85,14 @@ export class ThrottleGroup implements DetachedHolder, HostedConnection {
       ctx.frames.begin(this.format, ctx.maxFrameBytes)
       frameIds.length = 0
       for (; k < dueIds.length && ctx.frames.hasRoom(); k++) {
-        const id = dueIds[k], h = this.held[id]!
-        if (h.trades > 0) { // trades not delivered one by one are signalled before the snap, as for one connection
-          stats.tradesSkipped += h.trades * n
-          this.publish(tradesSkippedReply(ctx.symbols.name[id], h.trades), false)
+        const id = dueIds[k], skipped = ctx.frames.addHeld(this.held[id]!)
+        if (skipped > 0) { // trades not delivered one by one are signalled before the frame, as for one connection
+          stats.tradesSkipped += skipped * n
+          this.publish(tradesSkippedReply(ctx.symbols.name[id], skipped), false)
         }
-        ctx.frames.add(id)
         frameIds.push(id)
       }
-      this.publish(ctx.frames.end(), binary)
+      if (ctx.frames.events > 0) this.publish(ctx.frames.end(), binary)
       for (const id of frameIds) stepHeld(this.held[id]!, HELD_SENT, nowMs)
     }
   }

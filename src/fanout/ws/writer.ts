@@ -124,6 +124,13 @@ export class HeldSymbol {
   maxAgeMs = 0
   /** a snapshot is owed: it sits in the connection's snapshot queue, and nothing else is sent for it first */
   owed = false
+  /**
+   * What the client holds (throttled-events.ts): the n of the last snapshot or update it was sent (-1 unknown: the
+   * next send is a snap), and the staleness and book state that went with it (updates do not carry them).
+   */
+  lastN = -1
+  lastStale = 0
+  lastBook = 0
   constructor(readonly id: number) {}
   get throttled(): boolean { return this.minIntervalMs > 0 || this.maxAgeMs > 0 }
 }
