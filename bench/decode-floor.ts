@@ -50,6 +50,7 @@ for (let k = 0; k < PASSES; k++) {
     const n = Math.min(CHUNK, quotes.length - o)
     quotes.copy(chunk, 0, o, o + n); run(chunk.subarray(0, n))
   }
+  process.cpuUsage() // a mark per pass (callgrind --dump-before=uv_getrusage: one dump per pass)
 }
 const cpu = process.cpuUsage(cpu0), sec = (cpu.user + cpu.system) / 1e6
 if (cursor + 1 !== QUOTES * PASSES) throw new Error(`${cursor + 1} events for ${QUOTES * PASSES} quotes`)

@@ -15,16 +15,20 @@ import { TickRing } from '../src/ring/ring-buffer.js'
 import { buildStream } from './decode-stream.js'
 
 const QUOTES = Number(process.argv[2] ?? 200000), PASSES = Number(process.argv[3] ?? 1), SYMBOLS = 500, CHUNK = 256 * 1024
-/** how far down the path: copy (the harness alone), session (frames only), decode (into a counting sink), ring (no latest values), full */
+/** how far down the path: copy (the harness alone), session (frames only), decode (into a counting sink), ring (no latest values), full;
+ * general: full without the fused path for runs of quotes (normalize/quote-run.ts) */
 const STAGE = process.argv[4] ?? 'full'
 const { directory, quotes } = buildStream(QUOTES, SYMBOLS)
 const shared = new SharedSymbols(SYMBOLS + 16), ring = new TickRing(1 << 20), seqs = new SymbolSequences(SYMBOLS + 16)
-if (STAGE === 'full') seqs.latest = new LatestValues(SYMBOLS + 16) // as on the ingest thread
+if (STAGE === 'full' || STAGE === 'general') seqs.latest = new LatestValues(SYMBOLS + 16) // as on the ingest thread
 const stats = new FeedStats('bench'), normalizer = new Normalizer(ring, shared, seqs)
 let counted = 0
 const counting = { defineSymbol: () => 0, locateOf: () => 0, quote: () => { counted++; return 0 }, trade: () => 0, status: () => 0 }
 const decoder = new NativeDecoder(STAGE === 'decode' ? counting : normalizer, stats)
-const sink = STAGE === 'session' ? { beginBatch: () => {}, message: () => { counted++ }, endBatch: () => {} } : new FeedIngest(decoder, normalizer)
+const ingest = new FeedIngest(decoder, normalizer)
+// 'general': the same ingest without its fused path for runs of quotes (a sink with no take()), the layered path alone
+const general = { beginBatch: ingest.beginBatch.bind(ingest), message: ingest.message.bind(ingest), endBatch: ingest.endBatch.bind(ingest) }
+const sink = STAGE === 'session' ? { beginBatch: () => {}, message: () => { counted++ }, endBatch: () => {} } : STAGE === 'general' ? general : ingest
 const client = new SoupClient({ name: 'bench', host: '127.0.0.1', port: 1, username: '', password: '' }, sink, stats)
 // No socket: the session is put where a login leaves it, and its (private) chunk handler gets the bytes a read would.
 const c = client as unknown as { state: number; onData(chunk: Buffer): void }
@@ -42,6 +46,7 @@ for (let p = 0; p < PASSES; p++) {
     quotes.copy(chunk, 0, o, o + n)
     if (STAGE !== 'copy') c.onData(chunk.subarray(0, n))
   }
+  process.cpuUsage() // a mark per pass: under callgrind --dump-before=uv_getrusage each pass is its own dump (steady state)
 }
 const cpu = process.cpuUsage(cpu0), sec = (cpu.user + cpu.system) / 1e6
 const errors = stats.decodeErrors.reduce((a, b) => a + b, 0)

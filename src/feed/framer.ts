@@ -12,6 +12,12 @@ export type FramerStatus = number
 
 /** Called once per frame; the bytes are only valid during the call. Bind it once, never per chunk. */
 export type FrameHandler = (buf: Buffer, off: number, len: number) => void
+/**
+ * Optional: given whole frames in buf[off, end) (length prefixes included), consumes a run of them at once and returns
+ * the offset of the first it did not consume (always a frame start, or `end`). The framer hands that one to the
+ * FrameHandler, then offers the run handler the rest. Bind it once, never per chunk.
+ */
+export type RunHandler = (buf: Buffer, off: number, end: number) => number
 
 const LEN_BYTES = 2
 
@@ -27,7 +33,7 @@ export class Framer {
   private broken = false
 
   /** `maxBodyBytes`: largest acceptable length field (≤ 65535); longer frames are reported bad. */
-  constructor(private readonly onFrame: FrameHandler, readonly maxBodyBytes = 65535) {
+  constructor(private readonly onFrame: FrameHandler, readonly maxBodyBytes = 65535, private readonly onRun: RunHandler | null = null) {
     if (!(maxBodyBytes >= 1 && maxBodyBytes <= 65535)) throw new RangeError('maxBodyBytes must be 1..65535')
     this.carry = Buffer.allocUnsafe(LEN_BYTES + maxBodyBytes)
   }
@@ -42,7 +48,7 @@ export class Framer {
 
   push(chunk: Buffer): FramerStatus {
     if (this.broken) return FRAMER_BAD_LENGTH
-    const n = chunk.length, max = this.maxBodyBytes, onFrame = this.onFrame, epoch = this.epoch
+    const n = chunk.length, max = this.maxBodyBytes, onFrame = this.onFrame, onRun = this.onRun, epoch = this.epoch
     let i = 0
     if (this.carryLen > 0) {
       i = this.fillCarry(chunk)
@@ -55,6 +61,11 @@ export class Framer {
     }
     // Hot loop: one length read, one bounds check, one call per frame (20M+ small frames/s on one core).
     while (i + LEN_BYTES <= n) {
+      if (onRun !== null) {
+        i = onRun(chunk, i, n)
+        if (this.epoch !== epoch) return FRAMER_STOPPED
+        if (i + LEN_BYTES > n) break
+      }
       const len = (chunk[i] << 8) | chunk[i + 1]
       if (len === 0 || len > max) { this.broken = true; return FRAMER_BAD_LENGTH }
       const end = i + LEN_BYTES + len

@@ -13,6 +13,15 @@ export interface SessionSink {
   message(buf: Buffer, off: number, len: number, seq: number): void
   /** called after the last message of a chunk */
   endBatch(): void
+  /**
+   * Optional fused fast path (feed-ingest.ts): buf[off, end) holds whole packets of the session's framing, length
+   * prefix included. Takes a run of Sequenced Data packets from `off` as message() would get them one by one (with
+   * consecutive sequence numbers), stopping at the first it does not take (anything but its common case, a length field
+   * over `maxLen`, a packet cut by `end`); returns where it stopped and sets `taken` to the number of messages taken.
+   */
+  take?(buf: Buffer, off: number, end: number, maxLen: number): number
+  /** messages the last take() consumed */
+  readonly taken?: number
 }
 
 export const SESSION_CONNECTED = 'connected'

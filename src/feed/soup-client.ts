@@ -51,28 +51,19 @@ export class SoupClient {
   private recvSeq = 0
   /** the sequence we asked for at the current login (0 = live) */
   private requestedSeq = 0
-  /**
-   * The session's resume point: the next sequence owed to the sink. Earlier sequences are replay overlap; the
-   * next login asks for this one (through resumeFrom). 0 = live start, not logged in yet.
-   */
+  /** The session's resume point: the next sequence owed to the sink. Earlier sequences are replay overlap; the
+   * next login asks for this one (through resumeFrom). 0 = live start, not logged in yet. */
   private nextSeq: number
   private attempts = 0
   /** why the last connection attempt or connection ended, and the backoff chosen after it (read by RetryWarnings) */
   private lastFailure = ''
-  /**
-   * The socket error of the attempt in progress. Kept apart from lastFailure, which must keep the previous attempt's
-   * reason while this one runs: RetryWarnings may read it then (under load the window is wide: the warning said '').
-   */
+  /** The socket error of the attempt in progress, apart from lastFailure, which keeps the previous attempt's reason
+   * while this one runs: RetryWarnings may read it then (under load the window is wide: the warning said ''). */
   private attemptError = ''
-  private lastBackoffMs = 0
-  private everConnected = false
-  private lastSentMs = 0
-  private lastRecvMs = 0
-  private connectStartMs = 0
-  private ticker: NodeJS.Timeout | null = null
-  private backoffTimer: NodeJS.Timeout | null = null
-  private stopping: Promise<void> | null = null
-  private readonly tickMs: number
+  private lastBackoffMs = 0; private everConnected = false
+  private lastSentMs = 0; private lastRecvMs = 0; private connectStartMs = 0
+  private ticker: NodeJS.Timeout | null = null; private backoffTimer: NodeJS.Timeout | null = null
+  private stopping: Promise<void> | null = null; private readonly tickMs: number
   /** largest plausible Sequenced Data length field (type byte + the payload protocol's largest message) */
   private readonly maxSequencedLen: number
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
@@ -86,7 +77,7 @@ export class SoupClient {
     this.opts = resolveSoupOptions(opts)
     this.nextSeq = this.opts.startSeq
     stats.nextSeqGauge = this.nextSeq
-    this.framer = new Framer(this.onFrame.bind(this), this.opts.maxFrameBytes)
+    this.framer = new Framer(this.onFrame.bind(this), this.opts.maxFrameBytes, sink.take !== undefined ? this.onRun.bind(this) : null)
     this.tickMs = tickPeriodMs(this.opts)
     this.maxSequencedLen = this.opts.maxMessageBytes + 1
     this.onData = this.onData.bind(this)
@@ -185,6 +176,14 @@ export class SoupClient {
     const st = this.framer.push(chunk)
     this.sink.endBatch()
     if (st === FRAMER_BAD_LENGTH) this.badFrame('length field 0 or over ' + this.opts.maxFrameBytes)
+  }
+
+  /** A run of Sequenced Data the sink takes at once (SessionSink.take): logged in, live, no replay overlap to skip. */
+  private onRun(buf: Buffer, off: number, end: number): number {
+    if (this.state !== ST_LOGGED_IN || this.recvSeq !== this.nextSeq) return off
+    const sink = this.sink as Required<SessionSink>, to = sink.take(buf, off, end, this.maxSequencedLen), n = sink.taken
+    if (n > 0) { const s = this.stats; this.recvSeq += n; this.nextSeq = s.nextSeqGauge = this.recvSeq; s.messages += n }
+    return to
   }
 
   /** One SoupBinTCP packet: buf[off] is the type byte, len = type + payload. */

@@ -10,9 +10,9 @@ import { KIND_BOOK, KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_SYMBOL
 import type { TickRing } from '../ring/ring-buffer.js'
 import { SymbolOwnership } from './symbol-ownership.js'
 import type { OwnershipOptions } from './symbol-ownership.js'
+import type { QuoteRun } from './quote-run.js'
 import type { SymbolSequences } from './symbol-sequences.js'
 import type { TickSink } from './tick-sink.js'
-
 export { SymbolSequences } from './symbol-sequences.js'
 
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18]
@@ -25,11 +25,8 @@ const QUOTE = KIND_QUOTE, TRADE = KIND_TRADE, STATUS = KIND_STATUS, COMMIT_EVERY
 const GAP_BIT = 1, DOWN_BIT = 2
 
 export interface NormalizerOptions {
-  /**
-   * True when every quote carries the symbol's whole top of book (native, IEX TOPS): after a feed gap the symbol's next
-   * quote makes it fresh again. False for ITCH, whose quotes come from an order book the gap may have damaged: its
-   * symbols stay stale until the book is known good again.
-   */
+  /** True when every quote carries the symbol's whole top of book (native, IEX TOPS): after a feed gap its next quote
+   * makes it fresh again. False for ITCH: its quotes come from a book the gap may have damaged (stale until known good). */
   quotesAreFullState: boolean
   /** which feed this is among the configured ones, for symbol ownership and quotas (absent: no checks) */
   ownership?: OwnershipOptions
@@ -38,15 +35,11 @@ export interface NormalizerOptions {
 export class Normalizer implements TickSink {
   private idByLocate: Int32Array = new Int32Array(1024).fill(NO_SYMBOL)
   /** feed mantissa × mul (or ÷ div) = table mantissa; exponents can differ when feeds disagree */
-  private priceMul: Float64Array = new Float64Array(1024)
-  private priceDiv: Float64Array = new Float64Array(1024)
-  private sizeMul: Float64Array = new Float64Array(1024)
-  private sizeDiv: Float64Array = new Float64Array(1024)
+  private priceMul: Float64Array = new Float64Array(1024); private priceDiv: Float64Array = new Float64Array(1024)
+  private sizeMul: Float64Array = new Float64Array(1024); private sizeDiv: Float64Array = new Float64Array(1024)
   /** 1 where this feed's exponents differ from the symbol table's, so values must be rescaled and re-checked */
   private rescaled: Uint8Array = new Uint8Array(1024)
-  private recvTimeMs = 0
-  private pending = 0
-  private inBatch = false
+  private recvTimeMs = 0; private pending = 0; private inBatch = false
   /** symbol ids this feed has mapped, each once: the symbols a feed-wide gap or outage concerns */
   private readonly feedSymbols: number[] = []
   private readonly mapped: Uint8Array
@@ -65,8 +58,7 @@ export class Normalizer implements TickSink {
     private readonly seqs: SymbolSequences,
     opts: NormalizerOptions = { quotesAreFullState: true },
   ) {
-    this.mapped = new Uint8Array(symbols.capacity)
-    this.staleBits = new Uint8Array(symbols.capacity)
+    this.mapped = new Uint8Array(symbols.capacity); this.staleBits = new Uint8Array(symbols.capacity)
     this.quotesAreFullState = opts.quotesAreFullState
     this.maxLocates = Math.max(symbols.capacity, 65536)
     this.ownership = new SymbolOwnership(symbols, opts.ownership ?? { index: 0, claims: [], refusals: new Float64Array(4) })
@@ -175,6 +167,14 @@ export class Normalizer implements TickSink {
     // with them inline it was not, at −9 % events per CPU-second).
     if (this.rescaled[locate] !== 0) return this.quoteRescaled(locate, id, exchTimeUs, bidPrice, bidSize, askPrice, askSize, flags)
     return this.writeQuote(id, exchTimeUs, bidPrice, bidSize, askPrice, askSize, flags)
+  }
+
+  /** The fused path for a run of native quote packets (quote-run.ts): each packet it takes is written as by quote(). */
+  takeQuotes(run: QuoteRun, buf: Buffer, off: number, end: number): number {
+    if (this.staleCount !== 0) { run.taken = 0; return off } // markers may be due around the next quote: general path
+    const to = run.take(buf, off, end, this.idByLocate, this.rescaled, this.ring, this.seqs, this.recvTimeMs, this.pending)
+    this.pending = run.pending
+    return to
   }
 
   private writeQuote(id: number, exchTimeUs: number, bp: number, bs: number, ap: number, as: number, flags: number): DecodeStatus {
@@ -286,9 +286,8 @@ export class Normalizer implements TickSink {
     let n = this.idByLocate.length
     while (n < min) n *= 2
     const ids = new Int32Array(n).fill(NO_SYMBOL); ids.set(this.idByLocate); this.idByLocate = ids
-    this.priceMul = grown(this.priceMul, n); this.priceDiv = grown(this.priceDiv, n)
-    this.sizeMul = grown(this.sizeMul, n); this.sizeDiv = grown(this.sizeDiv, n)
     const r = new Uint8Array(n); r.set(this.rescaled); this.rescaled = r
+    this.priceMul = grown(this.priceMul, n); this.priceDiv = grown(this.priceDiv, n); this.sizeMul = grown(this.sizeMul, n); this.sizeDiv = grown(this.sizeDiv, n)
   }
 }
 

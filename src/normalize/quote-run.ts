@@ -1,0 +1,108 @@
+// Owns the fused fast path of the native feed's common case: a run of SoupBinTCP packets that each carry one native
+// quote, framed, checked and written to ring slots and latest values in one loop. Must never take anything else.
+import { OFF_LOCATE, OFF_Q_ASK_PX, OFF_Q_ASK_SZ, OFF_Q_BID_PX, OFF_Q_BID_SZ, OFF_Q_FLAGS, OFF_TS, MAX_LOCATE, MSG_QUOTE, QUOTE_LEN } from '../feed/decoders/native.js'
+import { PKT_SEQUENCED } from '../feed/soupbin.js'
+import { NO_SYMBOL } from '../model/shared-symbols.js'
+import { F64_ASK_SZ, F64_BID_PX, F64_EXCH, F64_RECV, F64_SEQ, KIND_QUOTE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
+import type { TickRing } from '../ring/ring-buffer.js'
+import type { SymbolSequences } from './symbol-sequences.js'
+
+// Why: the layered path (framer → session → decoder → normalizer, one call chain and one set of bounds checks per layer
+// per message) cost ~750 instructions per native quote; this loop does the same work in one function, with every column
+// and table hoisted into locals once per run (bench/decode-ingest-path.ts under callgrind, see the commit message).
+// It stops at the first packet that is not a well-formed quote of a mapped, unrescaled symbol, and the general path
+// (which counts errors, markers, rescaling, other messages) takes that packet. The differential test, quote-run.test.ts,
+// holds both paths to the same ring, sequences, latest values and counters.
+//
+// A taken packet, big-endian head then the native QUOTE (little-endian, feed/decoders/native.ts):
+// 0     2   3      4       5     7        11             19       27       35       43       51
+// | len | S | 'Q'  | flags | rsv | locate | timestamp ns | bid px | bid sz | ask px | ask sz |
+// len = 49 (type byte + 48); the first four bytes read as one big-endian word are 0x00315351.
+//
+// The loop uses number literals, checked against the layout once at load (below): V8 re-reads a module-level const
+// from its context slot, with a hole check, at every use in optimized code (print-opt-code showed it), where a
+// literal folds into the instruction.
+const FRAME = 2 + 1 + QUOTE_LEN
+if (FRAME !== 51 || (((QUOTE_LEN + 1) << 16) | (PKT_SEQUENCED << 8) | MSG_QUOTE) !== 0x00315351 || OFF_LOCATE !== 4 || OFF_TS !== 8 ||
+    OFF_Q_FLAGS !== 1 || OFF_Q_BID_PX !== 16 || OFF_Q_BID_SZ !== 24 || OFF_Q_ASK_PX !== 32 || OFF_Q_ASK_SZ !== 40 ||
+    MAX_LOCATE !== 0xffffff || NO_SYMBOL !== -1 || KIND_QUOTE !== 1 ||
+    F64_SEQ !== 0 || F64_EXCH !== 1 || F64_RECV !== 2 || F64_BID_PX !== 3 || F64_ASK_SZ !== 6) throw new Error('quote-run.ts: the native quote layout changed')
+const COMMIT_EVERY = MAX_UNCOMMITTED_EVENTS
+const NO_F64 = new Float64Array(0), NO_I32 = new Int32Array(0)
+
+/** One per feed session sink: the DataView of the chunk being read, and what the last take() did. */
+export class QuoteRun {
+  /** packets (= sequenced messages) the last take() consumed */
+  taken = 0
+  /** the writer's uncommitted event count after the last take() (the normalizer's `pending`) */
+  pending = 0
+  private chunk: Buffer | null = null
+  private dv: DataView = new DataView(new ArrayBuffer(0))
+
+  /**
+   * Takes packets from buf[off, end) while each is a whole Sequenced Data packet of one valid native quote of a symbol
+   * in `ids` that needs no rescaling, writing each as Normalizer.quote() would (ring slot, per-symbol sequence, last
+   * ring sequence, latest values, a commit every MAX_UNCOMMITTED_EVENTS). Returns the offset of the first packet it
+   * did not take. The caller guarantees no stale marker is due (staleCount 0) and `maxLen` ≥ the packet's length.
+   */
+  take(buf: Buffer, off: number, end: number, ids: Int32Array, rescaled: Uint8Array, r: TickRing, seqs: SymbolSequences,
+    recvTimeMs: number, pending: number): number {
+    if (buf !== this.chunk) { this.chunk = buf; this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length) }
+    const v = this.dv, last = end - 51, nLoc = ids.length, mask = r.mask
+    // The Float64 columns through one array (TickRing.f64: column k at k × capacity), the ring's capacity apart.
+    const kind = r.kind, code = r.code, sym = r.symbolId, f = r.f64, rc = r.capacity
+    const cExch = rc, cRecv = 2 * rc, cBidP = 3 * rc, cBidS = 4 * rc, cAskP = 5 * rc, cAskS = 6 * rc
+    const both = seqs.both, cap = seqs.capacity, latest = seqs.latest, recvMs = +recvTimeMs
+    const keep = latest !== null, lf = keep ? latest.f : NO_F64, lw = keep ? latest.i32 : NO_I32
+    let o = off, c = r.cursor, p = pending
+    for (;;) {
+      // At most up to the next commit per inner run, so the inner loop makes no call.
+      const room = COMMIT_EVERY - p, stop = Math.min(last, o + (room - 1) * 51)
+      const from = o
+      let s = (c + 1) & mask
+      // Offsets from the packet start: the quote's byte k is at o + 3 + k (see the diagram).
+      while (o <= stop && v.getUint32(o, false) === 0x00315351) {
+        // (`| 0`: int32 adds without an overflow check; DataView's bounds check still covers every read)
+        const locate = v.getUint32((o + 7) | 0, true), tsLo = v.getUint32((o + 11) | 0, true), tsHi = v.getUint32((o + 15) | 0, true)
+        const bpHi = v.getInt32((o + 23) | 0, true), bpLo = v.getUint32((o + 19) | 0, true)
+        const bsHi = v.getInt32((o + 31) | 0, true), bsLo = v.getUint32((o + 27) | 0, true)
+        const apHi = v.getInt32((o + 39) | 0, true), apLo = v.getUint32((o + 35) | 0, true)
+        const asHi = v.getInt32((o + 47) | 0, true), asLo = v.getUint32((o + 43) | 0, true)
+        // The decoder's checks (NativeDecoder quote(): locate, time, then the mantissas' high words against ±2^21 = 0x200000),
+        // the same expressions: a quote failing one goes to the decoder to be counted.
+        // Two high words are both in [0, 2^22) iff their OR is (sizes in [0, 2^21), prices shifted by 2^21 into [0, 2^22)).
+        if (locate === 0 || locate > 0xffffff || tsHi >= 2097152000 || ((bsHi | asHi) >>> 0) >= 0x200000 ||
+            (((bpHi + 0x200000) | (apHi + 0x200000)) >>> 0) >= 0x400000 ||
+            (bpHi === -0x200000 && bpLo === 0) || (apHi === -0x200000 && apLo === 0) ||
+            ((bsHi | bsLo) === 0 && (bpHi | bpLo) !== 0) || ((asHi | asLo) === 0 && (apHi | apLo) !== 0) ||
+            locate >= nLoc) break
+        const id = ids[locate]
+        if (id === -1 || rescaled[locate] !== 0) break // unknown (counted by the normalizer) or rescaled: general path
+        const us = tsHi * 4294967 + Math.floor((tsHi * 296 + tsLo) / 1000) // nsToMicros()
+        const bp = bpHi * 4294967296 + bpLo, bs = bsHi * 4294967296 + bsLo, ap = apHi * 4294967296 + apLo, as = asHi * 4294967296 + asLo
+        const flags = v.getUint8((o + 4) | 0), n = both[id] + 1
+        both[id] = n; both[cap + id] = ++c // seqs.next[id], seqs.lastRingSeq[id]
+        kind[s] = 1; code[s] = flags; sym[s] = id
+        // (`| 0` as for the DataView offsets: int32 adds, no overflow check; the array's bounds check still holds)
+        f[s] = n; f[(cExch + s) | 0] = us; f[(cRecv + s) | 0] = recvMs // symbolSeq, exchTimeUs, recvTimeMs
+        f[(cBidP + s) | 0] = bp; f[(cBidS + s) | 0] = bs; f[(cAskP + s) | 0] = ap; f[(cAskS + s) | 0] = as
+        if (keep) { // LatestValues.quote() (cache/latest-values.ts: 24 words per symbol), inside the symbol's seqlock
+          const b = (id & 0xffffff) * 24, vi = 2 * b, ver = lw[vi] + 1 // (& : a range V8 knows, so no overflow checks)
+          lw[vi] = ver
+          lf[b + 1] = n; lf[b + 2] = n; lf[b + 3] = us; lw[vi + 1] = flags
+          lf[b + 4] = bp; lf[b + 5] = bs; lf[b + 6] = ap; lf[b + 7] = as
+          lw[vi] = ver + 1
+        }
+        s = (s + 1) & mask
+        o += 51
+      }
+      p += (o - from) / 51
+      r.cursor = c
+      if (p < COMMIT_EVERY) break
+      p = 0; r.commit()
+    }
+    this.taken = (o - off) / 51
+    this.pending = p
+    return o
+  }
+}
