@@ -13,6 +13,8 @@ import type { PageRouteOptions } from './http/page-routes.js'
 import { redactUrl, redactedConfig } from './redact.js'
 
 const EXIT_OK = 0, EXIT_FAILURE = 1, EXIT_USAGE = 2
+/** how long start-up waits for the feeds to be ready before listening and printing the banner */
+const READY_WAIT_MS = 500
 
 /** Paths from this file's compiled location, dist/src/main.js: the browser deliverable beside it, the contract at the root. */
 const PAGE: Omit<PageRouteOptions, 'pageHtml'> = {
@@ -51,13 +53,11 @@ async function main(): Promise<void> {
   const page: PageRouteOptions = { ...PAGE, pageHtml: PAGE_HTML }
   const log = createLogger(config.logLevel)
   log.info({ config: redactedConfig(config) }, 'starting')
+  // Feeds and MQTT retry in the background (see README, startup policy): a healthy feed gets a moment (readyWaitMs) to
+  // log in before the server listens, then the banner says plainly when /readyz would answer 503 and why.
   const app = await startTickcast(config, log, {
-    extraRoutes: (uws) => registerPageRoutes(uws, page), pageRoutes: page, startSimulator,
+    extraRoutes: (uws) => registerPageRoutes(uws, page), pageRoutes: page, startSimulator, readyWaitMs: READY_WAIT_MS,
   })
-  // Feeds and MQTT retry in the background (see README, startup policy): give a healthy feed a moment to log in,
-  // then say plainly when /readyz would answer 503 and why.
-  // (Checked every 5 ms, not 25: the banner is what `npm start`'s start time is measured to; the check is a few compares.)
-  for (const until = performance.now() + 500; !app.readiness().ready && performance.now() < until;) await new Promise((r) => setTimeout(r, 5))
   const rd = app.readiness()
   const readyLine = rd.ready ? 'yes' : `NO: ${rd.reason ?? 'not ready'} (/readyz answers 503; feeds keep retrying, see the warn logs)`
   process.stdout.write(`tickcast ${rd.ready ? 'ready' : 'started, not ready'}\n  Ready      ${readyLine}\n  WebSocket  ${app.url}\n  HTTP       ${config.tlsCertFile ? 'https' : 'http'}://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /healthz, /readyz)\n  Metrics    ${app.metricsUrl}\n  MQTT       ${app.mqttUrl !== null ? redactUrl(app.mqttUrl) : 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)

@@ -56,6 +56,8 @@ export interface StartOptions {
   pageRoutes?: PageRouteOptions
   /** collect Node process metrics (off in tests that start many servers) */
   processMetrics?: boolean
+  /** wait up to this long for the feeds to be ready before listening (main.ts: the start banner's wait); default 0 */
+  readyWaitMs?: number
   /**
    * Starts the feed simulator when no feed is configured (embedded mode); unused otherwise. main.ts passes
    * feeds/sim/embedded.ts (a worker thread); without it, a config with no feed is a boot error (NO_FEED).
@@ -199,11 +201,9 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
         : 'fan-out lapped by the feed: affected symbols marked stale (lapped)')
     }, latest !== null ? { latest } : null)
     undo.push({ stage: PIPELINE, stop: () => dispatcher.stop() })
-    if (latest !== null) {
-      const follower = new RingFollower(ring, drained, dispatcher)
-      follower.start()
-      undo.push({ stage: PIPELINE, stop: () => follower.stop() })
-    }
+    // started once listening (below): the ingest thread's ring is read from sequence 0 whenever the follower starts
+    const follower = latest !== null ? new RingFollower(ring, drained, dispatcher) : null
+    if (follower !== null) undo.push({ stage: PIPELINE, stop: () => follower.stop() })
     // read in place on the shared ring, a resume scans at most a quarter ring back (the writer stays at least half a ring
     // ahead of the oldest slot a consumer within half a ring of it may replay)
     ws.enableResume(new RingReplay(ring, lvc, symbols, () => dispatcher.position, streamEpoch, latest !== null ? config.ringCapacity >>> 2 : undefined))
@@ -256,6 +256,9 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     })
 
     await mqttStarting // MQTT's startup policy decides before anyone is told the server listens (README)
+    // Fast start (issue 15): the fan-out's first drain (every symbol's first quote, retained on MQTT: ~0.1 s of this
+    // thread) comes after the feeds are ready and the server listens, not while their counters wait behind it.
+    for (const until = performance.now() + (opts.readyWaitMs ?? 0); !isReady().ready && performance.now() < until;) await new Promise((r) => setTimeout(r, 5))
     if (workers !== null) await workers.attach(ws) // before listening: every connection goes to a worker
     const port = await ws.listen(config.host, config.port)
     // workers and the main app close together: every client gets its 1001 within one close grace
@@ -270,6 +273,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
     const url = `${config.tlsCertFile ? 'wss' : 'ws'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/v1/stream`
     log.info({ url, metrics: metricsUrl, http: `${config.tlsCertFile ? 'https' : 'http'}://${config.host}:${port}/`, mqtt: mqttUrl !== null ? redactUrl(mqttUrl) : null, feeds: feedConfigs.map((f) => f.name) }, 'tickcast listening')
 
+    follower?.start() // its first drain runs after this resolves (a setImmediate): symbols are learned before a request is read
     let stopping: Promise<void> | null = null
     return {
       port, url, metricsPort, metricsUrl, symbols, lvc, ring, feeds, ingestThread: latest !== null, ws, mqtt, mqttUrl, dispatcher, workers, bus, source, metrics,

@@ -4,7 +4,6 @@
 // Plain JavaScript on purpose: it has to run before anything is compiled. Usage: node tools/build-if-stale.mjs [root];
 // tools/start.mjs (`npm start`) calls buildIfStale() in the process that then runs the server.
 import process from 'node:process'
-import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -48,6 +47,8 @@ export function buildIfStale(rootDir) {
   // the stamp takes the build's start time: an edit made while tsc runs is newer than it and rebuilds next time. (A
   // filesystem with 1 s mtimes could hide an edit made in the build's first second; ext4, xfs and tmpfs keep ns.)
   const started = Date.now()
+  // loaded only to build: an up-to-date start never needs it (part of `npm start`'s few ms, issue 15)
+  const { spawnSync } = createRequire(import.meta.url)('node:child_process')
   const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
   if (r.status !== 0) return r.status ?? 1
   mkdirSync(join(root, 'dist'), { recursive: true })
