@@ -3,7 +3,7 @@
 import { OFF_LOCATE, OFF_Q_ASK_PX, OFF_Q_ASK_SZ, OFF_Q_BID_PX, OFF_Q_BID_SZ, OFF_Q_FLAGS, OFF_TS, MAX_LOCATE, MSG_QUOTE, QUOTE_LEN } from '../feed/decoders/native.js'
 import { PKT_SEQUENCED } from '../feed/soupbin.js'
 import { NO_SYMBOL } from '../model/shared-symbols.js'
-import { KIND_QUOTE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
+import { F64_ASK_SZ, F64_BID_PX, F64_EXCH, F64_RECV, F64_SEQ, KIND_QUOTE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
 import type { SymbolSequences } from './symbol-sequences.js'
 
@@ -25,7 +25,8 @@ import type { SymbolSequences } from './symbol-sequences.js'
 const FRAME = 2 + 1 + QUOTE_LEN
 if (FRAME !== 51 || (((QUOTE_LEN + 1) << 16) | (PKT_SEQUENCED << 8) | MSG_QUOTE) !== 0x00315351 || OFF_LOCATE !== 4 || OFF_TS !== 8 ||
     OFF_Q_FLAGS !== 1 || OFF_Q_BID_PX !== 16 || OFF_Q_BID_SZ !== 24 || OFF_Q_ASK_PX !== 32 || OFF_Q_ASK_SZ !== 40 ||
-    MAX_LOCATE !== 0xffffff || NO_SYMBOL !== -1 || KIND_QUOTE !== 1) throw new Error('quote-run.ts: the native quote layout changed')
+    MAX_LOCATE !== 0xffffff || NO_SYMBOL !== -1 || KIND_QUOTE !== 1 ||
+    F64_SEQ !== 0 || F64_EXCH !== 1 || F64_RECV !== 2 || F64_BID_PX !== 3 || F64_ASK_SZ !== 6) throw new Error('quote-run.ts: the native quote layout changed')
 const COMMIT_EVERY = MAX_UNCOMMITTED_EVENTS
 const NO_F64 = new Float64Array(0), NO_I32 = new Int32Array(0)
 
@@ -48,8 +49,9 @@ export class QuoteRun {
     recvTimeMs: number, pending: number): number {
     if (buf !== this.chunk) { this.chunk = buf; this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length) }
     const v = this.dv, last = end - 51, nLoc = ids.length, mask = r.mask
-    const kind = r.kind, code = r.code, sym = r.symbolId, sseq = r.symbolSeq, exch = r.exchTimeUs, recv = r.recvTimeMs
-    const bidP = r.bidPrice, bidS = r.bidSize, askP = r.askPrice, askS = r.askSize
+    // The Float64 columns through one array (TickRing.f64: column k at k × capacity), the ring's capacity apart.
+    const kind = r.kind, code = r.code, sym = r.symbolId, f = r.f64, rc = r.capacity
+    const cExch = rc, cRecv = 2 * rc, cBidP = 3 * rc, cBidS = 4 * rc, cAskP = 5 * rc, cAskS = 6 * rc
     const both = seqs.both, cap = seqs.capacity, latest = seqs.latest, recvMs = +recvTimeMs
     const keep = latest !== null, lf = keep ? latest.f : NO_F64, lw = keep ? latest.i32 : NO_I32
     let o = off, c = r.cursor, p = pending
@@ -68,10 +70,10 @@ export class QuoteRun {
         const asHi = v.getInt32((o + 47) | 0, true), asLo = v.getUint32((o + 43) | 0, true)
         // The decoder's checks (NativeDecoder quote(): locate, time, then the mantissas' high words against ±2^21 = 0x200000),
         // the same expressions: a quote failing one goes to the decoder to be counted.
-        if (locate === 0 || locate > 0xffffff || tsHi >= 2097152000 ||
-            (bsHi >>> 0) >= 0x200000 || (asHi >>> 0) >= 0x200000 ||
-            ((bpHi + 0x200000) >>> 0) >= 0x400000 || (bpHi === -0x200000 && bpLo === 0) ||
-            ((apHi + 0x200000) >>> 0) >= 0x400000 || (apHi === -0x200000 && apLo === 0) ||
+        // Two high words are both in [0, 2^22) iff their OR is (sizes in [0, 2^21), prices shifted by 2^21 into [0, 2^22)).
+        if (locate === 0 || locate > 0xffffff || tsHi >= 2097152000 || ((bsHi | asHi) >>> 0) >= 0x200000 ||
+            (((bpHi + 0x200000) | (apHi + 0x200000)) >>> 0) >= 0x400000 ||
+            (bpHi === -0x200000 && bpLo === 0) || (apHi === -0x200000 && apLo === 0) ||
             ((bsHi | bsLo) === 0 && (bpHi | bpLo) !== 0) || ((asHi | asLo) === 0 && (apHi | apLo) !== 0) ||
             locate >= nLoc) break
         const id = ids[locate]
@@ -80,8 +82,10 @@ export class QuoteRun {
         const bp = bpHi * 4294967296 + bpLo, bs = bsHi * 4294967296 + bsLo, ap = apHi * 4294967296 + apLo, as = asHi * 4294967296 + asLo
         const flags = v.getUint8((o + 4) | 0), n = both[id] + 1
         both[id] = n; both[cap + id] = ++c // seqs.next[id], seqs.lastRingSeq[id]
-        kind[s] = 1; code[s] = flags; sym[s] = id; sseq[s] = n; exch[s] = us; recv[s] = recvMs
-        bidP[s] = bp; bidS[s] = bs; askP[s] = ap; askS[s] = as
+        kind[s] = 1; code[s] = flags; sym[s] = id
+        // (`| 0` as for the DataView offsets: int32 adds, no overflow check; the array's bounds check still holds)
+        f[s] = n; f[(cExch + s) | 0] = us; f[(cRecv + s) | 0] = recvMs // symbolSeq, exchTimeUs, recvTimeMs
+        f[(cBidP + s) | 0] = bp; f[(cBidS + s) | 0] = bs; f[(cAskP + s) | 0] = ap; f[(cAskS + s) | 0] = as
         if (keep) { // LatestValues.quote() (cache/latest-values.ts: 24 words per symbol), inside the symbol's seqlock
           const b = (id & 0xffffff) * 24, vi = 2 * b, ver = lw[vi] + 1 // (& : a range V8 knows, so no overflow checks)
           lw[vi] = ver

@@ -36,6 +36,10 @@ function column<T>(Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: num
   return new Ctor(b)
 }
 
+/** Float64 columns, symbolSeq … tradeId: F64_SEQ + k × capacity is column k's first slot in TickRing.f64 */
+export const F64_COLUMNS = 10
+export const F64_SEQ = 0, F64_EXCH = 1, F64_RECV = 2, F64_BID_PX = 3, F64_BID_SZ = 4, F64_ASK_PX = 5, F64_ASK_SZ = 6
+
 // Shared cursor, a seqlock of 32-bit words (Atomics has no Float64; BigInt64 would allocate per read):
 // | GEN: odd while the writer updates | LO: cursor+1 mod 2^32 | HI: floor((cursor+1) / 2^32) |
 // cursor+1 ≥ 0, so both halves are unsigned; read as hi * 2**32 + lo (exact below 2^53).
@@ -68,6 +72,8 @@ export class TickRing {
   readonly tradePrice: Float64Array
   readonly tradeSize: Float64Array
   readonly tradeId: Float64Array
+  /** every Float64 column above, in that order, column k at [k × capacity, (k + 1) × capacity) */
+  readonly f64: Float64Array
   /** last published sequence (global, starts at 0): a plain Number, safe to 2^53, never `| 0` */
   cursor = -1
   /** set once by the consumer that must be woken when the writer commits a batch */
@@ -86,16 +92,12 @@ export class TickRing {
     this.kind = column(Uint8Array, capacity, from, out)
     this.code = column(Uint8Array, capacity, from, out)
     this.symbolId = column(Uint32Array, capacity, from, out)
-    this.symbolSeq = column(Float64Array, capacity, from, out)
-    this.exchTimeUs = column(Float64Array, capacity, from, out)
-    this.recvTimeMs = column(Float64Array, capacity, from, out)
-    this.bidPrice = column(Float64Array, capacity, from, out)
-    this.bidSize = column(Float64Array, capacity, from, out)
-    this.askPrice = column(Float64Array, capacity, from, out)
-    this.askSize = column(Float64Array, capacity, from, out)
-    this.tradePrice = column(Float64Array, capacity, from, out)
-    this.tradeSize = column(Float64Array, capacity, from, out)
-    this.tradeId = column(Float64Array, capacity, from, out)
+    // The Float64 columns are views of one array: a writer that fills a slot touches one typed array for all of them
+    // (V8 checks each typed array a loop touches, every iteration: normalize/quote-run.ts).
+    const f = this.f64 = column(Float64Array, capacity * F64_COLUMNS, from, out)
+    const at = (k: number): Float64Array => f.subarray(k * capacity, (k + 1) * capacity)
+    this.symbolSeq = at(0); this.exchTimeUs = at(1); this.recvTimeMs = at(2); this.bidPrice = at(3); this.bidSize = at(4)
+    this.askPrice = at(5); this.askSize = at(6); this.tradePrice = at(7); this.tradeSize = at(8); this.tradeId = at(9)
     this.shared = new Int32Array(handle !== null ? handle.shared : new SharedArrayBuffer(SHARED_WORDS * 4))
   }
 
