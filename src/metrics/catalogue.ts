@@ -188,7 +188,7 @@ export function registerCatalogue(m: MetricsRegistry, s: MetricSources): void {
   m.counter('tickcast_ws_catchup_snapshots_total', 'Snapshot events sent to bring a conflated connection up to date.', () => ws.slowCatchupSnapshots)
   m.counter('tickcast_ws_trades_skipped_total', 'Trades not delivered one by one (conflated or throttled) and signalled as skipped.', () => ws.tradesSkipped)
   m.gauge('tickcast_ws_throttled_subscriptions', 'Symbol subscriptions delivered at a capped rate (maxHz / maxAgeMs).', () => ws.throttledSubscriptions)
-  m.counter('tickcast_ws_throttled_updates_total', 'Snapshot events sent to rate-capped subscriptions.', () => ws.throttledUpdates)
+  m.counter('tickcast_ws_throttled_updates_total', 'Deliveries (updates, conflated updates with c, or snaps) sent to rate-capped subscriptions.', () => ws.throttledUpdates)
 
   if (mqtt) {
     m.gauge('tickcast_mqtt_connected', 'Whether the MQTT publisher is connected (1) or not (0).', () => mqtt.connected)

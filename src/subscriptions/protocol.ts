@@ -38,8 +38,9 @@
  *   Acks of nodes that can resume carry their `epoch`, and every `subscribed` ack names its `node` (--node-name).
  * - `maxHz` (optional, ≥ 0.001): at most this many updates per second per symbol for the symbols this request newly
  *   subscribes; `maxAgeMs` (optional, in (0, 3600000]): a staleness budget, updates are coalesced for at most this long and
- *   the latest value replaces older ones. Throttled symbols get `snap` events (latest state, per-symbol `n`), and
- *   a `trades_skipped` control message counts the trades in between. The ack carries the effective values
+ *   the latest value replaces older ones. Throttled symbols get ordinary updates; a delivery that stands for several
+ *   carries `c` (updates conflated away just before it, so n = previous n + 1 + c), one event per kind that changed,
+ *   and a `trades_skipped` control message counts the trades in between; a `snap` only when stale or book state changed. The ack carries the effective values
  *   (maxHz ≤ 100, maxAgeMs ≥ 10 ms: the throttle timer's granularity; with both, maxAgeMs ≥ 1000/maxHz + 10).
  *
  * Server → client control replies are always JSON **text** frames, also on msgpack connections:
@@ -86,7 +87,7 @@
  * Server overload (ingest on its own thread, README "Overload"): the feed is never held back, so a fan-out that falls
  * half a ring behind resumes at the newest event instead: per symbol that changed, `trades_skipped` when trades were
  * skipped, then its `snap` (latest state; the sequence jump it explains), then updates at n + 1. Conflating and
- * throttled connections get the same through their own snaps.
+ * throttled connections get the same through their own snaps (a throttled window that spans the jump carries it in `c`).
  * Close codes: 1001 shutdown; 4001 slow consumer (the close frame itself may be lost behind the full buffer,
  * so the client can see 1006); 4005 rate limited (kept sending while limited).
  * Heartbeats: the server pings automatically; a peer silent for `idleTimeoutSec` is dropped.
