@@ -36,6 +36,12 @@ export class PublishAcks {
 
   get size(): number { return this.inFlight.size }
 
+  /** how long the oldest unacknowledged publish has waited (0 when none): the bus's current ack latency */
+  oldestAgeMs(nowMs: number): number {
+    for (const at of this.inFlight.values()) return nowMs - at
+    return 0
+  }
+
   /** `feed`: one string per feed, shared by its symbols (a header value, not a string built per event); null = none */
   publish(subject: string, data: Uint8Array, msgID: string, seq: number, feed: string | null = null): void {
     const h = headers()
