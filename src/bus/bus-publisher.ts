@@ -68,6 +68,9 @@ export class BusPublisher {
   private failedFrom = Infinity
   /** after a failure: one publish at a time until one is acknowledged, so the stream keeps ring order per symbol */
   private probing = false
+  /** publishes allowed in flight now (adaptWindow), and when it was last halved (performance.now() ms) */
+  private window = 2048
+  private windowCutAt = 0
   private timer: NodeJS.Timeout | null = null
   private stopped = false
   /**
@@ -130,12 +133,8 @@ export class BusPublisher {
     }
     const end = r.cursor
     if (end - this.readSeq > r.capacity) { st.lapped += end - r.capacity - this.readSeq; this.readSeq = end - r.capacity }
-    // a bus slower than the feed: acks lag, and a fixed window of 20,000 at ~10,000 acks/s would time out whole and
-    // fall back to one publish at a time (measured: ~1,200 events/s at 20,000 offered). Holding new publishes while the
-    // oldest waits past a quarter of the timeout keeps acks inside it; the ring absorbs the rest (lapped, counted).
-    const timeoutMs = this.opts.ackTimeoutMs ?? 2000
-    if (st.inFlight > 0 && acks.oldestAgeMs(performance.now()) > timeoutMs / 4) { st.heldTurns++; return }
-    const maxInFlight = this.probing ? 1 : this.opts.maxInFlight ?? 20_000
+    const maxInFlight = this.probing ? 1 : this.adaptWindow(acks)
+    if (st.inFlight >= maxInFlight) { st.heldTurns++; return }
     // a turn publishes at most `batch` events; skipping what the stream holds is cheap and not counted (a restarted
     // node replays the session as fast as the feed sends it: it must not lap this reader over events it skips)
     let budget = this.opts.batch ?? 8192
@@ -160,6 +159,22 @@ export class BusPublisher {
       acks.publish(subjectOf(this.opts.prefix, kind, name), buf, msgID, seq, this.symbols.feed[id])
       this.readSeq = seq
     }
+  }
+
+  /**
+   * The in-flight window, by the oldest unacknowledged publish's age (delay-based, like TCP's): a bus slower than the
+   * feed makes acks lag, and a fixed window of 20,000 at ~10,000 acks/s timed out whole and fell back to one publish
+   * at a time (measured: ~1,200 events/s at 20,000/s offered). Halved (at most once per quarter timeout) while the
+   * oldest waits past a quarter of the timeout, grown while acks come back within a twentieth of it; what the window
+   * holds back waits in the ring (lapped and counted if the bus stays slower than the feed).
+   */
+  private adaptWindow(acks: PublishAcks): number {
+    const max = this.opts.maxInFlight ?? 20_000, timeoutMs = this.opts.ackTimeoutMs ?? 2000
+    const now = performance.now(), age = this.stats.inFlight > 0 ? acks.oldestAgeMs(now) : 0
+    if (age > timeoutMs / 4) {
+      if (now - this.windowCutAt > timeoutMs / 4) { this.window = Math.max(64, this.window >> 1); this.windowCutAt = now }
+    } else if (age < timeoutMs / 20 && this.stats.inFlight >= this.window >> 1) this.window = Math.min(max, this.window + 128)
+    return Math.min(this.window, max)
   }
 
   /**
