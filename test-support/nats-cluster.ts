@@ -52,7 +52,15 @@ export interface NatsClusterOptions {
   noAdvertise?: boolean
 }
 
+/** Starts the cluster; a start that fails (a port taken between picking and binding) is retried on fresh ports. */
 export async function startNatsCluster(size = 3, opts: NatsClusterOptions = {}): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try { return await startOnce(size, opts) } catch (e) { if (attempt === START_ATTEMPTS) throw e }
+  }
+}
+const START_ATTEMPTS = 3
+
+async function startOnce(size: number, opts: NatsClusterOptions): Promise<NatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tickcast-nats-'))
   const ports: Array<{ client: number; route: number; monitor: number }> = []
   for (let i = 0; i < size; i++) ports.push({ client: await freePort(), route: await freePort(), monitor: await freePort() })

@@ -55,7 +55,7 @@ describe('ingest → NATS cluster → edges, losing one of each', () => {
     // the NATS node leading the stream dies (replicas 3: the other two keep a quorum and elect a leader; publishes in
     // flight fail and are sent again, clients of that node reconnect to the others)
     const nc = await connect({ servers: cluster.urls.split(',') })
-    const leader = (await (await nc.jetstreamManager()).streams.info('HOT')).cluster?.leader ?? ''
+    const leader = (await (await nc.jetstreamManager({ timeout: 20_000 })).streams.info('HOT')).cluster?.leader ?? ''
     await nc.close()
     expect(leader).toMatch(/^n[012]$/)
     await cluster.nodes[Number(leader.slice(1))].kill()
