@@ -144,4 +144,30 @@ describe('Dispatcher', () => {
     d.drain()
     expect(calls).toEqual(['offer 0', 'offer 1', 'state 0', 'state 1', 'flush'])
   })
+
+  it('paced: writer batches within one interval leave together, one frame per symbol, in order; the first after a quiet spell at once', async () => {
+    const shared = new SharedSymbols(16), symbols = new SymbolTable(shared), seqs = new SymbolSequences(16)
+    const ring = new TickRing(1024), sink = new RecordingSink([FORMAT_JSON])
+    const d = new Dispatcher(ring, new LastValueCache(16), symbols, seqs, sink, null) // woken by the ring's commits
+    d.pacer.pace(200)
+    const norm = new Normalizer(ring, shared, seqs), turn = (): Promise<void> => new Promise((r) => setImmediate(r))
+    norm.defineSymbol(1, 'AAPL', -4, 0); norm.defineSymbol(2, 'MSFT', -4, 0)
+    let aapl = 0, msft = 0
+    const batch = (a: number, m: number): void => {
+      norm.beginBatch(performance.now())
+      for (let k = 0; k < a; k++) norm.quote(1, ++aapl, 1000000 + aapl, 100, 1000100 + aapl, 200, 0)
+      for (let k = 0; k < m; k++) norm.quote(2, ++msft, 2000000 + msft, 100, 2000100 + msft, 200, 0)
+      norm.endBatch()
+    }
+    try {
+      batch(3, 0); await turn()
+      expect(sink.frames.map((f) => f.events.length)).toEqual([3]) // quiet before: no wait
+      batch(2, 1); batch(2, 1); batch(2, 1); await turn()
+      expect(sink.frames).toHaveLength(1) // three wake-ups, held for the interval
+      const t0 = performance.now()
+      while (sink.frames.length === 1 && performance.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 10))
+      expect(sink.frames.slice(1).map((f) => [f.id, f.events.map((e) => e.n)])).toEqual([[0, [4, 5, 6, 7, 8, 9]], [1, [1, 2, 3]]])
+      expect(sink.stream('AAPL').map((e) => e.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    } finally { d.stop() }
+  })
 })
