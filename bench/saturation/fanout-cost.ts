@@ -105,7 +105,8 @@ async function main(): Promise<void> {
   ;(globalThis as { gc?: () => void }).gc?.()
   await load.reset()
   delivered = 0
-  const frames0 = dispatcher.stats.frames, batches0 = dispatcher.stats.batches
+  const frames0 = dispatcher.stats.frames, batches0 = dispatcher.stats.batches, age = dispatcher.stats.ageAtPublishSec
+  const age0 = age.sum, ages0 = age.count
   await instrumentation(true)
   const c0 = process.cpuUsage(), t0 = performance.now()
   await turns(TURNS)
@@ -123,6 +124,8 @@ async function main(): Promise<void> {
     framesPerTurn: Math.round((dispatcher.stats.frames - frames0) / TURNS), slowNotices: stats.slowConflateEntered,
     drainsPerTurn: +((dispatcher.stats.batches - batches0) / TURNS).toFixed(2), latencyP50Ms: lat.getValueAtPercentile(50) / 1000,
     latencyP99Ms: lat.getValueAtPercentile(99) / 1000,
+    // written → handed to uWS, of each drain's oldest event: what pacing adds, without the load processes' own lag
+    publishAgeMeanMs: +((age.sum - age0) * 1000 / Math.max(1, age.count - ages0)).toFixed(2),
     deliveriesPerSec: Math.round(delivered / wall), cpuUsPerUpdate: +(cpuUs / Math.max(1, delivered)).toFixed(4),
     userUsPerUpdate: +(c.user / Math.max(1, delivered)).toFixed(4), sysUsPerUpdate: +(c.system / Math.max(1, delivered)).toFixed(4),
   }))
