@@ -20,6 +20,7 @@ export interface SymbolGate { allows(symbol: string): boolean }
 /** A subscriber's collections, each made on first use. */
 class SubscriberSets {
   explicit: Set<number> | null = null
+  /** null while the connection has no pattern: its topics are then exactly its explicit symbols, one Set for both */
   topics: Set<number> | null = null
   detached: Set<number> | null = null
   prefixes: string[] | null = null
@@ -42,8 +43,16 @@ export class Subscriber {
   private sets: SubscriberSets | null = null
   constructor(readonly format: WireFormat) {}
   get explicit(): Set<number> { const c = this.sets ??= new SubscriberSets(); return c.explicit ??= new Set() }
-  /** symbol ids this connection is subscribed to in uWS: explicit ∪ pattern matches */
-  get topics(): Set<number> { const c = this.sets ??= new SubscriberSets(); return c.topics ??= new Set() }
+  /**
+   * symbol ids this connection is subscribed to in uWS: explicit ∪ pattern matches. Without a pattern that is the
+   * explicit Set itself: a second Set of the same 50 ids cost 1,320 bytes per subscribed connection (heap snapshot,
+   * issue 12); the registry splits them at the first pattern (splitTopics) and joins them when the last one goes.
+   */
+  get topics(): Set<number> { const c = this.sets ??= new SubscriberSets(); return c.topics ?? (c.explicit ??= new Set()) }
+  /** registry only: a pattern is about to add topics that are not explicit */
+  splitTopics(): void { const c = this.sets ??= new SubscriberSets(); c.topics ??= new Set(c.explicit) }
+  /** registry only: no pattern is left, so the topics are the explicit symbols again */
+  joinTopics(): void { if (this.sets !== null) this.sets.topics = null }
   /**
    * topics held outside uWS (conflating, throttled, or waiting for an owed snapshot): not subscribed in uWS and not
    * in `counts`, so the dispatcher neither encodes nor publishes for them; the connection sends their latest values
@@ -105,6 +114,7 @@ export class SubscriptionRegistry {
             out.error(ERR_TOO_MANY_SUBSCRIPTIONS, entry, `at most ${maxPatternsPerConnection} patterns per connection`); continue
           }
           const prefix = entry.slice(0, -1)
+          s.splitTopics()
           s.patterns.push(entry); s.prefixes.push(prefix); this.patternSubscribers.add(s); this.stats.patterns++
           const names = this.symbols.name
           for (let id = 0; id < names.length; id++) {
@@ -124,8 +134,10 @@ export class SubscriptionRegistry {
         if (s.explicit.size >= maxSymbolsPerConnection || (full(s) && !s.topics.has(id))) {
           out.error(ERR_TOO_MANY_SUBSCRIPTIONS, entry, `at most ${full(s) ? s.maxTopics : maxSymbolsPerConnection} symbols per connection`); continue
         }
+        // topic first: without a pattern `topics` is the explicit Set, where adding the id first would hide it from addTopic
+        const added = this.addTopic(s, id)
         s.explicit.add(id); this.stats.subscriptions++
-        if (this.addTopic(s, id)) out.added.push(id)
+        if (added) out.added.push(id)
       }
       if (!out.symbols.includes(entry)) { out.symbols.push(entry); out.listed.push(id) }
     }
@@ -140,6 +152,7 @@ export class SubscriptionRegistry {
         s.patterns.splice(k, 1); s.prefixes.splice(k, 1); this.stats.patterns--
         if (s.patterns.length === 0) this.patternSubscribers.delete(s)
         for (const id of s.topics) if (!this.covers(s, id)) this.removeTopic(s, id) // deleting during for-of of a Set is safe
+        if (s.patterns.length === 0) s.joinTopics() // what is left is exactly the explicit symbols
         out.patterns.push(entry)
         continue
       }
@@ -189,7 +202,7 @@ export class SubscriptionRegistry {
     s.detached.clear()
     this.stats.subscriptions -= s.explicit.size
     this.stats.patterns -= s.patterns.length
-    s.topics.clear(); s.explicit.clear(); s.patterns.length = 0; s.prefixes.length = 0
+    s.topics.clear(); s.explicit.clear(); s.joinTopics(); s.patterns.length = 0; s.prefixes.length = 0
     this.patternSubscribers.delete(s)
     s.ws = null
   }
