@@ -25,21 +25,25 @@ class SubscriberSets {
   detached: Set<number> | null = null
   prefixes: string[] | null = null
   patterns: string[] | null = null
+  gate: SymbolGate | null = null
+  maxTopics = 0
 }
 
 /** One connection's subscriptions. uWS topics are per symbol (v20 has no wildcards), so patterns expand here. */
 export class Subscriber {
   /** null before open and after close: uWS throws on a closed socket */
   ws: TopicSocket | null = null
-  /** the principal's entitlements; null = every symbol */
-  gate: SymbolGate | null = null
+  /** the principal's entitlements; null = every symbol (kept with the collections: most principals see everything) */
+  get gate(): SymbolGate | null { return this.sets?.gate ?? null }
+  set gate(g: SymbolGate | null) { if (g !== null || this.sets !== null) (this.sets ??= new SubscriberSets()).gate = g }
   /** symbols this connection may hold at once, explicit and through patterns (the principal's cap); 0 = no cap */
-  maxTopics = 0
+  get maxTopics(): number { return this.sets?.maxTopics ?? 0 }
+  set maxTopics(n: number) { if (n !== 0 || this.sets !== null) (this.sets ??= new SubscriberSets()).maxTopics = n }
   /** pattern prefixes without the `*` ('' = every symbol), and the patterns as the client wrote them */
   get prefixes(): string[] { const c = this.sets ??= new SubscriberSets(); return c.prefixes ??= [] }
   get patterns(): string[] { const c = this.sets ??= new SubscriberSets(); return c.patterns ??= [] }
-  // The collections are made on first use, behind one pointer: three empty Sets are ~470 bytes, and five pointers
-  // 40, of what an idle connection costs (issue 12: idle memory ≤ 1.5× bare uWS); most connections never need some.
+  // The collections (and the rarely set gate and cap) are made on first use, behind one pointer: three empty Sets are
+  // ~470 bytes, and seven fields 56, of what an idle connection costs (issue 12: idle memory ≤ 1.5× bare uWS).
   private sets: SubscriberSets | null = null
   constructor(readonly format: WireFormat) {}
   get explicit(): Set<number> { const c = this.sets ??= new SubscriberSets(); return c.explicit ??= new Set() }
