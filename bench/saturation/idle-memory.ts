@@ -25,7 +25,7 @@ function rssAnonBytes(pid: number): number {
 
 /** the heap figures gc-host wrote after the collection just asked for (null: the server runs outside gc-host) */
 async function gcStats(pid: number): Promise<GcStats | null> {
-  for (let k = 0; k < 20; k++) {
+  for (let k = 0; k < 160; k++) { // gc-host waits up to 3 s for every worker's answer
     if (existsSync(gcStatsPath(pid))) { try { return JSON.parse(readFileSync(gcStatsPath(pid), 'utf8')) as GcStats } catch { /* being written */ } }
     await sleep(25)
   }
@@ -39,17 +39,16 @@ async function gcStats(pid: number): Promise<GcStats | null> {
  * connections whose live objects grew 0.5-0.8 MiB (measured: per-connection figures from -1,137 to +879 B in one run).
  * Live bytes are what a connection keeps; the pages around them are the heap's sizing, not the connection's.
  */
-interface Reading { anon: number; cost: number; heapUsed: number }
+interface Reading { anon: number; cost: number; heapUsed: number; isolates: number }
 async function reading(sys: RunningSystem): Promise<Reading> {
   for (const p of sys.pids) rmSync(gcStatsPath(p), { force: true })
   await sys.gc()
+  // heap figures first: they are written once every isolate has collected, so RSS is read after the last collection
+  const stats = await Promise.all(sys.pids.map((p) => gcStats(p)))
   const anon = sys.pids.reduce((s, p) => s + rssAnonBytes(p), 0)
-  let cost = anon, heapUsed = 0
-  for (const p of sys.pids) {
-    const st = await gcStats(p)
-    if (st !== null) { cost += st.heapUsed - st.heapCommitted; heapUsed += st.heapUsed }
-  }
-  return { anon, cost, heapUsed }
+  let cost = anon, heapUsed = 0, isolates = 0
+  for (const st of stats) if (st !== null) { cost += st.heapUsed - st.heapCommitted; heapUsed += st.heapUsed; isolates += st.isolates }
+  return { anon, cost, heapUsed, isolates }
 }
 
 const QUIET_RATE = 1
@@ -106,7 +105,7 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
     }
     o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in ${WAVES} waves of ${q} (warm-up, ${UNSUBSCRIBED_WAVES} unsubscribed, ${UNSUBSCRIBED_WAVES} subscribed to ${o.symbolsPerSub} symbols), after GC: ` +
       `median ${r.bytesPerConn} B each unsubscribed, ${r.bytesPerConnSubscribed} B subscribed; per wave ${perWave(cost)} B ` +
-      `(live JS ${perWave(js)} B; anonymous RSS alone ${perWave(anon)} B; anonymous RSS ${r.rssMiB.join(' → ')} MiB)`)
+      `(live JS ${perWave(js)} B in ${at.map((x) => x.isolates).join('/')} isolates; anonymous RSS alone ${perWave(anon)} B; anonymous RSS ${r.rssMiB.join(' → ')} MiB)`)
   } catch (e) {
     r.status = 'failed'; r.error = (e as Error).message
     o.log(`  idle ${name}: FAILED ${r.error}`)
