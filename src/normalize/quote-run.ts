@@ -87,8 +87,9 @@ export class QuoteRun {
  * r.cursor + 1 (the caller advances the cursor).
  *
  * Its arrays are read from the objects' fields here, never passed in: V8 knows the map of a field it tracks, but checks
- * a parameter's map at every use in the loop. And it re-reads a typed array's length and data pointer whenever another
- * typed array was written since (a store clears what it knows), so the writes are grouped by array.
+ * a parameter's map at every use in the loop. And it re-checks a typed array's map and re-reads its length and data
+ * pointer whenever another typed array was written since (a store clears what it knows), ~9 instructions: so the
+ * writes are grouped by array, and two quotes are taken per iteration, each group writing both (−50 per quote).
  */
 function quoteLoop(run: QuoteRun, from: number, stop: number, m: LocateMap, r: TickRing, seqs: SymbolSequences, recvTimeMs: number): number {
   const v = run.dv, ids = m.plainIds, nLoc = ids.length, mask = r.mask, u8 = r.u8, sym = r.symbolId, f = r.f64, rc = r.capacity
@@ -98,35 +99,37 @@ function quoteLoop(run: QuoteRun, from: number, stop: number, m: LocateMap, r: T
   // code likewise (TickRing.u8).
   const cExch = rc, cRecv = 2 * rc, cBidP = 3 * rc, cBidS = 4 * rc, cAskP = 5 * rc, cAskS = 6 * rc
   let o = from | 0, c = r.cursor, s = (c + 1) & mask
-  // Offsets from the packet start: the quote's byte k is at o + 3 + k (see the diagram).
-  while (o <= end && v.getUint32(o, false) === 0x00315351) {
-    // (`| 0`: int32 adds without an overflow check; DataView's bounds check still covers every read)
-    const locate = v.getUint32((o + 7) | 0, true), tsLo = v.getUint32((o + 11) | 0, true), tsHi = v.getUint32((o + 15) | 0, true)
+  // Offsets from the packet start: the quote's byte k is at o + 3 + k (see the diagram). `| 0`: int32 adds without an
+  // overflow check (DataView's and the arrays' bounds checks still cover every access).
+  // The decoder's checks (NativeDecoder quote(): time, then the mantissas' high words against ±2^21 = 0x200000), the
+  // same expressions: a quote failing one goes to the decoder to be counted. Two high words are both in [0, 2^22) iff
+  // their OR is (sizes in [0, 2^21), prices shifted by 2^21 into [0, 2^22)). Its locate checks (0 < locate ≤
+  // 0xffffff) are the table's: the native directory maps no other locate, so such a quote finds no id (-1) here.
+  for (;;) {
+    // One packet, first: the one the pairs below stopped at (A, when B is not taken), the last one, or the first. First,
+    // so the interpreter has run all of this before V8 optimizes the pairs' loop (code never run when it optimizes
+    // deoptimizes when first reached: a second optimization, and a process-to-process difference in when).
+    if (o > end || v.getUint32(o, false) !== 0x00315351) return o
+    const loc = v.getUint32((o + 7) | 0, true), tsLo = v.getUint32((o + 11) | 0, true), tsHi = v.getUint32((o + 15) | 0, true)
     const bpHi = v.getInt32((o + 23) | 0, true), bpLo = v.getUint32((o + 19) | 0, true)
     const bsHi = v.getInt32((o + 31) | 0, true), bsLo = v.getUint32((o + 27) | 0, true)
     const apHi = v.getInt32((o + 39) | 0, true), apLo = v.getUint32((o + 35) | 0, true)
     const asHi = v.getInt32((o + 47) | 0, true), asLo = v.getUint32((o + 43) | 0, true), flags = v.getUint8((o + 4) | 0)
-    // The decoder's checks (NativeDecoder quote(): time, then the mantissas' high words against ±2^21 = 0x200000),
-    // the same expressions: a quote failing one goes to the decoder to be counted.
-    // Two high words are both in [0, 2^22) iff their OR is (sizes in [0, 2^21), prices shifted by 2^21 into [0, 2^22)).
-    // Its locate checks (0 < locate ≤ 0xffffff) are the table's: the native directory maps no other locate, so such a
-    // quote finds no id here and goes to the decoder.
     if (tsHi >= 2097152000 || ((bsHi | asHi) >>> 0) >= 0x200000 ||
         (((bpHi + 0x200000) | (apHi + 0x200000)) >>> 0) >= 0x400000 ||
         (bpHi === -0x200000 && bpLo === 0) || (apHi === -0x200000 && apLo === 0) ||
         ((bsHi | bsLo) === 0 && (bpHi | bpLo) !== 0) || ((asHi | asLo) === 0 && (apHi | apLo) !== 0) ||
-        locate >= nLoc) break
-    const id = ids[locate]
-    if (id === -1) break // unknown (counted by the normalizer) or rescaled: general path
+        loc >= nLoc) return o
+    const id = ids[loc]
+    if (id === -1) return o
     const us = tsHi * 4294967 + Math.floor((tsHi * 296 + tsLo) * 0.001) // microsOf(), inline (a call re-checks its target)
     const bp = bpHi * 4294967296 + bpLo, bs = bsHi * 4294967296 + bsLo, ap = apHi * 4294967296 + apLo, as = asHi * 4294967296 + asLo
     const n = both[id] + 1
-    both[id] = n; both[cap + id] = ++c // seqs.next[id], seqs.lastRingSeq[id]
-    // (`| 0` as for the DataView offsets: int32 adds, no overflow check; the array's bounds check still holds)
-    u8[s] = 1; u8[(rc + s) | 0] = flags; sym[s] = id // kind, code, symbolId
-    f[s] = n; f[(cExch + s) | 0] = us; f[(cRecv + s) | 0] = recvMs // symbolSeq, exchTimeUs, recvTimeMs
+    both[id] = n; both[cap + id] = ++c
+    u8[s] = 1; u8[(rc + s) | 0] = flags; sym[s] = id
+    f[s] = n; f[(cExch + s) | 0] = us; f[(cRecv + s) | 0] = recvMs
     f[(cBidP + s) | 0] = bp; f[(cBidS + s) | 0] = bs; f[(cAskP + s) | 0] = ap; f[(cAskS + s) | 0] = as
-    if (keep) { // LatestValues.quote() (cache/latest-values.ts: 24 words per symbol), inside the symbol's seqlock
+    if (keep) {
       const b = (id & 0xffffff) * 24, vi = 2 * b, ver = lw[vi] + 1 // (& : a range V8 knows, so no overflow checks)
       lw[vi] = ver; lw[vi + 1] = flags // odd: being written; the flags are a field like the others
       lf[b + 1] = n; lf[b + 2] = n; lf[b + 3] = us; lf[b + 4] = bp; lf[b + 5] = bs; lf[b + 6] = ap; lf[b + 7] = as
@@ -134,6 +137,57 @@ function quoteLoop(run: QuoteRun, from: number, stop: number, m: LocateMap, r: T
     }
     s = (s + 1) & mask
     o = (o + 51) | 0
+    // Then two packets A (at o) and B (at p) per iteration while both are taken.
+    while (o + 51 <= end) {
+      const p = (o + 51) | 0
+      if (v.getUint32(o, false) !== 0x00315351 || v.getUint32(p, false) !== 0x00315351) break
+      const locA = v.getUint32((o + 7) | 0, true), tsLoA = v.getUint32((o + 11) | 0, true), tsHiA = v.getUint32((o + 15) | 0, true)
+      const bpHiA = v.getInt32((o + 23) | 0, true), bpLoA = v.getUint32((o + 19) | 0, true)
+      const bsHiA = v.getInt32((o + 31) | 0, true), bsLoA = v.getUint32((o + 27) | 0, true)
+      const apHiA = v.getInt32((o + 39) | 0, true), apLoA = v.getUint32((o + 35) | 0, true)
+      const asHiA = v.getInt32((o + 47) | 0, true), asLoA = v.getUint32((o + 43) | 0, true), flagsA = v.getUint8((o + 4) | 0)
+      const locB = v.getUint32((p + 7) | 0, true), tsLoB = v.getUint32((p + 11) | 0, true), tsHiB = v.getUint32((p + 15) | 0, true)
+      const bpHiB = v.getInt32((p + 23) | 0, true), bpLoB = v.getUint32((p + 19) | 0, true)
+      const bsHiB = v.getInt32((p + 31) | 0, true), bsLoB = v.getUint32((p + 27) | 0, true)
+      const apHiB = v.getInt32((p + 39) | 0, true), apLoB = v.getUint32((p + 35) | 0, true)
+      const asHiB = v.getInt32((p + 47) | 0, true), asLoB = v.getUint32((p + 43) | 0, true), flagsB = v.getUint8((p + 4) | 0)
+      if (tsHiA >= 2097152000 || ((bsHiA | asHiA) >>> 0) >= 0x200000 ||
+          (((bpHiA + 0x200000) | (apHiA + 0x200000)) >>> 0) >= 0x400000 ||
+          (bpHiA === -0x200000 && bpLoA === 0) || (apHiA === -0x200000 && apLoA === 0) ||
+          ((bsHiA | bsLoA) === 0 && (bpHiA | bpLoA) !== 0) || ((asHiA | asLoA) === 0 && (apHiA | apLoA) !== 0) ||
+          locA >= nLoc ||
+          tsHiB >= 2097152000 || ((bsHiB | asHiB) >>> 0) >= 0x200000 ||
+          (((bpHiB + 0x200000) | (apHiB + 0x200000)) >>> 0) >= 0x400000 ||
+          (bpHiB === -0x200000 && bpLoB === 0) || (apHiB === -0x200000 && apLoB === 0) ||
+          ((bsHiB | bsLoB) === 0 && (bpHiB | bpLoB) !== 0) || ((asHiB | asLoB) === 0 && (apHiB | apLoB) !== 0) ||
+          locB >= nLoc) break
+      const idA = ids[locA], idB = ids[locB]
+      if (idA === -1 || idB === -1) break // unknown (counted by the normalizer) or rescaled: general path
+      const usA = tsHiA * 4294967 + Math.floor((tsHiA * 296 + tsLoA) * 0.001) // microsOf(), inline (a call re-checks its target)
+      const bpA = bpHiA * 4294967296 + bpLoA, bsA = bsHiA * 4294967296 + bsLoA, apA = apHiA * 4294967296 + apLoA, asA = asHiA * 4294967296 + asLoA
+      const usB = tsHiB * 4294967 + Math.floor((tsHiB * 296 + tsLoB) * 0.001) // microsOf(), inline (a call re-checks its target)
+      const bpB = bpHiB * 4294967296 + bpLoB, bsB = bsHiB * 4294967296 + bsLoB, apB = apHiB * 4294967296 + apLoB, asB = asHiB * 4294967296 + asLoB
+      const nA = both[idA] + 1
+      both[idA] = nA; both[cap + idA] = ++c // seqs.next[id], seqs.lastRingSeq[id]
+      const nB = both[idB] + 1 // (after A's: the same symbol twice counts twice)
+      both[idB] = nB; both[cap + idB] = ++c
+      const t = (s + 1) & mask
+      u8[s] = 1; u8[t] = 1; u8[(rc + s) | 0] = flagsA; u8[(rc + t) | 0] = flagsB; sym[s] = idA; sym[t] = idB // kind, code, symbolId
+      f[s] = nA; f[t] = nB; f[(cExch + s) | 0] = usA; f[(cExch + t) | 0] = usB; f[(cRecv + s) | 0] = recvMs; f[(cRecv + t) | 0] = recvMs
+      f[(cBidP + s) | 0] = bpA; f[(cBidP + t) | 0] = bpB; f[(cBidS + s) | 0] = bsA; f[(cBidS + t) | 0] = bsB
+      f[(cAskP + s) | 0] = apA; f[(cAskP + t) | 0] = apB; f[(cAskS + s) | 0] = asA; f[(cAskS + t) | 0] = asB
+      if (keep) { // LatestValues.quote() (cache/latest-values.ts: 24 words per symbol), inside the symbol's seqlock; A then B
+        const bA = (idA & 0xffffff) * 24, viA = 2 * bA, verA = lw[viA] + 1 // (& : a range V8 knows, so no overflow checks)
+        lw[viA] = verA; lw[viA + 1] = flagsA // odd: being written; the flags are a field like the others
+        lf[bA + 1] = nA; lf[bA + 2] = nA; lf[bA + 3] = usA; lf[bA + 4] = bpA; lf[bA + 5] = bsA; lf[bA + 6] = apA; lf[bA + 7] = asA
+        lw[viA] = verA + 1
+        const bB = (idB & 0xffffff) * 24, viB = 2 * bB, verB = lw[viB] + 1 // (& : a range V8 knows, so no overflow checks)
+        lw[viB] = verB; lw[viB + 1] = flagsB // odd: being written; the flags are a field like the others
+        lf[bB + 1] = nB; lf[bB + 2] = nB; lf[bB + 3] = usB; lf[bB + 4] = bpB; lf[bB + 5] = bsB; lf[bB + 6] = apB; lf[bB + 7] = asB
+        lw[viB] = verB + 1
+      }
+      s = (t + 1) & mask
+      o = (o + 102) | 0
+    }
   }
-  return o
 }
