@@ -1,7 +1,7 @@
 // Owns one saturation load process (child_process.fork): lean WebSocket clients that subscribe, check every
 // update's sequence and age, and report per step. Must never decide the workload: the parent sends it over IPC.
 import * as hdr from 'hdr-histogram-js'
-import { LeanWsClient } from '../lib/lean-ws.js'
+import { LeanWsClient, readClock } from '../lib/lean-ws.js'
 import type { FrameHandler } from '../lib/lean-ws.js'
 import { JsonFrames, NatsFrames } from './frame-handlers.js'
 import { ConnSeq, SymbolIndex, UpdateStats } from './update-stats.js'
@@ -21,11 +21,16 @@ export interface WorkerReport {
   hist: string; open: number; closeCodes: Record<string, number>; cpuSec: number
   /** TCP reads since the reset (each pays one clock read and one callback), and the user part of cpuSec */
   reads: number; cpuUserSec: number
+  /** event-loop turns that read data, and their p99 and longest length (ms): how far a turn's one clock can be off */
+  turnCount: number; turnP99Ms: number; turnMaxMs: number
 }
 /** n: connections this command opened (a process may be asked to connect more than once) */
 export interface ConnectReport { ev: 'connected'; n: number; failed: number; firstError: string }
 
 let stats: UpdateStats | null = null
+// one clock read per event-loop turn, not per socket read: see readClock (lean-ws.ts) for why and what it bounds
+readClock.mode = 'turn'
+readClock.onTurn = (us) => { stats?.turns.record(us) }
 const clients: Array<{ ws: LeanWsClient; seq: ConnSeq; updatesAtReset: number }> = []
 let readsAtReset = 0
 let since = performance.now()
@@ -79,6 +84,11 @@ function advance(seq: ConnSeq): number {
   return s
 }
 
+function turnFigures(st: UpdateStats): Pick<WorkerReport, 'turnCount' | 'turnP99Ms' | 'turnMaxMs'> {
+  const h = st.turns.histogram()
+  return { turnCount: h.totalCount, turnP99Ms: h.getValueAtPercentile(99) / 1000, turnMaxMs: h.maxValue / 1000 }
+}
+
 function report(): void {
   const st = stats!
   const closeCodes: Record<string, number> = {}
@@ -94,7 +104,7 @@ function report(): void {
     ev: 'report', elapsedMs: performance.now() - since, updates: st.updates, frames: st.frames, messages: st.messages, bytes: st.bytes,
     gaps: st.gaps, missing: st.missing, dups: st.dups, stale: st.stale, snaps: st.snaps, controls: { ...st.controls }, expected, silent,
     hist: hdr.encodeIntoCompressedBase64(st.latency.histogram()), open, closeCodes, cpuSec: cpuSec(),
-    reads: reads() - readsAtReset, cpuUserSec: process.cpuUsage().user / 1e6,
+    reads: reads() - readsAtReset, cpuUserSec: process.cpuUsage().user / 1e6, ...turnFigures(st),
   }
   send(r)
 }

@@ -65,6 +65,8 @@ export class UpdateStats {
   readonly controls: Record<string, number> = {}
   /** exchange timestamp → receive wall clock, µs, one sample per update (each event's own age) */
   readonly latency = new LatencyCounts()
+  /** the load process's event-loop turns that read data, by length (µs): the bound on a per-turn clock's error */
+  readonly turns = new LatencyCounts()
   /** highest n seen per symbol by any connection of this process, now and at the last reset */
   readonly maxN: Int32Array
   readonly maxNAtReset: Int32Array
@@ -76,7 +78,7 @@ export class UpdateStats {
   reset(): void {
     this.updates = 0; this.frames = 0; this.bytes = 0; this.messages = 0; this.gaps = 0; this.missing = 0; this.dups = 0; this.stale = 0; this.snaps = 0
     for (const k of Object.keys(this.controls)) delete this.controls[k]
-    this.latency.reset()
+    this.latency.reset(); this.turns.reset()
     this.maxNAtReset.set(this.maxN); this.firstN.fill(0)
   }
   control(type: string): void { this.controls[type] = (this.controls[type] ?? 0) + 1 }
