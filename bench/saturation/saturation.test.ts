@@ -44,6 +44,10 @@ describe('runSaturation', () => {
         expect(s.updatesPerSec).toBeGreaterThan(0)
         expect(s.gaps + s.dups + s.stale + s.snaps + s.silent).toBe(0)
         expect(s.p50Ms).toBeGreaterThan(0)
+        // the same updates aged from their load process's turn start: never older than from their own read
+        expect(s.p99AtTurnStartMs).toBeGreaterThan(0)
+        expect(s.p99AtTurnStartMs).toBeLessThanOrEqual(s.p99Ms)
+        expect(s.loadReadsPerSec).toBeGreaterThan(0)
         expect(s.framesPerSec).toBeGreaterThan(0)
         // CPU is read in 10 ms ticks: one 0.3 s toy step on a loaded machine may see none, a whole run may not
         expect(Number.isFinite(s.cpuUsPerUpdate) && s.cpuUsPerUpdate >= 0).toBe(true)
