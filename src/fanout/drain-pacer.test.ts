@@ -55,6 +55,16 @@ describe('DrainPacer', () => {
     expect(drains).toEqual([1000, 1000, 1002])
   })
 
+  it('paced: a timer that fires early (Node starts timers from a stale loop time) waits out the rest of the interval', () => {
+    pacer.pace(20)
+    pacer.wake(1); advance(0)
+    advance(10); pacer.wake(1) // due at 1020, timer in 10 ms
+    clock += 7; vi.advanceTimersByTime(10) // the timer fires when the clock says 1017
+    expect(drains).toEqual([1000])
+    advance(3)
+    expect(drains).toEqual([1000, 1020])
+  })
+
   it('never drains after stop, and stop cancels a waiting timer', () => {
     pacer.pace(20)
     pacer.wake(1); advance(0)

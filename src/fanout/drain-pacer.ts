@@ -10,7 +10,10 @@ export class DrainPacer {
   private intervalMs = 0
   private lastDrainMs = Number.NEGATIVE_INFINITY
   private timer: NodeJS.Timeout | null = null
+  /** when the paced drain waiting on `timer` may run */
+  private dueMs = 0
   private readonly runBound: () => void
+  private readonly dueBound = (): void => this.due()
 
   /** `now`: the clock the interval is measured on (injected: tests pass their own) */
   constructor(run: () => void, private readonly now: () => number = () => performance.now()) { this.runBound = run }
@@ -31,9 +34,20 @@ export class DrainPacer {
     this.scheduled = true
     if (paced) {
       const waitMs = this.lastDrainMs + this.intervalMs - this.now()
-      if (waitMs >= 1) { this.timer = setTimeout(this.runBound, waitMs); return }
+      if (waitMs >= 1) { this.dueMs = this.lastDrainMs + this.intervalMs; this.timer = setTimeout(this.dueBound, waitMs); return }
     }
     setImmediate(this.runBound)
+  }
+
+  /**
+   * Node starts a timer from the event loop's cached time, which is stale after a long turn (a drain's sends), so it
+   * can fire early: before the next writer batch it was meant to wait for (fanout-cost: 0.65 drains per turn at 20 ms
+   * instead of 0.5). Early by more than a quarter millisecond, it waits out the rest.
+   */
+  private due(): void {
+    const restMs = this.dueMs - this.now()
+    if (restMs > 0.25) { this.timer = setTimeout(this.dueBound, restMs); return }
+    this.runBound()
   }
 
   /** The drain starts (whoever called it: the timer, the immediate, a test). */
