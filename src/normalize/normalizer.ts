@@ -8,6 +8,7 @@ import type { SharedSymbols } from '../model/shared-symbols.js'
 import { STALE_FEED_DOWN, STALE_FEED_GAP, STALE_NONE } from '../model/staleness.js'
 import { KIND_BOOK, KIND_FRESH, KIND_QUOTE, KIND_STALE, KIND_STATUS, KIND_SYMBOL, KIND_TRADE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
+import { LocateMap, MAX_EXPONENT_SHIFT, exact } from './locate-map.js'
 import { SymbolOwnership } from './symbol-ownership.js'
 import type { OwnershipOptions } from './symbol-ownership.js'
 import type { QuoteRun } from './quote-run.js'
@@ -15,8 +16,6 @@ import type { SymbolSequences } from './symbol-sequences.js'
 import type { TickSink } from './tick-sink.js'
 export { SymbolSequences } from './symbol-sequences.js'
 
-const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18]
-const MAX_EXACT = Number.MAX_SAFE_INTEGER
 // Private twins of the imported constants the per-tick paths use: V8 re-reads an imported binding from its module cell
 // (with a TDZ hole check) at every use in optimized code, where a private const folds to an immediate (bench:ingest).
 const NONE = NO_SYMBOL, OK = DECODE_OK, UNKNOWN = DECODE_UNKNOWN_SYMBOL, BAD_VALUE = DECODE_BAD_VALUE
@@ -33,12 +32,8 @@ export interface NormalizerOptions {
 }
 
 export class Normalizer implements TickSink {
-  private idByLocate: Int32Array = new Int32Array(1024).fill(NO_SYMBOL)
-  /** feed mantissa × mul (or ÷ div) = table mantissa; exponents can differ when feeds disagree */
-  private priceMul: Float64Array = new Float64Array(1024); private priceDiv: Float64Array = new Float64Array(1024)
-  private sizeMul: Float64Array = new Float64Array(1024); private sizeDiv: Float64Array = new Float64Array(1024)
-  /** 1 where this feed's exponents differ from the symbol table's, so values must be rescaled and re-checked */
-  private rescaled: Uint8Array = new Uint8Array(1024)
+  /** locate → symbol id and exponent scaling (sized to the symbol capacity, at least ITCH's 65,536 locates) */
+  private readonly locs: LocateMap
   private recvTimeMs = 0; private pending = 0; private inBatch = false
   /** symbol ids this feed has mapped, each once: the symbols a feed-wide gap or outage concerns */
   private readonly feedSymbols: number[] = []
@@ -48,8 +43,6 @@ export class Normalizer implements TickSink {
   private staleCount = 0
   private down = false
   private readonly quotesAreFullState: boolean
-  /** locates at or above this are refused (symbol capacity, at least ITCH's 65,536) */
-  private readonly maxLocates: number
   private readonly ownership: SymbolOwnership
 
   constructor(
@@ -60,7 +53,7 @@ export class Normalizer implements TickSink {
   ) {
     this.mapped = new Uint8Array(symbols.capacity); this.staleBits = new Uint8Array(symbols.capacity)
     this.quotesAreFullState = opts.quotesAreFullState
-    this.maxLocates = Math.max(symbols.capacity, 65536)
+    this.locs = new LocateMap(Math.max(symbols.capacity, 65536))
     this.ownership = new SymbolOwnership(symbols, opts.ownership ?? { index: 0, claims: [], refusals: new Float64Array(4) })
   }
 
@@ -120,7 +113,7 @@ export class Normalizer implements TickSink {
    * A book synced again (a snapshot rebuilt it) is complete again: a gap's stale marker on it is lifted.
    */
   bookState(locate: number, reason: number): void {
-    const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NO_SYMBOL
+    const ids = this.locs.ids, id = locate < ids.length ? ids[locate] : NO_SYMBOL
     if (id === NO_SYMBOL || this.seqs.book[id] === reason) return
     this.seqs.book[id] = reason
     this.marker(KIND_BOOK, id, reason)
@@ -131,22 +124,17 @@ export class Normalizer implements TickSink {
   defineSymbol(locate: number, name: string, priceExponent: number, sizeExponent: number): DecodeStatus {
     // Per-locate tables grow to the largest locate: bounded by the symbol capacity (or ITCH's u16), never by what a feed
     // claims (a locate of 16,777,215 would cost ~600 MiB per feed).
-    if (!Number.isInteger(locate) || locate < 0 || locate >= this.maxLocates) return DECODE_BAD_VALUE
-    if (locate >= this.idByLocate.length) this.grow(locate + 1)
+    const m = this.locs
+    if (!Number.isInteger(locate) || locate < 0 || locate >= m.max) return DECODE_BAD_VALUE
     // A redefinition replaces the entry; a refused one unmaps the locate, so its later quotes are counted as
     // unknown instead of being published under the symbol it used to mean.
-    this.idByLocate[locate] = NO_SYMBOL
+    m.unmap(locate)
     const id = this.addSymbol(name, priceExponent, sizeExponent)
     if (id === NO_SYMBOL) return DECODE_UNKNOWN_SYMBOL
     const dp = priceExponent - this.symbols.priceExponent[id]
     const ds = sizeExponent - this.symbols.sizeExponent[id]
-    if (Math.abs(dp) > 18 || Math.abs(ds) > 18) return DECODE_BAD_VALUE
-    this.idByLocate[locate] = id
-    this.priceMul[locate] = dp >= 0 ? POW10[dp] : 1
-    this.priceDiv[locate] = dp < 0 ? POW10[-dp] : 1
-    this.sizeMul[locate] = ds >= 0 ? POW10[ds] : 1
-    this.sizeDiv[locate] = ds < 0 ? POW10[-ds] : 1
-    this.rescaled[locate] = dp !== 0 || ds !== 0 ? 1 : 0
+    if (Math.abs(dp) > MAX_EXPONENT_SHIFT || Math.abs(ds) > MAX_EXPONENT_SHIFT) return DECODE_BAD_VALUE
+    m.map(locate, id, dp, ds)
     if (this.mapped[id] === 0) { this.mapped[id] = 1; this.feedSymbols.push(id) }
     return DECODE_OK
   }
@@ -156,23 +144,24 @@ export class Normalizer implements TickSink {
     // (another feed defined it): it must still be mapped in THIS normalizer, with this feed's exponents.
     const id = this.addSymbol(name, priceExponent, sizeExponent)
     if (id === NO_SYMBOL) return NO_SYMBOL
-    if (id < this.idByLocate.length && this.idByLocate[id] === id) return id
+    const ids = this.locs.ids
+    if (id < ids.length && ids[id] === id) return id
     return this.defineSymbol(id, name, priceExponent, sizeExponent) === DECODE_OK ? id : NO_SYMBOL
   }
 
   quote(locate: number, exchTimeUs: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, flags: number): DecodeStatus {
-    const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NONE
+    const m = this.locs, ids = m.ids, id = locate < ids.length ? ids[locate] : NONE
     if (id === NONE) return UNKNOWN
     // Rare paths live out of line so quote() stays small enough for V8 to inline into the decoders (bench:ingest:
     // with them inline it was not, at −9 % events per CPU-second).
-    if (this.rescaled[locate] !== 0) return this.quoteRescaled(locate, id, exchTimeUs, bidPrice, bidSize, askPrice, askSize, flags)
+    if (m.rescaled[locate] !== 0) return this.quoteRescaled(locate, id, exchTimeUs, bidPrice, bidSize, askPrice, askSize, flags)
     return this.writeQuote(id, exchTimeUs, bidPrice, bidSize, askPrice, askSize, flags)
   }
 
   /** The fused path for a run of native quote packets (quote-run.ts): each packet it takes is written as by quote(). */
   takeQuotes(run: QuoteRun, buf: Buffer, off: number, end: number): number {
     if (this.staleCount !== 0) { run.taken = 0; return off } // markers may be due around the next quote: general path
-    const to = run.take(buf, off, end, this.idByLocate, this.rescaled, this.ring, this.seqs, this.recvTimeMs, this.pending)
+    const to = run.take(buf, off, end, this.locs, this.ring, this.seqs, this.recvTimeMs, this.pending)
     this.pending = run.pending
     return to
   }
@@ -193,18 +182,18 @@ export class Normalizer implements TickSink {
 
   /** Two feeds disagree on a symbol's exponent: rescale to the symbol's, and refuse what is no longer exact. */
   private quoteRescaled(locate: number, id: number, exchTimeUs: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, flags: number): DecodeStatus {
-    const pm = this.priceMul[locate], pd = this.priceDiv[locate], sm = this.sizeMul[locate], sd = this.sizeDiv[locate]
+    const m = this.locs, pm = m.priceMul[locate], pd = m.priceDiv[locate], sm = m.sizeMul[locate], sd = m.sizeDiv[locate]
     const bp = (bidPrice * pm) / pd, ap = (askPrice * pm) / pd, bs = (bidSize * sm) / sd, as = (askSize * sm) / sd
     if (!exact(bp) || !exact(ap) || !exact(bs) || !exact(as)) return BAD_VALUE
     return this.writeQuote(id, exchTimeUs, bp, bs, ap, as, flags)
   }
 
   trade(locate: number, exchTimeUs: number, price: number, size: number, tradeId: number, side: number): DecodeStatus {
-    const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NONE
+    const m = this.locs, ids = m.ids, id = locate < ids.length ? ids[locate] : NONE
     if (id === NONE) return UNKNOWN
     let p = price, q = size
-    if (this.rescaled[locate] !== 0) {
-      p = (p * this.priceMul[locate]) / this.priceDiv[locate]; q = (q * this.sizeMul[locate]) / this.sizeDiv[locate]
+    if (m.rescaled[locate] !== 0) {
+      p = (p * m.priceMul[locate]) / m.priceDiv[locate]; q = (q * m.sizeMul[locate]) / m.sizeDiv[locate]
       if (!exact(p) || !exact(q)) return BAD_VALUE
     }
     if (this.staleCount !== 0) this.beforeEventWhileStale() // rare paths out of line: quote() must stay small enough to inline
@@ -219,7 +208,7 @@ export class Normalizer implements TickSink {
   }
 
   status(locate: number, exchTimeUs: number, code: number): DecodeStatus {
-    const id = locate < this.idByLocate.length ? this.idByLocate[locate] : NONE
+    const ids = this.locs.ids, id = locate < ids.length ? ids[locate] : NONE
     if (id === NONE) return UNKNOWN
     if (this.staleCount !== 0) this.beforeEventWhileStale() // rare paths out of line: quote() must stay small enough to inline
     const r = this.ring, i = r.nextSlot(), n = ++this.seqs.next[id]
@@ -281,19 +270,6 @@ export class Normalizer implements TickSink {
 
   /** Markers written outside a TCP chunk (session events, timers) are published at once. */
   private commitIfIdle(): void { if (!this.inBatch && this.pending > 0) this.commit() }
-
-  private grow(min: number): void {
-    let n = this.idByLocate.length
-    while (n < min) n *= 2
-    const ids = new Int32Array(n).fill(NO_SYMBOL); ids.set(this.idByLocate); this.idByLocate = ids
-    const r = new Uint8Array(n); r.set(this.rescaled); this.rescaled = r
-    this.priceMul = grown(this.priceMul, n); this.priceDiv = grown(this.priceDiv, n); this.sizeMul = grown(this.sizeMul, n); this.sizeDiv = grown(this.sizeDiv, n)
-  }
 }
 
 function reasonOf(bits: number): number { return (bits & GAP_BIT) !== 0 ? STALE_FEED_GAP : (bits & DOWN_BIT) !== 0 ? STALE_FEED_DOWN : STALE_NONE }
-
-/** A rescaled mantissa must still be an integer that a Float64 holds exactly. */
-function exact(v: number): boolean { return Number.isInteger(v) && v <= MAX_EXACT && v >= -MAX_EXACT }
-
-function grown(a: Float64Array, n: number): Float64Array { const b = new Float64Array(n); b.set(a); return b }

@@ -5,14 +5,15 @@ import { PKT_SEQUENCED } from '../feed/soupbin.js'
 import { NO_SYMBOL } from '../model/shared-symbols.js'
 import { F64_ASK_SZ, F64_BID_PX, F64_EXCH, F64_RECV, F64_SEQ, KIND_QUOTE, MAX_UNCOMMITTED_EVENTS } from '../ring/ring-buffer.js'
 import type { TickRing } from '../ring/ring-buffer.js'
+import type { LocateMap } from './locate-map.js'
 import type { SymbolSequences } from './symbol-sequences.js'
 
 // Why: the layered path (framer → session → decoder → normalizer, one call chain and one set of bounds checks per layer
 // per message) cost ~750 instructions per native quote; this loop does the same work in one function, with every column
 // and table hoisted into locals once per run (bench/decode-ingest-path.ts under callgrind, see the commit message).
 // It stops at the first packet that is not a well-formed quote of a mapped, unrescaled symbol, and the general path
-// (which counts errors, markers, rescaling, other messages) takes that packet. The differential test, quote-run.test.ts,
-// holds both paths to the same ring, sequences, latest values and counters.
+// (which counts errors, markers, rescaling, other messages) takes that packet. The differential test, fused-path.test.ts
+// (src/feed), holds both paths to the same ring, sequences, latest values and counters.
 //
 // A taken packet, big-endian head then the native QUOTE (little-endian, feed/decoders/native.ts):
 // 0     2   3      4       5     7        11             19       27       35       43       51
@@ -30,79 +31,163 @@ if (FRAME !== 51 || (((QUOTE_LEN + 1) << 16) | (PKT_SEQUENCED << 8) | MSG_QUOTE)
 const COMMIT_EVERY = MAX_UNCOMMITTED_EVENTS
 const NO_F64 = new Float64Array(0), NO_I32 = new Int32Array(0)
 
+/**
+ * µs since the epoch of a u64 ns timestamp given as its 32-bit halves, hi < 1000 × 2^21 (the decoder's bound):
+ * floor(ns / 1000) = hi × 4294967 + floor(x / 1000) with x = hi × 296 + lo (2^32 = 4294967 × 1000 + 296), as the
+ * decoder's nsToMicros(), but with a multiply where it divides (a divide is ~13 cycles of latency per quote).
+ * Exact: x = 1000q + r < 2^40, and the double nearest 0.001 is above it by a factor 1 + 2.1e-17, so x × 0.001 is
+ * q + r / 1000 plus less than 2e-8, rounded to nearest: never below q (q is a double), never up to q + 1 (r ≤ 999
+ * leaves 0.001, far over the rounding step of 1.2e-7 below 2^30). quote-run.test.ts checks it against BigInt division.
+ */
+export function microsOf(lo: number, hi: number): number {
+  return hi * 4294967 + Math.floor((hi * 296 + lo) * 0.001)
+}
+
 /** One per feed session sink: the DataView of the chunk being read, and what the last take() did. */
 export class QuoteRun {
   /** packets (= sequenced messages) the last take() consumed */
   taken = 0
   /** the writer's uncommitted event count after the last take() (the normalizer's `pending`) */
   pending = 0
-  private chunk: Buffer | null = null
-  private dv: DataView = new DataView(new ArrayBuffer(0))
+  // A DataView over the chunk's whole ArrayBuffer, offsets shifted by the chunk's byteOffset: the session reads into
+  // one reused buffer, so this is made once, not per read (a view per chunk is two allocations per read).
+  private ab: ArrayBufferLike | null = null
+  dv: DataView = new DataView(new ArrayBuffer(0))
 
   /**
    * Takes packets from buf[off, end) while each is a whole Sequenced Data packet of one valid native quote of a symbol
-   * in `ids` that needs no rescaling, writing each as Normalizer.quote() would (ring slot, per-symbol sequence, last
-   * ring sequence, latest values, a commit every MAX_UNCOMMITTED_EVENTS). Returns the offset of the first packet it
-   * did not take. The caller guarantees no stale marker is due (staleCount 0) and `maxLen` ≥ the packet's length.
+   * the feed maps without rescaling (LocateMap.plainIds), writing each as Normalizer.quote() would (ring slot,
+   * per-symbol sequence, last ring sequence, latest values, a commit every MAX_UNCOMMITTED_EVENTS). Returns the offset
+   * of the first packet it did not take. The caller guarantees no stale marker is due (staleCount 0) and `maxLen` ≥
+   * the packet's length.
    */
-  take(buf: Buffer, off: number, end: number, ids: Int32Array, rescaled: Uint8Array, r: TickRing, seqs: SymbolSequences,
-    recvTimeMs: number, pending: number): number {
-    if (buf !== this.chunk) { this.chunk = buf; this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length) }
-    const v = this.dv, last = end - 51, nLoc = ids.length, mask = r.mask
-    // The Float64 columns through one array (TickRing.f64: column k at k × capacity), the ring's capacity apart.
-    const kind = r.kind, code = r.code, sym = r.symbolId, f = r.f64, rc = r.capacity
-    const cExch = rc, cRecv = 2 * rc, cBidP = 3 * rc, cBidS = 4 * rc, cAskP = 5 * rc, cAskS = 6 * rc
-    const both = seqs.both, cap = seqs.capacity, latest = seqs.latest, recvMs = +recvTimeMs
-    const keep = latest !== null, lf = keep ? latest.f : NO_F64, lw = keep ? latest.i32 : NO_I32
-    let o = off, c = r.cursor, p = pending
+  take(buf: Buffer, off: number, end: number, m: LocateMap, r: TickRing, seqs: SymbolSequences, recvTimeMs: number, pending: number): number {
+    const ab = buf.buffer, base = buf.byteOffset
+    if (ab !== this.ab) { this.ab = ab; this.dv = new DataView(ab) }
+    const last = base + end - 51
+    let o = base + off, p = pending
+    // Inner runs end at each commit point, so the loop (quoteLoop) makes no call; it is a function of its own so that
+    // it is optimized on feedback from whole quotes only: with the commit inside it, the first optimization (on
+    // stack, in the first 4,096 quotes) ran before any commit and deoptimized at the first one.
     for (;;) {
-      // At most up to the next commit per inner run, so the inner loop makes no call.
-      const room = COMMIT_EVERY - p, stop = Math.min(last, o + (room - 1) * 51)
-      const from = o
-      let s = (c + 1) & mask
-      // Offsets from the packet start: the quote's byte k is at o + 3 + k (see the diagram).
-      while (o <= stop && v.getUint32(o, false) === 0x00315351) {
-        // (`| 0`: int32 adds without an overflow check; DataView's bounds check still covers every read)
-        const locate = v.getUint32((o + 7) | 0, true), tsLo = v.getUint32((o + 11) | 0, true), tsHi = v.getUint32((o + 15) | 0, true)
-        const bpHi = v.getInt32((o + 23) | 0, true), bpLo = v.getUint32((o + 19) | 0, true)
-        const bsHi = v.getInt32((o + 31) | 0, true), bsLo = v.getUint32((o + 27) | 0, true)
-        const apHi = v.getInt32((o + 39) | 0, true), apLo = v.getUint32((o + 35) | 0, true)
-        const asHi = v.getInt32((o + 47) | 0, true), asLo = v.getUint32((o + 43) | 0, true)
-        // The decoder's checks (NativeDecoder quote(): locate, time, then the mantissas' high words against ±2^21 = 0x200000),
-        // the same expressions: a quote failing one goes to the decoder to be counted.
-        // Two high words are both in [0, 2^22) iff their OR is (sizes in [0, 2^21), prices shifted by 2^21 into [0, 2^22)).
-        if (locate === 0 || locate > 0xffffff || tsHi >= 2097152000 || ((bsHi | asHi) >>> 0) >= 0x200000 ||
-            (((bpHi + 0x200000) | (apHi + 0x200000)) >>> 0) >= 0x400000 ||
-            (bpHi === -0x200000 && bpLo === 0) || (apHi === -0x200000 && apLo === 0) ||
-            ((bsHi | bsLo) === 0 && (bpHi | bpLo) !== 0) || ((asHi | asLo) === 0 && (apHi | apLo) !== 0) ||
-            locate >= nLoc) break
-        const id = ids[locate]
-        if (id === -1 || rescaled[locate] !== 0) break // unknown (counted by the normalizer) or rescaled: general path
-        const us = tsHi * 4294967 + Math.floor((tsHi * 296 + tsLo) / 1000) // nsToMicros()
-        const bp = bpHi * 4294967296 + bpLo, bs = bsHi * 4294967296 + bsLo, ap = apHi * 4294967296 + apLo, as = asHi * 4294967296 + asLo
-        const flags = v.getUint8((o + 4) | 0), n = both[id] + 1
-        both[id] = n; both[cap + id] = ++c // seqs.next[id], seqs.lastRingSeq[id]
-        kind[s] = 1; code[s] = flags; sym[s] = id
-        // (`| 0` as for the DataView offsets: int32 adds, no overflow check; the array's bounds check still holds)
-        f[s] = n; f[(cExch + s) | 0] = us; f[(cRecv + s) | 0] = recvMs // symbolSeq, exchTimeUs, recvTimeMs
-        f[(cBidP + s) | 0] = bp; f[(cBidS + s) | 0] = bs; f[(cAskP + s) | 0] = ap; f[(cAskS + s) | 0] = as
-        if (keep) { // LatestValues.quote() (cache/latest-values.ts: 24 words per symbol), inside the symbol's seqlock
-          const b = (id & 0xffffff) * 24, vi = 2 * b, ver = lw[vi] + 1 // (& : a range V8 knows, so no overflow checks)
-          lw[vi] = ver
-          lf[b + 1] = n; lf[b + 2] = n; lf[b + 3] = us; lw[vi + 1] = flags
-          lf[b + 4] = bp; lf[b + 5] = bs; lf[b + 6] = ap; lf[b + 7] = as
-          lw[vi] = ver + 1
-        }
-        s = (s + 1) & mask
-        o += 51
-      }
-      p += (o - from) / 51
-      r.cursor = c
+      const stop = Math.min(last, o + (COMMIT_EVERY - p - 1) * 51)
+      const to = quoteLoop(this, o, stop, m, r, seqs, recvTimeMs), n = (to - o) / 51
+      r.cursor += n; p += n; o = to
       if (p < COMMIT_EVERY) break
       p = 0; r.commit()
     }
-    this.taken = (o - off) / 51
+    this.taken = (o - base - off) / 51
     this.pending = p
-    return o
+    return o - base
+  }
+}
+
+/**
+ * The packets from `from` (each starting ≤ `stop`) that are taken; returns where it stopped. Ring slots from
+ * r.cursor + 1 (the caller advances the cursor).
+ *
+ * Its arrays are read from the objects' fields here, never passed in: V8 knows the map of a field it tracks, but checks
+ * a parameter's map at every use in the loop. And it re-checks a typed array's map and re-reads its length and data
+ * pointer whenever another typed array was written since (a store clears what it knows), ~9 instructions: so the
+ * writes are grouped by array, and two quotes are taken per iteration, each group writing both (−50 per quote).
+ */
+function quoteLoop(run: QuoteRun, from: number, stop: number, m: LocateMap, r: TickRing, seqs: SymbolSequences, recvTimeMs: number): number {
+  const v = run.dv, ids = m.plainIds, nLoc = ids.length, mask = r.mask, u8 = r.u8, sym = r.symbolId, f = r.f64, rc = r.capacity
+  const both = seqs.both, cap = seqs.capacity, latest = seqs.latest, keep = latest !== null
+  const lf = keep ? latest.f : NO_F64, lw = keep ? latest.i32 : NO_I32, recvMs = +recvTimeMs, end = stop | 0
+  // The Float64 columns through one array (TickRing.f64: column k at k × capacity), the ring's capacity apart; kind and
+  // code likewise (TickRing.u8).
+  const cExch = rc, cRecv = 2 * rc, cBidP = 3 * rc, cBidS = 4 * rc, cAskP = 5 * rc, cAskS = 6 * rc
+  let o = from | 0, c = r.cursor, s = (c + 1) & mask
+  // Offsets from the packet start: the quote's byte k is at o + 3 + k (see the diagram). `| 0`: int32 adds without an
+  // overflow check (DataView's and the arrays' bounds checks still cover every access).
+  // The decoder's checks (NativeDecoder quote(): time, then the mantissas' high words against ±2^21 = 0x200000), the
+  // same expressions: a quote failing one goes to the decoder to be counted. Two high words are both in [0, 2^22) iff
+  // their OR is (sizes in [0, 2^21), prices shifted by 2^21 into [0, 2^22)). Its locate checks (0 < locate ≤
+  // 0xffffff) are the table's: the native directory maps no other locate, so such a quote finds no id (-1) here.
+  for (;;) {
+    // One packet, first: the one the pairs below stopped at (A, when B is not taken), the last one, or the first. First,
+    // so the interpreter has run all of this before V8 optimizes the pairs' loop (code never run when it optimizes
+    // deoptimizes when first reached: a second optimization, and a process-to-process difference in when).
+    if (o > end || v.getUint32(o, false) !== 0x00315351) return o
+    const loc = v.getUint32((o + 7) | 0, true), tsLo = v.getUint32((o + 11) | 0, true), tsHi = v.getUint32((o + 15) | 0, true)
+    const bpHi = v.getInt32((o + 23) | 0, true), bpLo = v.getUint32((o + 19) | 0, true)
+    const bsHi = v.getInt32((o + 31) | 0, true), bsLo = v.getUint32((o + 27) | 0, true)
+    const apHi = v.getInt32((o + 39) | 0, true), apLo = v.getUint32((o + 35) | 0, true)
+    const asHi = v.getInt32((o + 47) | 0, true), asLo = v.getUint32((o + 43) | 0, true), flags = v.getUint8((o + 4) | 0)
+    if (tsHi >= 2097152000 || ((bsHi | asHi) >>> 0) >= 0x200000 ||
+        (((bpHi + 0x200000) | (apHi + 0x200000)) >>> 0) >= 0x400000 ||
+        (bpHi === -0x200000 && bpLo === 0) || (apHi === -0x200000 && apLo === 0) ||
+        ((bsHi | bsLo) === 0 && (bpHi | bpLo) !== 0) || ((asHi | asLo) === 0 && (apHi | apLo) !== 0) ||
+        loc >= nLoc) return o
+    const id = ids[loc]
+    if (id === -1) return o
+    const us = tsHi * 4294967 + Math.floor((tsHi * 296 + tsLo) * 0.001) // microsOf(), inline (a call re-checks its target)
+    const bp = bpHi * 4294967296 + bpLo, bs = bsHi * 4294967296 + bsLo, ap = apHi * 4294967296 + apLo, as = asHi * 4294967296 + asLo
+    const n = both[id] + 1
+    both[id] = n; both[cap + id] = ++c
+    u8[s] = 1; u8[(rc + s) | 0] = flags; sym[s] = id
+    f[s] = n; f[(cExch + s) | 0] = us; f[(cRecv + s) | 0] = recvMs
+    f[(cBidP + s) | 0] = bp; f[(cBidS + s) | 0] = bs; f[(cAskP + s) | 0] = ap; f[(cAskS + s) | 0] = as
+    if (keep) {
+      const b = (id & 0xffffff) * 24, vi = 2 * b, ver = lw[vi] + 1 // (& : a range V8 knows, so no overflow checks)
+      lw[vi] = ver; lw[vi + 1] = flags // odd: being written; the flags are a field like the others
+      lf[b + 1] = n; lf[b + 2] = n; lf[b + 3] = us; lf[b + 4] = bp; lf[b + 5] = bs; lf[b + 6] = ap; lf[b + 7] = as
+      lw[vi] = ver + 1
+    }
+    s = (s + 1) & mask
+    o = (o + 51) | 0
+    // Then two packets A (at o) and B (at p) per iteration while both are taken.
+    while (o + 51 <= end) {
+      const p = (o + 51) | 0
+      if (v.getUint32(o, false) !== 0x00315351 || v.getUint32(p, false) !== 0x00315351) break
+      const locA = v.getUint32((o + 7) | 0, true), tsLoA = v.getUint32((o + 11) | 0, true), tsHiA = v.getUint32((o + 15) | 0, true)
+      const bpHiA = v.getInt32((o + 23) | 0, true), bpLoA = v.getUint32((o + 19) | 0, true)
+      const bsHiA = v.getInt32((o + 31) | 0, true), bsLoA = v.getUint32((o + 27) | 0, true)
+      const apHiA = v.getInt32((o + 39) | 0, true), apLoA = v.getUint32((o + 35) | 0, true)
+      const asHiA = v.getInt32((o + 47) | 0, true), asLoA = v.getUint32((o + 43) | 0, true), flagsA = v.getUint8((o + 4) | 0)
+      const locB = v.getUint32((p + 7) | 0, true), tsLoB = v.getUint32((p + 11) | 0, true), tsHiB = v.getUint32((p + 15) | 0, true)
+      const bpHiB = v.getInt32((p + 23) | 0, true), bpLoB = v.getUint32((p + 19) | 0, true)
+      const bsHiB = v.getInt32((p + 31) | 0, true), bsLoB = v.getUint32((p + 27) | 0, true)
+      const apHiB = v.getInt32((p + 39) | 0, true), apLoB = v.getUint32((p + 35) | 0, true)
+      const asHiB = v.getInt32((p + 47) | 0, true), asLoB = v.getUint32((p + 43) | 0, true), flagsB = v.getUint8((p + 4) | 0)
+      if (tsHiA >= 2097152000 || ((bsHiA | asHiA) >>> 0) >= 0x200000 ||
+          (((bpHiA + 0x200000) | (apHiA + 0x200000)) >>> 0) >= 0x400000 ||
+          (bpHiA === -0x200000 && bpLoA === 0) || (apHiA === -0x200000 && apLoA === 0) ||
+          ((bsHiA | bsLoA) === 0 && (bpHiA | bpLoA) !== 0) || ((asHiA | asLoA) === 0 && (apHiA | apLoA) !== 0) ||
+          locA >= nLoc ||
+          tsHiB >= 2097152000 || ((bsHiB | asHiB) >>> 0) >= 0x200000 ||
+          (((bpHiB + 0x200000) | (apHiB + 0x200000)) >>> 0) >= 0x400000 ||
+          (bpHiB === -0x200000 && bpLoB === 0) || (apHiB === -0x200000 && apLoB === 0) ||
+          ((bsHiB | bsLoB) === 0 && (bpHiB | bpLoB) !== 0) || ((asHiB | asLoB) === 0 && (apHiB | apLoB) !== 0) ||
+          locB >= nLoc) break
+      const idA = ids[locA], idB = ids[locB]
+      if (idA === -1 || idB === -1) break // unknown (counted by the normalizer) or rescaled: general path
+      const usA = tsHiA * 4294967 + Math.floor((tsHiA * 296 + tsLoA) * 0.001) // microsOf(), inline (a call re-checks its target)
+      const bpA = bpHiA * 4294967296 + bpLoA, bsA = bsHiA * 4294967296 + bsLoA, apA = apHiA * 4294967296 + apLoA, asA = asHiA * 4294967296 + asLoA
+      const usB = tsHiB * 4294967 + Math.floor((tsHiB * 296 + tsLoB) * 0.001) // microsOf(), inline (a call re-checks its target)
+      const bpB = bpHiB * 4294967296 + bpLoB, bsB = bsHiB * 4294967296 + bsLoB, apB = apHiB * 4294967296 + apLoB, asB = asHiB * 4294967296 + asLoB
+      const nA = both[idA] + 1
+      both[idA] = nA; both[cap + idA] = ++c // seqs.next[id], seqs.lastRingSeq[id]
+      const nB = both[idB] + 1 // (after A's: the same symbol twice counts twice)
+      both[idB] = nB; both[cap + idB] = ++c
+      const t = (s + 1) & mask
+      u8[s] = 1; u8[t] = 1; u8[(rc + s) | 0] = flagsA; u8[(rc + t) | 0] = flagsB; sym[s] = idA; sym[t] = idB // kind, code, symbolId
+      f[s] = nA; f[t] = nB; f[(cExch + s) | 0] = usA; f[(cExch + t) | 0] = usB; f[(cRecv + s) | 0] = recvMs; f[(cRecv + t) | 0] = recvMs
+      f[(cBidP + s) | 0] = bpA; f[(cBidP + t) | 0] = bpB; f[(cBidS + s) | 0] = bsA; f[(cBidS + t) | 0] = bsB
+      f[(cAskP + s) | 0] = apA; f[(cAskP + t) | 0] = apB; f[(cAskS + s) | 0] = asA; f[(cAskS + t) | 0] = asB
+      if (keep) { // LatestValues.quote() (cache/latest-values.ts: 24 words per symbol), inside the symbol's seqlock; A then B
+        const bA = (idA & 0xffffff) * 24, viA = 2 * bA, verA = lw[viA] + 1 // (& : a range V8 knows, so no overflow checks)
+        lw[viA] = verA; lw[viA + 1] = flagsA // odd: being written; the flags are a field like the others
+        lf[bA + 1] = nA; lf[bA + 2] = nA; lf[bA + 3] = usA; lf[bA + 4] = bpA; lf[bA + 5] = bsA; lf[bA + 6] = apA; lf[bA + 7] = asA
+        lw[viA] = verA + 1
+        const bB = (idB & 0xffffff) * 24, viB = 2 * bB, verB = lw[viB] + 1 // (& : a range V8 knows, so no overflow checks)
+        lw[viB] = verB; lw[viB + 1] = flagsB // odd: being written; the flags are a field like the others
+        lf[bB + 1] = nB; lf[bB + 2] = nB; lf[bB + 3] = usB; lf[bB + 4] = bpB; lf[bB + 5] = bsB; lf[bB + 6] = apB; lf[bB + 7] = asB
+        lw[viB] = verB + 1
+      }
+      s = (t + 1) & mask
+      o = (o + 102) | 0
+    }
   }
 }

@@ -74,6 +74,8 @@ export class TickRing {
   readonly tradeId: Float64Array
   /** every Float64 column above, in that order, column k at [k × capacity, (k + 1) × capacity) */
   readonly f64: Float64Array
+  /** kind then code: kind at [0, capacity), code at [capacity, 2 × capacity) */
+  readonly u8: Uint8Array
   /** last published sequence (global, starts at 0): a plain Number, safe to 2^53, never `| 0` */
   cursor = -1
   /** set once by the consumer that must be woken when the writer commits a batch */
@@ -89,8 +91,9 @@ export class TickRing {
     }
     this.mask = capacity - 1
     const from = handle !== null ? handle.columns : null, out = this.buffers
-    this.kind = column(Uint8Array, capacity, from, out)
-    this.code = column(Uint8Array, capacity, from, out)
+    // kind and code likewise: one array.
+    const u = this.u8 = column(Uint8Array, 2 * capacity, from, out)
+    this.kind = u.subarray(0, capacity); this.code = u.subarray(capacity, 2 * capacity)
     this.symbolId = column(Uint32Array, capacity, from, out)
     // The Float64 columns are views of one array: a writer that fills a slot touches one typed array for all of them
     // (V8 checks each typed array a loop touches, every iteration: normalize/quote-run.ts).
