@@ -40,14 +40,14 @@ async function gcStats(pid: number): Promise<GcStats | null> {
  * Live bytes are what a connection keeps; the pages around them are the heap's sizing, not the connection's.
  */
 interface Reading { anon: number; cost: number; heapUsed: number; isolates: number }
-async function reading(sys: RunningSystem): Promise<Reading> {
+async function reading(sys: RunningSystem, unmapMs: number): Promise<Reading> {
   for (const p of sys.pids) rmSync(gcStatsPath(p), { force: true })
   await sys.gc()
   // heap figures first: they are written once every isolate has collected, so RSS is read after the last collection
   const stats = await Promise.all(sys.pids.map((p) => gcStats(p)))
   // V8 hands the pages a collection freed to a background unmapper, which returns them to the OS a little later: read
   // at once, RSS still held up to 1 MiB of them (tickcast's native figure moved 150-600 B per connection between waves)
-  await sleep(UNMAP_SETTLE_MS)
+  await sleep(unmapMs)
   const anon = sys.pids.reduce((s, p) => s + rssAnonBytes(p), 0)
   let cost = anon, heapUsed = 0, isolates = 0
   for (const st of stats) if (st !== null) { cost += st.heapUsed - st.heapCommitted; heapUsed += st.heapUsed; isolates += st.isolates }
@@ -73,14 +73,14 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
     // subscribed (the clients' symbols, as under load). Each kind's figure is its growth over its three waves: one
     // wave of 2,000 connections still moved by ±150 B each between waves of the same kind (measured). A reading is taken once two in a row agree: a server still settling (the feed's opening,
     // lazy allocations) otherwise shrinks or grows under the connections' figure.
-    const once = async (): Promise<Reading> => { await sleep(o.idleSettleSec * 1000); return reading(sys!) }
+    const once = async (): Promise<Reading> => { await sleep(o.idleSettleSec * 1000); return reading(sys!, Math.min(UNMAP_SETTLE_MS, o.idleSettleSec * 500)) }
     const settled = async (): Promise<Reading> => {
       let prev = await once()
       for (let k = 0; k < STABLE_TRIES; k++) { const cur = await once(); if (Math.abs(cur.cost - prev.cost) <= STABLE_BYTES) return cur; prev = cur }
       return prev
     }
-    const q = Math.floor(clients.length / WAVES)
-    const waves = Array.from({ length: WAVES }, (_, k) => k <= UNSUBSCRIBED_WAVES ? clients.slice(k * q, (k + 1) * q).map(() => []) : clients.slice(k * q, (k + 1) * q))
+    const edge = (k: number): number => Math.floor(k * clients.length / WAVES) // every client, in waves within one of each other
+    const waves = Array.from({ length: WAVES }, (_, k) => clients.slice(edge(k), edge(k + 1))).map((w, k) => k <= UNSUBSCRIBED_WAVES ? w.map(() => []) : w)
     const at = [await settled()]
     const got: number[] = []
     for (const w of waves) {
@@ -100,12 +100,12 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
     r.bytesPerConn = across(1, cost)
     r.bytesPerConnSubscribed = across(1 + UNSUBSCRIBED_WAVES, cost)
     r.firstWaveBytesPerConn = per(0, cost)
-    if (r.connected < WAVES * q) { r.status = 'failed'; r.error = `accepted ${r.connected} of ${WAVES * q} connections` }
+    if (r.connected < clients.length) { r.status = 'failed'; r.error = `accepted ${r.connected} of ${clients.length} connections` }
     else if (r.bytesPerConn <= 0 || r.bytesPerConnSubscribed <= 0) {
       // memory fell while connections were added: the process's own drift outweighed them, so no figure is given
-      r.status = 'failed'; r.error = `memory fell across waves (${perWave(cost)} B per connection): noise larger than the connections' cost; use more --idle-conns`
+      r.status = 'failed'; r.error = `RSS fell across waves (${perWave(cost)} B per connection, native plus live JS): noise larger than the connections' cost; use more --idle-conns`
     }
-    o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in ${WAVES} waves of ${q} (warm-up, ${UNSUBSCRIBED_WAVES} unsubscribed, ${UNSUBSCRIBED_WAVES} subscribed to ${o.symbolsPerSub} symbols), after GC: ` +
+    o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in ${WAVES} waves (warm-up, ${UNSUBSCRIBED_WAVES} unsubscribed, ${UNSUBSCRIBED_WAVES} subscribed to ${o.symbolsPerSub} symbols), after GC: ` +
       `${r.bytesPerConn} B each unsubscribed, ${r.bytesPerConnSubscribed} B subscribed (over each kind's three waves); per wave ${perWave(cost)} B ` +
       `(live JS ${perWave(js)} B in ${at.map((x) => x.isolates).join('/')} isolates; anonymous RSS alone ${perWave(anon)} B; anonymous RSS ${r.rssMiB.join(' → ')} MiB)`)
   } catch (e) {
