@@ -45,6 +45,7 @@ async function reading(sys: RunningSystem, unmapMs: number): Promise<Reading> {
   await sys.gc()
   // heap figures first: they are written once every isolate has collected, so RSS is read after the last collection
   const stats = await Promise.all(sys.pids.map((p) => gcStats(p)))
+  for (const p of sys.pids) rmSync(gcStatsPath(p), { force: true }) // nothing left in tmp
   // V8 hands the pages a collection freed to a background unmapper, which returns them to the OS a little later: read
   // at once, RSS still held up to 1 MiB of them (tickcast's native figure moved 150-600 B per connection between waves)
   await sleep(unmapMs)
