@@ -14,7 +14,7 @@ import net from 'node:net'
 export const OP_TEXT = 1, OP_BINARY = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10
 
 export interface FrameHandler {
-  /** payload = buf[start, end); `nowUs`: the wall clock of the TCP read (see readClock), µs */
+  /** payload = buf[start, end); `nowUs`: the wall clock of the TCP read, µs (see readClock) */
   onFrame(buf: Buffer, start: number, end: number, opcode: number, nowUs: number): void
 }
 
@@ -31,25 +31,25 @@ const readBuffer = Buffer.allocUnsafe(READ_BYTES)
 export function wallClockUs(): number { return (performance.timeOrigin + performance.now()) * 1000 }
 
 /**
- * When a read's `nowUs` is taken. 'read' (default): at each TCP read. 'turn': once per event-loop turn, at its first
- * read (≈ when epoll_wait returned), the same for every read of the turn. Why 'turn' for a load process of hundreds
- * of clients: with 'read', a socket read late in a turn is aged by the time the process spent on the other sockets
- * before it, a cost that 1,000 real clients on their own machines never pay and that grows with every system's
- * total traffic; with 'turn', bytes that arrived during the turn are aged up to one turn too little instead, so
- * `onTurn` gets each turn's length (µs, at its end, one more clock read) and the report shows that bound.
+ * Every read's `nowUs` is the wall clock at that read: an upper bound on when its bytes arrived, so an age is never
+ * understated. In a load process of hundreds of clients it also holds the time the process spent on the sockets read
+ * before it in the same event-loop turn, which 1,000 real clients on their own machines would not wait for. With
+ * `trackTurns`, `turnStartUs` is the clock of the turn's first read (≈ when epoll returned; no extra clock read), so
+ * a reader can also age its bytes from there (understated by up to a turn for bytes that arrived during it), and
+ * `onTurn` gets each turn's length (µs; one more clock read per turn).
  */
-export const readClock: { mode: 'read' | 'turn'; onTurn: ((lengthUs: number) => void) | null } = { mode: 'read', onTurn: null }
-let turnUs = 0
+export const readClock: { trackTurns: boolean; onTurn: ((lengthUs: number) => void) | null } = { trackTurns: false, onTurn: null }
+/** the clock of the current event-loop turn's first read (µs), 0 outside a turn or without trackTurns */
+export let turnStartUs = 0
 const endTurn = (): void => {
-  const t = turnUs
-  turnUs = 0
+  const t = turnStartUs
+  turnStartUs = 0
   readClock.onTurn?.(wallClockUs() - t)
 }
-/** the clock of a read now, under readClock.mode */
 function readNowUs(): number {
-  if (readClock.mode === 'read') return wallClockUs()
-  if (turnUs === 0) { turnUs = wallClockUs(); setImmediate(endTurn) } // the check phase follows the poll phase's reads
-  return turnUs
+  const now = wallClockUs()
+  if (readClock.trackTurns && turnStartUs === 0) { turnStartUs = now; setImmediate(endTurn) } // check phase: right after the poll phase's reads
+  return now
 }
 
 export class LeanWsClient {

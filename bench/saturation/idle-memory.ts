@@ -80,8 +80,8 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
       for (let k = 0; k < STABLE_TRIES; k++) { const cur = await once(); if (Math.abs(cur.cost - prev.cost) <= STABLE_BYTES) return cur; prev = cur }
       return prev
     }
-    const edge = (k: number): number => Math.floor(k * clients.length / WAVES) // every client, in waves within one of each other
-    const waves = Array.from({ length: WAVES }, (_, k) => clients.slice(edge(k), edge(k + 1))).map((w, k) => k <= UNSUBSCRIBED_WAVES ? w.map(() => []) : w)
+    const q = Math.floor(clients.length / WAVES) // equal waves: the remainder (< WAVES clients) stays out
+    const waves = Array.from({ length: WAVES }, (_, k) => clients.slice(k * q, (k + 1) * q)).map((w, k) => k <= UNSUBSCRIBED_WAVES ? w.map(() => []) : w)
     const at = [await settled()]
     const got: number[] = []
     for (const w of waves) {
@@ -101,7 +101,7 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
     r.bytesPerConn = across(1, cost)
     r.bytesPerConnSubscribed = across(1 + UNSUBSCRIBED_WAVES, cost)
     r.firstWaveBytesPerConn = per(0, cost)
-    if (r.connected < clients.length) { r.status = 'failed'; r.error = `accepted ${r.connected} of ${clients.length} connections` }
+    if (r.connected < WAVES * q) { r.status = 'failed'; r.error = `accepted ${r.connected} of ${WAVES * q} connections` }
     else if (r.bytesPerConn <= 0 || r.bytesPerConnSubscribed <= 0) {
       // memory fell while connections were added: the process's own drift outweighed them, so no figure is given
       r.status = 'failed'; r.error = `RSS fell across waves (${perWave(cost)} B per connection, native plus live JS): noise larger than the connections' cost; use more --idle-conns`

@@ -23,13 +23,16 @@ export interface WorkerReport {
   reads: number; cpuUserSec: number
   /** event-loop turns that read data, and their p99 and longest length (ms): how far a turn's one clock can be off */
   turnCount: number; turnP99Ms: number; turnMaxMs: number
+  /** the same updates aged from their turn's first read instead of their own read */
+  histAtTurnStart: string
 }
 /** n: connections this command opened (a process may be asked to connect more than once) */
 export interface ConnectReport { ev: 'connected'; n: number; failed: number; firstError: string }
 
 let stats: UpdateStats | null = null
-// one clock read per event-loop turn, not per socket read: see readClock (lean-ws.ts) for why and what it bounds
-readClock.mode = 'turn'
+// ages from each read (never understated) and from its turn's first read (without the queueing behind this process's
+// other clients): see readClock (lean-ws.ts)
+readClock.trackTurns = true
 readClock.onTurn = (us) => { stats?.turns.record(us) }
 const clients: Array<{ ws: LeanWsClient; seq: ConnSeq; updatesAtReset: number }> = []
 let readsAtReset = 0
@@ -105,6 +108,7 @@ function report(): void {
     gaps: st.gaps, missing: st.missing, dups: st.dups, stale: st.stale, snaps: st.snaps, controls: { ...st.controls }, expected, silent,
     hist: hdr.encodeIntoCompressedBase64(st.latency.histogram()), open, closeCodes, cpuSec: cpuSec(),
     reads: reads() - readsAtReset, cpuUserSec: process.cpuUsage().user / 1e6, ...turnFigures(st),
+    histAtTurnStart: hdr.encodeIntoCompressedBase64(st.latencyAtTurnStart.histogram()),
   }
   send(r)
 }

@@ -57,6 +57,11 @@ export interface StepResult {
    * TCP reads/s, and the p99 and longest event-loop turn that read data (one clock read per turn: the bound on an age's error)
    */
   loadCpuUsPerUpdate?: number; loadReadsPerSec?: number; loadTurnP99Ms?: number; loadTurnMaxMs?: number
+  /**
+   * p99 with each update aged from its load process's event-loop turn start instead of its own read: without the
+   * queueing behind the process's other clients (context only: it can understate by up to a turn; p99Ms decides)
+   */
+  p99AtTurnStartMs?: number
   complete: boolean
   /** why the step is not complete (empty when it is) */
   why: string[]
