@@ -72,8 +72,9 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
     // Seven waves, each read after a full GC: one warm-up (unsubscribed: start-up garbage, the heap space the first
     // connections make V8 and malloc reserve, code compiled on first use), then three unsubscribed and three
     // subscribed (the clients' symbols, as under load). Each kind's figure is its growth over its three waves: one
-    // wave of 2,000 connections still moved by ±150 B each between waves of the same kind (measured). A reading is taken once two in a row agree: a server still settling (the feed's opening,
-    // lazy allocations) otherwise shrinks or grows under the connections' figure.
+    // wave of 2,000 connections still moved by ±150 B each between waves of the same kind (measured). A reading is
+    // taken once two in a row agree: a server still settling (the feed's opening, lazy allocations) otherwise shrinks
+    // or grows under the connections' figure.
     const once = async (): Promise<Reading> => { await sleep(o.idleSettleSec * 1000); return reading(sys!, Math.min(UNMAP_SETTLE_MS, o.idleSettleSec * 500)) }
     const settled = async (): Promise<Reading> => {
       let prev = await once()
@@ -106,7 +107,7 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
       // memory fell while connections were added: the process's own drift outweighed them, so no figure is given
       r.status = 'failed'; r.error = `RSS fell across waves (${perWave(cost)} B per connection, native plus live JS): noise larger than the connections' cost; use more --idle-conns`
     }
-    o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in ${WAVES} waves (warm-up, ${UNSUBSCRIBED_WAVES} unsubscribed, ${UNSUBSCRIBED_WAVES} subscribed to ${o.symbolsPerSub} symbols), after GC: ` +
+    o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in ${WAVES} waves of ${q} (warm-up, ${UNSUBSCRIBED_WAVES} unsubscribed, ${UNSUBSCRIBED_WAVES} subscribed to ${o.symbolsPerSub} symbols), after GC: ` +
       `${r.bytesPerConn} B each unsubscribed, ${r.bytesPerConnSubscribed} B subscribed (over each kind's three waves); per wave ${perWave(cost)} B ` +
       `(live JS ${perWave(js)} B in ${at.map((x) => x.isolates).join('/')} isolates; anonymous RSS alone ${perWave(anon)} B; anonymous RSS ${r.rssMiB.join(' → ')} MiB)`)
   } catch (e) {
