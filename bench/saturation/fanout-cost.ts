@@ -8,7 +8,10 @@
 // only for the measured turns (callgrind_control), so start-up and the connection storm are not in it:
 //   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/tmp/fc.out node --expose-gc dist/bench/saturation/fanout-cost.js --callgrind
 //   callgrind_annotate /tmp/fc.out | head   (total Ir / the printed deliveries = instructions per delivered update)
+// --interval-ms N: the dispatcher drains on its own schedule, paced (--dispatch-interval-ms) instead of once per turn;
+// timer-driven, so not deterministic: it prints drains per turn and the subscribers' update latency beside the cost.
 import { execFile } from 'node:child_process'
+import * as hdr from 'hdr-histogram-js'
 import { parseArgs } from 'node:util'
 import { loadUniverse } from '../../feeds/sim/universe.js'
 import { LastValueCache } from '../../src/cache/last-value-cache.js'
@@ -28,9 +31,11 @@ const { values: a } = parseArgs({ options: {
   subs: { type: 'string', default: '1000' }, symbols: { type: 'string', default: '500' }, 'symbols-per-sub': { type: 'string', default: '50' },
   events: { type: 'string', default: '200' }, turns: { type: 'string', default: '300' }, warmup: { type: 'string', default: '50' },
   'pause-ms': { type: 'string', default: '10' }, procs: { type: 'string', default: '2' }, callgrind: { type: 'boolean', default: false },
+  'interval-ms': { type: 'string', default: '' },
 } })
 const SUBS = Number(a.subs), SYMBOLS = Number(a.symbols), PER_SUB = Number(a['symbols-per-sub']), EVENTS = Number(a.events)
 const TURNS = Number(a.turns), WARMUP = Number(a.warmup), PAUSE_MS = Number(a['pause-ms'])
+const PACED = a['interval-ms'] !== '', INTERVAL_MS = Number(a['interval-ms'])
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const silent = { info() {}, warn() {} }
 
@@ -50,7 +55,8 @@ async function main(): Promise<void> {
   const lvc = new LastValueCache(cap), ring = new TickRing(1 << 16), stats = new WsStats()
   const server = new WsServer({ closeGraceMs: 20 }, symbols, lvc, stats, silent)
   const dispatcher = new Dispatcher(ring, lvc, symbols, new SymbolSequences(cap), server, null)
-  dispatcher.stop() // driven by hand below, one drain per turn
+  if (PACED) dispatcher.pacer.pace(INTERVAL_MS) // woken by the ring (advance() does not wake: commit at the turn's end)
+  else dispatcher.stop() // driven by hand below, one drain per turn
   const port = await server.listen('127.0.0.1', 0)
   const load = new LoadGroup(Number(a.procs), 60_000)
   await load.ready()
@@ -81,9 +87,14 @@ async function main(): Promise<void> {
       ring.advance()
       delivered += counts[(id << 1) | FORMAT_JSON]
     }
-    dispatcher.drain()
+    if (PACED) ring.commit(); else dispatcher.drain()
   }
-  for (let t = 0; t < WARMUP; t++) { turn(); await sleep(PAUSE_MS) }
+  // open loop, as the simulator: turn k starts at t0 + k × pause-ms whatever the last one cost (late turns run back to back)
+  async function turns(n: number): Promise<void> {
+    const t0 = performance.now()
+    for (let t = 0; t < n; t++) { turn(); await sleep(t0 + (t + 1) * PAUSE_MS - performance.now()) }
+  }
+  await turns(WARMUP)
   await sleep(200)
   // out of the measured turns: the scan timer (time-driven, not per update: a slower run would scan more per turn) and
   // garbage from the start (run node with --expose-gc, as under callgrind, for a collection here rather than mid-run)
@@ -91,10 +102,10 @@ async function main(): Promise<void> {
   ;(globalThis as { gc?: () => void }).gc?.()
   await load.reset()
   delivered = 0
-  const frames0 = dispatcher.stats.frames
+  const frames0 = dispatcher.stats.frames, batches0 = dispatcher.stats.batches
   await instrumentation(true)
   const c0 = process.cpuUsage(), t0 = performance.now()
-  for (let t = 0; t < TURNS; t++) { turn(); await sleep(PAUSE_MS) }
+  await turns(TURNS)
   await sleep(50) // the last turn's writes
   const c = process.cpuUsage(c0), wall = (performance.now() - t0) / 1000
   await instrumentation(false)
@@ -102,9 +113,13 @@ async function main(): Promise<void> {
   const reps = await load.report()
   const received = reps.reduce((s, r) => s + r.updates, 0), gaps = reps.reduce((s, r) => s + r.gaps + r.missing, 0)
   const cpuUs = c.user + c.system
+  const lat = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
+  for (const r of reps) lat.add(hdr.decodeFromCompressedBase64(r.hist))
   console.log(JSON.stringify({
     connected: got.connected, turns: TURNS, eventsPerTurn: EVENTS, deliveries: delivered, received, gaps,
     framesPerTurn: Math.round((dispatcher.stats.frames - frames0) / TURNS), slowNotices: stats.slowConflateEntered,
+    drainsPerTurn: +((dispatcher.stats.batches - batches0) / TURNS).toFixed(2), latencyP50Ms: lat.getValueAtPercentile(50) / 1000,
+    latencyP99Ms: lat.getValueAtPercentile(99) / 1000,
     deliveriesPerSec: Math.round(delivered / wall), cpuUsPerUpdate: +(cpuUs / Math.max(1, delivered)).toFixed(4),
     userUsPerUpdate: +(c.user / Math.max(1, delivered)).toFixed(4), sysUsPerUpdate: +(c.system / Math.max(1, delivered)).toFixed(4),
   }))

@@ -29,8 +29,9 @@ const CARRY_BYTES = 256 * 1024
 
 /**
  * NATS over WebSocket: the frames are one byte stream (`MSG subj sid n\r\n<n bytes>\r\n`, `PING\r\n`, `+OK`,
- * `INFO {...}`), and a message may straddle frames, so bytes go through a carry. A payload is one event
- * (unbatched publisher) or one symbol's events of a turn as an array (batched).
+ * `INFO {...}`), and a message may straddle frames. A frame is parsed where it lies; only a message left incomplete
+ * at its end is copied to the carry (and the next frame appended to it), so most bytes are never copied. A payload
+ * is one event (unbatched publisher) or one symbol's events of a turn as an array (batched).
  */
 export class NatsFrames implements FrameHandler {
   private carry = Buffer.allocUnsafe(CARRY_BYTES)
@@ -40,25 +41,40 @@ export class NatsFrames implements FrameHandler {
   onFrame(buf: Buffer, start: number, end: number, _op: number, nowUs: number): void {
     const st = this.seq.stats
     st.frames++; st.bytes += end - start
+    if (this.len === 0) { this.keep(buf, this.parse(buf, start, end, nowUs), end); return }
     const n = end - start
     if (this.len + n > this.carry.length) {
       const next = Buffer.allocUnsafe(Math.max(this.carry.length * 2, this.len + n))
       this.carry.copy(next, 0, 0, this.len); this.carry = next
     }
     buf.copy(this.carry, this.len, start, end)
-    this.len += n
-    const b = this.carry, len = this.len
-    let off = 0
-    while (off < len) {
-      const eol = b.indexOf(LF, off)
-      if (eol < 0 || eol >= len) break
+    const len = this.len + n
+    this.len = 0
+    this.keep(this.carry, this.parse(this.carry, 0, len, nowUs), len)
+  }
+
+  /** b[off, end) is an incomplete message: into the carry's start (from the carry itself, a move to the front) */
+  private keep(b: Buffer, off: number, end: number): void {
+    if (off >= end) return
+    if (end - off > this.carry.length) this.carry = Buffer.allocUnsafe(Math.max(this.carry.length * 2, end - off))
+    b.copy(this.carry, 0, off, end)
+    this.len = end - off
+  }
+
+  /** every complete line and message of b[off, end); returns where the incomplete rest starts */
+  private parse(b: Buffer, off: number, end: number, nowUs: number): number {
+    const st = this.seq.stats
+    while (off < end) {
+      let eol = off
+      while (eol < end && b[eol] !== LF) eol++ // control lines are short: a loop beats a native indexOf call
+      if (eol >= end) break
       if (b[off] === 77 /* M */) { // MSG <subject> <sid> [reply] <size>
         let k = eol - 1
         if (b[k] === CR) k--
         let size = 0, mul = 1
         for (; k > off && b[k] !== 32; k--) { size += (b[k] - 48) * mul; mul *= 10 }
         const pStart = eol + 1, pEnd = pStart + size
-        if (pEnd + 2 > len) break
+        if (pEnd + 2 > end) break
         st.messages++ // nats-server packs many messages into one WebSocket frame
         this.seq.events(b, pStart, pEnd, nowUs)
         off = pEnd + 2
@@ -68,7 +84,6 @@ export class NatsFrames implements FrameHandler {
       else if (b[off] === 45 /* - */) st.control('nats_err') // -ERR 'Slow Consumer' and the like
       off = eol + 1
     }
-    if (off >= len) this.len = 0
-    else { b.copy(b, 0, off, len); this.len = len - off }
+    return off
   }
 }

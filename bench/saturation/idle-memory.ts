@@ -1,6 +1,9 @@
-// Owns the idle-memory comparison: server RSS per connection with the feed quiet and after a full GC, tickcast
-// against bare uWebSockets.js in the same run. Must never measure while data flows: the feed runs at 1 message/s.
-import { readFileSync } from 'node:fs'
+// Owns the idle-memory comparison: server memory per connection with the feed quiet and after a full GC of every
+// isolate, tickcast against bare uWebSockets.js in the same run. Must never measure while data flows: the feed runs
+// at 1 message/s.
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { gcStatsPath } from './gc-host.js'
+import type { GcStats } from './gc-host.js'
 import { LoadGroup } from './load-procs.js'
 import type { IdleResult, SaturationOptions } from './results.js'
 import { SteppedSim } from './sim-control.js'
@@ -19,7 +22,38 @@ function rssAnonBytes(pid: number): number {
     return m ? Number(m[1]) * 1024 : 0
   } catch { return 0 }
 }
+
+/** the heap figures gc-host wrote after the collection just asked for (null: the server runs outside gc-host) */
+async function gcStats(pid: number): Promise<GcStats | null> {
+  for (let k = 0; k < 160; k++) { // gc-host waits up to 3 s for every worker's answer
+    if (existsSync(gcStatsPath(pid))) { try { return JSON.parse(readFileSync(gcStatsPath(pid), 'utf8')) as GcStats } catch { /* being written */ } }
+    await sleep(25)
+  }
+  return null
+}
+
+/**
+ * One reading, after a full GC of every isolate: native memory (anonymous RSS less the pages V8 has committed) plus
+ * the bytes of live JS objects. Why not anonymous RSS alone: V8 commits and releases heap pages (256 KiB) by its own
+ * sizing rules, so after the same GC the committed heap moved by -2.8 MiB or +0.8 MiB across one wave of 2,000 idle
+ * connections whose live objects grew 0.5-0.8 MiB (measured: per-connection figures from -1,137 to +879 B in one run).
+ * Live bytes are what a connection keeps; the pages around them are the heap's sizing, not the connection's.
+ */
+interface Reading { anon: number; cost: number; heapUsed: number; isolates: number }
+async function reading(sys: RunningSystem): Promise<Reading> {
+  for (const p of sys.pids) rmSync(gcStatsPath(p), { force: true })
+  await sys.gc()
+  // heap figures first: they are written once every isolate has collected, so RSS is read after the last collection
+  const stats = await Promise.all(sys.pids.map((p) => gcStats(p)))
+  const anon = sys.pids.reduce((s, p) => s + rssAnonBytes(p), 0)
+  let cost = anon, heapUsed = 0, isolates = 0
+  for (const st of stats) if (st !== null) { cost += st.heapUsed - st.heapCommitted; heapUsed += st.heapUsed; isolates += st.isolates }
+  return { anon, cost, heapUsed, isolates }
+}
+
 const QUIET_RATE = 1
+/** a warm-up wave, then this many of each kind (unsubscribed, subscribed): each kind's figure is their median */
+const UNSUBSCRIBED_WAVES = 3, WAVES = 1 + 2 * UNSUBSCRIBED_WAVES
 
 /** Idle = connected with the feed quiet: unsubscribed, then subscribed to the clients' symbols (bare uWS: uWS topics). */
 export async function idleMemory(name: SystemName, round: number, o: SaturationOptions, names: string[], clients: string[][]): Promise<IdleResult> {
@@ -31,38 +65,47 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
     sys = await startSystem(name, sim?.port ?? 0, o.tickcastArgs)
     load = new LoadGroup(o.procs, 20_000)
     await load.ready()
-    // Four waves, each read after a full GC: idle unsubscribed twice, then idle subscribed (the clients' symbols, as
-    // under load) twice. The second wave of each kind is the marginal cost of a connection, free of start-up garbage
-    // and of the heap space the first wave made V8 reserve (a one-off: the young generation grows once).
-    // a reading is taken once two in a row (each after a GC) agree: a server still settling after start-up (the
-    // feed's opening, lazy allocations) otherwise shrinks or grows under the connections' figure
-    const once = async (): Promise<number> => { await sleep(o.idleSettleSec * 1000); await sys!.gc(); return sys!.pids.reduce((s, p) => s + rssAnonBytes(p), 0) }
-    const rss = async (): Promise<number> => {
+    // Seven waves, each read after a full GC: one warm-up (unsubscribed: start-up garbage, the heap space the first
+    // connections make V8 and malloc reserve, code compiled on first use), then three unsubscribed and three
+    // subscribed (the clients' symbols, as under load). Each kind's figure is the median of its three waves: one wave
+    // of 2,000 connections still moved by ±70 B each between waves of the same kind (measured), a median of three
+    // drops the odd one. A reading is taken once two in a row agree: a server still settling (the feed's opening,
+    // lazy allocations) otherwise shrinks or grows under the connections' figure.
+    const once = async (): Promise<Reading> => { await sleep(o.idleSettleSec * 1000); return reading(sys!) }
+    const settled = async (): Promise<Reading> => {
       let prev = await once()
-      for (let k = 0; k < STABLE_TRIES; k++) { const cur = await once(); if (Math.abs(cur - prev) <= STABLE_BYTES) return cur; prev = cur }
+      for (let k = 0; k < STABLE_TRIES; k++) { const cur = await once(); if (Math.abs(cur.cost - prev.cost) <= STABLE_BYTES) return cur; prev = cur }
       return prev
     }
-    const q = clients.length >> 2
-    const waves = [clients.slice(0, q).map(() => []), clients.slice(q, 2 * q).map(() => []), clients.slice(2 * q, 3 * q), clients.slice(3 * q, 4 * q)]
-    const at = [await rss()]
+    const q = Math.floor(clients.length / WAVES)
+    const waves = Array.from({ length: WAVES }, (_, k) => k <= UNSUBSCRIBED_WAVES ? clients.slice(k * q, (k + 1) * q).map(() => []) : clients.slice(k * q, (k + 1) * q))
+    const at = [await settled()]
     const got: number[] = []
     for (const w of waves) {
       got.push((await load.connect(WIRE[name], sys, names, w, o.connectTimeoutMs)).connected)
-      at.push(await rss())
+      at.push(await settled())
     }
     const mib = (b: number): number => Math.round(b / 2 ** 20 * 10) / 10
+    const per = (k: number, f: (x: Reading) => number): number => Math.round((f(at[k + 1]) - f(at[k])) / Math.max(1, got[k]))
+    const median = (from: number, f: (x: Reading) => number): number => {
+      const xs = Array.from({ length: UNSUBSCRIBED_WAVES }, (_, j) => per(from + j, f)).sort((x, y) => x - y)
+      return xs[xs.length >> 1]
+    }
+    const perWave = (f: (x: Reading) => number): string => got.map((_, k) => per(k, f)).join(', ')
+    const cost = (x: Reading): number => x.cost, anon = (x: Reading): number => x.anon, js = (x: Reading): number => x.heapUsed
     r.connected = got.reduce((s, n) => s + n, 0)
-    r.rssMiB = at.map(mib)
-    r.bytesPerConn = Math.round((at[2] - at[1]) / Math.max(1, got[1]))
-    r.bytesPerConnSubscribed = Math.round((at[4] - at[3]) / Math.max(1, got[3]))
-    r.firstWaveBytesPerConn = Math.round((at[1] - at[0]) / Math.max(1, got[0]))
-    if (r.connected < 4 * q) { r.status = 'failed'; r.error = `accepted ${r.connected} of ${4 * q} connections` }
+    r.rssMiB = at.map((x) => mib(x.anon))
+    r.bytesPerConn = median(1, cost)
+    r.bytesPerConnSubscribed = median(1 + UNSUBSCRIBED_WAVES, cost)
+    r.firstWaveBytesPerConn = per(0, cost)
+    if (r.connected < WAVES * q) { r.status = 'failed'; r.error = `accepted ${r.connected} of ${WAVES * q} connections` }
     else if (r.bytesPerConn <= 0 || r.bytesPerConnSubscribed <= 0) {
       // memory fell while connections were added: the process's own drift outweighed them, so no figure is given
-      r.status = 'failed'; r.error = `RSS fell across a wave (${r.rssMiB.join(' → ')} MiB): noise larger than the connections' cost; use more --idle-conns`
+      r.status = 'failed'; r.error = `memory fell across waves (${perWave(cost)} B per connection): noise larger than the connections' cost; use more --idle-conns`
     }
-    o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in 4 waves: anonymous RSS ${r.rssMiB.join(' → ')} MiB after GC; ` +
-      `${r.bytesPerConn} B each unsubscribed, ${r.bytesPerConnSubscribed} B subscribed to ${o.symbolsPerSub} symbols (first wave ${r.firstWaveBytesPerConn} B)`)
+    o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in ${WAVES} waves of ${q} (warm-up, ${UNSUBSCRIBED_WAVES} unsubscribed, ${UNSUBSCRIBED_WAVES} subscribed to ${o.symbolsPerSub} symbols), after GC: ` +
+      `median ${r.bytesPerConn} B each unsubscribed, ${r.bytesPerConnSubscribed} B subscribed; per wave ${perWave(cost)} B ` +
+      `(live JS ${perWave(js)} B in ${at.map((x) => x.isolates).join('/')} isolates; anonymous RSS alone ${perWave(anon)} B; anonymous RSS ${r.rssMiB.join(' → ')} MiB)`)
   } catch (e) {
     r.status = 'failed'; r.error = (e as Error).message
     o.log(`  idle ${name}: FAILED ${r.error}`)

@@ -1,7 +1,7 @@
 // Owns `node dist/bench/saturation/idle-probe.js`: the saturation benchmark's idle-memory part alone, tickcast and bare
 // uWS in the same run, alternating, so a change to per-connection state is measured in a minute rather than a full run.
 // Must never measure differently from the benchmark: it calls the same idleMemory() with the same options.
-// Usage: node dist/bench/saturation/idle-probe.js [--idle-conns 8000] [--rounds 2] [other bench:saturation flags]
+// Usage: node dist/bench/saturation/idle-probe.js [--idle-conns 14000] [--rounds 2] [other bench:saturation flags]
 import { loadUniverse } from '../../feeds/sim/universe.js'
 import { stopAll } from '../lib/procs.js'
 import { idleMemory } from './idle-memory.js'
@@ -10,7 +10,7 @@ import type { IdleResult } from './results.js'
 import { pickSymbols } from './run.js'
 
 async function main(argv: string[]): Promise<number> {
-  const p = parseSaturationArgs(argv.includes('--idle-conns') ? argv : ['--idle-conns', '8000', ...argv])
+  const p = parseSaturationArgs(argv.includes('--idle-conns') ? argv : ['--idle-conns', '14000', ...argv])
   if (!p.ok) { process.stderr.write(p.errors.join('\n') + '\n'); return 2 }
   const o = p.opts
   const names = loadUniverse().slice(0, o.symbols).map((r) => r.symbol)

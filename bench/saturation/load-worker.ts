@@ -1,7 +1,7 @@
 // Owns one saturation load process (child_process.fork): lean WebSocket clients that subscribe, check every
 // update's sequence and age, and report per step. Must never decide the workload: the parent sends it over IPC.
 import * as hdr from 'hdr-histogram-js'
-import { LeanWsClient } from '../lib/lean-ws.js'
+import { LeanWsClient, readClock } from '../lib/lean-ws.js'
 import type { FrameHandler } from '../lib/lean-ws.js'
 import { JsonFrames, NatsFrames } from './frame-handlers.js'
 import { ConnSeq, SymbolIndex, UpdateStats } from './update-stats.js'
@@ -10,7 +10,7 @@ import { ConnSeq, SymbolIndex, UpdateStats } from './update-stats.js'
 export type WireKind = 'tickcast' | 'naive' | 'nats' | 'bare'
 export type WorkerCommand =
   | { cmd: 'connect'; wire: WireKind; host: string; port: number; path: string; names: string[]; clients: string[][]; timeoutMs: number }
-  | { cmd: 'reset' } | { cmd: 'report' } | { cmd: 'close' }
+  | { cmd: 'reset' } | { cmd: 'report' } | { cmd: 'updates' } | { cmd: 'close' }
 export interface WorkerReport {
   ev: 'report'; elapsedMs: number; updates: number; frames: number; messages: number; bytes: number
   gaps: number; missing: number; dups: number; stale: number; snaps: number; controls: Record<string, number>
@@ -19,16 +19,28 @@ export interface WorkerReport {
   /** connections that received nothing since the reset although their symbols produced updates */
   silent: number
   hist: string; open: number; closeCodes: Record<string, number>; cpuSec: number
+  /** TCP reads since the reset (each pays one clock read and one callback), and the user part of cpuSec */
+  reads: number; cpuUserSec: number
+  /** event-loop turns that read data, and their p99 and longest length (ms): how far a turn's one clock can be off */
+  turnCount: number; turnP99Ms: number; turnMaxMs: number
+  /** the same updates aged from their turn's first read instead of their own read */
+  histAtTurnStart: string
 }
 /** n: connections this command opened (a process may be asked to connect more than once) */
 export interface ConnectReport { ev: 'connected'; n: number; failed: number; firstError: string }
 
 let stats: UpdateStats | null = null
+// ages from each read (never understated) and from its turn's first read (without the queueing behind this process's
+// other clients): see readClock (lean-ws.ts)
+readClock.trackTurns = true
+readClock.onTurn = (us) => { stats?.turns.record(us) }
 const clients: Array<{ ws: LeanWsClient; seq: ConnSeq; updatesAtReset: number }> = []
+let readsAtReset = 0
 let since = performance.now()
 
 function send(msg: object): void { process.send?.(msg) }
 function cpuSec(): number { const c = process.cpuUsage(); return (c.user + c.system) / 1e6 }
+function reads(): number { let n = 0; for (const c of clients) n += c.ws.reads; return n }
 
 async function connectAll(c: Extract<WorkerCommand, { cmd: 'connect' }>): Promise<void> {
   const index = new SymbolIndex(c.names)
@@ -75,6 +87,11 @@ function advance(seq: ConnSeq): number {
   return s
 }
 
+function turnFigures(st: UpdateStats): Pick<WorkerReport, 'turnCount' | 'turnP99Ms' | 'turnMaxMs'> {
+  const h = st.turns.histogram()
+  return { turnCount: h.totalCount, turnP99Ms: h.getValueAtPercentile(99) / 1000, turnMaxMs: h.maxValue / 1000 }
+}
+
 function report(): void {
   const st = stats!
   const closeCodes: Record<string, number> = {}
@@ -89,7 +106,9 @@ function report(): void {
   const r: WorkerReport = {
     ev: 'report', elapsedMs: performance.now() - since, updates: st.updates, frames: st.frames, messages: st.messages, bytes: st.bytes,
     gaps: st.gaps, missing: st.missing, dups: st.dups, stale: st.stale, snaps: st.snaps, controls: { ...st.controls }, expected, silent,
-    hist: hdr.encodeIntoCompressedBase64(st.latencyUs), open, closeCodes, cpuSec: cpuSec(),
+    hist: hdr.encodeIntoCompressedBase64(st.latency.histogram()), open, closeCodes, cpuSec: cpuSec(),
+    reads: reads() - readsAtReset, cpuUserSec: process.cpuUsage().user / 1e6, ...turnFigures(st),
+    histAtTurnStart: hdr.encodeIntoCompressedBase64(st.latencyAtTurnStart.histogram()),
   }
   send(r)
 }
@@ -100,7 +119,9 @@ process.on('message', (m: WorkerCommand) => {
     case 'reset':
       stats?.reset()
       for (const c of clients) c.updatesAtReset = advance(c.seq)
-      since = performance.now(); send({ ev: 'reset', cpuSec: cpuSec() }); break
+      readsAtReset = reads()
+      since = performance.now(); send({ ev: 'reset', cpuSec: cpuSec(), cpuUserSec: process.cpuUsage().user / 1e6 }); break
+    case 'updates': send({ ev: 'updates', updates: stats?.updates ?? 0 }); break // cheap: no histogram
     case 'report': if (stats) report(); else send({ ev: 'error', message: 'report before connect' }); break
     case 'close':
       for (const c of clients) c.ws.destroy()
@@ -109,4 +130,5 @@ process.on('message', (m: WorkerCommand) => {
   }
 })
 process.on('disconnect', () => process.exit(0))
+process.on('SIGTERM', () => process.exit(0)) // an orderly exit: --cpu-prof writes its profile
 send({ ev: 'ready' })

@@ -36,14 +36,15 @@ export function readmeSection(res: SaturationResult): string {
       ` (the simulator, the servers and ${o.procs} load processes share these cores); commit ${mc.commit.slice(0, 10)}. ${o.subs.toLocaleString('en-US')} subscribers × ${o.symbolsPerSub} of ${o.symbols} symbols,` +
       ` offered ${o.steps.join(', ')} messages/s for ${o.stepSec} s each, ${o.rounds} round(s). ${res.completeMeans} ${res.clocks}`,
     '',
-    '| system | saturation (offered msgs/s) | at that step (else the lowest): offered | updates/s | WebSocket frames/s | p99 | server CPU per update | load generators\' CPU |',
+    '| system | saturation (offered msgs/s) | at that step (else the lowest): offered | updates/s | WebSocket frames/s | p99 (from the load process\'s turn start) | server CPU per update | load generators\' CPU (per update) |',
     '|---|---|---|---|---|---|---|---|',
   ]
   const order = [...res.runs].sort((a, b) => o.systems.indexOf(a.system) - o.systems.indexOf(b.system) || a.round - b.round)
   for (const r of order) {
     const h = headline(r)
     const cells = r.status !== 'ok' || !h ? ['–', '–', '–', '–', '–', '–']
-      : [`${rate(h.offered)}/s`, rate(h.updatesPerSec), `${rate(h.framesPerSec)}${h.messagesPerSec !== h.framesPerSec ? ` (${rate(h.messagesPerSec)} NATS msgs)` : ''}`, `${h.p99Ms} ms`, `${h.cpuUsPerUpdate} µs`, `${h.loadCpuPct} %`]
+      : [`${rate(h.offered)}/s`, rate(h.updatesPerSec), `${rate(h.framesPerSec)}${r.system.startsWith('nats') ? ` (${rate(h.messagesPerSec)} NATS msgs)` : ''}`, `${h.p99Ms} ms${h.p99AtTurnStartMs === undefined ? '' : ` (${h.p99AtTurnStartMs} ms)`}`, `${h.cpuUsPerUpdate} µs`,
+        `${h.loadCpuPct} %${h.loadCpuUsPerUpdate === undefined ? '' : ` (${h.loadCpuUsPerUpdate} µs)`}`]
     lines.push(`| ${r.system}${o.rounds > 1 ? ` (round ${r.round + 1})` : ''} | ${sat(r).replace(/\|/g, '/')} | ${cells.join(' | ')} |`)
   }
   lines.push('', '| ratio or target | figure | goal | verdict |', '|---|---|---|---|')

@@ -52,6 +52,16 @@ export interface StepResult {
   gaps: number; missing: number; dups: number; stale: number; snaps: number
   controls: Record<string, number>; closeCodes: Record<string, number>; silent: number
   serverCpuPct: number; cpuUsPerUpdate: number; serverRssMiB: number; loadCpuPct: number
+  /**
+   * the load processes' own cost and clock (absent in runs saved before they were measured): CPU per received update,
+   * TCP reads/s, and the p99 and longest event-loop turn that read data (one clock read per turn: the bound on an age's error)
+   */
+  loadCpuUsPerUpdate?: number; loadReadsPerSec?: number; loadTurnP99Ms?: number; loadTurnMaxMs?: number
+  /**
+   * p99 with each update aged from its load process's event-loop turn start instead of its own read: without the
+   * queueing behind the process's other clients (context only: it can understate by up to a turn; p99Ms decides)
+   */
+  p99AtTurnStartMs?: number
   complete: boolean
   /** why the step is not complete (empty when it is) */
   why: string[]

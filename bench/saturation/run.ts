@@ -10,9 +10,10 @@ import type { IdleResult, SaturationOptions, SaturationResult, SystemRun } from 
 import { summarize } from './summary.js'
 import { runSystem } from './system-run.js'
 
-export const CLOCKS = 'Latency is each update\'s own age: the load process\'s wall clock when the TCP chunk holding it was read ' +
-  '(performance.timeOrigin + performance.now()) minus the event\'s exchange timestamp `t`, the simulator\'s wall clock read once per 10 ms ' +
-  'batch; one host, one clock, so no synchronisation error.'
+export const CLOCKS = 'Latency is each update\'s own age: the load process\'s wall clock when the TCP read holding it returned ' +
+  '(performance.timeOrigin + performance.now()) minus the event\'s exchange timestamp `t`, the simulator\'s wall clock read once per 10 ms batch; ' +
+  'one host, one clock, so no synchronisation error. That read time is an upper bound on arrival: it also holds the time the load process spent ' +
+  'on its other clients earlier in the same event-loop turn, so each step also gives p99 aged from the turn\'s first read and the turn\'s length.'
 export const COMPLETE_MEANS = 'A step is complete when every client stayed connected and got updates, no per-symbol sequence had a gap ' +
   'or repeat, no stale marker, snapshot or slow/conflation notice arrived, delivered updates were at least the completeness ratio of ' +
   'what the clients\' symbols produced, the simulator offered at least 90 % of the asked rate, and p99 was within the limit; ' +

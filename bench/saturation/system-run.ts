@@ -104,11 +104,15 @@ async function measureStep(rate: number, o: SaturationOptions, sim: SteppedSim, 
 function stepResult(target: number, reps: WorkerReport[], cpu: number, rss: number, loadCpu: number, offered: number, o: SaturationOptions): StepResult {
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
   const controls: Record<string, number> = {}, closeCodes: Record<string, number> = {}
+  let reads = 0, turnP99 = 0, turnMax = 0
+  const ht = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
   let updates = 0, expected = 0, frames = 0, messages = 0, bytes = 0, gaps = 0, missing = 0, dups = 0, stale = 0, snaps = 0, silent = 0, secs = 0
   for (const r of reps) {
     updates += r.updates; expected += r.expected; frames += r.frames; messages += r.messages; bytes += r.bytes
     gaps += r.gaps; missing += r.missing; dups += r.dups; stale += r.stale; snaps += r.snaps; silent += r.silent
     secs = Math.max(secs, r.elapsedMs / 1000)
+    reads += r.reads; turnP99 = Math.max(turnP99, r.turnP99Ms); turnMax = Math.max(turnMax, r.turnMaxMs)
+    ht.add(hdr.decodeFromCompressedBase64(r.histAtTurnStart))
     h.add(hdr.decodeFromCompressedBase64(r.hist))
     for (const [k, v] of Object.entries(r.controls)) controls[k] = (controls[k] ?? 0) + v
     for (const [k, v] of Object.entries(r.closeCodes)) closeCodes[k] = (closeCodes[k] ?? 0) + v
@@ -121,7 +125,9 @@ function stepResult(target: number, reps: WorkerReport[], cpu: number, rss: numb
     p50Ms: ms(50), p99Ms: ms(99), p999Ms: ms(99.9), maxMs: r2(h.maxValue / 1000),
     gaps, missing, dups, stale, snaps, controls, closeCodes, silent,
     serverCpuPct: Math.round((cpu / secs) * 100), cpuUsPerUpdate: updates > 0 ? Math.round((cpu / updates) * 1e6 * 1000) / 1000 : 0,
-    serverRssMiB: Math.round(rss / 2 ** 20), loadCpuPct: Math.round((loadCpu / secs) * 100), complete: false, why: [],
+    serverRssMiB: Math.round(rss / 2 ** 20), loadCpuPct: Math.round((loadCpu / secs) * 100),
+    loadCpuUsPerUpdate: updates > 0 ? Math.round((loadCpu / updates) * 1e6 * 1000) / 1000 : 0, loadReadsPerSec: Math.round(reads / secs),
+    loadTurnP99Ms: r2(turnP99), loadTurnMaxMs: r2(turnMax), p99AtTurnStartMs: r2(ht.getValueAtPercentile(99) / 1000), complete: false, why: [],
   }
   const why = s.why
   if (Object.keys(closeCodes).length > 0) why.push(`connections closed ${JSON.stringify(closeCodes)}`)
@@ -140,5 +146,5 @@ function stepResult(target: number, reps: WorkerReport[], cpu: number, rss: numb
 
 function stepLine(name: string, s: StepResult): string {
   return `  ${name.padEnd(12)} offered ${String(s.offered).padStart(7)}/s  ${(s.updatesPerSec / 1e6).toFixed(2)} M upd/s  ${(s.framesPerSec / 1e6).toFixed(2)} M frames/s  ` +
-    `p99 ${s.p99Ms} ms  CPU ${s.cpuUsPerUpdate} µs/upd  RSS ${s.serverRssMiB} MiB  load CPU ${s.loadCpuPct} %  ${s.complete ? 'complete' : `INCOMPLETE: ${s.why.join('; ')}`}`
+    `p99 ${s.p99Ms} ms (${s.p99AtTurnStartMs} from turn start)  CPU ${s.cpuUsPerUpdate} µs/upd  RSS ${s.serverRssMiB} MiB  load CPU ${s.loadCpuPct} % (${s.loadCpuUsPerUpdate} µs/upd, turn p99 ${s.loadTurnP99Ms} ms)  ${s.complete ? 'complete' : `INCOMPLETE: ${s.why.join('; ')}`}`
 }

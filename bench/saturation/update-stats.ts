@@ -1,7 +1,8 @@
 // Owns what the saturation benchmark learns from each delivered event: per-update latency, per-symbol sequence
 // continuity (gaps, duplicates), conflation signs, and the updates each connection should have had.
 // Must never JSON.parse or allocate per event: events are walked as bytes in the fixed layout tickcast writes.
-import * as hdr from 'hdr-histogram-js'
+import { turnStartUs } from '../lib/lean-ws.js'
+import { LatencyCounts } from './latency-counts.js'
 
 const Q = 34, LBRACE = 123, RBRACE = 125, COLON = 58
 const FNV_OFFSET = 0x811c9dc5, FNV_PRIME = 16777619
@@ -64,7 +65,11 @@ export class UpdateStats {
   snaps = 0
   readonly controls: Record<string, number> = {}
   /** exchange timestamp → receive wall clock, µs, one sample per update (each event's own age) */
-  readonly latencyUs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
+  readonly latency = new LatencyCounts()
+  /** the same ages from the clock of the read's event-loop turn (its first read), where turns are tracked */
+  readonly latencyAtTurnStart = new LatencyCounts()
+  /** the load process's event-loop turns that read data, by length (µs): the bound on a per-turn clock's error */
+  readonly turns = new LatencyCounts()
   /** highest n seen per symbol by any connection of this process, now and at the last reset */
   readonly maxN: Int32Array
   readonly maxNAtReset: Int32Array
@@ -76,7 +81,7 @@ export class UpdateStats {
   reset(): void {
     this.updates = 0; this.frames = 0; this.bytes = 0; this.messages = 0; this.gaps = 0; this.missing = 0; this.dups = 0; this.stale = 0; this.snaps = 0
     for (const k of Object.keys(this.controls)) delete this.controls[k]
-    this.latencyUs.reset()
+    this.latency.reset(); this.latencyAtTurnStart.reset(); this.turns.reset()
     this.maxNAtReset.set(this.maxN); this.firstN.fill(0)
   }
   control(type: string): void { this.controls[type] = (this.controls[type] ?? 0) + 1 }
@@ -139,8 +144,8 @@ export class ConnSeq {
     let p = close - 1, t = 0, mul = 1
     for (; p > symEnd; p--) { const d = buf[p] - 48; if (d < 0 || d > 9) break; t += d * mul; mul *= 10 }
     if (buf[p] === COLON && t > 0) {
-      const age = nowUs - t
-      st.latencyUs.recordValue(age < 1 ? 1 : age > 59_000_000 ? 59_000_000 : age)
+      st.latency.record(nowUs - t)
+      if (turnStartUs > 0) st.latencyAtTurnStart.record(turnStartUs - t)
     }
   }
 }

@@ -4,6 +4,7 @@
 import type { LastValueCache } from '../cache/last-value-cache.js'
 import { Conflater } from './conflation.js'
 import { DispatchStats } from './dispatch-sinks.js'
+import { DrainPacer } from './drain-pacer.js'
 import type { Conflation, EventSink, FrameSink } from './dispatch-sinks.js'
 import { JSON_EVENT_MAX_BYTES, JSON_FRAME_CLOSE, JSON_FRAME_OPEN, JSON_FRAME_SEP } from '../codec/json-codec.js'
 import { MSGPACK_EVENT_MAX_BYTES, writeMsgpackFrameHeader } from '../codec/msgpack-codec.js'
@@ -39,8 +40,6 @@ export class Dispatcher {
   readonly stats = new DispatchStats()
   /** last ring sequence this consumer has processed */
   private readSeq = -1
-  private scheduled = false
-  private stopped = false
   /** per-batch chain of ring slots per symbol: head/tail by symbol id, next by slot */
   private readonly head: Int32Array
   private readonly tail: Int32Array
@@ -52,7 +51,8 @@ export class Dispatcher {
   private batchTimeUs = 0
   private readonly detachable: boolean
   private readonly frame = Buffer.allocUnsafe(FRAME_BYTES)
-  private readonly drainBound = (): void => this.drain()
+  /** when the next drain runs: next turn, or paced (--dispatch-interval-ms) */
+  readonly pacer = new DrainPacer(() => this.drain())
   private readonly conflater: Conflater | null
   private readonly learnBound = (id: number): void => this.learn(id)
   private readonly markLappedBound = (id: number): void => this.markLapped(id)
@@ -80,13 +80,9 @@ export class Dispatcher {
     ring.wake = () => this.schedule()
   }
 
-  schedule(): void {
-    if (this.scheduled || this.stopped) return
-    this.scheduled = true
-    setImmediate(this.drainBound)
-  }
+  schedule(): void { this.pacer.wake(this.ring.cursor - this.readSeq) }
 
-  stop(): void { this.stopped = true }
+  stop(): void { this.pacer.stop() }
 
   /** The last ring sequence applied: the cache and everything published are exactly there (resume reads up to it). */
   get position(): number { return this.readSeq }
@@ -105,7 +101,7 @@ export class Dispatcher {
 
   /** Drains what the ring holds (bounded per call); public so tests and benches can drive it synchronously. */
   drain(): void {
-    this.scheduled = false
+    this.pacer.started()
     const r = this.ring, lvc = this.lvc, events = this.events, symbols = this.symbols, note = this.note
     const end = r.cursor
     let seq = this.readSeq + 1
@@ -140,7 +136,7 @@ export class Dispatcher {
     this.publishDirty()
     if (events !== null) events.flush()
     this.stats.ageAtPublishSec.observe((performance.now() - oldestRecvMs) / 1000)
-    if (r.cursor > this.readSeq) this.schedule()
+    if (r.cursor > this.readSeq) this.pacer.soon() // bounded: the rest is late already
   }
 
   /**

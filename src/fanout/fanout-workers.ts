@@ -23,6 +23,8 @@ export interface FanoutWorkersOptions {
   ws: FanoutWorkerData['ws']
   pageRoutes: FanoutWorkerData['pageRoutes']
   logLevel: string
+  /** --dispatch-interval-ms; absent = 0 */
+  dispatchIntervalMs?: number
   ready: () => ReadyState
   /** how long stop() waits for a worker to close its sockets before terminating it */
   stopDeadlineMs?: number
@@ -67,6 +69,7 @@ export class FanoutWorkers {
     for (let index = 0; index < opts.count; index++) {
       const data: FanoutWorkerData = {
         index, ring: opts.ring.handle(), symbols: opts.symbols.handle(), seqs: opts.seqs.handle(), latest: opts.latest?.handle() ?? null, ws: opts.ws, pageRoutes: opts.pageRoutes, logLevel: opts.logLevel,
+        dispatchIntervalMs: opts.dispatchIntervalMs ?? 0,
       }
       const worker = new Worker(WORKER_URL, { workerData: data })
       const exited = new Promise<void>((r) => worker.once('exit', () => r()))

@@ -36,6 +36,26 @@ describe('subscription registry', () => {
     expect(stats.subscriptions).toBe(1)
   })
 
+  it('shares one Set for topics and explicit symbols until a pattern comes, and again once the last one goes', () => {
+    const { reg, sub, out, symbols } = setup()
+    const { s, ws } = sub()
+    reg.subscribe(s, ['AAPL', 'MSFT'], out)
+    expect(s.topics).toBe(s.explicit) // issue 12: one Set of ids per connection without patterns
+    expect(out.added.map((id) => symbols.name[id])).toEqual(['AAPL', 'MSFT'])
+    out.reset(); reg.subscribe(s, ['M*'], out)
+    expect(s.topics).not.toBe(s.explicit)
+    expect([...s.explicit].map((id) => symbols.name[id])).toEqual(['AAPL', 'MSFT'])
+    expect(out.added.map((id) => symbols.name[id])).toEqual(['MS.PR'])
+    out.reset(); reg.unsubscribe(s, ['MSFT'], out)
+    expect(ws.topics.has('json/MSFT')).toBe(true) // still covered by M*
+    out.reset(); reg.unsubscribe(s, ['M*'], out)
+    expect(s.topics).toBe(s.explicit)
+    expect([...ws.topics]).toEqual(['json/AAPL'])
+    out.reset(); reg.unsubscribe(s, ['AAPL'], out)
+    expect(ws.topics.size).toBe(0)
+    expect(reg.counts.every((c) => c === 0)).toBe(true)
+  })
+
   it('keeps a symbol while an explicit or pattern subscription still covers it', () => {
     const { reg, sub, out, symbols, stats } = setup()
     const { s, ws } = sub()

@@ -20,30 +20,43 @@ export interface SymbolGate { allows(symbol: string): boolean }
 /** A subscriber's collections, each made on first use. */
 class SubscriberSets {
   explicit: Set<number> | null = null
+  /** null while the connection has no pattern: its topics are then exactly its explicit symbols, one Set for both */
   topics: Set<number> | null = null
   detached: Set<number> | null = null
   prefixes: string[] | null = null
   patterns: string[] | null = null
+  gate: SymbolGate | null = null
+  maxTopics = 0
 }
 
 /** One connection's subscriptions. uWS topics are per symbol (v20 has no wildcards), so patterns expand here. */
 export class Subscriber {
   /** null before open and after close: uWS throws on a closed socket */
   ws: TopicSocket | null = null
-  /** the principal's entitlements; null = every symbol */
-  gate: SymbolGate | null = null
+  /** the principal's entitlements; null = every symbol (kept with the collections: most principals see everything) */
+  get gate(): SymbolGate | null { return this.sets?.gate ?? null }
+  set gate(g: SymbolGate | null) { if (g !== null || this.sets !== null) (this.sets ??= new SubscriberSets()).gate = g }
   /** symbols this connection may hold at once, explicit and through patterns (the principal's cap); 0 = no cap */
-  maxTopics = 0
+  get maxTopics(): number { return this.sets?.maxTopics ?? 0 }
+  set maxTopics(n: number) { if (n !== 0 || this.sets !== null) (this.sets ??= new SubscriberSets()).maxTopics = n }
   /** pattern prefixes without the `*` ('' = every symbol), and the patterns as the client wrote them */
   get prefixes(): string[] { const c = this.sets ??= new SubscriberSets(); return c.prefixes ??= [] }
   get patterns(): string[] { const c = this.sets ??= new SubscriberSets(); return c.patterns ??= [] }
-  // The collections are made on first use, behind one pointer: three empty Sets are ~470 bytes, and five pointers
-  // 40, of what an idle connection costs (issue 12: idle memory ≤ 1.5× bare uWS); most connections never need some.
+  // The collections (and the rarely set gate and cap) are made on first use, behind one pointer: three empty Sets are
+  // ~470 bytes, and seven fields 56, of what an idle connection costs (issue 12: idle memory ≤ 1.5× bare uWS).
   private sets: SubscriberSets | null = null
   constructor(readonly format: WireFormat) {}
   get explicit(): Set<number> { const c = this.sets ??= new SubscriberSets(); return c.explicit ??= new Set() }
-  /** symbol ids this connection is subscribed to in uWS: explicit ∪ pattern matches */
-  get topics(): Set<number> { const c = this.sets ??= new SubscriberSets(); return c.topics ??= new Set() }
+  /**
+   * symbol ids this connection is subscribed to in uWS: explicit ∪ pattern matches. Without a pattern that is the
+   * explicit Set itself: a second Set of the same 50 ids cost 1,320 bytes per subscribed connection (heap snapshot,
+   * issue 12); the registry splits them at the first pattern (splitTopics) and joins them when the last one goes.
+   */
+  get topics(): Set<number> { const c = this.sets ??= new SubscriberSets(); return c.topics ?? (c.explicit ??= new Set()) }
+  /** registry only: a pattern is about to add topics that are not explicit */
+  splitTopics(): void { const c = this.sets ??= new SubscriberSets(); c.topics ??= new Set(c.explicit) }
+  /** registry only: no pattern is left, so the topics are the explicit symbols again */
+  joinTopics(): void { if (this.sets !== null) this.sets.topics = null }
   /**
    * topics held outside uWS (conflating, throttled, or waiting for an owed snapshot): not subscribed in uWS and not
    * in `counts`, so the dispatcher neither encodes nor publishes for them; the connection sends their latest values
@@ -105,6 +118,7 @@ export class SubscriptionRegistry {
             out.error(ERR_TOO_MANY_SUBSCRIPTIONS, entry, `at most ${maxPatternsPerConnection} patterns per connection`); continue
           }
           const prefix = entry.slice(0, -1)
+          s.splitTopics()
           s.patterns.push(entry); s.prefixes.push(prefix); this.patternSubscribers.add(s); this.stats.patterns++
           const names = this.symbols.name
           for (let id = 0; id < names.length; id++) {
@@ -124,8 +138,10 @@ export class SubscriptionRegistry {
         if (s.explicit.size >= maxSymbolsPerConnection || (full(s) && !s.topics.has(id))) {
           out.error(ERR_TOO_MANY_SUBSCRIPTIONS, entry, `at most ${full(s) ? s.maxTopics : maxSymbolsPerConnection} symbols per connection`); continue
         }
+        // topic first: without a pattern `topics` is the explicit Set, where adding the id first would hide it from addTopic
+        const added = this.addTopic(s, id)
         s.explicit.add(id); this.stats.subscriptions++
-        if (this.addTopic(s, id)) out.added.push(id)
+        if (added) out.added.push(id)
       }
       if (!out.symbols.includes(entry)) { out.symbols.push(entry); out.listed.push(id) }
     }
@@ -140,6 +156,7 @@ export class SubscriptionRegistry {
         s.patterns.splice(k, 1); s.prefixes.splice(k, 1); this.stats.patterns--
         if (s.patterns.length === 0) this.patternSubscribers.delete(s)
         for (const id of s.topics) if (!this.covers(s, id)) this.removeTopic(s, id) // deleting during for-of of a Set is safe
+        if (s.patterns.length === 0) s.joinTopics() // what is left is exactly the explicit symbols
         out.patterns.push(entry)
         continue
       }
@@ -189,7 +206,7 @@ export class SubscriptionRegistry {
     s.detached.clear()
     this.stats.subscriptions -= s.explicit.size
     this.stats.patterns -= s.patterns.length
-    s.topics.clear(); s.explicit.clear(); s.patterns.length = 0; s.prefixes.length = 0
+    s.topics.clear(); s.explicit.clear(); s.joinTopics(); s.patterns.length = 0; s.prefixes.length = 0
     this.patternSubscribers.delete(s)
     s.ws = null
   }

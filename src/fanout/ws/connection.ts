@@ -36,7 +36,9 @@ function openSession(): AuthSession { const s = new AuthSession('-', Infinity); 
  * have had since the open (refills are capped at the burst), so an idle connection carries none of it.
  */
 class ControlState {
-  readonly snapshots = new SnapshotBudget()
+  /** made at the first subscribe that asks for snapshots: 40 bytes (and a boxed double) a connection that never asks
+   *  does not need (heap snapshot, 2,000 connections subscribed with snapshot:false, issue 12) */
+  snapshots: SnapshotBudget | null = null
   /** messages waiting for a turn with control budget (control-pacer.ts), copied: uWS reuses the ArrayBuffer */
   pending: Array<{ data: ArrayBuffer; isBinary: boolean }> | null = null
   constructor(public tokens: number, public lastRefillMs: number) {}
@@ -99,7 +101,7 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
     out.reset()
     const subscribe = req.op === OP_SUBSCRIBE
     // refused whole, before it changes anything: a subscription without its snapshot would have no baseline
-    const wait = subscribe && req.snapshot ? this.ctl!.snapshots.waitMs(host.symbols.size, nowMs) : 0
+    const wait = subscribe && req.snapshot ? (this.ctl!.snapshots ??= new SnapshotBudget()).waitMs(host.symbols.size, nowMs) : 0
     if (wait > 0) { this.sendError(ERR_RATE_LIMITED, `snapshot budget: ${SNAPSHOT_SYMBOLS_PER_SEC} symbols per second; retry in ${wait} ms`, req.id, undefined); return }
     const held = this.topics.size
     if (!subscribe && this.group !== null) this.leaveGroup(nowMs, true) // what stays keeps its rate, on its own
@@ -135,7 +137,7 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
       ? planResume(replay, host.symbols, req.since, out, (id) => req.epoch !== replay.epoch || this.isHeld(id)) : undefined
     this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age, recovered, replay?.epoch, this.host.node))
     if (recovered !== undefined && replay !== null) replay.write(this.format, resumedIds(), (f, bin) => this.sendFrame(f, bin))
-    if (req.snapshot) { this.ctl!.snapshots.spend(out.added.length + out.listed.length); this.snapshot(out, nowMs) }
+    if (req.snapshot) { this.ctl!.snapshots!.spend(out.added.length + out.listed.length); this.snapshot(out, nowMs) }
     if (grouped) { if (this.mayJoinGroup()) this.joinGroup(hz, age); else this.throttle(out.added, hz, age, nowMs) }
     host.pacer?.spend(out.added.length + (req.snapshot ? out.added.length + out.listed.length : 0) + 1)
   }
