@@ -12,7 +12,7 @@ import type { RunningSystem, SystemName } from './systems.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-const STABLE_TRIES = 3, STABLE_BYTES = 128 * 1024
+const STABLE_TRIES = 3, STABLE_BYTES = 128 * 1024, UNMAP_SETTLE_MS = 500
 
 /** anonymous resident memory (heap, stacks, socket buffers of the process): RSS without the file-backed pages of
  *  code and libraries, which grow as new code paths run and are no connection's cost */
@@ -40,11 +40,15 @@ async function gcStats(pid: number): Promise<GcStats | null> {
  * Live bytes are what a connection keeps; the pages around them are the heap's sizing, not the connection's.
  */
 interface Reading { anon: number; cost: number; heapUsed: number; isolates: number }
-async function reading(sys: RunningSystem): Promise<Reading> {
+async function reading(sys: RunningSystem, unmapMs: number): Promise<Reading> {
   for (const p of sys.pids) rmSync(gcStatsPath(p), { force: true })
   await sys.gc()
   // heap figures first: they are written once every isolate has collected, so RSS is read after the last collection
   const stats = await Promise.all(sys.pids.map((p) => gcStats(p)))
+  for (const p of sys.pids) rmSync(gcStatsPath(p), { force: true }) // nothing left in tmp
+  // V8 hands the pages a collection freed to a background unmapper, which returns them to the OS a little later: read
+  // at once, RSS still held up to 1 MiB of them (tickcast's native figure moved 150-600 B per connection between waves)
+  await sleep(unmapMs)
   const anon = sys.pids.reduce((s, p) => s + rssAnonBytes(p), 0)
   let cost = anon, heapUsed = 0, isolates = 0
   for (const st of stats) if (st !== null) { cost += st.heapUsed - st.heapCommitted; heapUsed += st.heapUsed; isolates += st.isolates }
@@ -52,7 +56,7 @@ async function reading(sys: RunningSystem): Promise<Reading> {
 }
 
 const QUIET_RATE = 1
-/** a warm-up wave, then this many of each kind (unsubscribed, subscribed): each kind's figure is their median */
+/** a warm-up wave, then this many of each kind (unsubscribed, subscribed): each kind's figure is over all of them */
 const UNSUBSCRIBED_WAVES = 3, WAVES = 1 + 2 * UNSUBSCRIBED_WAVES
 
 /** Idle = connected with the feed quiet: unsubscribed, then subscribed to the clients' symbols (bare uWS: uWS topics). */
@@ -67,18 +71,18 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
     await load.ready()
     // Seven waves, each read after a full GC: one warm-up (unsubscribed: start-up garbage, the heap space the first
     // connections make V8 and malloc reserve, code compiled on first use), then three unsubscribed and three
-    // subscribed (the clients' symbols, as under load). Each kind's figure is the median of its three waves: one wave
-    // of 2,000 connections still moved by ±70 B each between waves of the same kind (measured), a median of three
-    // drops the odd one. A reading is taken once two in a row agree: a server still settling (the feed's opening,
-    // lazy allocations) otherwise shrinks or grows under the connections' figure.
-    const once = async (): Promise<Reading> => { await sleep(o.idleSettleSec * 1000); return reading(sys!) }
+    // subscribed (the clients' symbols, as under load). Each kind's figure is its growth over its three waves: one
+    // wave of 2,000 connections still moved by ±150 B each between waves of the same kind (measured). A reading is
+    // taken once two in a row agree: a server still settling (the feed's opening, lazy allocations) otherwise shrinks
+    // or grows under the connections' figure.
+    const once = async (): Promise<Reading> => { await sleep(o.idleSettleSec * 1000); return reading(sys!, Math.min(UNMAP_SETTLE_MS, o.idleSettleSec * 500)) }
     const settled = async (): Promise<Reading> => {
       let prev = await once()
       for (let k = 0; k < STABLE_TRIES; k++) { const cur = await once(); if (Math.abs(cur.cost - prev.cost) <= STABLE_BYTES) return cur; prev = cur }
       return prev
     }
-    const q = Math.floor(clients.length / WAVES)
-    const waves = Array.from({ length: WAVES }, (_, k) => k <= UNSUBSCRIBED_WAVES ? clients.slice(k * q, (k + 1) * q).map(() => []) : clients.slice(k * q, (k + 1) * q))
+    const q = Math.floor(clients.length / WAVES) // equal waves: the remainder (< WAVES clients) stays out
+    const waves = Array.from({ length: WAVES }, (_, k) => clients.slice(k * q, (k + 1) * q)).map((w, k) => k <= UNSUBSCRIBED_WAVES ? w.map(() => []) : w)
     const at = [await settled()]
     const got: number[] = []
     for (const w of waves) {
@@ -87,24 +91,24 @@ export async function idleMemory(name: SystemName, round: number, o: SaturationO
     }
     const mib = (b: number): number => Math.round(b / 2 ** 20 * 10) / 10
     const per = (k: number, f: (x: Reading) => number): number => Math.round((f(at[k + 1]) - f(at[k])) / Math.max(1, got[k]))
-    const median = (from: number, f: (x: Reading) => number): number => {
-      const xs = Array.from({ length: UNSUBSCRIBED_WAVES }, (_, j) => per(from + j, f)).sort((x, y) => x - y)
-      return xs[xs.length >> 1]
-    }
+    // over the three waves of a kind: what a reading's level is off by (pages V8 or malloc hold at that moment) is
+    // divided by 6,000 connections rather than 2,000; a median of per-wave figures keeps that noise whole
+    const across = (from: number, f: (x: Reading) => number): number =>
+      Math.round((f(at[from + UNSUBSCRIBED_WAVES]) - f(at[from])) / Math.max(1, got.slice(from, from + UNSUBSCRIBED_WAVES).reduce((x, y) => x + y, 0)))
     const perWave = (f: (x: Reading) => number): string => got.map((_, k) => per(k, f)).join(', ')
     const cost = (x: Reading): number => x.cost, anon = (x: Reading): number => x.anon, js = (x: Reading): number => x.heapUsed
     r.connected = got.reduce((s, n) => s + n, 0)
     r.rssMiB = at.map((x) => mib(x.anon))
-    r.bytesPerConn = median(1, cost)
-    r.bytesPerConnSubscribed = median(1 + UNSUBSCRIBED_WAVES, cost)
+    r.bytesPerConn = across(1, cost)
+    r.bytesPerConnSubscribed = across(1 + UNSUBSCRIBED_WAVES, cost)
     r.firstWaveBytesPerConn = per(0, cost)
     if (r.connected < WAVES * q) { r.status = 'failed'; r.error = `accepted ${r.connected} of ${WAVES * q} connections` }
     else if (r.bytesPerConn <= 0 || r.bytesPerConnSubscribed <= 0) {
       // memory fell while connections were added: the process's own drift outweighed them, so no figure is given
-      r.status = 'failed'; r.error = `memory fell across waves (${perWave(cost)} B per connection): noise larger than the connections' cost; use more --idle-conns`
+      r.status = 'failed'; r.error = `RSS fell across waves (${perWave(cost)} B per connection, native plus live JS): noise larger than the connections' cost; use more --idle-conns`
     }
     o.log(`  idle ${name.padEnd(9)} ${r.connected} connections in ${WAVES} waves of ${q} (warm-up, ${UNSUBSCRIBED_WAVES} unsubscribed, ${UNSUBSCRIBED_WAVES} subscribed to ${o.symbolsPerSub} symbols), after GC: ` +
-      `median ${r.bytesPerConn} B each unsubscribed, ${r.bytesPerConnSubscribed} B subscribed; per wave ${perWave(cost)} B ` +
+      `${r.bytesPerConn} B each unsubscribed, ${r.bytesPerConnSubscribed} B subscribed (over each kind's three waves); per wave ${perWave(cost)} B ` +
       `(live JS ${perWave(js)} B in ${at.map((x) => x.isolates).join('/')} isolates; anonymous RSS alone ${perWave(anon)} B; anonymous RSS ${r.rssMiB.join(' → ')} MiB)`)
   } catch (e) {
     r.status = 'failed'; r.error = (e as Error).message

@@ -70,7 +70,7 @@ describe('runSaturation', () => {
     }
     expect(res.summary.ratios.map((r) => r.baseline)).toEqual(['nats-batched'])
     expect(res.summary.targets.map((t) => t.name)).toHaveLength(4)
-  })
+  }, 90_000) // two systems stepped, then seven idle waves for each of two servers: ~19 s alone here, more beside the rest of the suite
 
   it('as the bench CLI\'s saturation scenario: a baseline that cannot start is reported as failed, the others run, the JSON is written', async () => {
     const { saturation } = await import(new URL('../../dist/bench/scenarios/saturation.js', import.meta.url).href) as { saturation: Scenario }
