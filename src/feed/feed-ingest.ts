@@ -11,7 +11,7 @@ import type { SessionSink } from './session-sink.js'
 const QUOTE_PACKET_LEN = QUOTE_LEN + 1
 
 export class FeedIngest implements SessionSink {
-  /** the fused path for runs of native quotes (normalize/quote-run.ts); absent for the other protocols */
+  /** the fused path for runs of native quotes and trades (normalize/quote-run.ts); absent for the other protocols */
   readonly take: SessionSink['take']
   private readonly run = new QuoteRun()
 

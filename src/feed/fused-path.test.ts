@@ -1,14 +1,14 @@
-// The fused path for runs of native quotes (normalize/quote-run.ts, taken through SessionSink.take) against the layered
+// The fused path for runs of native quotes and trades (normalize/quote-run.ts, taken through SessionSink.take) against the layered
 // path (framer → session → decoder → normalizer): the same bytes, cut at random, must leave the same ring, the same
 // per-symbol sequences and latest values, and the same session counters and error counts.
 import { describe, expect, it } from 'vitest'
-import { writeQuote, writeSymbolDirectory } from '../../feeds/native-encoder.js'
+import { writeQuote, writeSymbolDirectory, writeTrade } from '../../feeds/native-encoder.js'
 import { FeedGenerator, PRICE_EXPONENT, SIZE_EXPONENT } from '../../feeds/sim/generator.js'
 import { loadUniverse } from '../../feeds/sim/universe.js'
 import { LatestValues } from '../cache/latest-values.js'
 import { SharedSymbols } from '../model/shared-symbols.js'
 import { Normalizer, SymbolSequences } from '../normalize/normalizer.js'
-import { KIND_STALE, TickRing } from '../ring/ring-buffer.js'
+import { KIND_QUOTE, KIND_STALE, KIND_TRADE, TickRing } from '../ring/ring-buffer.js'
 import { NativeDecoder } from './decoders/native.js'
 import { FeedIngest } from './feed-ingest.js'
 import { FeedStats } from './feed-stats.js'
@@ -43,7 +43,13 @@ function stream(count: number, seed: number, acceptedSeq: number): { bytes: Buff
     if (r < 0.016) { sequenced(q, 0, writeQuote(q, 0, 3, T0, 0, 0, 2 ** 53, 1, 200, 1)); return } // a price over 2^53 - 1
     if (r < 0.018) { sequenced(q, 0, writeQuote(q, 0, 4, 2 ** 52, 0, 0, 100, 1, 200, 1)); return } // a time past the bound
     if (r < 0.019) { q.fill(0x51, 0, 1); sequenced(q, 0, 47); return } // a quote one byte short
-    if (r < 0.0195) { // the symbol of locate 5 again, with another exponent: its quotes are rescaled from here on
+    if (r < 0.020) { sequenced(q, 0, writeTrade(q, 0, 3, T0, 0, 0x42, 100, 0, 1)); return } // a trade of size 0
+    if (r < 0.021) { sequenced(q, 0, writeTrade(q, 0, 3, T0, 0, 0x41, 100, 1, 1)); return } // a side that is none of B, S, space
+    if (r < 0.022) { sequenced(q, 0, writeTrade(q, 0, 4, T0, 0, 0x20, 100, 1, 2 ** 53)); return } // a trade id over 2^53 - 1
+    if (r < 0.023) { sequenced(q, 0, writeTrade(q, 0, 9000, T0, 0, 0x53, 100, 1, 1)); return } // a trade of a locate never defined
+    if (r < 0.024) { sequenced(q, 0, writeTrade(q, 0, 3, T0, 0, 0x53, -(2 ** 53), 1, 1)); return } // a price of -2^53
+    if (r < 0.025) { q.fill(0x54, 0, 1); sequenced(q, 0, 39); return } // a trade one byte short
+    if (r < 0.0255) { // the symbol of locate 5 again, with another exponent: its quotes are rescaled from here on
       const d = Buffer.alloc(40); writeSymbolDirectory(d, 0, 5, T0, 0, gen.names[4], -2, 0, 100, 1); sequenced(d, 0, 40)
     }
   })
@@ -110,6 +116,10 @@ describe('fused quote path', () => {
       expect((general.stats as { messages: number }).messages).toBe(messages)
       expect((general.stats as { decodeErrors: number[] }).decodeErrors.reduce((a, b) => a + b, 0)).toBeGreaterThan(100)
       if (max >= 600) expect(fused.taken).toBeGreaterThan(0.5 * general.ring.length) // (chunks under 51 bytes hold no whole quote)
+      // it took trades too: more messages than there are quotes (the generator's streams are 8 % trades)
+      const quotes = general.ring.filter((row) => row[0] === KIND_QUOTE).length, trades = general.ring.filter((row) => row[0] === KIND_TRADE).length
+      expect(trades).toBeGreaterThan(1000)
+      if (max >= 5000) expect(fused.taken).toBeGreaterThan(quotes)
       expect({ ...fused, taken: 0 }, `cuts up to ${max} bytes`).toEqual(general)
     }
   })

@@ -158,7 +158,7 @@ export class Normalizer implements TickSink {
     return this.writeQuote(id, exchTimeUs, bidPrice, bidSize, askPrice, askSize, flags)
   }
 
-  /** The fused path for a run of native quote packets (quote-run.ts): each packet it takes is written as by quote(). */
+  /** The fused path for a run of native quote and trade packets (quote-run.ts): each is written as by quote() / trade(). */
   takeQuotes(run: QuoteRun, buf: Buffer, off: number, end: number): number {
     if (this.staleCount !== 0) { run.taken = 0; return off } // markers may be due around the next quote: general path
     const to = run.take(buf, off, end, this.locs, this.ring, this.seqs, this.recvTimeMs, this.pending)

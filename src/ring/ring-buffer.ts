@@ -39,6 +39,7 @@ function column<T>(Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: num
 /** Float64 columns, symbolSeq … tradeId: F64_SEQ + k × capacity is column k's first slot in TickRing.f64 */
 export const F64_COLUMNS = 10
 export const F64_SEQ = 0, F64_EXCH = 1, F64_RECV = 2, F64_BID_PX = 3, F64_BID_SZ = 4, F64_ASK_PX = 5, F64_ASK_SZ = 6
+export const F64_TRADE_PX = 7, F64_TRADE_SZ = 8, F64_TRADE_ID = 9
 
 // Shared cursor, a seqlock of 32-bit words (Atomics has no Float64; BigInt64 would allocate per read):
 // | GEN: odd while the writer updates | LO: cursor+1 mod 2^32 | HI: floor((cursor+1) / 2^32) |
