@@ -25,8 +25,9 @@ Options:
   --rounds <n>           repeat everything, alternating the order      (default 1)
   --systems <list>       tickcast,nats-batched,nats,naive              (default all four)
   --procs <n>            load-generator processes                      (default 2)
-  --idle-conns <n>       idle connections for the memory comparison, in two waves: the second
-                         wave's growth is the per-connection figure; 0 = skip   (default 4000)
+  --idle-conns <n>       idle connections for the memory comparison, in seven waves (a warm-up, three
+                         unsubscribed, three subscribed): each kind's growth over its three waves is
+                         the per-connection figure; 0 = skip                    (default 14000)
   --p99-ms <ms>          latency bound of a complete step              (default 50)
   --max-rss-mib <n>      stop a system whose RSS passes this           (default 3072)
   --max-sec <s>          bound of the whole run                        (default 600)
@@ -46,7 +47,7 @@ const OPTIONS = {
   rounds: { type: 'string', default: '1' },
   systems: { type: 'string', default: LOAD_SYSTEMS.join(',') },
   procs: { type: 'string', default: '2' },
-  'idle-conns': { type: 'string', default: '4000' },
+  'idle-conns': { type: 'string', default: '14000' },
   'p99-ms': { type: 'string', default: '50' },
   'max-rss-mib': { type: 'string', default: '3072' },
   'max-sec': { type: 'string', default: '600' },
