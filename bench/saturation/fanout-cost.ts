@@ -13,17 +13,8 @@
 import { execFile } from 'node:child_process'
 import * as hdr from 'hdr-histogram-js'
 import { parseArgs } from 'node:util'
-import { loadUniverse } from '../../feeds/sim/universe.js'
-import { LastValueCache } from '../../src/cache/last-value-cache.js'
-import { FORMAT_JSON } from '../../src/codec/tick-codec.js'
-import { Dispatcher } from '../../src/fanout/dispatcher.js'
-import { WsServer } from '../../src/fanout/ws-server.js'
-import { WsStats } from '../../src/fanout/ws-stats.js'
-import { SharedSymbols } from '../../src/model/shared-symbols.js'
-import { SymbolTable } from '../../src/model/symbols.js'
-import { SymbolSequences } from '../../src/normalize/symbol-sequences.js'
-import { KIND_QUOTE, KIND_TRADE, TickRing } from '../../src/ring/ring-buffer.js'
 import { stopAll } from '../lib/procs.js'
+import { startFanoutRig } from './fanout-rig.js'
 import { LoadGroup } from './load-procs.js'
 import { pickSymbols } from './run.js'
 
@@ -37,7 +28,6 @@ const SUBS = Number(a.subs), SYMBOLS = Number(a.symbols), PER_SUB = Number(a['sy
 const TURNS = Number(a.turns), WARMUP = Number(a.warmup), PAUSE_MS = Number(a['pause-ms'])
 const PACED = a['interval-ms'] !== '', INTERVAL_MS = Number(a['interval-ms'])
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-const silent = { info() {}, warn() {} }
 
 /** callgrind_control: the event loop keeps running meanwhile (callgrind reads commands between basic blocks). */
 async function instrumentation(on: boolean): Promise<void> {
@@ -48,16 +38,9 @@ async function instrumentation(on: boolean): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const names = loadUniverse().slice(0, SYMBOLS).map((r) => r.symbol)
-  const cap = 1 << Math.ceil(Math.log2(SYMBOLS + 1))
-  const symbols = new SymbolTable(new SharedSymbols(cap))
-  for (const n of names) symbols.learnUpTo(symbols.shared.add(n, -2, 0))
-  const lvc = new LastValueCache(cap), ring = new TickRing(1 << 16), stats = new WsStats()
-  const server = new WsServer({ closeGraceMs: 20 }, symbols, lvc, stats, silent)
-  const dispatcher = new Dispatcher(ring, lvc, symbols, new SymbolSequences(cap), server, null)
+  const { names, ring, stats, server, dispatcher, port, writeTurn } = await startFanoutRig(SYMBOLS)
   if (PACED) dispatcher.pacer.pace(INTERVAL_MS) // woken by the ring (advance() does not wake: commit at the turn's end)
   else dispatcher.stop() // driven by hand below, one drain per turn
-  const port = await server.listen('127.0.0.1', 0)
   const load = new LoadGroup(Number(a.procs), 60_000)
   await load.ready()
   const clients = Array.from({ length: SUBS }, (_, c) => pickSymbols(names, PER_SUB, c))
@@ -65,31 +48,9 @@ async function main(): Promise<void> {
   const want = clients.reduce((s, c) => s + c.length, 0)
   for (let k = 0; k < 500 && stats.subscriptions < want; k++) await sleep(20)
 
-  // busiest first, as the simulator's universe: symbol k gets weight 1/(k+1) (LCG, the same sequence every run)
-  const cum = new Float64Array(SYMBOLS)
-  for (let k = 0, s = 0; k < SYMBOLS; k++) { s += 1 / (k + 1); cum[k] = s }
-  const total = cum[SYMBOLS - 1], seqs = new Float64Array(cap)
-  let x = 12345, px = 10000
-  const counts = server.registry.counts
   let delivered = 0
   function turn(): void {
-    // one clock read per turn, as a simulator batch: per event, the global `performance` getter cost ~12 instructions per
-    // delivered update of this process that the fan-out never spends
-    const nowMs = performance.now(), nowUs = Math.floor((performance.timeOrigin + nowMs) * 1000)
-    for (let e = 0; e < EVENTS; e++) {
-      x = (Math.imul(x, 1664525) + 1013904223) >>> 0
-      const u = (x / 2 ** 32) * total
-      let lo = 0, hi = SYMBOLS - 1
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (cum[mid] < u) lo = mid + 1; else hi = mid }
-      const id = lo, i = ring.nextSlot(), kind = (x & 15) === 0 ? KIND_TRADE : KIND_QUOTE
-      ring.kind[i] = kind; ring.symbolId[i] = id; ring.symbolSeq[i] = ++seqs[id]; ring.code[i] = 0x42
-      ring.exchTimeUs[i] = nowUs; ring.recvTimeMs[i] = nowMs
-      px = px >= 20000 ? 10000 : px + 1
-      ring.bidPrice[i] = px; ring.bidSize[i] = 100; ring.askPrice[i] = px + 1; ring.askSize[i] = 200
-      ring.tradePrice[i] = px; ring.tradeSize[i] = 5; ring.tradeId[i] = seqs[id]
-      ring.advance()
-      delivered += counts[(id << 1) | FORMAT_JSON]
-    }
+    delivered += writeTurn(EVENTS, false)
     if (PACED) ring.commit(); else dispatcher.drain()
   }
   // open loop, as the simulator: turn k starts at t0 + k × pause-ms whatever the last one cost (late turns run back to back)

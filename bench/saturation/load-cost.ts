@@ -9,17 +9,8 @@
 //   node dist/bench/saturation/load-cost.js --callgrind /tmp/lc     (then callgrind_annotate /tmp/lc.0 | head)
 // counts only the measured turns in each load process (instrumentation switched on at the reset, off before the report).
 import { parseArgs } from 'node:util'
-import { loadUniverse } from '../../feeds/sim/universe.js'
-import { LastValueCache } from '../../src/cache/last-value-cache.js'
-import { Dispatcher } from '../../src/fanout/dispatcher.js'
-import { WsServer } from '../../src/fanout/ws-server.js'
-import { WsStats } from '../../src/fanout/ws-stats.js'
-import { SharedSymbols } from '../../src/model/shared-symbols.js'
-import { SymbolTable } from '../../src/model/symbols.js'
-import { SymbolSequences } from '../../src/normalize/symbol-sequences.js'
-import { FORMAT_JSON } from '../../src/codec/tick-codec.js'
-import { KIND_QUOTE, KIND_TRADE, TickRing } from '../../src/ring/ring-buffer.js'
 import { stopAll } from '../lib/procs.js'
+import { startFanoutRig } from './fanout-rig.js'
 import { LoadGroup } from './load-procs.js'
 import { pickSymbols } from './run.js'
 
@@ -31,18 +22,10 @@ const { values: a } = parseArgs({ options: {
 const SUBS = Number(a.subs), SYMBOLS = Number(a.symbols), PER_SUB = Number(a['symbols-per-sub']), EVENTS = Number(a.events)
 const TURNS = Number(a.turns), WARMUP = Number(a.warmup), PAUSE_MS = Number(a['pause-ms'])
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-const silent = { info() {}, warn() {} }
 
 async function main(): Promise<void> {
-  const names = loadUniverse().slice(0, SYMBOLS).map((r) => r.symbol)
-  const cap = 1 << Math.ceil(Math.log2(SYMBOLS + 1))
-  const symbols = new SymbolTable(new SharedSymbols(cap))
-  for (const n of names) symbols.learnUpTo(symbols.shared.add(n, -2, 0))
-  const lvc = new LastValueCache(cap), ring = new TickRing(1 << 16), stats = new WsStats()
-  const server = new WsServer({ closeGraceMs: 20 }, symbols, lvc, stats, silent)
-  const dispatcher = new Dispatcher(ring, lvc, symbols, new SymbolSequences(cap), server, null)
+  const { names, stats, server, dispatcher, port, writeTurn } = await startFanoutRig(SYMBOLS)
   dispatcher.stop() // driven by hand below, one drain per turn
-  const port = await server.listen('127.0.0.1', 0)
   const grind = a.callgrind !== ''
   const load = new LoadGroup(Number(a.procs), grind ? 600_000 : 60_000, { ...grind ? { callgrind: a.callgrind } : {}, ...a['node-args'] ? { nodeArgs: a['node-args'].split(' ') } : {} })
   await load.ready()
@@ -51,27 +34,9 @@ async function main(): Promise<void> {
   const want = clients.reduce((s, c) => s + c.length, 0)
   for (let k = 0; k < (grind ? 5000 : 500) && stats.subscriptions < want; k++) await sleep(20)
 
-  // busiest first, as the simulator's universe: symbol k gets weight 1/(k+1) (LCG, the same sequence every run)
-  const cum = new Float64Array(SYMBOLS)
-  for (let k = 0, s = 0; k < SYMBOLS; k++) { s += 1 / (k + 1); cum[k] = s }
-  const total = cum[SYMBOLS - 1], seqs = new Float64Array(cap)
-  let x = 12345, px = 10000, delivered = 0
-  const counts = server.registry.counts
+  let delivered = 0
   function turn(): void {
-    for (let e = 0; e < EVENTS; e++) {
-      x = (Math.imul(x, 1664525) + 1013904223) >>> 0
-      const u = (x / 2 ** 32) * total
-      let lo = 0, hi = SYMBOLS - 1
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (cum[mid] < u) lo = mid + 1; else hi = mid }
-      const id = lo, i = ring.nextSlot(), kind = (x & 15) === 0 ? KIND_TRADE : KIND_QUOTE
-      ring.kind[i] = kind; ring.symbolId[i] = id; ring.symbolSeq[i] = ++seqs[id]; ring.code[i] = 0x42
-      ring.exchTimeUs[i] = Math.floor((performance.timeOrigin + performance.now()) * 1000); ring.recvTimeMs[i] = performance.now()
-      px = px >= 20000 ? 10000 : px + 1
-      ring.bidPrice[i] = px; ring.bidSize[i] = 100; ring.askPrice[i] = px + 1; ring.askSize[i] = 200
-      ring.tradePrice[i] = px; ring.tradeSize[i] = 5; ring.tradeId[i] = seqs[id]
-      ring.advance()
-      delivered += counts[(id << 1) | FORMAT_JSON]
-    }
+    delivered += writeTurn(EVENTS, true)
     dispatcher.drain()
   }
   for (let t = 0; t < WARMUP; t++) { turn(); await sleep(PAUSE_MS) }
