@@ -17,6 +17,8 @@ export interface FrameSink {
   symbolAdded(id: number): void
   /** A conflation skipped `count` trades of `id`: its topic in `format` is told (`trades_skipped`) before the snap. */
   tradesSkipped?(id: number, format: WireFormat, count: number): void
+  /** The batch's frames are all handed out: a sink that merges them per connection writes them now. */
+  endBatch?(): void
 }
 
 /** MQTT side: sees every data event after the cache has applied it, then one flush per batch (conflation point). */

@@ -236,6 +236,7 @@ export class Dispatcher {
       this.head[id] = NONE
     }
     this.dirtyCount = 0
+    this.ws.endBatch?.()
   }
 
   /** Trades in this batch's chain of symbol `id`: walked only when some connection holds it detached. */

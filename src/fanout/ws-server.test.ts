@@ -52,6 +52,7 @@ async function start(opts: WsServerOptions = {}, names: readonly string[] = ['AA
       if (f === FORMAT_JSON) buf[off++] = JSON_FRAME_CLOSE
       server.publish(id, f, buf.subarray(0, off))
     }
+    server.endBatch() // each call is one drain
   }
   return { server, port, symbols, lvc, stats, quote }
 }

@@ -101,7 +101,7 @@ export class WsServer implements FrameSink {
     this.app = tls ? uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, passphrase: tls.passphrase || undefined }) : uWS.App()
     const authn = new Authenticator({ ...NO_AUTH, ...opts.auth }, stats, { info: (o, m) => log.info(o, m), error: (o, m) => log.warn(o, m) })
     this.auth = new WsAuth(authn, new AuditLog(log))
-    this.hub = new Hub(this.app, symbols, registryLimits, stats)
+    this.hub = new Hub(symbols, registryLimits, stats, snapshotFrameBytes(limits))
     const frames = new SnapshotFrames(lvc, symbols), hub = this.hub
     const groups = new ThrottleGroups({
       app: this.app, frames, symbols, stats, maxFrameBytes: snapshotFrameBytes(limits),
@@ -139,9 +139,11 @@ export class WsServer implements FrameSink {
   /** The subscription registry behind the hub (tests and diagnostics). */
   get registry(): SubscriptionRegistry { return this.hub.registry }
 
-  // FrameSink: the dispatcher's side, straight to the hub (one typed-array read, one uWS publish).
+  // FrameSink: the dispatcher's side, straight to the hub (one typed-array read; frames merged per connection).
   wants(id: number, format: WireFormat): boolean { return this.hub.wants(id, format) }
   publish(id: number, format: WireFormat, frame: Uint8Array, trades = 0): void { this.hub.publish(id, format, frame, trades) }
+  endBatch(): void { this.hub.endBatch() }
+  tradesSkipped(id: number, format: WireFormat, count: number): void { this.hub.tradesSkipped(id, format, count) }
   detachedWants(id: number): boolean { return this.hub.detachedWants(id) }
   markDetached(id: number, trades: number): void { this.hub.markDetached(id, trades) }
   symbolAdded(id: number): void { this.hub.symbolAdded(id) }

@@ -1,17 +1,25 @@
-// Owns who is subscribed to what: per-connection explicit symbols and patterns, per-symbol per-format counts, topics.
-// Must never send data or read the ring: it resolves subscriptions to per-symbol uWS topics and counts them.
+// Owns who is subscribed to what: per-connection explicit symbols and patterns, per-symbol per-format counts and members.
+// Must never send data or read the ring: it resolves subscriptions to per-symbol topics, counts them and says who joins.
 import { ERR_BAD_SYMBOL, ERR_NOT_ENTITLED, ERR_TOO_MANY_SUBSCRIPTIONS, ERR_UNKNOWN_SYMBOL } from '../errors.js'
-import { FORMAT_NAMES } from '../codec/tick-codec.js'
 import type { WireFormat } from '../codec/tick-codec.js'
 import { NO_SYMBOL, SYMBOL_PATTERN } from '../model/symbols.js'
 import type { SymbolTable } from '../model/symbols.js'
 import type { WsStats } from '../fanout/ws-stats.js'
 import { MAX_ERRORS_PER_REQUEST, PATTERN_RE, isPattern } from './protocol.js'
 
-/** The part of a uWS WebSocket the registry uses (tests pass a fake). */
+/** The part of a uWS WebSocket a subscriber holds (tests pass a fake); the registry only asks whether it is open. */
 export interface TopicSocket {
   subscribe(topic: Uint8Array): boolean
   unsubscribe(topic: Uint8Array): boolean
+}
+
+/**
+ * Who receives a topic's frames (the hub's per-topic members): told when a subscriber's topic starts or stops
+ * receiving the dispatcher's frames. `key` = id << 1 | format.
+ */
+export interface TopicMembership {
+  join(s: Subscriber, key: number): void
+  leave(s: Subscriber, key: number): void
 }
 
 /** Which symbols a connection may hold (src/auth/entitlements.ts): asked at subscribe and expansion, never per tick. */
@@ -29,9 +37,9 @@ class SubscriberSets {
   maxTopics = 0
 }
 
-/** One connection's subscriptions. uWS topics are per symbol (v20 has no wildcards), so patterns expand here. */
+/** One connection's subscriptions. Topics are per symbol, so patterns expand here. */
 export class Subscriber {
-  /** null before open and after close: uWS throws on a closed socket */
+  /** null before open and after close (uWS throws on a closed socket): a subscriber without one joins no topic */
   ws: TopicSocket | null = null
   /** the principal's entitlements; null = every symbol (kept with the collections: most principals see everything) */
   get gate(): SymbolGate | null { return this.sets?.gate ?? null }
@@ -48,7 +56,7 @@ export class Subscriber {
   constructor(readonly format: WireFormat) {}
   get explicit(): Set<number> { const c = this.sets ??= new SubscriberSets(); return c.explicit ??= new Set() }
   /**
-   * symbol ids this connection is subscribed to in uWS: explicit ∪ pattern matches. Without a pattern that is the
+   * symbol ids this connection is subscribed to: explicit ∪ pattern matches. Without a pattern that is the
    * explicit Set itself: a second Set of the same 50 ids cost 1,320 bytes per subscribed connection (heap snapshot,
    * issue 12); the registry splits them at the first pattern (splitTopics) and joins them when the last one goes.
    */
@@ -58,8 +66,8 @@ export class Subscriber {
   /** registry only: no pattern is left, so the topics are the explicit symbols again */
   joinTopics(): void { if (this.sets !== null) this.sets.topics = null }
   /**
-   * topics held outside uWS (conflating, throttled, or waiting for an owed snapshot): not subscribed in uWS and not
-   * in `counts`, so the dispatcher neither encodes nor publishes for them; the connection sends their latest values
+   * topics held outside the dispatcher's frames (conflating, throttled, or waiting for an owed snapshot): not a member
+   * and not in `counts`, so the dispatcher neither encodes nor publishes for them; the connection sends their latest values
    */
   get detached(): Set<number> { const c = this.sets ??= new SubscriberSets(); return c.detached ??= new Set() }
   /** A pattern of this connection just covered symbol `id`, learned from the ring (the connection may throttle it). */
@@ -95,18 +103,14 @@ export interface RegistryLimits {
 export class SubscriptionRegistry {
   /** subscribers per (id << 1 | format): the dispatcher's wants() is one typed-array read */
   readonly counts: Uint32Array
-  /** uWS topic per (id << 1 | format), as bytes built once: `json/AAPL`, `msgpack/AAPL` */
-  readonly topics: Buffer[] = []
   private readonly patternSubscribers = new Set<Subscriber>()
 
-  constructor(private readonly symbols: SymbolTable, private readonly limits: RegistryLimits, private readonly stats: WsStats) {
+  constructor(private readonly symbols: SymbolTable, private readonly limits: RegistryLimits, private readonly stats: WsStats,
+    private readonly members: TopicMembership) {
     this.counts = new Uint32Array(symbols.capacity * 2)
-    for (let id = 0; id < symbols.size; id++) this.addTopics(id)
   }
 
   wants(id: number, format: WireFormat): boolean { return this.counts[(id << 1) | format] !== 0 }
-
-  topic(id: number, format: WireFormat): Buffer { return this.topics[(id << 1) | format] }
 
   subscribe(s: Subscriber, entries: readonly string[], out: RequestResult): void {
     const { maxSymbolsPerConnection, maxPatternsPerConnection } = this.limits
@@ -183,26 +187,29 @@ export class SubscriptionRegistry {
     }
   }
 
-  /** Takes topic `id` out of uWS for this connection (conflation, throttling, an owed snapshot); false when not held or already out. */
+  /** Takes topic `id` out of the dispatcher's frames for this connection (conflation, throttling, an owed snapshot); false when not held or already out. */
   detach(s: Subscriber, id: number): boolean {
     if (!s.topics.has(id) || s.detached.has(id)) return false
     s.detached.add(id)
     this.counts[(id << 1) | s.format]--
-    s.ws?.unsubscribe(this.topics[(id << 1) | s.format])
+    this.members.leave(s, (id << 1) | s.format)
     return true
   }
 
-  /** Puts a detached topic back into uWS (the caller has just sent its latest value). */
+  /** Puts a detached topic back (the caller has just sent its latest value). */
   attach(s: Subscriber, id: number): boolean {
     if (!s.detached.delete(id) || !s.topics.has(id)) return false
-    this.counts[(id << 1) | s.format]++
-    s.ws?.subscribe(this.topics[(id << 1) | s.format])
+    this.join(s, (id << 1) | s.format)
     return true
   }
 
-  /** The connection closed: uWS already dropped its topics, so only the counts change. */
+  /** The connection closed: it leaves every topic it was a member of. */
   release(s: Subscriber): void {
-    for (const id of s.topics) if (!s.detached.has(id)) this.counts[(id << 1) | s.format]--
+    for (const id of s.topics) {
+      if (s.detached.has(id)) continue
+      this.counts[(id << 1) | s.format]--
+      this.members.leave(s, (id << 1) | s.format)
+    }
     s.detached.clear()
     this.stats.subscriptions -= s.explicit.size
     this.stats.patterns -= s.patterns.length
@@ -221,29 +228,28 @@ export class SubscriptionRegistry {
   private addTopic(s: Subscriber, id: number): boolean {
     if (s.topics.has(id)) return false
     s.topics.add(id)
-    this.counts[(id << 1) | s.format]++
-    s.ws?.subscribe(this.topics[(id << 1) | s.format])
+    this.join(s, (id << 1) | s.format)
     return true
+  }
+
+  /** Counted as wanted, and a member, unless it has no socket (not open yet, or subscribing outside the frames). */
+  private join(s: Subscriber, key: number): void {
+    this.counts[key]++
+    if (s.ws !== null) this.members.join(s, key)
   }
 
   private removeTopic(s: Subscriber, id: number): void {
     s.topics.delete(id)
-    if (s.detached.delete(id)) return // already out of uWS and the counts
+    if (s.detached.delete(id)) return // already out of the members and the counts
     this.counts[(id << 1) | s.format]--
-    s.ws?.unsubscribe(this.topics[(id << 1) | s.format])
-  }
-
-  private addTopics(id: number): void {
-    const name = this.symbols.name[id]
-    for (let f = 0; f < FORMAT_NAMES.length; f++) this.topics[(id << 1) | f] = Buffer.from(`${FORMAT_NAMES[f]}/${name}`, 'latin1')
+    this.members.leave(s, (id << 1) | s.format)
   }
 
   /**
-   * The consumer learned a symbol from the ring (once per symbol, never per tick): precompute its topics, subscribe
-   * matching patterns. Called by the dispatcher in ring order, so the symbol's first events reach pattern subscribers.
+   * The consumer learned a symbol from the ring (once per symbol, never per tick): matching patterns subscribe it.
+   * Called by the dispatcher in ring order, so the symbol's first events reach pattern subscribers.
    */
   symbolAdded(id: number): void {
-    this.addTopics(id)
     const name = this.symbols.name[id]
     for (const s of this.patternSubscribers) {
       if (!entitled(s, name) || full(s)) continue

@@ -11,6 +11,7 @@ import { NORMAL, OutputState } from './output-state.js'
 import { growScratch, scratch, uniqueRequested } from './snapshot-scratch.js'
 import type { ConnectionHost, ConnectionSocket } from './connection-host.js'
 import type { DetachedHolder } from './detached-symbols.js'
+import type { BatchMember } from './frame-batch.js'
 import type { LadderState} from './writer.js';
 import {
   HELD_BECAME_DIRTY, HELD_SEND, HELD_SENT, HELD_TICK, HELD_UPDATE, HeldSymbol, LADDER_CATCHING_UP, LADDER_CATCH_UP,
@@ -24,10 +25,13 @@ const FROM_REQUEST = 0, FROM_QUEUE = 1, FROM_THROTTLE = 2
 /** scratch, shared by every connection (single thread, never re-entered) */
 const dueIds: number[] = []
 
-export class ConnectionOutput extends Subscriber implements DetachedHolder {
+export class ConnectionOutput extends Subscriber implements DetachedHolder, BatchMember {
   // Measured (heap snapshot, 2,000 idle connections): the ladder, held-symbol and catch-up state as fields of their
   // own cost ~150 B per connection that almost none ever uses; idle memory is held to 1.5x bare uWS (issue 12).
   private out: OutputState | null = null
+  /** BatchMember: the hub's frames queued for this connection in the current drain (frame-batch.ts) */
+  pending: Int32Array | null = null
+  pendingCount = 0
 
   constructor(format: WireFormat, protected readonly host: ConnectionHost) { super(format) }
 
@@ -267,9 +271,16 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder {
   /** Before the ladder conflates, shared throttles become this connection's own (none here: grouped-output.ts). */
   protected ownThrottles(_nowMs: number): void { }
 
+  /** BatchMember: one merged data frame of the hub's (counted by the hub's batch, not here). */
+  deliver(frame: Uint8Array, isBinary: boolean): void {
+    const ws = this.sock
+    if (ws !== null && ws.send(frame, isBinary, false) === SEND_DROPPED) this.dropped()
+  }
+
   private send(data: string | Uint8Array, isBinary: boolean): void {
     const ws = this.sock
     if (ws === null) return
+    if (this.pendingCount !== 0) this.host.hub.batch.flushMember(this) // what the drain published for it goes first
     const stats = this.host.stats
     stats.framesOut++
     stats.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length

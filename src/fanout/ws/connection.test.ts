@@ -14,11 +14,10 @@ import { symbolTable } from '../../../test-support/symbols.js'
 import { Connection } from './connection.js'
 import type { ConnectionHost, ConnectionSocket, HostedConnection } from './connection-host.js'
 import { Hub } from './hub.js'
-import type { TopicPublisher } from './hub.js'
 import { SnapshotFrames } from './snapshot-frames.js'
 
-// In-memory uWS: topics per socket, publish delivers to subscribers; a socket's buffered bytes are whatever the test
-// says (or grow with what is sent, for a reader that does not read). The real Dispatcher publishes through the Hub.
+// In-memory uWS socket: a socket's buffered bytes are whatever the test says (or grow with what is sent, for a reader
+// that does not read). The real Dispatcher publishes through the Hub, which writes each connection's merged frames.
 type Item = { control: Record<string, unknown> } | { event: Record<string, unknown> }
 
 class MemorySocket implements ConnectionSocket {
@@ -47,19 +46,10 @@ class MemorySocket implements ConnectionSocket {
   }
 }
 
-class MemoryApp implements TopicPublisher {
-  readonly sockets: MemorySocket[] = []
-  publish(topic: Uint8Array, message: Uint8Array, isBinary: boolean): boolean {
-    const t = Buffer.from(topic).toString('latin1')
-    for (const s of this.sockets) if (s.topics.has(t)) s.send(Buffer.from(message), isBinary)
-    return true
-  }
-}
-
 function setup(names: readonly string[], softBytes = 64 * 1024) {
-  const symbols = symbolTable(names, 256), lvc = new LastValueCache(256), stats = new WsStats(), app = new MemoryApp()
+  const symbols = symbolTable(names, 256), lvc = new LastValueCache(256), stats = new WsStats()
   const clock = { ms: 0 } // the time the hub stamps on detached updates: the test's, not the process's
-  const hub = new Hub(app, symbols, { maxSymbolsPerConnection: 1000, maxPatternsPerConnection: 10 }, stats, () => clock.ms)
+  const hub = new Hub(symbols, { maxSymbolsPerConnection: 1000, maxPatternsPerConnection: 10 }, stats, softBytes / 2, () => clock.ms)
   const closing: HostedConnection[] = [], throttled = new Set<HostedConnection>()
   const host: ConnectionHost = {
     hub, lvc, symbols, stats, log: { warn() {} }, frames: new SnapshotFrames(lvc, symbols), req: new ControlRequest(), result: new RequestResult(), replay: null,
@@ -87,7 +77,7 @@ function setup(names: readonly string[], softBytes = 64 * 1024) {
   }
   function connect(format: WireFormat = FORMAT_JSON): { c: Connection; ws: MemorySocket } {
     const ws = new MemorySocket(), c = new Connection(format, host, 0)
-    ws.conn = c; c.open(ws); app.sockets.push(ws)
+    ws.conn = c; c.open(ws)
     return { c, ws }
   }
   const send = (c: Connection, msg: Record<string, unknown>, nowMs = 0) => c.onMessage(new TextEncoder().encode(JSON.stringify(msg)).buffer as ArrayBuffer, false, nowMs)
@@ -131,14 +121,14 @@ describe('Connection: snapshots on subscribe', () => {
     expect(t.stats.tradesSkipped).toBe(1)
   })
 
-  it('a first `*` with a rate never enters uWS topics (each would leave at once); other subscribes do', () => {
+  it('a first `*` with a rate never joins the topics (each would leave at once); other subscribes do', () => {
     const t = setup(['AAPL', 'MSFT'])
-    const a = t.connect(), b = t.connect(), subscribed = [0, 0]
-    for (const [k, ws] of [a.ws, b.ws].entries()) { const sub = ws.subscribe.bind(ws); ws.subscribe = (topic) => { subscribed[k]++; return sub(topic) } }
+    const a = t.connect(), b = t.connect(), joined = [0, 0], join = t.hub.join.bind(t.hub)
+    t.hub.join = (s, key) => { joined[s === a.c ? 0 : 1]++; join(s, key) }
     t.send(a.c, { op: 'subscribe', symbols: ['*'], maxHz: 1, id: 1 }, 0)
     t.send(b.c, { op: 'subscribe', symbols: ['*'], id: 1 }, 0)
-    expect(subscribed).toEqual([0, 2])
-    expect([a.ws.topics.size, b.ws.topics.size]).toEqual([0, 2])
+    expect(joined).toEqual([0, 2])
+    expect([t.hub.topicsOf(a.c), t.hub.topicsOf(b.c)]).toEqual([0, 2])
     for (let k = 0; k < 5; k++) t.emit('AAPL')
     t.dispatcher.drain(); t.clock.ms = 1000; a.c.flushThrottled(1000)
     expect(stream(a.ws, 'AAPL')).toEqual(['snap0', 'q5'])
@@ -233,7 +223,7 @@ describe('Connection: acting on the ladder', () => {
     for (const x of [a, b]) t.send(x.c, { op: 'subscribe', symbols: ['AAPL', 'MSFT'], snapshot: false })
     a.ws.buffered = 70 * 1024
     a.c.scan(0)
-    expect(a.ws.topics.size).toBe(0)
+    expect(t.hub.topicsOf(a.c)).toBe(0)
     expect(t.stats.slowConflating).toBe(1)
     a.c.scan(1000)
     expect(t.closing).toEqual([])

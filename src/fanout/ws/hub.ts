@@ -1,51 +1,75 @@
-// Owns who wants which symbol as the dispatcher sees it: per-symbol per-format uWS topics and their counts, the
-// symbols held outside topics, one uWS publish per frame (the dispatcher's FrameSink).
+// Owns who wants which symbol as the dispatcher sees it: per-symbol per-format topics, their members and counts, the
+// symbols held outside topics, and each drain's frames merged per connection (the dispatcher's FrameSink).
 // Must never know a connection beyond its topics: it sends no control message and decides nothing about slow readers.
 import { FORMAT_MSGPACK } from '../../codec/tick-codec.js'
 import type { WireFormat } from '../../codec/tick-codec.js'
 import type { SymbolTable } from '../../model/symbols.js'
 import { tradesSkippedReply } from '../../subscriptions/protocol.js'
 import { SubscriptionRegistry } from '../../subscriptions/registry.js'
-import type { RegistryLimits, RequestResult, Subscriber } from '../../subscriptions/registry.js'
+import type { RegistryLimits, RequestResult, Subscriber, TopicMembership } from '../../subscriptions/registry.js'
 import type { FrameSink } from '../dispatcher.js'
 import type { WsStats } from '../ws-stats.js'
 import { DetachedIndex } from './detached-symbols.js'
 import type { DetachedHolder } from './detached-symbols.js'
+import { BATCH_JSON, BATCH_MSGPACK, BATCH_TEXT, FrameBatch } from './frame-batch.js'
+import type { BatchMember } from './frame-batch.js'
 
-/** The part of a uWS app the hub uses (unit tests pass an in-memory one). */
+/** The part of a uWS app the hub's neighbours publish through (throttle groups; unit tests pass an in-memory one). */
 export interface TopicPublisher {
   publish(topic: Uint8Array, message: Uint8Array, isBinary: boolean, compress: boolean): boolean
 }
 
-export type HubMember = Subscriber & DetachedHolder
+export type HubMember = Subscriber & DetachedHolder & BatchMember
 
-export class Hub implements FrameSink {
+export class Hub implements FrameSink, TopicMembership {
   readonly registry: SubscriptionRegistry
+  /** this drain's frames, merged per connection at its end */
+  readonly batch: FrameBatch
   private readonly detached: DetachedIndex
   private readonly counts: Uint32Array
-  /** the registry's array (it grows as symbols are learned): read here without a call */
-  private readonly topics: Buffer[]
+  /** per (id << 1 | format): the connections that get the dispatcher's frames of that symbol in that format */
+  private readonly members: Array<Set<HubMember> | undefined> = []
 
-  constructor(private readonly app: TopicPublisher, private readonly symbols: SymbolTable, limits: RegistryLimits, stats: WsStats,
+  constructor(private readonly symbols: SymbolTable, limits: RegistryLimits, stats: WsStats,
+    /** a merged frame stops growing here (frame-batch.ts) */
+    maxFrameBytes: number,
     /** the clock stamped on detached updates (injected: tests pass their own) */
     private readonly now: () => number = () => performance.now()) {
-    this.registry = new SubscriptionRegistry(symbols, limits, stats)
+    this.batch = new FrameBatch(maxFrameBytes)
+    this.registry = new SubscriptionRegistry(symbols, limits, stats, this)
     this.detached = new DetachedIndex(symbols.capacity)
     this.counts = this.registry.counts
-    this.topics = this.registry.topics
   }
 
   /** Hot path: is anyone subscribed to symbol `id` in `format`? One typed-array read. */
   wants(id: number, format: WireFormat): boolean { return this.counts[(id << 1) | format] !== 0 }
 
-  /** Hot path: one uWS publish of a whole data frame to the symbol's topic in that format (topic bytes prebuilt). */
+  /** Hot path: a whole data frame of symbol `id` for every member of its topic in that format; sent at endBatch. */
   publish(id: number, format: WireFormat, frame: Uint8Array, _trades = 0): void {
-    this.app.publish(this.topics[(id << 1) | format], frame, format === FORMAT_MSGPACK, false)
+    const set = this.members[(id << 1) | format]
+    if (set !== undefined && set.size !== 0) this.batch.add(frame, format === FORMAT_MSGPACK ? BATCH_MSGPACK : BATCH_JSON, set)
   }
+
+  /** The drain is over: every connection gets its share of the drain's frames, merged. */
+  endBatch(): void { if (this.batch.pending) this.batch.flush() }
 
   /** A lapped reader conflated `id` (rare): its topic is told how many trades were skipped, before the snap frame. */
   tradesSkipped(id: number, format: WireFormat, count: number): void {
-    this.app.publish(this.topics[(id << 1) | format], Buffer.from(tradesSkippedReply(this.symbols.name[id], count)), false, false)
+    const set = this.members[(id << 1) | format]
+    if (set !== undefined && set.size !== 0) this.batch.add(Buffer.from(tradesSkippedReply(this.symbols.name[id], count)), BATCH_TEXT, set)
+  }
+
+  /** TopicMembership (the registry): `s` gets the frames of topic `key` from the next publish on. */
+  join(s: Subscriber, key: number): void { (this.members[key] ??= new Set()).add(s as HubMember) }
+
+  /** TopicMembership: `s` gets no more frames of topic `key` (what this drain already queued for it still goes). */
+  leave(s: Subscriber, key: number): void { this.members[key]?.delete(s as HubMember) }
+
+  /** How many topics `m` is a member of (tests and diagnostics: a scan of every topic). */
+  topicsOf(m: Subscriber): number {
+    let n = 0
+    for (const set of this.members) if (set?.has(m as HubMember) === true) n++
+    return n
   }
 
   /** Hot path: does any connection hold symbol `id` outside uWS? One typed-array read. */
@@ -64,14 +88,14 @@ export class Hub implements FrameSink {
   /** `m`'s entitlements shrank: what it may no longer hold leaves (ids in out.added). */
   restrict(m: Subscriber, out: RequestResult): void { this.registry.restrict(m, out) }
 
-  /** Takes topic `id` out of uWS for `m`, which is told of its updates from now on; false when not held in uWS. */
+  /** Takes topic `id` out of the frames for `m`, which is told of its updates from now on; false when not held there. */
   detach(m: HubMember, id: number): boolean {
     if (!this.registry.detach(m, id)) return false
     this.detached.add(m, id)
     return true
   }
 
-  /** Puts a detached topic back into uWS (the caller has just sent its latest value). */
+  /** Puts a detached topic back into the frames (the caller has just sent its latest value). */
   attach(m: HubMember, id: number): void {
     this.detached.remove(m, id)
     this.registry.attach(m, id)
@@ -86,6 +110,6 @@ export class Hub implements FrameSink {
   /** `m` no longer holds `id` (unsubscribed, closed): stop telling it of updates. */
   forget(m: HubMember, id: number): void { this.detached.remove(m, id) }
 
-  /** The connection closed (the caller forgot its detached symbols): uWS already dropped its topics. */
+  /** The connection closed (the caller forgot its detached symbols): it leaves its topics. */
   release(m: Subscriber): void { this.registry.release(m) }
 }
