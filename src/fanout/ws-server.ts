@@ -4,7 +4,8 @@
 // The parts, one way (writer decides → connection acts → hub knows topics):
 //   ws/writer.ts       pure ladder, throttle and snapshot pacing: step(state, input, nowMs) → decision
 //   ws/connection*.ts  one socket: control protocol, snapshots, held symbols, acting on the writer's decisions
-//   ws/hub.ts          who wants which symbol: uWS topics, counts, detached holders; the dispatcher's FrameSink
+//   ws/hub.ts          who wants which symbol: topic members, counts, detached holders; the dispatcher's FrameSink
+//   ws/frame-batch.ts  one drain's frames merged per connection: one frame and one send each
 //   http/routes.ts, http/app-host.ts   HTTP routes; listening or serving as a worker's child app
 import * as uWS from 'uWebSockets.js'
 import { AuditLog } from '../auth/audit-log.js'

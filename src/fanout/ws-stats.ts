@@ -45,7 +45,7 @@ export class WsStats {
   tradesSkipped = 0
   /** snap events sent to catch a conflated connection up */
   slowCatchupSnapshots = 0
-  /** symbol subscriptions held outside uWS topics by maxHz/maxAgeMs (gauge), and the snap events they were sent */
+  /** symbol subscriptions held outside their topics by maxHz/maxAgeMs (gauge), and the snap events they were sent */
   throttledSubscriptions = 0
   throttledUpdates = 0
   readonly controlErrors: Record<ControlErrorCode, number> = zeros(CONTROL_ERROR_CODES)

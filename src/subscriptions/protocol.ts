@@ -61,7 +61,9 @@
  *   `controlBurst`), TOO_LARGE (too many entries in one request). None of them closes the connection.
  *
  * Data frames: JSON connections get text frames `[event,event,...]`; msgpack connections get binary frames
- * holding a msgpack array of event maps (src/codec). On subscribe, the snapshots (`"e":"snap"`, per-symbol
+ * holding a msgpack array of event maps (src/codec). Each event names its symbol: a connection's live updates come
+ * in one frame per dispatcher drain holding every symbol of it that changed (a new frame past half
+ * `maxBackpressureBytes`, at most 64 KiB). On subscribe, the snapshots (`"e":"snap"`, per-symbol
  * sequence `n`, nulls for what the symbol has not seen; `n` = 0 when it has seen nothing; `stale`: null when
  * complete, else the reason) of the symbols the request names explicitly (held already or not) and of those its
  * patterns newly cover arrive after the ack and before any update of those symbols, in data frames of at most

@@ -1,5 +1,5 @@
 // Owns what one connection is sent beside its topics' publishes: snapshots (paced, or owed until the writer lets
-// them out), symbols held outside uWS (throttled, conflated), and carrying out the writer's ladder decisions.
+// them out), symbols held outside its topics (throttled, conflated), and carrying out the writer's ladder decisions.
 // Must never decide when a reader is slow or a held symbol is due (writer.ts), nor publish data frames (hub.ts).
 import { FORMAT_MSGPACK, FORMAT_NAMES } from '../../codec/tick-codec.js'
 import type { WireFormat } from '../../codec/tick-codec.js'
@@ -30,8 +30,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder, Batc
   // own cost ~150 B per connection that almost none ever uses; idle memory is held to 1.5x bare uWS (issue 12).
   private out: OutputState | null = null
   /** BatchMember: the hub's frames queued for this connection in the current drain (frame-batch.ts) */
-  pending: Int32Array | null = null
-  pendingCount = 0
+  pending: Int32Array | null = null; pendingCount = 0
 
   constructor(format: WireFormat, protected readonly host: ConnectionHost) { super(format) }
 
@@ -91,7 +90,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder, Batc
     return k
   }
 
-  /** Its latest value is on the socket: a throttled symbol's interval restarts, any other goes back into uWS. */
+  /** Its latest value is on the socket: a throttled symbol's interval restarts, any other goes back into its topics. */
   private snapshotWritten(id: number, nowMs: number): void {
     const h = this.heldMap?.get(id)
     if (h === undefined) return // attached all along
@@ -134,23 +133,20 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder, Batc
   }
 
   /** The host's scan timer (outside any publish): the ladder looks at the buffer; owed snapshots go out if they may. */
-  scan(nowMs: number): void {
-    if (this.sock === null) return
-    this.step(LADDER_SCAN, this.sock.getBufferedAmount(), nowMs)
-    this.pump(nowMs)
-  }
+  scan(nowMs: number): void { this.look(LADDER_SCAN, nowMs) }
 
   /** uWS wrote some of the socket's buffer. */
-  drain(nowMs: number): void {
+  drain(nowMs: number): void { this.look(LADDER_DRAIN, nowMs) }
+
+  private look(input: number, nowMs: number): void {
     if (this.sock === null) return
-    this.step(LADDER_DRAIN, this.sock.getBufferedAmount(), nowMs)
+    this.step(input, this.sock.getBufferedAmount(), nowMs)
     this.pump(nowMs)
   }
 
   /**
-   * Over the hard limit (uWS maxBackpressure) uWS drops frames, and after the first `dropped` it skips the rest of
-   * that flush silently (measured: trades lost without a callback), so exact accounting ends here: the ladder's last
-   * step closes the connection. This may run inside a uWS publish: the close is deferred.
+   * Over the hard limit (uWS maxBackpressure) uWS drops frames, so exact accounting ends here: the ladder's last step
+   * closes the connection. This may run inside a uWS callback or the hub's flush: the close is deferred.
    */
   dropped(): void { this.step(LADDER_DROPPED, 0, 0) }
 
@@ -172,7 +168,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder, Batc
     }
   }
 
-  /** Ladder step 2: every topic leaves uWS at once, so every frame before is in the buffer and every update after is marked. */
+  /** Ladder step 2: every topic leaves its topics at once, so every frame before is in the buffer and every update after is marked. */
   private conflate(interruptedCatchUp: boolean, bufferedBytes: number): void {
     if (interruptedCatchUp) this.resume() // steps alternate: the rest of that catch-up comes with the next one
     this.ownThrottles(performance.now()) // the ladder needs this connection's own state
@@ -182,7 +178,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder, Batc
     this.sendText(slowReply('conflating', Date.now(), { bufferedBytes }))
   }
 
-  /** Drained: what changed is owed a snapshot (paced), the rest goes back into uWS now. */
+  /** Drained: what changed is owed a snapshot (paced), the rest goes back into its topics now. */
   private catchUp(): void {
     this.host.stats.slowConflating--
     const st = this.state, t = st.tally ??= { symbols: 0, snapshots: 0, tradesSkipped: 0 }
@@ -205,7 +201,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder, Batc
     this.sendText(slowReply('normal', Date.now(), { symbols: t.symbols, snapshots: t.snapshots, tradesSkipped: t.tradesSkipped }))
   }
 
-  /** maxHz / maxAgeMs: these symbols leave uWS for good; flushThrottled sends their latest state when due. */
+  /** maxHz / maxAgeMs: these symbols leave its topics for good; flushThrottled sends their latest state when due. */
   protected throttle(ids: readonly number[], hz: number, ageMs: number, nowMs: number): void {
     let n = 0
     for (const id of ids) {
@@ -259,10 +255,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder, Batc
 
   sendText(text: string): void { this.send(text, false) }
 
-  /** Replayed data frames (resume): in order, before anything the dispatcher publishes next. */
-  protected sendFrame(frame: Uint8Array, isBinary: boolean): void { this.send(frame, isBinary) }
-
-  /** Held outside uWS (throttled, conflating, owed a snapshot): not resumable from the ring. */
+  /** Held outside its topics (throttled, conflating, owed a snapshot): not resumable from the ring. */
   protected isHeld(id: number): boolean { return this.heldMap?.has(id) === true }
 
   /** Holds nothing of its own: no owed snapshots, no conflation, no throttles (a shared group may take it over). */
@@ -271,28 +264,25 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder, Batc
   /** Before the ladder conflates, shared throttles become this connection's own (none here: grouped-output.ts). */
   protected ownThrottles(_nowMs: number): void { }
 
-  /** BatchMember: one merged data frame of the hub's (counted by the hub's batch, not here). */
-  deliver(frame: Uint8Array, isBinary: boolean): void {
+  /** BatchMember: one merged data frame of the hub's (counted by the hub's batch, not here), or a frame of send(). */
+  deliver(frame: string | Uint8Array, isBinary: boolean): void {
     const ws = this.sock
     if (ws !== null && ws.send(frame, isBinary, false) === SEND_DROPPED) this.dropped()
   }
 
-  private send(data: string | Uint8Array, isBinary: boolean): void {
-    const ws = this.sock
-    if (ws === null) return
+  /** A reply, a snapshot or a replayed frame (resume), after what the drain published for it and before what comes next. */
+  protected send(data: string | Uint8Array, isBinary: boolean): void {
+    if (this.sock === null) return
     if (this.pendingCount !== 0) this.host.hub.batch.flushMember(this) // what the drain published for it goes first
     const stats = this.host.stats
-    stats.framesOut++
-    stats.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length
-    if (ws.send(data, isBinary, false) === SEND_DROPPED) this.dropped()
+    stats.framesOut++; stats.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length
+    this.deliver(data, isBinary)
   }
 
   /** Ends the socket now (the close handler runs at once). */
   end(reason: CloseReason, code: number, message: string): void {
-    const ws = this.sock
-    if (ws === null) return
-    this.state.closeReason = reason
-    ws.end(code, message)
+    if (this.sock === null) return
+    this.state.closeReason = reason; this.sock.end(code, message)
   }
 
   /** The socket closed: give back every held symbol and topic. */

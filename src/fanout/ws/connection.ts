@@ -106,7 +106,7 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
     const held = this.topics.size
     if (!subscribe && this.group !== null) this.leaveGroup(nowMs, true) // what stays keeps its rate, on its own
     const tier = this.session.ent.maxHz, rated = req.maxHz > 0 || req.maxAgeMs > 0 || tier > 0
-    // every topic of a first `*` with a rate is throttled below (grouped or not): it need not enter uWS first
+    // every topic of a first `*` with a rate is throttled below (grouped or not): it need not join its topics first
     if (subscribe && rated && held === 0 && req.since === null && this.gate === null && this.maxTopics === 0 && req.symbols.includes('*')) this.subscribeOutsideUws(req.symbols, out)
     else if (subscribe) host.hub.subscribe(this, req.symbols, out)
     else host.hub.unsubscribe(this, req.symbols, out)
@@ -136,7 +136,7 @@ export class Connection extends GroupedOutput implements AuthedConnection, Paced
     const recovered = req.since !== null && replay !== null && this.ladder.mode !== LADDER_CONFLATING
       ? planResume(replay, host.symbols, req.since, out, (id) => req.epoch !== replay.epoch || this.isHeld(id)) : undefined
     this.sendText(ackReply('subscribed', req.id, out.symbols, out.patterns, hz, age, recovered, replay?.epoch, this.host.node))
-    if (recovered !== undefined && replay !== null) replay.write(this.format, resumedIds(), (f, bin) => this.sendFrame(f, bin))
+    if (recovered !== undefined && replay !== null) replay.write(this.format, resumedIds(), (f, bin) => this.send(f, bin))
     if (req.snapshot) { this.ctl!.snapshots!.spend(out.added.length + out.listed.length); this.snapshot(out, nowMs) }
     if (grouped) { if (this.mayJoinGroup()) this.joinGroup(hz, age); else this.throttle(out.added, hz, age, nowMs) }
     host.pacer?.spend(out.added.length + (req.snapshot ? out.added.length + out.listed.length : 0) + 1)

@@ -1,4 +1,4 @@
-// Owns, per symbol, which connections hold it detached from its uWS topic (throttled by maxHz/maxAgeMs, conflated as
+// Owns, per symbol, which connections hold it detached from its topic (throttled by maxHz/maxAgeMs, conflated as
 // slow, or waiting for an owed snapshot) and how many. Must never send bytes or keep a connection's per-symbol state.
 
 /** A connection holding symbols detached; it keeps its own per-symbol state (writer.ts HeldSymbol). */

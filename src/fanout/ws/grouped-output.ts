@@ -30,15 +30,15 @@ export class GroupedOutput extends ConnectionOutput {
    * Subscribes `entries` for a request whose every new topic is throttled in this same handler (a first `*` with a
    * rate, on a connection holding nothing: it joins a group, or throttles each symbol itself): its topics never enter
    * uWS, since each would leave it at once. 500 uWS subscribe + unsubscribe pairs per `*` member were most of what a
-   * throttled `*` subscribe cost beyond an unthrottled one (issue 10). The detach that follows finds nothing in uWS.
+   * throttled `*` subscribe cost beyond an unthrottled one (issue 10). The detach that follows finds nothing in the topics.
    */
   protected subscribeOutsideUws(entries: readonly string[], out: RequestResult): void {
     const ws = this.ws
-    this.ws = null // the registry subscribes uWS topics through it (Subscriber.ws)
+    this.ws = null // the registry joins topics only with a socket (Subscriber.ws)
     try { this.host.hub.subscribe(this, entries, out) } finally { this.ws = ws }
   }
 
-  /** Every topic leaves uWS for the group's topic: the group sends their latest values at its rate. */
+  /** Every topic leaves its topics for the group's topic: the group sends their latest values at its rate. */
   protected joinGroup(hz: number, ageMs: number): void {
     const host = this.host, g = host.groups!.join(this.format, hz, ageMs), registry = host.hub.registry
     for (const id of this.topics) { registry.detach(this, id); g.cover(id) }

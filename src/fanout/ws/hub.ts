@@ -72,7 +72,7 @@ export class Hub implements FrameSink, TopicMembership {
     return n
   }
 
-  /** Hot path: does any connection hold symbol `id` outside uWS? One typed-array read. */
+  /** Hot path: does any connection hold symbol `id` outside its topics? One typed-array read. */
   detachedWants(id: number): boolean { return this.detached.count[id] !== 0 }
 
   /** Symbol `id` changed in this batch with `trades` trades: its holders mark it (one clock read per symbol). */

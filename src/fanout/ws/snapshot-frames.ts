@@ -39,7 +39,7 @@ export class SnapshotFrames {
   get events(): number { return this.count }
 
   /**
-   * Symbol `id`'s snapshot. `h`: the connection holds it outside uWS, and the snapshot is its throttle's new baseline;
+   * Symbol `id`'s snapshot. `h`: the connection holds it outside its topics, and the snapshot is its throttle's new baseline;
    * returns the trades the snap summarises (h's undelivered trades), to be signalled before the frame.
    */
   add(id: number, h?: HeldSymbol): number {

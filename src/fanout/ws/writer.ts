@@ -1,5 +1,5 @@
 // Owns what one connection's output should do next, as pure state machines: the slow-consumer ladder, the throttle of
-// a symbol held outside uWS (maxHz/maxAgeMs, conflation), the pacing of snapshot bursts.
+// a symbol held outside its topics (maxHz/maxAgeMs, conflation), the pacing of snapshot bursts.
 // Must never read a clock, set a timer or touch a socket: callers step it with the time and the buffered bytes, then act.
 //
 // Every step mutates the state object it is given and returns a numeric decision: one object per connection or held
@@ -42,9 +42,9 @@ export const LADDER_CAUGHT_UP = 3
 
 // Ladder decisions
 export const LADDER_STAY = 0
-/** take every topic out of uWS, announce `conflating` */
+/** take every topic out of its topics, announce `conflating` */
 export const LADDER_CONFLATE = 1
-/** snapshot what changed, put the rest back into uWS */
+/** snapshot what changed, put the rest back into its topics */
 export const LADDER_CATCH_UP = 2
 /** announce `normal` */
 export const LADDER_RESUME = 3
@@ -109,7 +109,7 @@ export function effectiveMaxAgeMs(hz: number, maxAgeMs: number): number {
 }
 
 /**
- * One (connection, symbol) held outside uWS topics: throttled, conflated, or waiting for its snapshot. Made when the
+ * One (connection, symbol) held outside their topics: throttled, conflated, or waiting for its snapshot. Made when the
  * symbol is detached, reused until it is attached again.
  */
 export class HeldSymbol {
