@@ -43,6 +43,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'ingestThread', flag: 'ingest-thread', env: 'TICKCAST_INGEST_THREAD', kind: 'enum', values: ['auto', 'on', 'off'], def: 'auto', help: 'feeds, decoding and the ring writer on their own thread, so a busy fan-out never holds a feed back (README, Overload); auto = on when running from dist/ on x86-64, without --source or --bus, ring ≥ 16384' },
   { key: 'workers', flag: 'workers', env: 'TICKCAST_WORKERS', kind: 'int', def: '0', min: 0, max: 16, help: 'fan-out worker threads; 0 = fan out on the main thread' },
   { key: 'dispatchIntervalMs', flag: 'dispatch-interval-ms', env: 'TICKCAST_DISPATCH_INTERVAL_MS', kind: 'int', def: '0', min: 0, max: 1000, help: 'fan-out drains the ring at most this often (0 = as soon as events arrive): fewer, fuller frames and sends cut CPU per delivered update (README, Benchmarks: fanout-cost) for up to this much added latency; MQTT conflates per drain' },
+  { key: 'dispatchMaxBusyPct', flag: 'dispatch-max-busy-pct', env: 'TICKCAST_DISPATCH_MAX_BUSY_PCT', kind: 'int', def: '100', min: 1, max: 100, help: 'fan-out drains keep their thread busy at most this share of the time: after a drain of d ms the next starts no sooner than d × 100 / this after it began (100 = no bound); with many subscribers, fewer and fuller sends for up to (100 / this − 1) drains of added latency (README, Benchmarks: CPU per delivered update)' },
   { key: 'wsMaxSymbols', flag: 'ws-max-symbols', env: 'TICKCAST_WS_MAX_SYMBOLS', kind: 'int', def: '1000', min: 1, max: 1000000, help: 'explicit symbols one connection may subscribe to' },
   { key: 'wsMaxPatterns', flag: 'ws-max-patterns', env: 'TICKCAST_WS_MAX_PATTERNS', kind: 'int', def: '10', min: 0, max: 1000, help: 'patterns (A*, *) one connection may subscribe to' },
   { key: 'wsMaxControlPerSec', flag: 'ws-max-control-per-sec', env: 'TICKCAST_WS_MAX_CONTROL_PER_SEC', kind: 'int', def: '50', min: 1, max: 100000, help: 'control messages per second per connection before RATE_LIMITED' },
@@ -97,7 +98,7 @@ export interface Config {
   simSymbols: number; simRate: number; simSeed: number
   mqttUrl: string; mqttPrefix: string; mqttFormat: 'msgpack' | 'json'; mqttProtocolVersion: 4 | 5
   mqttQuoteExpirySec: number; mqttTradesQos: 0 | 1; mqttRetainLastTrade: boolean; mqttNodeId: string; mqttEmbeddedPort: number; mqttUsername: string; mqttPassword: string
-  ringCapacity: number; maxSymbols: number; workers: number; ingestThread: 'auto' | 'on' | 'off'; dispatchIntervalMs: number
+  ringCapacity: number; maxSymbols: number; workers: number; ingestThread: 'auto' | 'on' | 'off'; dispatchIntervalMs: number; dispatchMaxBusyPct: number
   wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
   wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
   maxConnections: number; maxConnectionsPerIp: number; upgradesPerIpPerSec: number

@@ -200,7 +200,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       log.warn({ lost, symbols: named }, latest !== null ? 'fan-out lapped by the feed: resumed at the head from the latest values (conflated)'
         : 'fan-out lapped by the feed: affected symbols marked stale (lapped)')
     }, latest !== null ? { latest } : null)
-    dispatcher.pacer.pace(config.dispatchIntervalMs)
+    dispatcher.pacer.pace(config.dispatchIntervalMs, config.dispatchMaxBusyPct / 100)
     undo.push({ stage: PIPELINE, stop: () => dispatcher.stop() })
     // started once listening (below): the ingest thread's ring is read from sequence 0 whenever the follower starts
     const follower = latest !== null ? new RingFollower(ring, drained, dispatcher) : null
@@ -212,7 +212,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       // started before the feeds, so each worker's mirror sees the ring from sequence 0
       workers = new FanoutWorkers({
         count: config.workers, ring, symbols: sharedSymbols, seqs, latest, ws: wsOptions, pageRoutes: opts.pageRoutes ?? null, logLevel: config.logLevel,
-        dispatchIntervalMs: config.dispatchIntervalMs,
+        dispatchIntervalMs: config.dispatchIntervalMs, dispatchMaxBusyPct: config.dispatchMaxBusyPct,
         ready: isReady,
       }, log)
       undo.push({ stage: PIPELINE, stop: () => workers!.stop() })

@@ -136,6 +136,7 @@ export class Dispatcher {
     this.publishDirty()
     if (events !== null) events.flush()
     this.stats.ageAtPublishSec.observe((performance.now() - oldestRecvMs) / 1000)
+    this.pacer.finished()
     if (r.cursor > this.readSeq) this.pacer.soon() // bounded: the rest is late already
   }
 

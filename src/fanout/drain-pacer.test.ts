@@ -65,6 +65,35 @@ describe('DrainPacer', () => {
     expect(drains).toEqual([1000, 1020])
   })
 
+  it('busy share: a drain of d ms spaces the next d / share after its start, never closer than the interval nor beyond 100 ms', () => {
+    let costMs = 6
+    pacer = new DrainPacer(() => { pacer.started(); drains.push(clock); clock += costMs; pacer.finished() }, () => clock)
+    pacer.pace(0, 0.5)
+    pacer.wake(1); advance(0) // nothing measured yet: at once; it took 6 ms (1000–1006)
+    pacer.wake(1); advance(5) // 1011: 11 ms after it began, 12 asked
+    expect(drains).toEqual([1000])
+    advance(1)
+    expect(drains).toEqual([1000, 1012])
+    costMs = 1; advance(20); pacer.wake(1); advance(0) // a quiet spell: at once (1038); a 1 ms drain asks 2 ms
+    pacer.wake(1); advance(1)
+    expect(drains).toEqual([1000, 1012, 1038, 1040])
+    pacer.pace(10, 0.5); pacer.wake(1); advance(9) // the interval is the floor: 10 ms after 1040
+    expect(drains.at(-1)).toBe(1050)
+    costMs = 80; pacer.wake(1); advance(9) // 1060, done at 1140: it asks 160 ms, capped at 100
+    pacer.wake(1); advance(19)
+    expect(drains.at(-1)).toBe(1060)
+    advance(1)
+    expect(drains.at(-1)).toBe(1160)
+  })
+
+  it('busy share: a backlog of a quarter drain still goes at once', () => {
+    pacer = new DrainPacer(() => { pacer.started(); drains.push(clock); clock += 8; pacer.finished() }, () => clock)
+    pacer.pace(0, 0.25)
+    pacer.wake(1); advance(0)
+    pacer.wake(PACER_BACKLOG_EVENTS); advance(0)
+    expect(drains).toEqual([1000, 1008])
+  })
+
   it('never drains after stop, and stop cancels a waiting timer', () => {
     pacer.pace(20)
     pacer.wake(1); advance(0)

@@ -20,8 +20,9 @@ export interface FanoutWorkerData {
   /** the live page's routes (src/http/page-routes.ts) for the worker's app, as the main app has them; null = none */
   pageRoutes: PageRouteOptions | null
   logLevel: string
-  /** --dispatch-interval-ms (drain-pacer.ts) */
+  /** --dispatch-interval-ms and --dispatch-max-busy-pct (drain-pacer.ts) */
   dispatchIntervalMs: number
+  dispatchMaxBusyPct: number
 }
 
 /** DispatchStats and MirrorStats counters as plain numbers (structured clone). */

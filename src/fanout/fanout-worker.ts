@@ -43,7 +43,7 @@ const ws = new WsServer({
 const dispatcher = new Dispatcher(local, lvc, symbols, seqs, ws, null, (lost, named) => {
   log.warn({ lost, symbols: named }, 'fan-out worker lapped by the feed: affected symbols conflated or marked stale (lapped)')
 }, data.latest !== null ? { latest: new LatestValues(data.latest.capacity, data.latest) } : null)
-dispatcher.pacer.pace(data.dispatchIntervalMs)
+dispatcher.pacer.pace(data.dispatchIntervalMs, data.dispatchMaxBusyPct / 100)
 ws.enableResume(new RingReplay(local, lvc, symbols, () => dispatcher.position, data.ws.streamEpoch ?? `worker-${data.index}`))
 // lapped with the writer's latest values at hand (ingest thread): skip to the head and conflate
 const mirror = new RingMirror(shared, local, (seq) => dispatcher.skipTo(seq), undefined, { skipToHead: data.latest !== null })

@@ -25,6 +25,8 @@ export interface FanoutWorkersOptions {
   logLevel: string
   /** --dispatch-interval-ms; absent = 0 */
   dispatchIntervalMs?: number
+  /** --dispatch-max-busy-pct; absent = 100 */
+  dispatchMaxBusyPct?: number
   ready: () => ReadyState
   /** how long stop() waits for a worker to close its sockets before terminating it */
   stopDeadlineMs?: number
@@ -69,7 +71,7 @@ export class FanoutWorkers {
     for (let index = 0; index < opts.count; index++) {
       const data: FanoutWorkerData = {
         index, ring: opts.ring.handle(), symbols: opts.symbols.handle(), seqs: opts.seqs.handle(), latest: opts.latest?.handle() ?? null, ws: opts.ws, pageRoutes: opts.pageRoutes, logLevel: opts.logLevel,
-        dispatchIntervalMs: opts.dispatchIntervalMs ?? 0,
+        dispatchIntervalMs: opts.dispatchIntervalMs ?? 0, dispatchMaxBusyPct: opts.dispatchMaxBusyPct ?? 100,
       }
       const worker = new Worker(WORKER_URL, { workerData: data })
       const exited = new Promise<void>((r) => worker.once('exit', () => r()))
