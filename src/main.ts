@@ -58,10 +58,8 @@ async function main(): Promise<void> {
   const app = await startTickcast(config, log, {
     extraRoutes: (uws) => registerPageRoutes(uws, page), pageRoutes: page, startSimulator, readyWaitMs: READY_WAIT_MS,
   })
-  const rd = app.readiness()
-  const readyLine = rd.ready ? 'yes' : `NO: ${rd.reason ?? 'not ready'} (/readyz answers 503; feeds keep retrying, see the warn logs)`
-  process.stdout.write(`tickcast ${rd.ready ? 'ready' : 'started, not ready'}\n  Ready      ${readyLine}\n  WebSocket  ${app.url}\n  HTTP       ${config.tlsCertFile ? 'https' : 'http'}://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /healthz, /readyz)\n  Metrics    ${app.metricsUrl}\n  MQTT       ${app.mqttUrl !== null ? redactUrl(app.mqttUrl) : 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
-
+  // Handlers before the banner: whoever reads the banner may signal at once, and a signal with no handler yet
+  // would kill the process with no clean stop.
   let signals = 0
   const shutdown = (signal: string): void => {
     if (++signals > 1) { log.warn({ signal }, 'second signal: exiting now'); process.exit(EXIT_FAILURE) }
@@ -82,6 +80,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('uncaughtException', (e) => { log.fatal({ err: e }, 'uncaught exception'); log.flush(); process.exit(EXIT_FAILURE) })
+  const rd = app.readiness()
+  const readyLine = rd.ready ? 'yes' : `NO: ${rd.reason ?? 'not ready'} (/readyz answers 503; feeds keep retrying, see the warn logs)`
+  process.stdout.write(`tickcast ${rd.ready ? 'ready' : 'started, not ready'}\n  Ready      ${readyLine}\n  WebSocket  ${app.url}\n  HTTP       ${config.tlsCertFile ? 'https' : 'http'}://${config.host}:${app.port}/  (live page; /v1/symbols, /v1/snapshot/AAPL, /healthz, /readyz)\n  Metrics    ${app.metricsUrl}\n  MQTT       ${app.mqttUrl !== null ? redactUrl(app.mqttUrl) : 'disabled'}  (topics ${config.mqttPrefix}/quotes/{SYMBOL}, ${config.mqttPrefix}/trades/{SYMBOL})\n`)
 }
 
 main().catch((e: unknown) => {
