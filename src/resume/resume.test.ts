@@ -63,6 +63,36 @@ describe('since: resume from the ring on one node', () => {
     }
   })
 
+  it('a node behind the client\'s since (another node got further) resumes with nothing replayed: no snapshot, its updates continue from its own n', async () => {
+    const sim = await simulator(running, 2000, 4, 8)
+    const t = await tickcast(running, sim.port, {}, ['--ring-capacity', '65536'])
+    const a = await client(t.url)
+    const epoch = (await a.ack).epoch
+    await sleep(300)
+    a.ws.terminate()
+    // a client that got 3 events further on another node of the same stream
+    const since = Object.fromEntries(Object.entries(lastN(a.events)).map(([s, n]) => [s, n + 3]))
+    const at = Object.fromEntries(Object.keys(since).map((s) => [s, t.lvc.seq[t.symbols.idOf(s)]]))
+    const b = await client(t.url, since, epoch)
+    const ack = await b.ack
+    for (const s of Object.keys(since)) expect(ack.recovered?.[s], s).toBe(true)
+    await sleep(300)
+    await sim.stop(0)
+    await sleep(200)
+    const names = Object.keys(since)
+    expect(names.length).toBeGreaterThan(3)
+    let passed = 0
+    for (const s of names) {
+      const mine = b.events.filter((e) => e.s === s && e.e !== 'stale' && e.e !== 'fresh')
+      expect(mine.some((e) => e.e === 'snap'), s).toBe(false)
+      // nothing from before the node's position at the ack, nothing skipped after it
+      if (mine.length > 0) expect(mine[0].n, s).toBeGreaterThan(at[s])
+      mine.forEach((e, k) => { if (k > 0) expect(e.n, `${s} event ${k}`).toBe(mine[k - 1].n + 1) })
+      if (mine.some((e) => e.n > since[s])) passed++
+    }
+    expect(passed).toBeGreaterThan(0) // the stream went past the client's since: live from there on
+  })
+
   it('sends a snapshot (recovered: false) when the ring no longer holds the missed events', async () => {
     const sim = await simulator(running, 4000, 5, 4)
     const t = await tickcast(running, sim.port, {}, ['--ring-capacity', '1024'])

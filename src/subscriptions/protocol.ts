@@ -33,8 +33,9 @@
  * - `since` (optional): `{"AAPL": 1234}`, the last per-symbol `n` the client holds (after a reconnect, on any node:
  *   `n` is the same everywhere). For each listed symbol the request subscribes, the node replays the events after it
  *   from its ring when it still holds all of them, instead of a snapshot; the ack's `recovered` says per symbol
- *   whether it did (`true`: replay, then live updates at the next n) or sent a snapshot (`false`). `epoch`
- *   (string): the `epoch` of the ack the sequences came from; a node of another epoch (another stream) snapshots.
+ *   whether it did (`true`: replay, then live updates at the next n) or sent a snapshot (`false`). A node behind the
+ *   client (it has not reached that `n` yet) answers `true` and replays nothing: its live updates up to that `n` are
+ *   duplicates the client ignores. `epoch` (string): the `epoch` of the ack the sequences came from; a node of another epoch (another stream) snapshots.
  *   Acks of nodes that can resume carry their `epoch`, and every `subscribed` ack names its `node` (--node-name).
  * - `maxHz` (optional, ≥ 0.001): at most this many updates per second per symbol for the symbols this request newly
  *   subscribes; `maxAgeMs` (optional, in (0, 3600000]): a staleness budget, updates are coalesced for at most this long and
