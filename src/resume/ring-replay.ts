@@ -58,8 +58,9 @@ export class RingReplay {
 
   /**
    * Decides, for each (id, since) pair, whether this consumer's ring still holds every event after `since` up to its
-   * position, or the consumer has not reached `since` yet (by at most maxEvents); fills `recovered` in the same order. Must be followed by write() with the same ids before anything
-   * else runs (the dispatcher must not move between the two).
+   * position, or the consumer has not reached `since` yet (by at most maxEvents); fills `recovered` in the same
+   * order. Must be followed by write() with the same ids before anything else runs (the dispatcher must not move
+   * between the two).
    */
   plan(ids: readonly number[], since: readonly number[], recovered: boolean[]): void {
     const r = this.ring, lvc = this.lvc, want = this.want, start = this.start, top = this.top
@@ -68,7 +69,7 @@ export class RingReplay {
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k], s = since[k], n = lvc.seq[id]
       start[id] = -1; want[id] = 0
-      if (lvc.lapped[id] !== 0 || !Number.isInteger(s) || s < 0) continue // we lost some: only a snapshot is whole
+      if (lvc.lapped[id] !== 0 || !Number.isInteger(s) || s < 0) continue // we lost some (only a snapshot is whole), or not a sequence
       // s === n: missed nothing. s > n: this node is behind the client (another node of the stream got further, a
       // failover lands on a node a few ms behind): nothing to replay, and its next events up to s are duplicates the
       // client drops (n <= last). A snapshot instead would take the client's state back in time.
