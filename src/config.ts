@@ -49,6 +49,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'wsMaxControlPerSec', flag: 'ws-max-control-per-sec', env: 'TICKCAST_WS_MAX_CONTROL_PER_SEC', kind: 'int', def: '50', min: 1, max: 100000, help: 'control messages per second per connection before RATE_LIMITED' },
   { key: 'wsMaxPayloadBytes', flag: 'ws-max-payload-bytes', env: 'TICKCAST_WS_MAX_PAYLOAD_BYTES', kind: 'bytes', def: '4096', min: 256, max: 1048576, help: 'largest control message accepted; bigger frames close the connection (1009)' },
   { key: 'wsMaxBackpressureBytes', flag: 'ws-max-backpressure-bytes', env: 'TICKCAST_WS_MAX_BACKPRESSURE_BYTES', kind: 'bytes', def: '1048576', min: 16384, max: 1073741824, help: 'soft limit: bytes queued for one connection before it is conflated (latest value per symbol until it drains)' },
+  { key: 'wsFrameIntervalMs', flag: 'ws-frame-interval-ms', env: 'TICKCAST_WS_FRAME_INTERVAL_MS', kind: 'int', def: '0', min: 0, max: 1000, help: 'each WebSocket connection gets at most one merged data frame per this many ms, on a phase of its own (0 = one per fan-out drain): each frame is one send, so CPU per delivered update falls as frames fill, for up to this much added latency; the first update after a pause of one interval goes at once (README, Benchmarks: CPU per delivered update)' },
   { key: 'wsSlowGraceMs', flag: 'ws-slow-grace-ms', env: 'TICKCAST_WS_SLOW_GRACE_MS', kind: 'int', def: '10000', min: 100, max: 600000, help: 'a connection still conflating after this long (its buffer never drained to half the soft limit) is closed 4001' },
   { key: 'wsSlowHardLimitBytes', flag: 'ws-slow-hard-limit-bytes', env: 'TICKCAST_WS_SLOW_HARD_LIMIT_BYTES', kind: 'bytes', def: '4194304', min: 16384, max: 1073741824, help: 'bytes queued for one connection before it is closed at once (4001); must exceed --ws-max-backpressure-bytes' },
   { key: 'wsIdleTimeoutSec', flag: 'ws-idle-timeout-sec', env: 'TICKCAST_WS_IDLE_TIMEOUT_SEC', kind: 'int', def: '60', min: 8, max: 960, help: 'close connections silent this long (pings are sent automatically)' },
@@ -100,7 +101,7 @@ export interface Config {
   mqttQuoteExpirySec: number; mqttTradesQos: 0 | 1; mqttRetainLastTrade: boolean; mqttNodeId: string; mqttEmbeddedPort: number; mqttUsername: string; mqttPassword: string
   ringCapacity: number; maxSymbols: number; workers: number; ingestThread: 'auto' | 'on' | 'off'; dispatchIntervalMs: number; dispatchMaxBusyPct: number
   wsMaxSymbols: number; wsMaxPatterns: number; wsMaxControlPerSec: number; wsMaxPayloadBytes: number
-  wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
+  wsMaxBackpressureBytes: number; wsSlowGraceMs: number; wsFrameIntervalMs: number; wsSlowHardLimitBytes: number; wsIdleTimeoutSec: number; allowedOrigins: readonly string[]
   maxConnections: number; maxConnectionsPerIp: number; upgradesPerIpPerSec: number
   feedHeartbeatMs: number; feedDeadAfterMs: number; feedStaleAfterMs: number
   logLevel: string; shutdownDeadlineMs: number; drainMs: number

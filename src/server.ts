@@ -178,7 +178,7 @@ export async function startTickcast(config: Config, log: Logger, opts: StartOpti
       maxSymbolsPerConnection: config.wsMaxSymbols, maxPatternsPerConnection: config.wsMaxPatterns,
       maxControlMessagesPerSec: config.wsMaxControlPerSec, maxPayloadLengthBytes: config.wsMaxPayloadBytes,
       maxBackpressureBytes: config.wsMaxBackpressureBytes, slowGraceMs: config.wsSlowGraceMs, slowHardLimitBytes: config.wsSlowHardLimitBytes,
-      idleTimeoutSec: config.wsIdleTimeoutSec,
+      idleTimeoutSec: config.wsIdleTimeoutSec, frameIntervalMs: config.wsFrameIntervalMs,
       allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : null, streamEpoch, node: config.nodeName,
       auth: authOptions(config), tls: serverTls(config),
       admission: admissionLimits(config, log),

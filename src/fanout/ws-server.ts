@@ -102,7 +102,7 @@ export class WsServer implements FrameSink {
     this.app = tls ? uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, passphrase: tls.passphrase || undefined }) : uWS.App()
     const authn = new Authenticator({ ...NO_AUTH, ...opts.auth }, stats, { info: (o, m) => log.info(o, m), error: (o, m) => log.warn(o, m) })
     this.auth = new WsAuth(authn, new AuditLog(log))
-    this.hub = new Hub(symbols, registryLimits, stats, snapshotFrameBytes(limits))
+    this.hub = new Hub(symbols, registryLimits, stats, snapshotFrameBytes(limits), opts.frameIntervalMs ?? WS_DEFAULTS.frameIntervalMs)
     const frames = new SnapshotFrames(lvc, symbols), hub = this.hub
     const groups = new ThrottleGroups({
       app: this.app, frames, symbols, stats, maxFrameBytes: snapshotFrameBytes(limits),
@@ -185,6 +185,7 @@ export class WsServer implements FrameSink {
     if (this.closing) return this.closing
     this.closing = (async () => {
       const n = this.connections.size
+      this.hub.stop()
       for (const c of Array.from(this.connections.values())) c.end('shutdown', code, reason)
       if (this.listenSocket) { closeListening(this.listenSocket); this.listenSocket = null }
       if (this.scanTimer) { clearInterval(this.scanTimer); this.scanTimer = null }

@@ -29,8 +29,8 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder, Batc
   // Measured (heap snapshot, 2,000 idle connections): the ladder, held-symbol and catch-up state as fields of their
   // own cost ~150 B per connection that almost none ever uses; idle memory is held to 1.5x bare uWS (issue 12).
   private out: OutputState | null = null
-  /** BatchMember: the hub's frames queued for this connection in the current drain (frame-batch.ts) */
-  pending: Int32Array | null = null; pendingCount = 0
+  /** BatchMember: the hub's frames queued for this connection, and when they go (frame-batch.ts) */
+  pending: Int32Array | null = null; pendingCount = 0; flushDue = -1; listed = false
 
   constructor(format: WireFormat, protected readonly host: ConnectionHost) { super(format) }
 

@@ -49,7 +49,7 @@ class MemorySocket implements ConnectionSocket {
 function setup(names: readonly string[], softBytes = 64 * 1024) {
   const symbols = symbolTable(names, 256), lvc = new LastValueCache(256), stats = new WsStats()
   const clock = { ms: 0 } // the time the hub stamps on detached updates: the test's, not the process's
-  const hub = new Hub(symbols, { maxSymbolsPerConnection: 1000, maxPatternsPerConnection: 10 }, stats, softBytes / 2, () => clock.ms)
+  const hub = new Hub(symbols, { maxSymbolsPerConnection: 1000, maxPatternsPerConnection: 10 }, stats, softBytes / 2, 0, () => clock.ms)
   const closing: HostedConnection[] = [], throttled = new Set<HostedConnection>()
   const host: ConnectionHost = {
     hub, lvc, symbols, stats, log: { warn() {} }, frames: new SnapshotFrames(lvc, symbols), req: new ControlRequest(), result: new RequestResult(), replay: null,

@@ -7,6 +7,8 @@ import type { BatchMember } from './frame-batch.js'
 class Member implements BatchMember {
   pending: Int32Array | null = null
   pendingCount = 0
+  flushDue = -1
+  listed = false
   readonly frames: Array<{ binary: boolean; bytes: number; value: unknown }> = []
   deliver(frame: Uint8Array, isBinary: boolean): void {
     const copy = Buffer.from(frame) // the batch reuses its buffer
@@ -77,5 +79,76 @@ describe('FrameBatch', () => {
     expect(a.events).toHaveLength(3000)
     expect(a.events.map((e) => (e as { n: number }).n)).toEqual(Array.from({ length: 3000 }, (_, k) => k))
     expect(a.frames.every((f) => f.bytes <= 64 * 1024)).toBe(true)
+  })
+
+  describe('with a frame interval', () => {
+    /** A member that also notes when (on the test's clock) each of its frames went. */
+    class TimedMember extends Member {
+      readonly at: number[] = []
+      constructor(private readonly clock: { ms: number }) { super() }
+      override deliver(frame: Uint8Array, isBinary: boolean): void { this.at.push(this.clock.ms); super.deliver(frame, isBinary) }
+    }
+    const q = (s: string, n: number) => json([{ s, n }])
+
+    it("sends a quiet member's first frame at the drain's end, then at most one merged frame per interval, losing nothing", () => {
+      const clock = { ms: 1000 }, b = new FrameBatch(64 * 1024, 40, () => clock.ms), a = new TimedMember(clock)
+      b.add(q('AAPL', 1), BATCH_JSON, [a]); b.endDrain()
+      expect(a.at).toEqual([1000]) // nothing to wait for: it was quiet
+      for (let n = 2; n <= 200; n++) { clock.ms += 2; b.add(q('AAPL', n), BATCH_JSON, [a]); b.endDrain() }
+      clock.ms += 40; b.scan()
+      expect(a.at[1] - 1000).toBeGreaterThanOrEqual(20) // its phase: in the second half of the interval
+      expect(a.at[1] - 1000).toBeLessThanOrEqual(40)
+      const gaps = a.at.slice(2).map((t, k) => t - a.at[k + 1])
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(40) // never more often than the interval
+      expect(Math.max(...gaps.slice(0, -1))).toBeLessThanOrEqual(42) // and on its phase (the clock steps 2 ms)
+      expect(a.frames.length).toBeLessThan(15) // 200 events in 400 ms
+      expect(a.events.map((e) => (e as { n: number }).n)).toEqual(Array.from({ length: 200 }, (_, k) => k + 1))
+      expect(b.pending).toBe(false)
+    })
+
+    it('spreads members that start together over the interval: their sends go a few at a time', () => {
+      const clock = { ms: 0 }, b = new FrameBatch(64 * 1024, 40, () => clock.ms)
+      const ms = Array.from({ length: 100 }, () => new TimedMember(clock))
+      let n = 0
+      for (; clock.ms < 400; clock.ms++) { b.add(q('AAPL', ++n), BATCH_JSON, ms); b.endDrain() }
+      const perMs = new Map<number, number>()
+      for (const m of ms) for (const t of m.at.filter((t) => t >= 200)) perMs.set(t, (perMs.get(t) ?? 0) + 1)
+      expect(Math.max(...perMs.values())).toBeLessThanOrEqual(10) // not 100 at once
+      expect(perMs.size).toBeGreaterThanOrEqual(15) // the phases cover the interval
+      for (const m of ms) {
+        const later = m.at.filter((t) => t >= 100)
+        expect(later.length).toBeGreaterThanOrEqual(7) // 300 ms at one frame per 40 ms
+        expect(later.length).toBeLessThanOrEqual(8)
+      }
+    })
+
+    it('keeps every frame across generations while members flush at different phases, then frees them', () => {
+      const clock = { ms: 0 }, b = new FrameBatch(64 * 1024, 25, () => clock.ms)
+      const ms = Array.from({ length: 30 }, () => new TimedMember(clock))
+      const want: number[][] = ms.map(() => [])
+      let seed = 7
+      const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
+      for (let n = 1; n <= 3000; n++) {
+        const to = ms.filter(() => rand() < 0.3)
+        b.add(q(`S${n % 17}`, n), BATCH_JSON, to)
+        for (const m of to) want[ms.indexOf(m)].push(n)
+        if (n % 7 === 0) { clock.ms += 1 + Math.floor(rand() * 3); b.endDrain() }
+        if (n % 500 === 0) b.flushMember(ms[n % 30]) // a reply: its frames go first, whatever its phase
+      }
+      for (let k = 0; k < 50 && b.pending; k++) { clock.ms += 5; b.scan() }
+      expect(b.pending).toBe(false)
+      ms.forEach((m, k) => expect(m.events.map((e) => (e as { n: number }).n)).toEqual(want[k]))
+      expect(b.heldBytes).toBe(0) // both generations emptied once nothing waits
+    })
+
+    it('writes what waits at once when the server closes (flush)', () => {
+      const clock = { ms: 0 }, b = new FrameBatch(64 * 1024, 1000, () => clock.ms), a = new TimedMember(clock)
+      b.add(q('AAPL', 1), BATCH_JSON, [a]); b.endDrain()
+      clock.ms = 10; b.add(q('AAPL', 2), BATCH_JSON, [a]); b.endDrain()
+      expect(a.events).toHaveLength(1)
+      b.flush()
+      expect(a.events.map((e) => (e as { n: number }).n)).toEqual([1, 2])
+      expect(b.pending).toBe(false)
+    })
   })
 })

@@ -29,13 +29,19 @@ export class Hub implements FrameSink, TopicMembership {
   private readonly counts: Uint32Array
   /** per (id << 1 | format): the connections that get the dispatcher's frames of that symbol in that format */
   private readonly members: Array<Set<HubMember> | undefined> = []
+  /** writes the frames that fall due between drains (a quiet feed: no drain ends to write them) */
+  private timer: NodeJS.Timeout | null = null
+  private timerAtMs = Number.POSITIVE_INFINITY
+  private readonly dueBound = (): void => { this.timer = null; this.timerAtMs = Number.POSITIVE_INFINITY; this.batch.scan(); this.arm() }
 
   constructor(private readonly symbols: SymbolTable, limits: RegistryLimits, stats: WsStats,
     /** a merged frame stops growing here (frame-batch.ts) */
     maxFrameBytes: number,
-    /** the clock stamped on detached updates (injected: tests pass their own) */
+    /** each connection gets at most one merged data frame per this many ms (frame-batch.ts; 0: one per drain) */
+    frameIntervalMs = 0,
+    /** the clock stamped on detached updates and of the frame interval (injected: tests pass their own) */
     private readonly now: () => number = () => performance.now()) {
-    this.batch = new FrameBatch(maxFrameBytes)
+    this.batch = new FrameBatch(maxFrameBytes, frameIntervalMs, now)
     this.registry = new SubscriptionRegistry(symbols, limits, stats, this)
     this.detached = new DetachedIndex(symbols.capacity)
     this.counts = this.registry.counts
@@ -50,8 +56,29 @@ export class Hub implements FrameSink, TopicMembership {
     if (set !== undefined && set.size !== 0) this.batch.add(frame, format === FORMAT_MSGPACK ? BATCH_MSGPACK : BATCH_JSON, set)
   }
 
-  /** The drain is over: every connection gets its share of the drain's frames, merged. */
-  endBatch(): void { if (this.batch.pending) this.batch.flush() }
+  /** The drain is over: every connection that is due gets its share of the frames, merged; the others at their phase. */
+  endBatch(): void {
+    if (!this.batch.pending) return
+    this.batch.endDrain()
+    this.arm()
+  }
+
+  /** Frames still wait: a timer writes them when due, unless a drain ends first (an earlier due moves it forward). */
+  private arm(): void {
+    if (!this.batch.pending) return
+    const at = this.batch.nextDueMs
+    if (at === Number.POSITIVE_INFINITY) return // only members written early are listed: the next scan drops them
+    if (this.timer !== null) { if (at >= this.timerAtMs - 0.5) return; clearTimeout(this.timer) }
+    this.timerAtMs = at
+    this.timer = setTimeout(this.dueBound, Math.max(1, at - this.now()))
+    this.timer.unref()
+  }
+
+  /** The server closes: what waits for its phase is written now, before the sockets end, and no timer outlives it. */
+  stop(): void {
+    if (this.batch.pending) this.batch.flush()
+    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null }
+  }
 
   /** A lapped reader conflated `id` (rare): its topic is told how many trades were skipped, before the snap frame. */
   tradesSkipped(id: number, format: WireFormat, count: number): void {

@@ -22,6 +22,8 @@ export interface WsServerOptions {
   /** a connection still conflating after this long (its buffer never drained to half the soft limit) is closed 4001 */
   slowGraceMs?: number
   idleTimeoutSec?: number
+  /** each connection gets at most one merged data frame per this many ms, on a phase of its own (0: one per drain) */
+  frameIntervalMs?: number
   /** exact Origin values allowed; null/absent = any origin (a missing Origin header is always allowed) */
   allowedOrigins?: readonly string[] | null
   /** the stream epoch resume (`since`) is valid in (server.ts: --stream-epoch or unique per process) */
@@ -59,6 +61,7 @@ export const WS_DEFAULTS = Object.freeze({
   /** uWS rounds to its 4 s timer granularity; automatic pings keep healthy peers alive */
   idleTimeoutSec: 60,
   closeGraceMs: 200,
+  frameIntervalMs: 0,
 })
 
 export interface WsLog {
