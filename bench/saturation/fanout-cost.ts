@@ -8,6 +8,8 @@
 // only for the measured turns (callgrind_control), so start-up and the connection storm are not in it:
 //   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/tmp/fc.out node --expose-gc dist/bench/saturation/fanout-cost.js --callgrind
 //   callgrind_annotate /tmp/fc.out | head   (total Ir / the printed deliveries = instructions per delivered update)
+// --frame-interval-ms N: the server's --ws-frame-interval-ms (its frames are written by the hub's timer, so the
+// instruction count is not deterministic either).
 // --interval-ms N: the dispatcher drains on its own schedule, paced (--dispatch-interval-ms) instead of once per turn;
 // timer-driven, so not deterministic: it prints drains per turn and the subscribers' update latency beside the cost.
 import { execFile } from 'node:child_process'
@@ -22,7 +24,7 @@ const { values: a } = parseArgs({ options: {
   subs: { type: 'string', default: '1000' }, symbols: { type: 'string', default: '500' }, 'symbols-per-sub': { type: 'string', default: '50' },
   events: { type: 'string', default: '200' }, turns: { type: 'string', default: '300' }, warmup: { type: 'string', default: '50' },
   'pause-ms': { type: 'string', default: '10' }, procs: { type: 'string', default: '2' }, callgrind: { type: 'boolean', default: false },
-  'interval-ms': { type: 'string', default: '' },
+  'interval-ms': { type: 'string', default: '' }, 'frame-interval-ms': { type: 'string', default: '0' },
 } })
 const SUBS = Number(a.subs), SYMBOLS = Number(a.symbols), PER_SUB = Number(a['symbols-per-sub']), EVENTS = Number(a.events)
 const TURNS = Number(a.turns), WARMUP = Number(a.warmup), PAUSE_MS = Number(a['pause-ms'])
@@ -38,7 +40,7 @@ async function instrumentation(on: boolean): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { names, ring, stats, server, dispatcher, port, writeTurn } = await startFanoutRig(SYMBOLS)
+  const { names, ring, stats, server, dispatcher, port, writeTurn } = await startFanoutRig(SYMBOLS, Number(a['frame-interval-ms']))
   if (PACED) dispatcher.pacer.pace(INTERVAL_MS) // woken by the ring (advance() does not wake: commit at the turn's end)
   else dispatcher.stop() // driven by hand below, one drain per turn
   const load = new LoadGroup(Number(a.procs), 60_000)

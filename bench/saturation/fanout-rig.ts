@@ -28,13 +28,14 @@ export interface FanoutRig {
   writeTurn(events: number, clockPerEvent: boolean): number
 }
 
-export async function startFanoutRig(symbolCount: number): Promise<FanoutRig> {
+/** `frameIntervalMs`: the server's --ws-frame-interval-ms (0: one merged frame per drain, the default) */
+export async function startFanoutRig(symbolCount: number, frameIntervalMs = 0): Promise<FanoutRig> {
   const names = loadUniverse().slice(0, symbolCount).map((r) => r.symbol)
   const cap = 1 << Math.ceil(Math.log2(symbolCount + 1))
   const symbols = new SymbolTable(new SharedSymbols(cap))
   for (const n of names) symbols.learnUpTo(symbols.shared.add(n, -2, 0))
   const lvc = new LastValueCache(cap), ring = new TickRing(1 << 16), stats = new WsStats()
-  const server = new WsServer({ closeGraceMs: 20 }, symbols, lvc, stats, silent)
+  const server = new WsServer({ closeGraceMs: 20, frameIntervalMs }, symbols, lvc, stats, silent)
   const dispatcher = new Dispatcher(ring, lvc, symbols, new SymbolSequences(cap), server, null)
   const port = await server.listen('127.0.0.1', 0)
 

@@ -12,6 +12,7 @@ import { growScratch, scratch, uniqueRequested } from './snapshot-scratch.js'
 import type { ConnectionHost, ConnectionSocket } from './connection-host.js'
 import type { DetachedHolder } from './detached-symbols.js'
 import type { BatchMember } from './frame-batch.js'
+import { LISTED_NONE } from './frame-batch.js'
 import type { LadderState} from './writer.js';
 import {
   HELD_BECAME_DIRTY, HELD_SEND, HELD_SENT, HELD_TICK, HELD_UPDATE, HeldSymbol, LADDER_CATCHING_UP, LADDER_CATCH_UP,
@@ -30,7 +31,7 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder, Batc
   // own cost ~150 B per connection that almost none ever uses; idle memory is held to 1.5x bare uWS (issue 12).
   private out: OutputState | null = null
   /** BatchMember: the hub's frames queued for this connection, and when they go (frame-batch.ts) */
-  pending: Int32Array | null = null; pendingCount = 0; flushDue = -1; listed = false
+  pending: Int32Array | null = null; pendingCount = 0; flushDue = -1; listedMs = LISTED_NONE
 
   constructor(format: WireFormat, protected readonly host: ConnectionHost) { super(format) }
 

@@ -8,7 +8,7 @@ class Member implements BatchMember {
   pending: Int32Array | null = null
   pendingCount = 0
   flushDue = -1
-  listed = false
+  listedMs = -1
   readonly frames: Array<{ binary: boolean; bytes: number; value: unknown }> = []
   deliver(frame: Uint8Array, isBinary: boolean): void {
     const copy = Buffer.from(frame) // the batch reuses its buffer
@@ -139,6 +139,43 @@ describe('FrameBatch', () => {
       expect(b.pending).toBe(false)
       ms.forEach((m, k) => expect(m.events.map((e) => (e as { n: number }).n)).toEqual(want[k]))
       expect(b.heldBytes).toBe(0) // both generations emptied once nothing waits
+    })
+
+    it('writes every member by its due ms through early writes and pauses longer than its wheel of slots', () => {
+      const clock = { ms: 5 }, interval = 10, b = new FrameBatch(64 * 1024, interval, () => clock.ms)
+      const ms = Array.from({ length: 40 }, () => new TimedMember(clock))
+      const want: number[][] = ms.map(() => [])
+      let seed = 11
+      const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
+      let late = 0, checks = 0
+      const early = ms.map(() => 0)
+      /** after a scan at the clock's ms, no member with frames is due (the hub's timer runs the next at nextDueMs) */
+      const noneOverdue = () => {
+        for (const m of ms) {
+          if (m.pendingCount === 0) continue
+          checks++
+          const wait = m.flushDue - Math.floor(clock.ms)
+          if (wait <= 0 || wait > interval || b.nextDueMs > m.flushDue) late++
+        }
+      }
+      for (let n = 1; n <= 6000; n++) {
+        const to = ms.filter(() => rand() < 0.2)
+        b.add(q(`S${n % 13}`, n), BATCH_JSON, to)
+        for (const m of to) want[ms.indexOf(m)].push(n)
+        if (n % 5 === 0) { b.endDrain(); noneOverdue() }
+        if (n % 97 === 0) { b.flushMember(ms[n % 40]); early[n % 40]++ } // a reply goes first: its member moves phase
+        const step = n % 1000 === 0 ? 30 + Math.floor(rand() * 70) : rand() < 0.3 ? 1 + Math.floor(rand() * 3) : 0
+        for (let t = 0; t < step; t++) { clock.ms++; if (b.pending && clock.ms >= b.nextDueMs) { b.scan(); noneOverdue() } }
+      }
+      for (let k = 0; k < 50 && b.pending; k++) { clock.ms += 1; b.scan() }
+      expect(checks).toBeGreaterThan(10_000)
+      expect(late).toBe(0)
+      expect(b.pending).toBe(false)
+      ms.forEach((m, k) => expect(m.events.map((e) => (e as { n: number }).n)).toEqual(want[k]))
+      ms.forEach((m, k) => { // one frame per interval on average: a late one (nothing was due) keeps its phase
+        const short = m.at.slice(2).filter((t, j) => t - m.at[j] < interval).length
+        expect(short).toBeLessThanOrEqual(2 * early[k] + 1) // a reply's early write may come anywhere
+      })
     })
 
     it('writes what waits at once when the server closes (flush)', () => {

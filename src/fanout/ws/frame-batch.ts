@@ -27,8 +27,9 @@ export interface BatchMember {
   /** when its next merged frame may go: ms on the batch's wrapped clock (a small integer: no heap number per write);
    * -1 before its first (due at once) */
   flushDue: number
-  /** in the batch's list of members with frames (or just written: the next scan drops it) */
-  listed: boolean
+  /** where the batch lists it (it has frames, or was just written early): LISTED_NONE, LISTED_NOW (due at the next
+   * scan) or the wrapped ms of its slot in the batch's wheel */
+  listedMs: number
   /** writes one whole frame to the socket now (a closed connection drops it) */
   deliver(frame: Uint8Array, isBinary: boolean): void
 }
@@ -44,6 +45,9 @@ export interface BatchMember {
 
 /** The wrapped millisecond clock of `flushDue`: 2^30 ms (12 days) round, a V8 small integer. */
 const CLOCK_MASK = 0x3fffffff
+/** `listedMs` of a member the batch does not list, and of one in its due-now list */
+export const LISTED_NONE = -1
+const LISTED_NOW = -2
 /** The spread phases of connections that start sending at once: golden-ratio steps over [0.5, 1) of an interval. */
 const GOLDEN = 0.6180339887498949
 
@@ -57,14 +61,23 @@ export class FrameBatch {
   private readonly stores = [new FrameStore(), new FrameStore()]
   private cur = 0
   private curSinceMs = 0
-  /** members with frames queued (and some just written, dropped at the next scan) */
-  private members: Array<BatchMember | null> = []
-  private memberCount = 0
-  /** the clock of the last scan, absolute and wrapped */
+  /** members due at the next scan (quiet for an interval, or no interval), in listing order */
+  private nowList: Array<BatchMember | null> = []
+  private nowCount = 0
+  /**
+   * Members due later, by the ms they are due: slot (ms & slotMask). A scan visits only the slots of the ms since the
+   * last one, so its work follows the members that are due, not all that wait (a timer scan every ms visited all
+   * 1,000 listed members). An entry goes stale when its member moves (written early); visiting it again is harmless.
+   */
+  private readonly slots: Array<Array<BatchMember | null>>
+  private readonly slotCounts: Int32Array
+  private readonly slotMask: number
+  /** listed members, each counted once wherever it is listed */
+  private listedCount = 0
+  /** the clock of the last scan, absolute and wrapped: slots up to it are visited */
   private clockMs = 0
   private clockWrapped = 0
-  /** a member listed since the last scan may go now; else the next scan is due at nextScanMs */
-  private dueNow = false
+  /** when the earliest slotted member is due (absolute ms; +Infinity when none is) */
   private nextScanMs = Number.POSITIVE_INFINITY
   private phase = 0
   /** merged frames written (each is one send), and the published frames they carried */
@@ -80,16 +93,21 @@ export class FrameBatch {
     private readonly now: () => number = () => performance.now()) {
     const [a, b] = this.stores
     a.base = COMPOSE_BYTES; a.cap = STORE_BYTES; b.base = COMPOSE_BYTES + STORE_BYTES; b.cap = STORE_BYTES
+    // a power of two above the interval: a due ms is at most one interval after the last scan, and 2^30 ms wraps evenly
+    const n = intervalMs > 0 ? 2 ** Math.ceil(Math.log2(intervalMs + 2)) : 1
+    this.slotMask = n - 1
+    this.slots = Array.from({ length: n }, () => [])
+    this.slotCounts = new Int32Array(n)
   }
 
   /** Is any member waiting for its frame (or just written and not yet dropped from the list)? */
-  get pending(): boolean { return this.memberCount !== 0 }
+  get pending(): boolean { return this.listedCount !== 0 }
 
   /** Bytes of published frames held for members (both generations; 0 once nothing waits). */
   get heldBytes(): number { return this.stores[0].end + this.stores[1].end }
 
   /** When the next member's frame is due (absolute ms on the clock; +Infinity when none waits). */
-  get nextDueMs(): number { return this.dueNow ? this.clockMs : this.nextScanMs }
+  get nextDueMs(): number { return this.nowCount !== 0 ? this.clockMs : this.nextScanMs }
 
   /** Queues `frame` (copied: the caller reuses its buffer) for every member of `to`, in publish order. */
   add(frame: Uint8Array, kind: number, to: Iterable<BatchMember>): void {
@@ -108,43 +126,86 @@ export class FrameBatch {
 
   /** A drain is over: the members whose frames are due get them, when any is (cheap when none is). */
   endDrain(): void {
-    if (this.memberCount === 0) return
+    if (this.listedCount === 0) return
     const now = this.now()
-    if (this.dueNow || now >= this.nextScanMs) this.scan(now)
+    if (this.nowCount !== 0 || now >= this.nextScanMs) this.scan(now)
   }
 
-  /** Writes the frames of every member that is due, and keeps the others listed with the time of the next one due. */
+  /** Writes the frames of every member that is due, and keeps the others listed in the slot of the ms they are due. */
   scan(now = this.now()): void {
-    const clock = Math.floor(now) & CLOCK_MASK, interval = this.intervalMs, members = this.members
+    const clock = Math.floor(now) & CLOCK_MASK, last = this.clockWrapped, mask = this.slotMask
     this.clockMs = now; this.clockWrapped = clock
-    let keep = 0, next = Number.POSITIVE_INFINITY
-    for (let k = 0; k < this.memberCount; k++) {
-      const m = members[k]!
-      members[k] = null // a closed connection is not kept alive by the batch
-      if (m.pendingCount !== 0) {
-        const wait = m.flushDue < 0 ? 0 : (m.flushDue - clock) & CLOCK_MASK
-        if (wait !== 0 && wait <= interval) { members[keep++] = m; if (now + wait < next) next = now + wait; continue }
-        this.flushMember(m)
-      }
-      m.listed = false
+    const list = this.nowList, n = this.nowCount
+    this.nowCount = 0
+    for (let k = 0; k < n; k++) {
+      const m = list[k]!
+      list[k] = null // a closed connection is not kept alive by the batch
+      if (m.listedMs === LISTED_NOW) this.visit(m, -1)
     }
-    this.memberCount = keep
-    this.dueNow = false; this.nextScanMs = next
+    if (mask !== 0) {
+      // the ms since the last scan (all slots after a gap of a whole wheel: each member is judged by its own due time)
+      const steps = Math.min((clock - last) & CLOCK_MASK, mask + 1)
+      for (let i = steps - 1; i >= 0; i--) {
+        const s = (clock - i) & mask, c = this.slotCounts[s]
+        if (c === 0) continue
+        const slot = this.slots[s]
+        this.slotCounts[s] = 0 // a member visited here may be listed here again (due a wheel later): before entry k
+        for (let k = 0; k < c; k++) {
+          const m = slot[k]!
+          slot[k] = null
+          if (m.listedMs >= 0) this.visit(m, s)
+        }
+      }
+      let next = Number.POSITIVE_INFINITY
+      for (let i = 1; i <= mask; i++) if (this.slotCounts[(clock + i) & mask] !== 0) { next = Math.floor(now) + i; break }
+      this.nextScanMs = next
+    }
     this.recycle(now)
   }
 
   /** Writes every member's frames now, due or not, and forgets every frame. */
   flush(): void {
-    const members = this.members
-    for (let k = 0; k < this.memberCount; k++) {
-      const m = members[k]!
-      members[k] = null
-      this.flushMember(m)
-      m.listed = false
+    const list = this.nowList
+    for (let k = 0; k < this.nowCount; k++) { const m = list[k]!; list[k] = null; this.drop(m) }
+    this.nowCount = 0
+    for (let s = 0; s <= this.slotMask; s++) {
+      const slot = this.slots[s], c = this.slotCounts[s]
+      this.slotCounts[s] = 0
+      for (let k = 0; k < c; k++) { const m = slot[k]!; slot[k] = null; this.drop(m) }
     }
-    this.memberCount = 0
-    this.dueNow = false; this.nextScanMs = Number.POSITIVE_INFINITY
+    this.nextScanMs = Number.POSITIVE_INFINITY
     this.recycle(this.now())
+  }
+
+  /** A listed member found in slot `s` (-1: the due-now list): written when due, else listed where it is due. */
+  private visit(m: BatchMember, s: number): void {
+    if (m.pendingCount !== 0) {
+      const wait = m.flushDue < 0 ? 0 : (m.flushDue - this.clockWrapped) & CLOCK_MASK
+      if (wait !== 0 && wait <= this.intervalMs) {
+        // not due: listed in the slot of its due ms, unless an entry of it is there already (one not being visited)
+        if (m.listedMs !== m.flushDue || (m.flushDue & this.slotMask) === s) this.slot(m, m.flushDue, wait)
+        return
+      }
+      this.flushMember(m)
+    }
+    m.listedMs = LISTED_NONE
+    this.listedCount--
+  }
+
+  /** A listed member is written now, due or not, and no longer listed (its other entries go stale). */
+  private drop(m: BatchMember): void {
+    if (m.listedMs === LISTED_NONE) return
+    this.flushMember(m)
+    m.listedMs = LISTED_NONE
+    this.listedCount--
+  }
+
+  private slot(m: BatchMember, dueMs: number, wait: number): void {
+    m.listedMs = dueMs
+    const s = dueMs & this.slotMask
+    this.slots[s][this.slotCounts[s]++] = m
+    const at = Math.floor(this.clockMs) + wait
+    if (at < this.nextScanMs) this.nextScanMs = at
   }
 
   /**
@@ -262,13 +323,14 @@ export class FrameBatch {
 
   /**
    * `m` gets its first frame since its last was written: due now (quiet for an interval), or at its phase. It may be
-   * listed still (written early, by flushMember): it is not listed twice, but its due time counts again.
+   * listed still (written early, by flushMember): it is counted once, and listed again where its due time now is.
    */
   private list(m: BatchMember): void {
-    if (!m.listed) { m.listed = true; this.members[this.memberCount++] = m }
-    if (this.dueNow) return
     const wait = m.flushDue < 0 ? 0 : (m.flushDue - this.clockWrapped) & CLOCK_MASK
-    if (wait === 0 || wait > this.intervalMs) this.dueNow = true
-    else if (this.clockMs + wait < this.nextScanMs) this.nextScanMs = this.clockMs + wait
+    const due = wait === 0 || wait > this.intervalMs, at = m.listedMs
+    if (at === LISTED_NONE) this.listedCount++
+    else if (at === LISTED_NOW || (!due && at === m.flushDue)) return // listed where it is due already
+    if (due) { m.listedMs = LISTED_NOW; this.nowList[this.nowCount++] = m }
+    else this.slot(m, m.flushDue, wait)
   }
 }
