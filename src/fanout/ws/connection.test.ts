@@ -36,7 +36,9 @@ class MemorySocket implements ConnectionSocket {
   send(message: string | Uint8Array, isBinary: boolean): number {
     const bytes = typeof message === 'string' ? Buffer.byteLength(message) : message.length
     if (this.accumulate) this.buffered += bytes
-    const v = isBinary ? unpack(message as Uint8Array) : JSON.parse(message as string)
+    // a data frame is a plain Uint8Array view (as uWS takes it), not a Buffer: decode it
+    const text = typeof message === 'string' ? message : Buffer.from(message.buffer, message.byteOffset, message.length).toString()
+    const v = isBinary ? unpack(message as Uint8Array) : JSON.parse(text)
     if (Array.isArray(v)) { this.frameBytes.push(bytes); for (const e of v) this.items.push({ event: e }) } else this.items.push({ control: v })
     return 1
   }

@@ -141,6 +141,27 @@ describe('FrameBatch', () => {
       expect(b.heldBytes).toBe(0) // both generations emptied once nothing waits
     })
 
+    it('grows either generation while the other holds frames, and every byte arrives as published', () => {
+      const clock = { ms: 0 }, b = new FrameBatch(64 * 1024, 40, () => clock.ms)
+      const ms = Array.from({ length: 12 }, () => new TimedMember(clock))
+      const want: string[][] = ms.map(() => [])
+      let seed = 3
+      const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
+      for (let n = 1; n <= 1500; n++) {
+        const pad = String.fromCharCode(97 + (n % 26)).repeat(Math.floor(rand() * n * 16)) // growing, up to 24 KB: each generation outgrows the last
+        const to = ms.filter(() => rand() < 0.4)
+        b.add(json([{ s: `S${n % 7}`, n, pad }]), BATCH_JSON, to)
+        for (const m of to) want[ms.indexOf(m)].push(`${n}:${pad.length}`)
+        if (n % 4 === 0) { clock.ms += 1 + Math.floor(rand() * 4); b.endDrain() }
+      }
+      for (let k = 0; k < 50 && b.pending; k++) { clock.ms += 5; b.scan() }
+      expect(b.pending).toBe(false)
+      ms.forEach((m, k) => expect(m.events.map((e) => {
+        const { n, pad } = e as { n: number; pad: string }
+        return pad === String.fromCharCode(97 + (n % 26)).repeat(pad.length) ? `${n}:${pad.length}` : `${n}: corrupt`
+      })).toEqual(want[k]))
+    })
+
     it('writes every member by its due ms through early writes and pauses longer than its wheel of slots', () => {
       const clock = { ms: 5 }, interval = 10, b = new FrameBatch(64 * 1024, interval, () => clock.ms)
       const ms = Array.from({ length: 40 }, () => new TimedMember(clock))

@@ -6,7 +6,8 @@
 // followed those frames (~1.1 µs each, 2.6–3 updates per frame at 2 M updates/s). A data frame is an array of events
 // that each name their symbol, so the frames of several symbols for one connection join into one: the events of
 // every symbol a connection holds that changed in a drain go out in one frame and one send.
-import { FrameStore } from './frame-store.js'
+import { ByteArena } from './byte-arena.js'
+import { END, EVENTS_KIND, FRAME_FIELDS, FrameStore, INNER, INNER_END, START } from './frame-store.js'
 
 /** A merged frame stops growing here at most (as the dispatcher's frames: a busy `*` subscriber gets several). */
 export const FRAME_MAX_BYTES = 64 * 1024
@@ -17,8 +18,22 @@ const STORE_BYTES = 256 * 1024
 
 const JSON_OPEN = 0x5b, JSON_SEP = 0x2c, JSON_CLOSE = 0x5d
 const MSGPACK_ARRAY16 = 0xdc, MSGPACK_ARRAY32 = 0xdd
+/**
+ * Called through `.call` from a module constant: `buf.set(...)` loads the method through V8's generic LoadIC on every
+ * call (~75 instructions; callgrind over fanout-cost). A frame to send is a new Uint8Array over the arena, not
+ * subarray(): that looks up the buffer's species constructor (~400 instructions a send).
+ */
+const setBytes = Uint8Array.prototype.set
+
 /** Frame kinds: data frames merge with their neighbours of the same connection; a control text frame goes alone. */
 export const BATCH_JSON = 0, BATCH_MSGPACK = 1, BATCH_TEXT = 2
+/**
+ * The hot loops use this module's own copies of exported and imported constants: V8's optimized code reads an
+ * exported or imported `const` from its cell, with a hole check, at every use (~10 instructions each, 7 uses a
+ * delivered update in flushMember); an unexported one is folded in as a number.
+ */
+const KIND_MSGPACK = BATCH_MSGPACK, KIND_TEXT = BATCH_TEXT
+const F_FIELDS = FRAME_FIELDS, F_START = START, F_END = END, F_INNER = INNER, F_INNER_END = INNER_END, F_EVENTS_KIND = EVENTS_KIND
 
 /** A connection as the batch sees it: its pending frame indices (made on its first frame) and its socket. */
 export interface BatchMember {
@@ -47,16 +62,17 @@ export interface BatchMember {
 const CLOCK_MASK = 0x3fffffff
 /** `listedMs` of a member the batch does not list, and of one in its due-now list */
 export const LISTED_NONE = -1
+const NOT_LISTED = LISTED_NONE
 const LISTED_NOW = -2
 /** The spread phases of connections that start sending at once: golden-ratio steps over [0.5, 1) of an interval. */
 const GOLDEN = 0.6180339887498949
 
 export class FrameBatch {
   /**
-   * [0, COMPOSE_BYTES): where a connection's frame is composed; after it, the two generations' bytes. One buffer, so
-   * that composing is copyWithin (Buffer.copy between buffers makes a typed array per call: 0.1 µs a delivered update)
+   * [0, COMPOSE_BYTES): where a connection's frame is composed; after it, the two generations' bytes. One memory, so
+   * that composing is a copy within it (byte-arena.ts; Buffer.copy between buffers made a typed array per call)
    */
-  private buf = Buffer.allocUnsafe(COMPOSE_BYTES + 2 * STORE_BYTES)
+  private readonly arena = new ByteArena(COMPOSE_BYTES + 2 * STORE_BYTES)
   /** two generations; a frame's index is (index in its store << 1) | store */
   private readonly stores = [new FrameStore(), new FrameStore()]
   private cur = 0
@@ -110,10 +126,9 @@ export class FrameBatch {
   get nextDueMs(): number { return this.nowCount !== 0 ? this.clockMs : this.nextScanMs }
 
   /** Queues `frame` (copied: the caller reuses its buffer) for every member of `to`, in publish order. */
-  add(frame: Uint8Array, kind: number, to: Iterable<BatchMember>): void {
-    const g = this.cur, st = this.stores[g], f = (this.store(st, frame, kind) << 1) | g
-    let n = 0
-    for (const m of to) { this.push(m, f); n++ }
+  add(frame: Uint8Array, kind: number, to: readonly BatchMember[]): void {
+    const g = this.cur, st = this.stores[g], f = (this.store(st, frame, kind) << 1) | g, n = to.length
+    for (let k = 0; k < n; k++) this.push(to[k], f)
     st.refs += n
   }
 
@@ -188,15 +203,15 @@ export class FrameBatch {
       }
       this.flushMember(m)
     }
-    m.listedMs = LISTED_NONE
+    m.listedMs = NOT_LISTED
     this.listedCount--
   }
 
   /** A listed member is written now, due or not, and no longer listed (its other entries go stale). */
   private drop(m: BatchMember): void {
-    if (m.listedMs === LISTED_NONE) return
+    if (m.listedMs === NOT_LISTED) return
     this.flushMember(m)
-    m.listedMs = LISTED_NONE
+    m.listedMs = NOT_LISTED
     this.listedCount--
   }
 
@@ -217,34 +232,37 @@ export class FrameBatch {
     if (n === 0) return
     m.pendingCount = 0
     this.nextDue(m)
-    const stores = this.stores
+    const s0 = this.stores[0], s1 = this.stores[1], arena = this.arena
     if (n === 1) {
-      const f = pend[0], st = stores[f & 1], i = f >> 1, base = st.base
+      const f = pend[0], st = (f & 1) === 0 ? s0 : s1, at = (f >> 1) * F_FIELDS, meta = st.meta, base = st.base
       st.refs--
-      m.deliver(this.buf.subarray(base + st.starts[i], base + st.ends[i]), st.kinds[i] === BATCH_MSGPACK); this.framesSent++; this.framesMerged++
+      m.deliver(arena.view(base + meta[at + F_START], base + meta[at + F_END]), meta[at + F_EVENTS_KIND] >> 16 === KIND_MSGPACK)
+      this.framesSent++; this.framesMerged++
       return
     }
-    const buf = this.buf, max = this.maxFrameBytes
-    let o = 0, parts = 0, events = 0, binary = false
+    const buf = arena.bytes, max = this.maxFrameBytes
+    let o = 0, parts = 0, events = 0, binary = false, merged = 0, inSecond = 0
     for (let k = 0; k < n; k++) {
-      const f = pend[k], st = stores[f & 1], i = f >> 1, base = st.base, kind = st.kinds[i]
-      const from = base + st.inners[i], to = base + st.innerEnds[i]
-      st.refs--
-      if (kind === BATCH_TEXT) {
+      const f = pend[k], g = f & 1, st = g === 0 ? s0 : s1, at = (f >> 1) * F_FIELDS, meta = st.meta, base = st.base
+      const from = base + meta[at + F_INNER], to = base + meta[at + F_INNER_END], ek = meta[at + F_EVENTS_KIND], kind = ek >> 16
+      inSecond += g
+      if (kind === KIND_TEXT) {
         if (parts > 0) { this.send(m, o, events, binary); parts = 0 }
-        m.deliver(buf.subarray(base + st.starts[i], base + st.ends[i]), false); this.framesSent++
+        m.deliver(arena.view(base + meta[at + F_START], base + meta[at + F_END]), false); this.framesSent++
         continue
       }
-      binary = kind === BATCH_MSGPACK
+      binary = kind === KIND_MSGPACK
+      merged++
       if (parts > 0 && o + (to - from) + 1 > max) { this.send(m, o, events, binary); parts = 0 }
       if (parts === 0) {
-        if (to - from + 5 > COMPOSE_BYTES) { m.deliver(buf.subarray(base + st.starts[i], base + st.ends[i]), binary); this.framesSent++; this.framesMerged++; continue }
+        if (to - from + 5 > COMPOSE_BYTES) { m.deliver(arena.view(base + meta[at + F_START], base + meta[at + F_END]), binary); this.framesSent++; continue }
         o = binary ? 3 : 1; events = 0
       } else if (!binary) buf[o++] = JSON_SEP
-      buf.copyWithin(o, from, to)
-      o += to - from; events += st.events[i]; parts++
-      this.framesMerged++
+      arena.copy(o, from, to)
+      o += to - from; events += ek & 0xffff; parts++
     }
+    s1.refs -= inSecond; s0.refs -= n - inSecond
+    this.framesMerged += merged
     if (parts > 0) this.send(m, o, events, binary)
   }
 
@@ -270,10 +288,10 @@ export class FrameBatch {
   }
 
   private send(m: BatchMember, o: number, events: number, binary: boolean): void {
-    const buf = this.buf
-    if (binary) { buf[0] = MSGPACK_ARRAY16; buf.writeUInt16BE(events, 1) } // ≤ 64 KiB of events of ≥ 2 bytes each
+    const buf = this.arena.bytes
+    if (binary) { buf[0] = MSGPACK_ARRAY16; buf[1] = events >> 8; buf[2] = events & 0xff } // ≤ 64 KiB of ≥ 2-byte events
     else { buf[0] = JSON_OPEN; buf[o++] = JSON_CLOSE }
-    m.deliver(buf.subarray(0, o), binary)
+    m.deliver(this.arena.view(0, o), binary)
     this.framesSent++
   }
 
@@ -281,31 +299,32 @@ export class FrameBatch {
   private store(st: FrameStore, frame: Uint8Array, kind: number): number {
     const len = frame.length
     if (st.end + len > st.cap) this.growBytes(st, len)
-    if (st.count === st.kinds.length) st.growFrames()
-    const f = st.count++, buf = this.buf, s = st.base + st.end
-    buf.set(frame, s)
-    st.starts[f] = st.end; st.end += len; st.ends[f] = st.end; st.kinds[f] = kind
+    st.reserve()
+    const f = st.count++, buf = this.arena.bytes, s = st.base + st.end, meta = st.meta, at = f * F_FIELDS
+    setBytes.call(buf, frame, s)
+    meta[at + F_START] = st.end; st.end += len; meta[at + F_END] = st.end
     // the events of the frame, without its array opening (and, in JSON, its closing bracket); a frame holds at least one
     let from = s + 1, to = s + len - 1, c = 0
-    if (kind === BATCH_MSGPACK) {
+    if (kind === KIND_MSGPACK) {
       const b = buf[s]
-      if (b === MSGPACK_ARRAY16) { c = buf.readUInt16BE(s + 1); from = s + 3 }
-      else if (b === MSGPACK_ARRAY32) { c = buf.readUInt32BE(s + 1); from = s + 5 }
+      if (b === MSGPACK_ARRAY16) { c = (buf[s + 1] << 8) | buf[s + 2]; from = s + 3 }
+      else if (b === MSGPACK_ARRAY32) { c = (buf[s + 1] << 24 >>> 0) + ((buf[s + 2] << 16) | (buf[s + 3] << 8) | buf[s + 4]); from = s + 5 }
       else c = b & 0x0f // fixarray
       to = s + len
     }
-    st.inners[f] = from - st.base; st.innerEnds[f] = to - st.base; st.events[f] = Math.min(c, 0xffff)
+    meta[at + F_INNER] = from - st.base; meta[at + F_INNER_END] = to - st.base; meta[at + F_EVENTS_KIND] = Math.min(c, 0xffff) | (kind << 16)
     return f
   }
 
-  /** Generation `st` needs `len` more bytes: a bigger buffer, both generations' bytes copied to their new places. */
+  /**
+   * Generation `st` needs `len` more bytes: the arena grows in place, and the second generation's bytes move up when
+   * the first one grows (memory.copy copies overlapping ranges as memmove does).
+   */
   private growBytes(st: FrameStore, len: number): void {
     st.cap = Math.max(st.cap * 2, st.end + len)
-    const [a, b] = this.stores, next = Buffer.allocUnsafe(COMPOSE_BYTES + a.cap + b.cap)
-    this.buf.copy(next, COMPOSE_BYTES, a.base, a.base + a.end)
-    this.buf.copy(next, COMPOSE_BYTES + a.cap, b.base, b.base + b.end)
-    a.base = COMPOSE_BYTES; b.base = COMPOSE_BYTES + a.cap
-    this.buf = next
+    const [a, b] = this.stores, bBase = COMPOSE_BYTES + a.cap
+    this.arena.ensure(bBase + b.cap)
+    if (b.base !== bBase) { this.arena.copy(bBase, b.base, b.base + b.end); b.base = bBase }
   }
 
   private push(m: BatchMember, f: number): void {
@@ -328,7 +347,7 @@ export class FrameBatch {
   private list(m: BatchMember): void {
     const wait = m.flushDue < 0 ? 0 : (m.flushDue - this.clockWrapped) & CLOCK_MASK
     const due = wait === 0 || wait > this.intervalMs, at = m.listedMs
-    if (at === LISTED_NONE) this.listedCount++
+    if (at === NOT_LISTED) this.listedCount++
     else if (at === LISTED_NOW || (!due && at === m.flushDue)) return // listed where it is due already
     if (due) { m.listedMs = LISTED_NOW; this.nowList[this.nowCount++] = m }
     else this.slot(m, m.flushDue, wait)
