@@ -27,24 +27,39 @@ const PAGE_BYTES = 65536
 
 interface ArenaExports { mem: WebAssembly.Memory; copy(to: number, from: number, len: number): void }
 
+const copyWithin = Uint8Array.prototype.copyWithin
+
 export class ByteArena {
   /** the whole memory as a Buffer (a new one after each grow: the old one is detached) */
   bytes: Buffer
-  private readonly memory: WebAssembly.Memory
+  /** the WebAssembly memory; null where none could be made (below) */
+  private readonly memory: WebAssembly.Memory | null
   /** the memory's ArrayBuffer (Memory.buffer is an API call: not once per send) */
   private buffer: ArrayBuffer
   private readonly copyFn: (to: number, from: number, len: number) => void
 
-  constructor(initialBytes: number) {
-    const instance = new WebAssembly.Instance(compiled ??= new WebAssembly.Module(MODULE_BYTES))
-    const ex = instance.exports as unknown as ArenaExports
-    this.memory = ex.mem
-    this.copyFn = ex.copy
-    const have = this.memory.buffer.byteLength
-    if (initialBytes > have) this.memory.grow(Math.ceil((initialBytes - have) / PAGE_BYTES))
-    this.buffer = this.memory.buffer
+  /**
+   * `wasm: false` (tests), or a process whose address space is capped (`ulimit -v`: V8 reserves ~10 GiB of address
+   * space, not memory, per WebAssembly memory, and fails under a smaller cap), gets a plain buffer and copyWithin.
+   */
+  constructor(initialBytes: number, opts: { wasm?: boolean } = {}) {
+    let memory: WebAssembly.Memory | null = null, copy: ArenaExports['copy'] | null = null
+    if (opts.wasm !== false) {
+      try {
+        const ex = new WebAssembly.Instance(compiled ??= new WebAssembly.Module(MODULE_BYTES)).exports as unknown as ArenaExports
+        memory = ex.mem; copy = ex.copy
+        const have = memory.buffer.byteLength
+        if (initialBytes > have) memory.grow(Math.ceil((initialBytes - have) / PAGE_BYTES))
+      } catch { memory = null; copy = null }
+    }
+    this.memory = memory
+    this.buffer = memory !== null ? memory.buffer : new ArrayBuffer(Math.ceil(initialBytes / PAGE_BYTES) * PAGE_BYTES)
     this.bytes = Buffer.from(this.buffer)
+    this.copyFn = copy ?? ((to, from, len) => { copyWithin.call(this.bytes, to, from, from + len) })
   }
+
+  /** Does it copy with WebAssembly (else copyWithin, ~2× the time a copy)? */
+  get wasm(): boolean { return this.memory !== null }
 
   get size(): number { return this.bytes.length }
 
@@ -56,10 +71,17 @@ export class ByteArena {
 
   /** At least `bytes` in all, what is there kept in place. */
   ensure(bytes: number): void {
-    const have = this.memory.buffer.byteLength
+    const have = this.buffer.byteLength
     if (bytes <= have) return
-    this.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES))
-    this.buffer = this.memory.buffer
+    const pages = Math.ceil((bytes - have) / PAGE_BYTES)
+    if (this.memory !== null) {
+      this.memory.grow(pages)
+      this.buffer = this.memory.buffer
+    } else {
+      const next = new ArrayBuffer(have + pages * PAGE_BYTES)
+      new Uint8Array(next).set(this.bytes)
+      this.buffer = next
+    }
     this.bytes = Buffer.from(this.buffer)
   }
 }
