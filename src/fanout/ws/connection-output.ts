@@ -12,7 +12,6 @@ import { growScratch, scratch, uniqueRequested } from './snapshot-scratch.js'
 import type { ConnectionHost, ConnectionSocket } from './connection-host.js'
 import type { DetachedHolder } from './detached-symbols.js'
 import type { BatchMember } from './frame-batch.js'
-import { LISTED_NONE } from './frame-batch.js'
 import type { LadderState} from './writer.js';
 import {
   HELD_BECAME_DIRTY, HELD_SEND, HELD_SENT, HELD_TICK, HELD_UPDATE, HeldSymbol, LADDER_CATCHING_UP, LADDER_CATCH_UP,
@@ -30,8 +29,8 @@ export class ConnectionOutput extends Subscriber implements DetachedHolder, Batc
   // Measured (heap snapshot, 2,000 idle connections): the ladder, held-symbol and catch-up state as fields of their
   // own cost ~150 B per connection that almost none ever uses; idle memory is held to 1.5x bare uWS (issue 12).
   private out: OutputState | null = null
-  /** BatchMember: the hub's frames queued for this connection, and when they go (frame-batch.ts) */
-  pending: Int32Array | null = null; pendingCount = 0; flushDue = -1; listedMs = LISTED_NONE
+  /** BatchMember: the hub's frames queued for this connection, and when they go (frame-batch.ts; -1: LISTED_NONE) */
+  pending: Int32Array | null = null; pendingCount = 0; flushDue = -1; listedMs = -1
 
   constructor(format: WireFormat, protected readonly host: ConnectionHost) { super(format) }
 

@@ -6,8 +6,9 @@
 // followed those frames (~1.1 µs each, 2.6–3 updates per frame at 2 M updates/s). A data frame is an array of events
 // that each name their symbol, so the frames of several symbols for one connection join into one: the events of
 // every symbol a connection holds that changed in a drain go out in one frame and one send.
-import { ByteArena } from './byte-arena.js'
-import { END, EVENTS_KIND, FRAME_FIELDS, FrameStore, INNER, INNER_END, START } from './frame-store.js'
+import { BATCH_MSGPACK, BATCH_TEXT, END, EVENTS_KIND, FRAME_FIELDS, FrameGenerations, INNER, INNER_END, START } from './frame-store.js'
+
+export { BATCH_JSON, BATCH_MSGPACK, BATCH_TEXT } from './frame-store.js'
 
 /** A merged frame stops growing here at most (as the dispatcher's frames: a busy `*` subscriber gets several). */
 export const FRAME_MAX_BYTES = 64 * 1024
@@ -17,16 +18,7 @@ const COMPOSE_BYTES = 2 * FRAME_MAX_BYTES
 const STORE_BYTES = 256 * 1024
 
 const JSON_OPEN = 0x5b, JSON_SEP = 0x2c, JSON_CLOSE = 0x5d
-const MSGPACK_ARRAY16 = 0xdc, MSGPACK_ARRAY32 = 0xdd
-/**
- * Called through `.call` from a module constant: `buf.set(...)` loads the method through V8's generic LoadIC on every
- * call (~75 instructions; callgrind over fanout-cost). A frame to send is a new Uint8Array over the arena, not
- * subarray(): that looks up the buffer's species constructor (~400 instructions a send).
- */
-const setBytes = Uint8Array.prototype.set
-
-/** Frame kinds: data frames merge with their neighbours of the same connection; a control text frame goes alone. */
-export const BATCH_JSON = 0, BATCH_MSGPACK = 1, BATCH_TEXT = 2
+const MSGPACK_ARRAY16 = 0xdc
 /**
  * The hot loops use this module's own copies of exported and imported constants: V8's optimized code reads an
  * exported or imported `const` from its cell, with a hole check, at every use (~10 instructions each, 7 uses a
@@ -61,22 +53,17 @@ export interface BatchMember {
 /** The wrapped millisecond clock of `flushDue`: 2^30 ms (12 days) round, a V8 small integer. */
 const CLOCK_MASK = 0x3fffffff
 /** `listedMs` of a member the batch does not list, and of one in its due-now list */
-export const LISTED_NONE = -1
-const NOT_LISTED = LISTED_NONE
+const LISTED_NONE = -1
 const LISTED_NOW = -2
 /** The spread phases of connections that start sending at once: golden-ratio steps over [0.5, 1) of an interval. */
 const GOLDEN = 0.6180339887498949
 
 export class FrameBatch {
-  /**
-   * [0, COMPOSE_BYTES): where a connection's frame is composed; after it, the two generations' bytes. One memory, so
-   * that composing is a copy within it (byte-arena.ts; Buffer.copy between buffers made a typed array per call)
-   */
-  private readonly arena = new ByteArena(COMPOSE_BYTES + 2 * STORE_BYTES)
-  /** two generations; a frame's index is (index in its store << 1) | store */
-  private readonly stores = [new FrameStore(), new FrameStore()]
-  private cur = 0
-  private curSinceMs = 0
+  /** the published frames' bytes and fields (frame-store.ts); a frame to send is a view of the arena, not subarray(),
+   * which looks up the buffer's species constructor (~400 instructions a send) */
+  private readonly gens = new FrameGenerations(COMPOSE_BYTES, STORE_BYTES)
+  private readonly arena = this.gens.arena
+  private readonly stores = this.gens.stores
   /** members due at the next scan (quiet for an interval, or no interval), in listing order */
   private nowList: Array<BatchMember | null> = []
   private nowCount = 0
@@ -107,8 +94,6 @@ export class FrameBatch {
   constructor(private readonly maxFrameBytes = FRAME_MAX_BYTES, private readonly intervalMs = 0,
     /** the clock (injected: tests pass their own) */
     private readonly now: () => number = () => performance.now()) {
-    const [a, b] = this.stores
-    a.base = COMPOSE_BYTES; a.cap = STORE_BYTES; b.base = COMPOSE_BYTES + STORE_BYTES; b.cap = STORE_BYTES
     // a power of two above the interval: a due ms is at most one interval after the last scan, and 2^30 ms wraps evenly
     const n = intervalMs > 0 ? 2 ** Math.ceil(Math.log2(intervalMs + 2)) : 1
     this.slotMask = n - 1
@@ -120,24 +105,19 @@ export class FrameBatch {
   get pending(): boolean { return this.listedCount !== 0 }
 
   /** Bytes of published frames held for members (both generations; 0 once nothing waits). */
-  get heldBytes(): number { return this.stores[0].end + this.stores[1].end }
+  get heldBytes(): number { return this.gens.heldBytes }
 
   /** When the next member's frame is due (absolute ms on the clock; +Infinity when none waits). */
   get nextDueMs(): number { return this.nowCount !== 0 ? this.clockMs : this.nextScanMs }
 
   /** Queues `frame` (copied: the caller reuses its buffer) for every member of `to`, in publish order. */
   add(frame: Uint8Array, kind: number, to: readonly BatchMember[]): void {
-    const g = this.cur, st = this.stores[g], f = (this.store(st, frame, kind) << 1) | g, n = to.length
+    const n = to.length, f = this.gens.add(frame, kind, n)
     for (let k = 0; k < n; k++) this.push(to[k], f)
-    st.refs += n
   }
 
   /** Queues `frame` for one member. */
-  addOne(frame: Uint8Array, kind: number, m: BatchMember): void {
-    const g = this.cur, st = this.stores[g]
-    this.push(m, (this.store(st, frame, kind) << 1) | g)
-    st.refs++
-  }
+  addOne(frame: Uint8Array, kind: number, m: BatchMember): void { this.push(m, this.gens.add(frame, kind, 1)) }
 
   /** A drain is over: the members whose frames are due get them, when any is (cheap when none is). */
   endDrain(): void {
@@ -175,7 +155,7 @@ export class FrameBatch {
       for (let i = 1; i <= mask; i++) if (this.slotCounts[(clock + i) & mask] !== 0) { next = Math.floor(now) + i; break }
       this.nextScanMs = next
     }
-    this.recycle(now)
+    this.gens.recycle(now, this.intervalMs)
   }
 
   /** Writes every member's frames now, due or not, and forgets every frame. */
@@ -189,7 +169,7 @@ export class FrameBatch {
       for (let k = 0; k < c; k++) { const m = slot[k]!; slot[k] = null; this.drop(m) }
     }
     this.nextScanMs = Number.POSITIVE_INFINITY
-    this.recycle(this.now())
+    this.gens.recycle(this.now(), this.intervalMs)
   }
 
   /** A listed member found in slot `s` (-1: the due-now list): written when due, else listed where it is due. */
@@ -203,15 +183,15 @@ export class FrameBatch {
       }
       this.flushMember(m)
     }
-    m.listedMs = NOT_LISTED
+    m.listedMs = LISTED_NONE
     this.listedCount--
   }
 
   /** A listed member is written now, due or not, and no longer listed (its other entries go stale). */
   private drop(m: BatchMember): void {
-    if (m.listedMs === NOT_LISTED) return
+    if (m.listedMs === LISTED_NONE) return
     this.flushMember(m)
-    m.listedMs = NOT_LISTED
+    m.listedMs = LISTED_NONE
     this.listedCount--
   }
 
@@ -279,52 +259,12 @@ export class FrameBatch {
     m.flushDue = (this.clockWrapped + Math.max(1, Math.round(interval * (0.5 + 0.5 * this.phase)))) & CLOCK_MASK
   }
 
-  /** A generation no member still needs is emptied: the other once the current one is an interval old, both when idle. */
-  private recycle(now: number): void {
-    const cur = this.stores[this.cur], other = this.stores[this.cur ^ 1]
-    if (other.refs !== 0) return
-    if (cur.refs === 0) { cur.reset(); other.reset(); this.curSinceMs = now; return }
-    if (now - this.curSinceMs >= this.intervalMs) { other.reset(); this.cur ^= 1; this.curSinceMs = now }
-  }
-
   private send(m: BatchMember, o: number, events: number, binary: boolean): void {
     const buf = this.arena.bytes
     if (binary) { buf[0] = MSGPACK_ARRAY16; buf[1] = events >> 8; buf[2] = events & 0xff } // ≤ 64 KiB of ≥ 2-byte events
     else { buf[0] = JSON_OPEN; buf[o++] = JSON_CLOSE }
     m.deliver(this.arena.view(0, o), binary)
     this.framesSent++
-  }
-
-  /** Copies `frame` into generation `st` (the caller reuses its buffer) and finds its events; returns its index. */
-  private store(st: FrameStore, frame: Uint8Array, kind: number): number {
-    const len = frame.length
-    if (st.end + len > st.cap) this.growBytes(st, len)
-    st.reserve()
-    const f = st.count++, buf = this.arena.bytes, s = st.base + st.end, meta = st.meta, at = f * F_FIELDS
-    setBytes.call(buf, frame, s)
-    meta[at + F_START] = st.end; st.end += len; meta[at + F_END] = st.end
-    // the events of the frame, without its array opening (and, in JSON, its closing bracket); a frame holds at least one
-    let from = s + 1, to = s + len - 1, c = 0
-    if (kind === KIND_MSGPACK) {
-      const b = buf[s]
-      if (b === MSGPACK_ARRAY16) { c = (buf[s + 1] << 8) | buf[s + 2]; from = s + 3 }
-      else if (b === MSGPACK_ARRAY32) { c = (buf[s + 1] << 24 >>> 0) + ((buf[s + 2] << 16) | (buf[s + 3] << 8) | buf[s + 4]); from = s + 5 }
-      else c = b & 0x0f // fixarray
-      to = s + len
-    }
-    meta[at + F_INNER] = from - st.base; meta[at + F_INNER_END] = to - st.base; meta[at + F_EVENTS_KIND] = Math.min(c, 0xffff) | (kind << 16)
-    return f
-  }
-
-  /**
-   * Generation `st` needs `len` more bytes: the arena grows in place, and the second generation's bytes move up when
-   * the first one grows (memory.copy copies overlapping ranges as memmove does).
-   */
-  private growBytes(st: FrameStore, len: number): void {
-    st.cap = Math.max(st.cap * 2, st.end + len)
-    const [a, b] = this.stores, bBase = COMPOSE_BYTES + a.cap
-    this.arena.ensure(bBase + b.cap)
-    if (b.base !== bBase) { this.arena.copy(bBase, b.base, b.base + b.end); b.base = bBase }
   }
 
   private push(m: BatchMember, f: number): void {
@@ -347,7 +287,7 @@ export class FrameBatch {
   private list(m: BatchMember): void {
     const wait = m.flushDue < 0 ? 0 : (m.flushDue - this.clockWrapped) & CLOCK_MASK
     const due = wait === 0 || wait > this.intervalMs, at = m.listedMs
-    if (at === NOT_LISTED) this.listedCount++
+    if (at === LISTED_NONE) this.listedCount++
     else if (at === LISTED_NOW || (!due && at === m.flushDue)) return // listed where it is due already
     if (due) { m.listedMs = LISTED_NOW; this.nowList[this.nowCount++] = m }
     else this.slot(m, m.flushDue, wait)
