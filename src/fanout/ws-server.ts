@@ -103,6 +103,7 @@ export class WsServer implements FrameSink {
     const authn = new Authenticator({ ...NO_AUTH, ...opts.auth }, stats, { info: (o, m) => log.info(o, m), error: (o, m) => log.warn(o, m) })
     this.auth = new WsAuth(authn, new AuditLog(log))
     this.hub = new Hub(symbols, registryLimits, stats, snapshotFrameBytes(limits), opts.frameIntervalMs ?? WS_DEFAULTS.frameIntervalMs)
+    if (!this.hub.batch.wasm) log.warn({ code: 'ws_frames_without_wasm' }, 'no WebAssembly memory (address space capped?): frames are composed with copyWithin, ~2x the time a copy (README, Limits)')
     const frames = new SnapshotFrames(lvc, symbols), hub = this.hub
     const groups = new ThrottleGroups({
       app: this.app, frames, symbols, stats, maxFrameBytes: snapshotFrameBytes(limits),

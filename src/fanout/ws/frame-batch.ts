@@ -101,6 +101,9 @@ export class FrameBatch {
     this.slotCounts = new Int32Array(n)
   }
 
+  /** Does it compose with WebAssembly memory.copy (byte-arena.ts; else copyWithin, where no memory could be made)? */
+  get wasm(): boolean { return this.arena.wasm }
+
   /** Is any member waiting for its frame (or just written and not yet dropped from the list)? */
   get pending(): boolean { return this.listedCount !== 0 }
 
