@@ -186,17 +186,17 @@ export class FrameBatch {
       }
       this.flushMember(m)
     }
-    m.listedMs = LISTED_NONE
-    this.listedCount--
+    this.unlist(m)
   }
 
   /** A listed member is written now, due or not, and no longer listed (its other entries go stale). */
   private drop(m: BatchMember): void {
     if (m.listedMs === LISTED_NONE) return
     this.flushMember(m)
-    m.listedMs = LISTED_NONE
-    this.listedCount--
+    this.unlist(m)
   }
+
+  private unlist(m: BatchMember): void { m.listedMs = LISTED_NONE; this.listedCount-- }
 
   private slot(m: BatchMember, dueMs: number, wait: number): void {
     m.listedMs = dueMs

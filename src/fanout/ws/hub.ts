@@ -31,8 +31,9 @@ export class Hub implements FrameSink, TopicMembership {
   private readonly members: Array<Set<HubMember> | undefined> = []
   /**
    * The same members as an array, made again at the first publish after a join or leave (null: to be made). Why: a
-   * publish visits every member of its topic, ~2 M visits a second at 2 M updates/s, and a Set's iterator costs
-   * several times an array's indexed loop; joins and leaves are rare beside publishes.
+   * publish visits every member of its topic, ~2 M visits a second at 2 M updates/s; the batch's loop over an array
+   * took 44 instructions a delivery against 57 over the Set's iterator (callgrind, fanout-cost), and a rebuild is at
+   * most once per publish and no longer than the publish's own loop.
    */
   private readonly lists: Array<HubMember[] | null | undefined> = []
   /** writes the frames that fall due between drains (a quiet feed: no drain ends to write them) */
