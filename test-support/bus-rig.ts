@@ -4,6 +4,7 @@ import WebSocket from 'ws'
 import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/log.js'
 import { startTickcast } from '../src/server.js'
+import { STALE_FEED_DOWN } from '../src/model/staleness.js'
 import type { Tickcast } from '../src/server.js'
 import { tickcast } from './harness.js'
 import type { Stoppable } from './harness.js'
@@ -21,6 +22,15 @@ export async function edgeNode(list: Stoppable[], urls: string, stream: string, 
   const t = await startTickcast(cli.config, createLogger('silent'), { processMetrics: false })
   list.push(t)
   return t
+}
+
+/**
+ * True when an ingest node has read its ended feed to the end: every symbol is marked feed_down, and that marker comes
+ * after the feed's last bytes. Until then bytes still in the socket and the ring move its n on, so a `caughtUp` seen
+ * right after the feed stops can be passed again a moment later.
+ */
+export function feedEnded(t: Tickcast): boolean {
+  return t.symbols.size > 0 && t.symbols.name.every((_, id) => t.lvc.upstreamStale[id] === STALE_FEED_DOWN)
 }
 
 /** True when every symbol `from` knows has the same last n on `to` (`to` has caught up with it). */

@@ -3,7 +3,7 @@
 import { connect } from 'nats'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { breaks, caughtUp, edgeNode, ingestNode, nOf, record } from '../../test-support/bus-rig.js'
+import { breaks, caughtUp, edgeNode, feedEnded, ingestNode, nOf, record } from '../../test-support/bus-rig.js'
 import { simulator, stopAll } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
 import { natsAvailable, startNatsCluster } from '../../test-support/nats-cluster.js'
@@ -67,7 +67,7 @@ describe('ingest → NATS cluster → edges, losing one of each', () => {
     await e1.stop()
     await waitFor(() => c.url.startsWith(e2.url) && c.state === 'open' && updates >= before + 40, 20_000, 'updates from edge 2')
     await sim.stop(0)
-    await waitFor(() => caughtUp(b, e2) && caughtUp(b, a2), 20_000, 'edge 2 and the restarted ingest node caught up with b')
+    await waitFor(() => feedEnded(b) && caughtUp(b, e2) && caughtUp(b, a2), 20_000, 'edge 2 and the restarted ingest node caught up with b')
 
     const lastOf = (sym: string): number => { const ev = r2.bySymbol.get(sym) ?? []; return ev.length > 0 ? nOf(ev[ev.length - 1]) : -1 }
     await waitFor(() => b.symbols.name.every((sym) => lastOf(sym) === b.lvc.seq[b.symbols.idOf(sym)]), 10_000, 'edge 2\'s client received b\'s last n')

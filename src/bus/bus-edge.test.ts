@@ -1,7 +1,7 @@
 // An edge node reading a real three-node JetStream cluster: its clients get exactly the ingest node's per-symbol
 // stream (same n, same values), it names the same stream epoch, and /readyz reflects the bus.
 import { afterEach, describe, expect, it } from 'vitest'
-import { edgeNode, record } from '../../test-support/bus-rig.js'
+import { caughtUp, edgeNode, feedEnded, record } from '../../test-support/bus-rig.js'
 import { simulator, stopAll, tickcast } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
 import { natsAvailable, startNatsCluster } from '../../test-support/nats-cluster.js'
@@ -21,7 +21,7 @@ describe('edge nodes read the bus', () => {
     expect(await viaBus.epoch).toBe(await direct.epoch) // one stream: a client may resume on either
     await new Promise((r) => setTimeout(r, 1500))
     await sim.stop(0)
-    await waitFor(() => ingest.symbols.name.every((s) => e.lvc.seq[e.symbols.idOf(s)] === ingest.lvc.seq[ingest.symbols.idOf(s)]), 10_000, 'the edge caught up')
+    await waitFor(() => feedEnded(ingest) && caughtUp(ingest, e), 10_000, 'the edge caught up')
     await new Promise((r) => setTimeout(r, 200))
     expect(direct.bySymbol.size).toBe(5)
     for (const [sym, events] of direct.bySymbol) {
@@ -55,7 +55,7 @@ describe('edge nodes read the bus', () => {
     await cluster.metaLeader()
     await new Promise((r) => setTimeout(r, 1000))
     await sim.stop(0)
-    await waitFor(() => ingest.symbols.name.every((s) => e.lvc.seq[e.symbols.idOf(s)] === ingest.lvc.seq[ingest.symbols.idOf(s)]), 40_000, 'the edge caught up after the outage')
+    await waitFor(() => feedEnded(ingest) && caughtUp(ingest, e), 40_000, 'the edge caught up after the outage')
     await new Promise((r) => setTimeout(r, 200))
     for (const [sym, events] of viaBus.bySymbol) {
       const ns = events.map((x) => JSON.parse(x).n as number)

@@ -3,7 +3,7 @@
 import { connect } from 'nats'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { caughtUp, edgeNode, ingestNode } from '../../test-support/bus-rig.js'
+import { caughtUp, edgeNode, feedEnded, ingestNode } from '../../test-support/bus-rig.js'
 import { restSnapshot, simulator, stopAll } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
 import { natsAvailable, startNatsCluster } from '../../test-support/nats-cluster.js'
@@ -53,7 +53,7 @@ describe('an edge seeds from the last message per subject', () => {
     const firstN = new Map(last)
     await new Promise((r) => setTimeout(r, 500))
     await sim.stop(0)
-    await waitFor(() => caughtUp(ingest, e), 20_000, 'the edge caught up with the ingest node')
+    await waitFor(() => feedEnded(ingest) && caughtUp(ingest, e) && feedEnded(e), 20_000, 'the ingest node read the whole feed, the edge caught up with it, feed_down included')
     await waitFor(() => syms.every((s) => last.get(s) === ingest.lvc.seq[ingest.symbols.idOf(s)]), 10_000, 'the client caught up')
     expect(gaps).toEqual([])
     expect(c.stats.gaps).toBe(0)
