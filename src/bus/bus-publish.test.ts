@@ -20,7 +20,7 @@ const NEEDS_NATS = !natsAvailable() && !process.env.CI
 /** Every message of the stream, in stream order: per symbol, the data events' n. */
 async function streamContents(urls: string, stream: string): Promise<{ bySymbol: Map<string, number[]>; total: number; markers: number }> {
   const nc = await connect({ servers: urls.split(',') })
-  const jsm = await nc.jetstreamManager(), info = await jsm.streams.info(stream)
+  const jsm = await nc.jetstreamManager({ timeout: 20_000 }), info = await jsm.streams.info(stream)
   const bySymbol = new Map<string, number[]>(), rec = newRecord()
   let total = 0, markers = 0
   for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) { // direct reads (allow_direct), in stream order
@@ -105,7 +105,7 @@ describe('ingest nodes publish to the bus', () => {
     const cluster = await startNatsCluster()
     running.push(cluster)
     const nc = await connect({ servers: cluster.urls.split(',') })
-    await (await nc.jetstreamManager()).streams.add({ name: 'MM', subjects: ['md.v1.>'], num_replicas: 1 })
+    await (await nc.jetstreamManager({ timeout: 20_000 })).streams.add({ name: 'MM', subjects: ['md.v1.>'], num_replicas: 1 })
     await nc.close()
     const sim = await simulator(running, 100, 1, 2)
     const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--feed', `sim=native:tcp://127.0.0.1:${sim.port}`,

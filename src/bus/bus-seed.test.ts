@@ -21,7 +21,7 @@ describe('an edge seeds from the last message per subject', () => {
     const ingest = await ingestNode(running, sim.port, cluster.urls, 'SEED', 'sim-41')
     await waitFor(() => ingest.bus!.stats.acked >= 5000, 30_000, '5,000 events stored')
     const nc = await connect({ servers: cluster.urls.split(',') })
-    const jsm = await nc.jetstreamManager()
+    const jsm = await nc.jetstreamManager({ timeout: 20_000 })
     // each symbol's first record (md.v1.sym) gone, as --bus-max-age-sec makes it go in a long session: the edge
     // learns each symbol, and the feed that owns it, from whichever of its records is left
     await jsm.streams.purge('SEED', { filter: 'md.v1.sym.>' })
