@@ -33,6 +33,12 @@ export interface NatsCluster {
 }
 
 /** True when the nats-server binary exists here. In CI a missing binary is a failure, not a skip (see tests). */
+/**
+ * JetStream API requests of the tests (stream info, purge, reads): 20 s, not nats.js's 5 s, which a three-node
+ * cluster on a loaded CI machine once exceeded (bus-publish TIMEOUT).
+ */
+export const TEST_JSM = { timeout: 20_000 }
+
 export function natsAvailable(): boolean { return existsSync(NATS_BIN) }
 
 async function healthy(monitorPort: number): Promise<boolean> {

@@ -6,7 +6,7 @@ import WebSocket from 'ws'
 import { breaks, caughtUp, edgeNode, feedEnded, ingestNode, nOf, record } from '../../test-support/bus-rig.js'
 import { simulator, stopAll } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
-import { natsAvailable, startNatsCluster } from '../../test-support/nats-cluster.js'
+import { natsAvailable, startNatsCluster, TEST_JSM } from '../../test-support/nats-cluster.js'
 import { waitFor } from '../../test-support/wait-for.js'
 import { TickcastClient } from '../client/tickcast-client.js'
 
@@ -55,7 +55,7 @@ describe('ingest → NATS cluster → edges, losing one of each', () => {
     // the NATS node leading the stream dies (replicas 3: the other two keep a quorum and elect a leader; publishes in
     // flight fail and are sent again, clients of that node reconnect to the others)
     const nc = await connect({ servers: cluster.urls.split(',') })
-    const leader = (await (await nc.jetstreamManager({ timeout: 20_000 })).streams.info('HOT')).cluster?.leader ?? ''
+    const leader = (await (await nc.jetstreamManager(TEST_JSM)).streams.info('HOT')).cluster?.leader ?? ''
     await nc.close()
     expect(leader).toMatch(/^n[012]$/)
     await cluster.nodes[Number(leader.slice(1))].kill()

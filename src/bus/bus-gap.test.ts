@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { breaks, caughtUp, edgeNode, nOf, record } from '../../test-support/bus-rig.js'
 import { simulator, stopAll, tickcast } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
-import { natsAvailable, startNatsCluster } from '../../test-support/nats-cluster.js'
+import { natsAvailable, startNatsCluster, TEST_JSM } from '../../test-support/nats-cluster.js'
 import { freePort } from '../../test-support/processes.js'
 import { startTcpProxy } from '../../test-support/tcp-proxy.js'
 import { waitFor } from '../../test-support/wait-for.js'
@@ -42,7 +42,7 @@ describe('an edge that comes back after the history it missed was discarded', ()
     await waitFor(() => [...lastN].every(([s, n]) => seqOf(s) > n + 2), 10_000, 'events the edge misses')
     const nc = await connect({ servers: cluster.urls.split(',') })
     running.push({ stop: () => nc.close() })
-    await (await nc.jetstreamManager({ timeout: 20_000 })).streams.purge('GAP')
+    await (await nc.jetstreamManager(TEST_JSM)).streams.purge('GAP')
     const purgedAt = new Map([...lastN.keys()].map((s) => [s, seqOf(s)]))
     await waitFor(() => [...purgedAt].every(([s, n]) => seqOf(s) > n + 2), 10_000, 'events after the purge')
     expect(edge.source!.stats.gaps).toBe(0)

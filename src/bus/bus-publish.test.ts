@@ -4,9 +4,9 @@ import { connect } from 'nats'
 import { afterEach, describe, expect, it } from 'vitest'
 import { simulator, stopAll, tickcast } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
-import { natsAvailable, startNatsCluster } from '../../test-support/nats-cluster.js'
+import { feedEnded } from '../../test-support/bus-rig.js'
+import { natsAvailable, startNatsCluster, TEST_JSM } from '../../test-support/nats-cluster.js'
 import { waitFor } from '../../test-support/wait-for.js'
-import { STALE_FEED_DOWN } from '../model/staleness.js'
 import { loadConfig } from '../config.js'
 import { createLogger } from '../log.js'
 import { startTickcast } from '../server.js'
@@ -20,7 +20,7 @@ const NEEDS_NATS = !natsAvailable() && !process.env.CI
 /** Every message of the stream, in stream order: per symbol, the data events' n. */
 async function streamContents(urls: string, stream: string): Promise<{ bySymbol: Map<string, number[]>; total: number; markers: number }> {
   const nc = await connect({ servers: urls.split(',') })
-  const jsm = await nc.jetstreamManager({ timeout: 20_000 }), info = await jsm.streams.info(stream)
+  const jsm = await nc.jetstreamManager(TEST_JSM), info = await jsm.streams.info(stream)
   const bySymbol = new Map<string, number[]>(), rec = newRecord()
   let total = 0, markers = 0
   for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) { // direct reads (allow_direct), in stream order
@@ -50,7 +50,7 @@ describe('ingest nodes publish to the bus', () => {
     await sim.stop(0)
     // the feed's end makes each node mark its symbols feed_down: wait for those markers (on a loaded machine they came
     // after the publishers had settled and were counted in the ring but not yet in the stream)
-    const allDown = (t: typeof a): boolean => t.symbols.size === 6 && t.symbols.name.every((_, id) => t.lvc.upstreamStale[id] === STALE_FEED_DOWN)
+    const allDown = (t: typeof a): boolean => t.symbols.size === 6 && feedEnded(t)
     await waitFor(() => allDown(a) && allDown(b), 30_000, 'both nodes marked the ended feed down')
     const settled = (): boolean => a.bus!.stats.inFlight === 0 && b.bus!.stats.inFlight === 0 && a.bus!.stats.published + a.bus!.stats.resumeSkipped === a.ring.cursor + 1
     await waitFor(settled, 30_000, 'both publishers caught up and acknowledged')
@@ -105,7 +105,7 @@ describe('ingest nodes publish to the bus', () => {
     const cluster = await startNatsCluster()
     running.push(cluster)
     const nc = await connect({ servers: cluster.urls.split(',') })
-    await (await nc.jetstreamManager({ timeout: 20_000 })).streams.add({ name: 'MM', subjects: ['md.v1.>'], num_replicas: 1 })
+    await (await nc.jetstreamManager(TEST_JSM)).streams.add({ name: 'MM', subjects: ['md.v1.>'], num_replicas: 1 })
     await nc.close()
     const sim = await simulator(running, 100, 1, 2)
     const cli = loadConfig(['--port', '0', '--log-level', 'silent', '--mqtt-url', 'none', '--feed', `sim=native:tcp://127.0.0.1:${sim.port}`,

@@ -6,7 +6,7 @@ import WebSocket from 'ws'
 import { caughtUp, edgeNode, feedEnded, ingestNode } from '../../test-support/bus-rig.js'
 import { restSnapshot, simulator, stopAll } from '../../test-support/harness.js'
 import type { Stoppable } from '../../test-support/harness.js'
-import { natsAvailable, startNatsCluster } from '../../test-support/nats-cluster.js'
+import { natsAvailable, startNatsCluster, TEST_JSM } from '../../test-support/nats-cluster.js'
 import { waitFor } from '../../test-support/wait-for.js'
 import { TickcastClient } from '../client/tickcast-client.js'
 
@@ -21,7 +21,7 @@ describe('an edge seeds from the last message per subject', () => {
     const ingest = await ingestNode(running, sim.port, cluster.urls, 'SEED', 'sim-41')
     await waitFor(() => ingest.bus!.stats.acked >= 5000, 30_000, '5,000 events stored')
     const nc = await connect({ servers: cluster.urls.split(',') })
-    const jsm = await nc.jetstreamManager({ timeout: 20_000 })
+    const jsm = await nc.jetstreamManager(TEST_JSM)
     // each symbol's first record (md.v1.sym) gone, as --bus-max-age-sec makes it go in a long session: the edge
     // learns each symbol, and the feed that owns it, from whichever of its records is left
     await jsm.streams.purge('SEED', { filter: 'md.v1.sym.>' })
