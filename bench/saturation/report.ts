@@ -19,7 +19,7 @@ export function consoleSummary(res: SaturationResult): string {
   out.push('', 'ratios (tickcast saturation / baseline, median of rounds):')
   for (const x of res.summary.ratios) out.push(`  vs ${x.baseline.padEnd(12)} ${x.ratio === null ? 'n/a' : '×' + x.ratio} (${x.bound}; per round ${x.perRound.map((v) => v === null ? 'n/a' : '×' + v).join(', ')})`)
   out.push('', 'server CPU per delivered update near 2 M updates/s:')
-  for (const [k, v] of Object.entries(res.summary.cpuAt2M)) out.push(`  ${k.padEnd(12)} ${v ? `${v.cpuUsPerUpdate} µs at ${m(v.updatesPerSec)} M/s` : 'no step near 2 M/s'}`)
+  for (const [k, v] of Object.entries(res.summary.cpuAt2M)) out.push(`  ${k.padEnd(12)} ${v ? `${v.cpuUsPerUpdate} µs at ${m(v.updatesPerSec)} M/s${v.perLoadCpu == null ? '' : ` (×${v.perLoadCpu} of the load generators' CPU per update)`}` : 'no step near 2 M/s'}`)
   const i = res.summary.idle
   out.push('', `idle memory per connection (feed quiet, after GC, marginal): tickcast ${i.tickcast ?? 'n/a'} B, bare uWS ${i.bareUws ?? 'n/a'} B, ratio ${i.ratio === null ? 'n/a' : '×' + i.ratio};` +
     ` subscribed to ${res.options.symbolsPerSub} symbols: ${i.tickcastSubscribed ?? 'n/a'} B vs ${i.bareUwsSubscribed ?? 'n/a'} B, ratio ${i.ratioSubscribed === null ? 'n/a' : '×' + i.ratioSubscribed}`)
