@@ -5,7 +5,7 @@
 // baseline checkout and an empty page (this machine's frame-rate ceiling under its current load) measured in the same run.
 // The renderer's CPU (its main thread per frame, all its threads per second, from /proc) is printed too: on a loaded
 // machine fps measures the scheduler as much as the page, CPU per frame does not.
-import { readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { chromium } from 'playwright-core'
 import type { Browser } from 'playwright-core'
@@ -15,8 +15,8 @@ import { freePort, spawnReady, stop } from './lib/procs.js'
 const RATE = Number(process.env.PAGE_SIM_RATE ?? 20_000)
 const MEASURE_MS = Number(process.env.PAGE_MEASURE_MS ?? 3000)
 const WARMUP_MS = 1000
-/** the checkout whose page is the baseline (a worktree of main, built); empty = measure only this one */
-const BASELINE_DIR = process.env.PAGE_BASELINE_DIR ?? '/work/wt-page-base'
+/** the checkout whose page is the baseline (e.g. a built worktree of main); unset: the empty page is the only baseline */
+const BASELINE_DIR = process.env.PAGE_BASELINE_DIR ?? ''
 const VIEWPORT = { width: 1280, height: 800 }
 /** the throttled variant's `?maxHz=`: each symbol at most this often, coalesced by the server (0 = no such rows) */
 const MAX_HZ = Number(process.env.PAGE_MAX_HZ ?? 10)
@@ -182,6 +182,9 @@ function row(name: string, f: Figures): string {
 async function main(): Promise<void> {
   const executablePath = chromiumPath()
   if (executablePath === null) throw new Error('bench:page needs Chromium: install it (apt-get install chromium) or set $CHROMIUM')
+  if (BASELINE_DIR !== '' && !existsSync(join(BASELINE_DIR, 'dist/src/main.js'))) {
+    throw new Error(`PAGE_BASELINE_DIR=${BASELINE_DIR} has no dist/src/main.js: build that checkout first (npm ci && npm run build), or unset it`)
+  }
   // software raster, as on a machine without a GPU: the case the page must keep up in
   const browser = await chromium.launch({ executablePath, headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'] })
@@ -191,11 +194,14 @@ async function main(): Promise<void> {
     const c1 = await ceiling(browser); console.log(row('empty #1', c1))
     // PAGE_TRACE=1: this page once more under a DevTools trace (tracing costs CPU itself: its fps are not comparable)
     if (process.env.PAGE_TRACE) { console.log(row('traced', await measure(browser, resolve('.'), '', true))); if (BASELINE_DIR !== '') console.log(row('traced base', await measure(browser, BASELINE_DIR, '', true))); return }
-    if (BASELINE_DIR === '') { console.log(row('this', await measure(browser, resolve('.')))); return }
     // ABBA order, so drift in a shared machine's load weighs on both sides alike; rounds are pooled per side
     const a1 = await measure(browser, resolve('.')); console.log(row('this #1', a1))
-    const b1 = await measure(browser, BASELINE_DIR); console.log(row('base #1', b1))
-    const b2 = await measure(browser, BASELINE_DIR); console.log(row('base #2', b2))
+    let base: Figures | null = null
+    if (BASELINE_DIR !== '') {
+      const b1 = await measure(browser, BASELINE_DIR); console.log(row('base #1', b1))
+      const b2 = await measure(browser, BASELINE_DIR); console.log(row('base #2', b2))
+      base = pooled(b1, b2)
+    }
     const a2 = await measure(browser, resolve('.')); console.log(row('this #2', a2))
     // this page again, subscribed with ?maxHz: the server coalesces each symbol to MAX_HZ/s (a view for a person)
     let h: Figures | null = null
@@ -205,14 +211,19 @@ async function main(): Promise<void> {
       h = pooled(h1, h2)
     }
     const c2 = await ceiling(browser); console.log(row('empty #2', c2))
-    const current = pooled(a1, a2), base = pooled(b1, b2)
+    const current = pooled(a1, a2), empty = pooled(c1, c2)
     console.log(row('this', current) + '  (every update)')
-    console.log(row('baseline', base) + `  (${BASELINE_DIR})`)
+    if (base !== null) console.log(row('baseline', base) + `  (${BASELINE_DIR})`)
     if (h !== null) console.log(row(`this ${MAX_HZ}Hz`, h) + `  (?maxHz=${MAX_HZ}: each symbol coalesced by the server to ≤ ${MAX_HZ}/s)`)
-    console.log(row('empty', pooled(c1, c2)) + '  (about:blank: the ceiling under this load)')
-    const ratio = (name: string, f: Figures): string => `${name} ${(f.fps / base.fps).toFixed(2)}x fps median, ${(f.meanFps / base.meanFps).toFixed(2)}x mean, ` +
-      `p95 frame ${(base.p95Ms / f.p95Ms).toFixed(2)}x shorter, main-thread CPU per frame ${(base.mainCpuMs / f.mainCpuMs).toFixed(2)}x less`
-    console.log('ratio vs baseline: ' + ratio('this', current) + (h !== null ? '; ' + ratio(`${MAX_HZ}Hz`, h) : ''))
+    console.log(row('empty', empty) + '  (about:blank: the ceiling under this load)')
+    if (base !== null) {
+      const ratio = (name: string, f: Figures, b: Figures): string => `${name} ${(f.fps / b.fps).toFixed(2)}x fps median, ${(f.meanFps / b.meanFps).toFixed(2)}x mean, ` +
+        `p95 frame ${(b.p95Ms / f.p95Ms).toFixed(2)}x shorter, main-thread CPU per frame ${(b.mainCpuMs / f.mainCpuMs).toFixed(2)}x less`
+      console.log('ratio vs baseline: ' + ratio('this', current, base) + (h !== null ? '; ' + ratio(`${MAX_HZ}Hz`, h, base) : ''))
+    }
+    // the empty page has no client or worker: its CPU is not a baseline, its frame rate and frame times are
+    const toCeiling = (name: string, f: Figures): string => `${name} ${(f.fps / empty.fps).toFixed(2)}x its fps median, p95 frame ${(f.p95Ms / empty.p95Ms).toFixed(2)}x its`
+    console.log('ratio vs the empty page: ' + toCeiling('this', current) + (h !== null ? '; ' + toCeiling(`${MAX_HZ}Hz`, h) : ''))
   } finally {
     await browser.close()
   }
