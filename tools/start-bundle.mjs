@@ -1,6 +1,6 @@
 // Owns `npm start`'s bundle: the compiled server (dist/src/main.js and its worker threads' entries) as a few files in
 // dist/start/, so a start loads ~4 modules instead of ~400 (measured: half of start-up was Node resolving and
-// linking them; see /work/notes/start.md and README, "npm start"). Must never be used stale: it is remade whenever
+// linking them; see README, "npm start"). Must never be used stale: it is remade whenever
 // an input it was made from (a compiled module, a dependency, this script) is newer than it, and never replaces
 // dist/src/main.js (the container, the tests and `node dist/src/main.js` run the compiled tree as before).
 // Plain JavaScript: it runs before anything is compiled. tools/start.mjs calls startBundle() after buildIfStale().

@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { Framer, FRAMER_OK } from './framer.js'
 import {
@@ -10,7 +11,8 @@ import {
 } from './soupbin.js'
 import { tcpPayloads } from '../../test-support/pcap-tcp.js'
 
-const SAMPLES = '/work/shared/feeds-samples/reference/soupbintcp-ouch50'
+/** ../shared beside the repository (as CI lays it out), not a path of one machine */
+const SAMPLES = fileURLToPath(new URL('../../../shared/feeds-samples/reference/soupbintcp-ouch50', import.meta.url))
 
 describe('SoupBinTCP builders and parsers', () => {
   it('round-trips a Login Request with the exact wire bytes', () => {
