@@ -11,8 +11,8 @@ import {
 } from './soupbin.js'
 import { tcpPayloads } from '../../test-support/pcap-tcp.js'
 
-/** ../shared beside the repository (as CI lays it out), not a path of one machine */
-const SAMPLES = fileURLToPath(new URL('../../../shared/feeds-samples/reference/soupbintcp-ouch50', import.meta.url))
+/** the repository's copy of the captures (feeds/samples), so a fresh clone's tests need nothing beside it */
+const SAMPLES = fileURLToPath(new URL('../../feeds/samples/reference/soupbintcp-ouch50', import.meta.url))
 
 describe('SoupBinTCP builders and parsers', () => {
   it('round-trips a Login Request with the exact wire bytes', () => {
