@@ -1,8 +1,9 @@
 // The live page's frame rate at a busy feed (issue 12 item 5): tickcast with its embedded simulator at --sim-rate
 // updates/s, the page in headless Chromium (software raster), every symbol subscribed; fps and frame times measured
 // from requestAnimationFrame timestamps, updates/s as the wire events the page's client received over the same window
-// (so a page that fell behind, and was conflated by the server, shows it). Never asserts: prints figures, beside a
-// baseline checkout and an empty page (this machine's frame-rate ceiling under its current load) measured in the same run.
+// (so a page that fell behind, and was conflated by the server, shows it). Never asserts: prints figures, beside an
+// empty page (this machine's frame-rate ceiling under its current load) and, with PAGE_BASELINE_DIR, another checkout's
+// page, measured in the same run.
 // The renderer's CPU (its main thread per frame, all its threads per second, from /proc) is printed too: on a loaded
 // machine fps measures the scheduler as much as the page, CPU per frame does not.
 import { existsSync, readFileSync, readdirSync } from 'node:fs'

@@ -106,7 +106,7 @@ export interface Summary {
    *  (no gap, conflation or close; `complete` false: the figure has no verdict) */
   cpuAt2M: Partial<Record<SystemName, { updatesPerSec: number; cpuUsPerUpdate: number; complete: boolean
     /** the same steps' server CPU / the load processes' CPU per update (median): both do fixed work per update, so
-     *  this ratio shows the server's cost apart from the machine's speed, which varied ×1.5 between runs */
+     *  this ratio shows the server's cost apart from the machine's speed, which varied ×1.6 between runs */
     perLoadCpu?: number | null } | null>>
   /** marginal idle bytes per connection (median over rounds), unsubscribed and subscribed */
   idle: { tickcast: number | null; bareUws: number | null; ratio: number | null; tickcastSubscribed: number | null; bareUwsSubscribed: number | null; ratioSubscribed: number | null }
